@@ -1,0 +1,28 @@
+/** Whether operations record the autograd graph. */
+let enabled = true;
+
+/** Whether operations currently record gradients. */
+export function isGradEnabled(): boolean {
+  return enabled;
+}
+
+/** Runs `fn` with gradient recording set to `on`, restoring the previous mode afterwards. */
+export function withGradMode<T>(on: boolean, fn: () => T): T {
+  const prev = enabled;
+  enabled = on;
+  try {
+    return fn();
+  } finally {
+    enabled = prev;
+  }
+}
+
+/** Runs `fn` without recording the autograd graph (like `torch.no_grad()`). */
+export function noGrad<T>(fn: () => T): T {
+  return withGradMode(false, fn);
+}
+
+/** Runs `fn` with gradient recording on, even inside `noGrad` (like `torch.enable_grad()`). */
+export function enableGrad<T>(fn: () => T): T {
+  return withGradMode(true, fn);
+}

@@ -1,0 +1,76 @@
+/**
+ * How ops join the autograd graph. An op computes its outputs with kernels, then calls
+ * {@link recordOp} with its gradient rule; the rule is written with core's public ops, so
+ * every backend that runs the forward kernels also gets the backward pass.
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { isGradEnabled } from './grad-mode.js';
+import { type GradEdge, GradNode, type SavedView } from './node.js';
+
+/** A gradient rule: output grads and saved tensors in, one grad (or null) per input out. */
+export type GradRule = (grads: Tensor[], saved: Tensor[]) => (Tensor | null | undefined)[];
+
+/** What an op tells the recorder. */
+export interface OpRecord {
+  /** Op name, shown by `tensor.gradFn` and in errors. */
+  name: string;
+  /** The inputs the rule returns gradients for, in order. */
+  inputs: readonly Tensor[];
+  /** The op's outputs (only floating ones join the graph). */
+  outputs: readonly Tensor[];
+  /** Tensors (inputs or outputs) the rule needs; they stay alive until the graph is freed. */
+  save?: readonly Tensor[];
+  /** The gradient rule. */
+  backward: GradRule;
+}
+
+const leafAccumulators = new WeakMap<Tensor, GradNode>();
+
+/** The edge a gradient for `t` flows along, or null when `t` needs none. */
+export function edgeOf(t: Tensor): GradEdge | null {
+  const { node, index } = t.autograd;
+  if (node) return { node, index };
+  if (!t.requiresGrad) return null;
+  let acc = leafAccumulators.get(t);
+  if (!acc) {
+    acc = new GradNode('AccumulateGrad', [], [{ shape: t.shape, dtype: t.dtype }], [], null, t);
+    leafAccumulators.set(t, acc);
+  }
+  return { node: acc, index: 0 };
+}
+
+/** Whether an op on these inputs would be recorded. */
+export function needsGrad(inputs: readonly Tensor[]): boolean {
+  return isGradEnabled() && inputs.some((t) => t.requiresGrad);
+}
+
+function saveView(t: Tensor): SavedView {
+  const storage = t.storage;
+  storage.retain();
+  return { storage, shape: t.shape, strides: t.strides, offset: t.offset, dtype: t.dtype };
+}
+
+/** Records an op in the graph when grad mode is on and some input requires grad. */
+export function recordOp(op: OpRecord): void {
+  if (!needsGrad(op.inputs) || !op.outputs.some((o) => o.dtype === 'float32')) return;
+  const next = op.inputs.map(edgeOf);
+  const saved = (op.save ?? []).map(saveView);
+  const rule = (grads: Tensor[], views: SavedView[]) => {
+    const savedTensors = views.map((v) => {
+      const base = new Tensor(v.storage, v.shape, v.strides, v.offset);
+      v.storage.retain();
+      return base;
+    });
+    return op.backward(grads, savedTensors);
+  };
+  const node = new GradNode(
+    op.name,
+    next,
+    op.outputs.map((o) => ({ shape: o.shape, dtype: o.dtype })),
+    saved,
+    rule,
+  );
+  op.outputs.forEach((o, i) => {
+    if (o.dtype === 'float32') o.setGradFn(node, i);
+  });
+}

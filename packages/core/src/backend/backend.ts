@@ -1,0 +1,56 @@
+/**
+ * What a backend is: storage it owns (upload, read, free), the primitive kernels, any
+ * optional fused kernels, and memory statistics.
+ */
+import type { DType, DTypeArrayMap } from '../dtype.js';
+import type { DataId, FusedKernels, PrimitiveKernels } from './kernels.js';
+
+/** The version of the kernel contract this core speaks. A backend declares the one it targets. */
+export const KERNEL_CONTRACT_VERSION = 1;
+
+/** Memory statistics a backend reports. */
+export interface BackendMemory {
+  /** Buffers currently allocated (live data handles). */
+  buffers: number;
+  /** Bytes held by live buffers. */
+  bytes: number;
+  /** Bytes allocated over the backend's lifetime (monotonic). */
+  bytesAllocatedTotal: number;
+  /** Peak of `bytes`. */
+  peakBytes: number;
+}
+
+/**
+ * A compute backend. Implement this (see docs/writing-a-backend.md), run
+ * `@ghostflow/backend-conformance` against it, and register it with `registerBackend`.
+ */
+export interface Backend {
+  /** The name it is registered under. */
+  readonly name: string;
+  /** The contract version it was written against ({@link KERNEL_CONTRACT_VERSION}). */
+  readonly contractVersion: number;
+  /** Every primitive kernel. */
+  readonly kernels: PrimitiveKernels;
+  /** The fused kernels it has; core composes primitives for the rest. */
+  readonly fused: Partial<FusedKernels>;
+  /**
+   * Copies host values into a new buffer. The backend must not keep a reference to `values`
+   * after returning (core may reuse it). `values.length` is the element count.
+   */
+  upload<D extends DType>(values: DTypeArrayMap[D], dtype: D): DataId;
+  /** Reads `size` elements of a buffer, after all enqueued work that writes it. */
+  read<D extends DType>(dataId: DataId, dtype: D, size: number): Promise<DTypeArrayMap[D]>;
+  /** Synchronous read; present only on backends that can read without waiting. */
+  readSync?<D extends DType>(dataId: DataId, dtype: D, size: number): DTypeArrayMap[D];
+  /** Frees a buffer. Core calls it exactly once per handle, when no tensor uses it any more. */
+  disposeData(dataId: DataId): void;
+  /** Current memory statistics. */
+  memory(): BackendMemory;
+  /** Resolves when all enqueued work has finished (a no-op for synchronous backends). */
+  sync?(): Promise<void>;
+  /** Releases everything the backend holds (device, workers). */
+  dispose?(): void;
+}
+
+/** Creates a backend instance; may be async (e.g. requesting a GPU device). */
+export type BackendFactory = () => Backend | Promise<Backend>;

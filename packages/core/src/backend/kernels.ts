@@ -1,0 +1,227 @@
+/**
+ * The kernel contract: the closed list of primitive kernels every backend implements, and
+ * the optional fused kernels core uses when a backend has them.
+ *
+ * Rules every kernel follows (docs/writing-a-backend.md explains them at length):
+ * - Inputs arrive as {@link TensorView}s: a backend data handle plus shape, element strides
+ *   (0 for broadcast dims) and element offset. Kernels must honour strides; core never
+ *   copies a view to make a backend's life easier.
+ * - Broadcasting is resolved by core before the call: elementwise inputs already share the
+ *   output shape (through stride-0 dims). Dtypes are already promoted.
+ * - A kernel returns the handle of a new, contiguous, row-major output it allocated. It may
+ *   enqueue the work and return at once; core never assumes the data is ready.
+ * - Kernels never see autograd: every gradient rule lives in core.
+ */
+import type { DType } from '../dtype.js';
+import type { Shape } from '../shape.js';
+
+/**
+ * An opaque handle to data a backend owns. Core never looks inside; it only passes the
+ * handle back to the backend that made it.
+ */
+export type DataId = object;
+
+/** A strided window onto backend data: what a kernel receives for each tensor input. */
+export interface TensorView {
+  /** The backend's handle to the underlying buffer. */
+  readonly dataId: DataId;
+  /** Element type. */
+  readonly dtype: DType;
+  /** Logical shape. */
+  readonly shape: Shape;
+  /** Element strides per dim; 0 marks a broadcast dim. Never negative. */
+  readonly strides: readonly number[];
+  /** Offset of element [0, ..., 0] in the buffer, in elements. */
+  readonly offset: number;
+}
+
+/** Elementwise one-input operations. Output dtype equals input dtype except where noted. */
+export const UNARY_OPS = [
+  'identity',
+  'neg',
+  'abs',
+  'sign',
+  'exp',
+  'expm1',
+  'log',
+  'log1p',
+  'sqrt',
+  'rsqrt',
+  'reciprocal',
+  'sin',
+  'cos',
+  'tanh',
+  'sigmoid',
+  'relu',
+  'gelu',
+  'geluTanh',
+  'silu',
+  'softplus',
+  'erf',
+  'floor',
+  'ceil',
+  'round',
+  'logicalNot',
+] as const;
+
+/**
+ * One of {@link UNARY_OPS}. Semantics are PyTorch's: `round` rounds half to even;
+ * `gelu` is `x * Φ(x)` (erf form), `geluTanh` the tanh approximation; `softplus` is
+ * `log(1 + exp(x))` computed without overflow; `sign(0) = 0`; `logicalNot` takes `bool`
+ * and returns `bool`. Float-only ops (exp ... erf, except abs/neg/sign/relu/identity) are
+ * only called with float32 input; floor/ceil/round are identity on int32.
+ */
+export type UnaryOp = (typeof UNARY_OPS)[number];
+
+/** Elementwise two-input operations. Both inputs have the same dtype and shape. */
+export const BINARY_OPS = [
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'pow',
+  'maximum',
+  'minimum',
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'logicalAnd',
+  'logicalOr',
+  'logicalXor',
+] as const;
+
+/**
+ * One of {@link BINARY_OPS}. Comparisons and logical ops return `bool`; the rest return the
+ * input dtype. `div` is only called on float32 (core promotes int division). int32 `pow` with
+ * a negative exponent is never called. `maximum`/`minimum` propagate NaN like PyTorch.
+ * Logical ops take `bool` inputs.
+ */
+export type BinaryOp = (typeof BINARY_OPS)[number];
+
+/** Reductions over a set of axes. */
+export const REDUCE_OPS = ['sum', 'prod', 'max', 'min', 'any', 'all'] as const;
+
+/**
+ * One of {@link REDUCE_OPS}. `sum`/`prod`/`max`/`min` keep the input dtype (float32 or
+ * int32; core casts bool first); `any`/`all` take and return `bool`. `max`/`min` propagate
+ * NaN. Reducing over an empty axis gives the identity (0, 1, -inf, +inf, false, true).
+ */
+export type ReduceOp = (typeof REDUCE_OPS)[number];
+
+/** Arg-reductions along one axis. */
+export type ArgReduceOp = 'argmax' | 'argmin';
+
+/**
+ * The primitive kernels. Every backend implements all of them. Each returns the handle of a
+ * new contiguous output; the doc of each states its output shape and dtype.
+ */
+export interface PrimitiveKernels {
+  /** Output: `x.shape`, dtype `x.dtype` (`bool` for logicalNot). */
+  unary(x: TensorView, attrs: { op: UnaryOp }): DataId;
+  /** `a.shape` equals `b.shape`. Output: that shape; dtype per {@link BinaryOp}. */
+  binary(a: TensorView, b: TensorView, attrs: { op: BinaryOp }): DataId;
+  /** Converts dtype. float→int32 truncates toward zero; to bool is `x != 0`. Output: `x.shape`. */
+  cast(x: TensorView, attrs: { dtype: DType }): DataId;
+  /** `cond` is bool; all three share one shape; `a`, `b` share a dtype. Output: `a.dtype`. */
+  where(cond: TensorView, a: TensorView, b: TensorView): DataId;
+  /**
+   * Reduces over `axes` (sorted, unique, possibly empty = copy). Output shape: `x.shape`
+   * without those axes (core re-inserts size-1 dims for keepdim).
+   */
+  reduce(x: TensorView, attrs: { op: ReduceOp; axes: readonly number[] }): DataId;
+  /**
+   * Index of the max/min along `axis` (first occurrence on ties; a NaN counts as the
+   * extreme, like PyTorch). Output: int32, `x.shape` without `axis`. `x.shape[axis] > 0`.
+   */
+  argReduce(x: TensorView, attrs: { op: ArgReduceOp; axis: number }): DataId;
+  /**
+   * Batched matrix product of float32 `a` `[...batch, M, K]` and `b` `[...batch, K, N]`,
+   * identical batch shapes (possibly stride-0 broadcast). Output `[...batch, M, N]`.
+   */
+  matmul(a: TensorView, b: TensorView): DataId;
+  /**
+   * `out[..., i, ...] = x[..., index[..., i, ...], ...]` along `axis` (torch.gather).
+   * `index` is int32 with the output's shape and the same rank as `x`; its sizes are
+   * at most `x`'s on the other axes. Indices are already checked to be in range.
+   */
+  gather(x: TensorView, index: TensorView, attrs: { axis: number }): DataId;
+  /**
+   * Copy of `base` with `src` written (`reduce: 'none'`) or added (`'add'`) at `index`
+   * along `axis` (torch.scatter / scatter_add). `index` and `src` share a shape.
+   * With 'none' and repeated indices, which value wins is unspecified (as in PyTorch).
+   * Output: `base.shape`, `base.dtype`.
+   */
+  scatter(base: TensorView, index: TensorView, src: TensorView, attrs: { axis: number; reduce: 'none' | 'add' }): DataId;
+  /** Inclusive cumulative sum along `axis`. Output: `x.shape`, `x.dtype` (float32 or int32). */
+  cumsum(x: TensorView, attrs: { axis: number }): DataId;
+  /** Concatenation along `axis`; inputs share a dtype and all other sizes. */
+  concat(inputs: readonly TensorView[], attrs: { axis: number }): DataId;
+  /** A new contiguous buffer of `shape` filled with `value`. */
+  fill(attrs: { shape: Shape; dtype: DType; value: number }): DataId;
+}
+
+/** Names of the primitive kernels, in a fixed order (for coverage tables and checks). */
+export const PRIMITIVE_KERNELS = [
+  'unary',
+  'binary',
+  'cast',
+  'where',
+  'reduce',
+  'argReduce',
+  'matmul',
+  'gather',
+  'scatter',
+  'cumsum',
+  'concat',
+  'fill',
+] as const satisfies readonly (keyof PrimitiveKernels)[];
+
+/**
+ * Optional fused kernels. Core checks for each one and composes primitives when it is
+ * absent; results must equal the composition within float32 rounding. All are float32.
+ */
+export interface FusedKernels {
+  /** `x @ weight^T + bias`; x `[..., K]`, weight `[N, K]`, bias `[N]` or absent. Output `[..., N]`. */
+  linear(x: TensorView, weight: TensorView, bias: TensorView | null): DataId;
+  /** Softmax along `axis`. Output: `x.shape`. */
+  softmax(x: TensorView, attrs: { axis: number }): DataId;
+  /** Log-softmax along `axis`. Output: `x.shape`. */
+  logSoftmax(x: TensorView, attrs: { axis: number }): DataId;
+  /**
+   * Layer norm over the last `normalizedSize` elements of each row.
+   * Returns `[out, mean, rstd]`: out has `x.shape`; mean and rstd are `[rows]`
+   * (rows = numel / normalizedSize), which core keeps for the backward pass.
+   */
+  layerNorm(
+    x: TensorView,
+    weight: TensorView | null,
+    bias: TensorView | null,
+    attrs: { normalizedSize: number; eps: number },
+  ): [DataId, DataId, DataId];
+  /**
+   * Pointwise LSTM cell step on pre-computed gate sums `gates` `[B, 4H]` (i, f, g, o order,
+   * both biases already added) and previous cell `c` `[B, H]`. Returns `[h, c']`, each `[B, H]`.
+   */
+  lstmCell(gates: TensorView, c: TensorView): [DataId, DataId];
+  /**
+   * Pointwise GRU cell step on `gi = x W_ih^T + b_ih` `[B, 3H]`, `gh = h W_hh^T + b_hh`
+   * `[B, 3H]` (r, z, n order) and previous hidden `h` `[B, H]`. Returns `h'` `[B, H]`.
+   */
+  gruCell(gi: TensorView, gh: TensorView, h: TensorView): DataId;
+}
+
+/** Names of the optional fused kernels. */
+export const FUSED_KERNELS = [
+  'linear',
+  'softmax',
+  'logSoftmax',
+  'layerNorm',
+  'lstmCell',
+  'gruCell',
+] as const satisfies readonly (keyof FusedKernels)[];
+
+/** Any kernel name of the contract. */
+export type KernelName = keyof PrimitiveKernels | keyof FusedKernels;

@@ -1,0 +1,211 @@
+/**
+ * The backend registry: which backends exist, which one is active, and why the others
+ * were not chosen. Registration is explicit and idempotent per (name, version), so two
+ * copies of a backend package in one bundle register once and print nothing.
+ */
+import { BackendError } from '../errors.js';
+import { type Backend, type BackendFactory, KERNEL_CONTRACT_VERSION } from './backend.js';
+import { PRIMITIVE_KERNELS } from './kernels.js';
+
+/** Options for {@link registerBackend}. */
+export interface RegisterBackendOptions {
+  /** Higher wins when no backend was chosen with `setBackend`. Default 1. */
+  priority?: number;
+  /** Version of the package registering (for the duplicate-copy handshake). */
+  version?: string;
+  /** Contract version the backend implements; must equal core's. Default: core's. */
+  contractVersion?: number;
+}
+
+/** What {@link registerBackend} did. */
+export interface RegistrationResult {
+  /** The name registered. */
+  name: string;
+  /** `registered`, `duplicate` (same name and version already there: nothing changed) or `replaced`. */
+  status: 'registered' | 'duplicate' | 'replaced';
+}
+
+/** Outcome of choosing a backend: which won and why others did not. */
+export interface BackendSelection {
+  /** The active backend's name. */
+  backend: string;
+  /** Higher-priority backends that were skipped, with the reason. */
+  skipped: { name: string; reason: string }[];
+}
+
+interface Entry {
+  name: string;
+  factory: BackendFactory;
+  priority: number;
+  version: string | undefined;
+  instance: Backend | undefined;
+  pending: Promise<Backend> | undefined;
+  failure: string | undefined;
+}
+
+const entries = new Map<string, Entry>();
+let active: Backend | undefined;
+let lastSelection: BackendSelection | undefined;
+
+/**
+ * Registers a backend factory under `name`. Backend packages call this when imported.
+ * Registering the same name and version again is a silent no-op; a different version
+ * replaces the old one (if it was not yet instantiated).
+ */
+export function registerBackend(name: string, factory: BackendFactory, options: RegisterBackendOptions = {}): RegistrationResult {
+  const contract = options.contractVersion ?? KERNEL_CONTRACT_VERSION;
+  if (contract !== KERNEL_CONTRACT_VERSION) {
+    throw new BackendError(
+      `backend '${name}' implements kernel contract v${contract}, but this @ghostflow/core speaks v${KERNEL_CONTRACT_VERSION}; install matching versions`,
+    );
+  }
+  const existing = entries.get(name);
+  if (existing && existing.version === options.version) return { name, status: 'duplicate' };
+  if (existing?.instance) {
+    throw new BackendError(
+      `backend '${name}' v${existing.version ?? '?'} is already in use; cannot replace it with v${options.version ?? '?'}. Two different copies are installed: deduplicate your dependencies`,
+    );
+  }
+  entries.set(name, {
+    name,
+    factory,
+    priority: options.priority ?? 1,
+    version: options.version,
+    instance: undefined,
+    pending: undefined,
+    failure: undefined,
+  });
+  return { name, status: existing ? 'replaced' : 'registered' };
+}
+
+/** Removes a registered backend, disposing its instance. Mainly for tests. */
+export function removeBackend(name: string): void {
+  const entry = entries.get(name);
+  if (!entry) return;
+  if (entry.instance && active === entry.instance) active = undefined;
+  entry.instance?.dispose?.();
+  entries.delete(name);
+}
+
+/** Names of registered backends, highest priority first. */
+export function listBackends(): string[] {
+  return sortedEntries().map((e) => e.name);
+}
+
+function sortedEntries(): Entry[] {
+  return [...entries.values()].sort((a, b) => b.priority - a.priority);
+}
+
+function validate(backend: Backend, name: string): Backend {
+  const missing = PRIMITIVE_KERNELS.filter((k) => typeof backend.kernels?.[k] !== 'function');
+  if (missing.length > 0) {
+    throw new BackendError(`backend '${name}' lacks primitive kernels: ${missing.join(', ')}`);
+  }
+  return backend;
+}
+
+function instantiateSync(entry: Entry): Backend {
+  if (entry.instance) return entry.instance;
+  if (entry.failure) throw new BackendError(`backend '${entry.name}' failed to initialise: ${entry.failure}`);
+  let made: Backend | Promise<Backend>;
+  try {
+    made = entry.factory();
+  } catch (e) {
+    entry.failure = (e as Error).message;
+    throw new BackendError(`backend '${entry.name}' failed to initialise: ${entry.failure}`);
+  }
+  if (made instanceof Promise) {
+    entry.pending = made;
+    throw new BackendError(`backend '${entry.name}' initialises asynchronously: call 'await setBackend("${entry.name}")' or 'await ready()' first`);
+  }
+  entry.instance = validate(made, entry.name);
+  return entry.instance;
+}
+
+async function instantiate(entry: Entry): Promise<Backend> {
+  if (entry.instance) return entry.instance;
+  if (entry.failure) throw new BackendError(`backend '${entry.name}' failed to initialise: ${entry.failure}`);
+  try {
+    entry.pending ??= Promise.resolve(entry.factory());
+    entry.instance = validate(await entry.pending, entry.name);
+    return entry.instance;
+  } catch (e) {
+    entry.failure = (e as Error).message;
+    entry.pending = undefined;
+    throw new BackendError(`backend '${entry.name}' failed to initialise: ${entry.failure}`);
+  }
+}
+
+/**
+ * Makes `name` the active backend, initialising it if needed. Rejects with the reason when
+ * it is not registered or fails to start.
+ */
+export async function setBackend(name: string): Promise<Backend> {
+  const entry = entries.get(name);
+  if (!entry) throw new BackendError(`no backend named '${name}' is registered (registered: ${listBackends().join(', ') || 'none'})`);
+  active = await instantiate(entry);
+  lastSelection = { backend: name, skipped: [] };
+  return active;
+}
+
+/**
+ * Chooses the best backend if none is active: the highest-priority one that starts.
+ * Resolves with the choice and the reasons others were skipped.
+ */
+export async function ready(): Promise<BackendSelection> {
+  if (active && lastSelection) return lastSelection;
+  const skipped: { name: string; reason: string }[] = [];
+  for (const entry of sortedEntries()) {
+    try {
+      active = await instantiate(entry);
+      lastSelection = { backend: entry.name, skipped };
+      return lastSelection;
+    } catch (e) {
+      skipped.push({ name: entry.name, reason: (e as Error).message });
+    }
+  }
+  throw new BackendError(noBackendMessage(skipped));
+}
+
+function noBackendMessage(skipped: { name: string; reason: string }[]): string {
+  if (entries.size === 0) return "no backend is registered: import one, e.g. `import '@ghostflow/backend-cpu'`";
+  return `no registered backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`;
+}
+
+/**
+ * The active backend. Without a prior `setBackend`/`ready`, picks the highest-priority
+ * backend that starts synchronously.
+ */
+export function getBackend(): Backend {
+  if (active) return active;
+  const skipped: { name: string; reason: string }[] = [];
+  for (const entry of sortedEntries()) {
+    try {
+      active = instantiateSync(entry);
+      lastSelection = { backend: entry.name, skipped };
+      return active;
+    } catch (e) {
+      skipped.push({ name: entry.name, reason: (e as Error).message });
+    }
+  }
+  throw new BackendError(noBackendMessage(skipped));
+}
+
+/** The backend registered as `name`, started synchronously if needed. */
+export function findBackend(name: string): Backend {
+  const entry = entries.get(name);
+  if (!entry) throw new BackendError(`no backend named '${name}' is registered (registered: ${listBackends().join(', ') || 'none'})`);
+  return instantiateSync(entry);
+}
+
+/** Starts (if needed) and returns the backend registered as `name`; works for async factories. */
+export async function loadBackend(name: string): Promise<Backend> {
+  const entry = entries.get(name);
+  if (!entry) throw new BackendError(`no backend named '${name}' is registered (registered: ${listBackends().join(', ') || 'none'})`);
+  return instantiate(entry);
+}
+
+/** The name of the active backend, choosing one if needed. */
+export function getBackendName(): string {
+  return getBackend().name;
+}

@@ -1,0 +1,32 @@
+/**
+ * Errors GhostFlow throws on purpose. Each subclass lets callers tell the kinds apart
+ * without parsing messages; messages always name what was expected and what came.
+ */
+export class GhostFlowError extends Error {
+  override name = 'GhostFlowError';
+}
+
+/** A shape that does not fit the operation (rank, size, broadcasting). */
+export class ShapeError extends GhostFlowError {
+  override name = 'ShapeError';
+}
+
+/** A dtype the operation does not accept. */
+export class DTypeError extends GhostFlowError {
+  override name = 'DTypeError';
+}
+
+/** Use of a tensor after `dispose()` (or after its scope ended). */
+export class DisposedTensorError extends GhostFlowError {
+  override name = 'DisposedTensorError';
+}
+
+/** A backend lacks a kernel, cannot do what was asked, or is not registered. */
+export class BackendError extends GhostFlowError {
+  override name = 'BackendError';
+}
+
+/** A backward pass that cannot run: non-differentiable op, freed graph, wrong grad shape. */
+export class AutogradError extends GhostFlowError {
+  override name = 'AutogradError';
+}

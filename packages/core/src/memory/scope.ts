@@ -1,0 +1,111 @@
+/**
+ * Tensor lifetime scopes: `tidy` frees every tensor made inside it except what it returns,
+ * `keep` exempts a tensor, and `Scope` is an explicit, async-safe alternative that never
+ * guesses ownership from timing.
+ */
+import { GhostFlowError } from '../errors.js';
+
+/** Anything a scope can dispose. */
+export interface ScopedResource {
+  /** Frees the resource; safe to call twice. */
+  dispose(): void;
+  /** Whether it has been freed. */
+  readonly isDisposed: boolean;
+}
+
+const stack: Set<ScopedResource>[] = [];
+const kept = new WeakSet<ScopedResource>();
+
+/** Called by core for every tensor it creates: the innermost open `tidy` scope owns it. */
+export function trackInScope(resource: ScopedResource): void {
+  const top = stack[stack.length - 1];
+  if (top) top.add(resource);
+}
+
+/** Removes a resource from every open tidy scope, so it outlives them. Returns it. */
+export function keep<T extends ScopedResource>(resource: T): T {
+  kept.add(resource);
+  for (const s of stack) s.delete(resource);
+  return resource;
+}
+
+/** Whether `keep` was called on the resource. */
+export function isKept(resource: ScopedResource): boolean {
+  return kept.has(resource);
+}
+
+function collect(value: unknown, into: Set<ScopedResource>, seen: Set<unknown>): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (typeof (value as ScopedResource).dispose === 'function' && 'isDisposed' in (value as object)) {
+    into.add(value as ScopedResource);
+    return;
+  }
+  if (Array.isArray(value)) for (const v of value) collect(v, into, seen);
+  else if (value instanceof Map) for (const v of value.values()) collect(v, into, seen);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, into, seen);
+}
+
+/**
+ * Runs `fn` and disposes every tensor created inside it, except those in its result
+ * (a tensor, or arrays/plain objects/maps of them), which move to the enclosing scope.
+ * `fn` must be synchronous: an async function would let tensors from unrelated work leak
+ * into this scope, so that throws; use `using` or a {@link Scope} across awaits.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<ScopedResource>();
+  stack.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    stack.pop();
+    for (const r of scope) r.dispose();
+    throw e;
+  }
+  stack.pop();
+  if (result instanceof Promise) {
+    for (const r of scope) r.dispose();
+    throw new GhostFlowError('tidy() got an async function; tidy scopes must be synchronous. Across awaits, use `using t = ...` or an explicit `new Scope()`');
+  }
+  const survivors = new Set<ScopedResource>();
+  collect(result, survivors, new Set());
+  const parent = stack[stack.length - 1];
+  for (const r of scope) {
+    if (survivors.has(r)) parent?.add(r);
+    else r.dispose();
+  }
+  return result;
+}
+
+/**
+ * An explicit ownership scope, safe across `await`: add tensors with `track`, free them all
+ * with `dispose()` (or `using scope = new Scope()`).
+ */
+export class Scope {
+  private readonly owned = new Set<ScopedResource>();
+
+  /** Makes this scope own `resource` (and no tidy scope). Returns it. */
+  track<T extends ScopedResource>(resource: T): T {
+    keep(resource);
+    this.owned.add(resource);
+    return resource;
+  }
+
+  /** Stops owning `resource` (the caller owns it now). Returns it. */
+  release<T extends ScopedResource>(resource: T): T {
+    this.owned.delete(resource);
+    return resource;
+  }
+
+  /** Disposes everything the scope still owns. */
+  dispose(): void {
+    for (const r of this.owned) r.dispose();
+    this.owned.clear();
+  }
+
+  /** `using` support. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

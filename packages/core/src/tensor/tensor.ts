@@ -1,0 +1,332 @@
+/**
+ * The Tensor: a strided view onto reference-counted backend storage, plus its place in the
+ * autograd graph. Operations live in `ops/`; the methods here are thin, chainable aliases.
+ */
+import type { Backend } from '../backend/backend.js';
+import type { TensorView } from '../backend/kernels.js';
+import { BackendError, DisposedTensorError, GhostFlowError } from '../errors.js';
+import type { DType, DTypeArrayMap } from '../dtype.js';
+import type { GradNode } from '../autograd/node.js';
+import { type Shape, contiguousStrides, isContiguous, sizeOf } from '../shape.js';
+import { trackInScope } from '../memory/scope.js';
+import { type TensorHeld, unwatch, watch } from './lifetime.js';
+import { Storage } from './storage.js';
+
+/** Nested arrays of numbers (or booleans), as `array()` returns and `tensor()` accepts. */
+export type NestedArray<T = number> = T | NestedArray<T>[];
+
+/** How a tensor sits in the autograd graph. */
+export interface TensorAutogradInfo {
+  /** The node that produced it (null for leaves). */
+  node: GradNode | null;
+  /** Which output of that node. */
+  index: number;
+}
+
+let nextId = 0;
+
+/**
+ * An n-dimensional array on a backend. Create tensors with `tensor`, `zeros`, `randn`...;
+ * free them with `dispose()`, `tidy`, or `using`.
+ */
+export class Tensor {
+  /** Unique id, for debugging and graph bookkeeping. */
+  readonly id = nextId++;
+  /** Element type. */
+  readonly dtype: DType;
+  /** Shape, outermost first. */
+  readonly shape: Shape;
+  /** Element strides per dim (views may be non-contiguous). */
+  readonly strides: readonly number[];
+  /** Element offset into the storage. */
+  readonly offset: number;
+  /** @internal retained storage and node; mutated by `assign`. */
+  private readonly held: TensorHeld;
+  /** @internal which output of `held.node` this is. */
+  private outputIndex = 0;
+  private disposed = false;
+  private _requiresGrad = false;
+  private _retainsGrad = false;
+  /** @internal the accumulated gradient. */
+  private _grad: Tensor | null = null;
+
+  /**
+   * Not for users: makes a tensor over `storage`, taking over one reference to it.
+   * Use the creation functions (`tensor`, `zeros`, ...) instead.
+   * @internal
+   */
+  constructor(storage: Storage, shape: Shape, strides?: readonly number[], offset = 0) {
+    this.dtype = storage.dtype;
+    this.shape = Object.freeze([...shape]);
+    this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
+    this.offset = offset;
+    this.held = { storage, node: null };
+    watch(this, this.held);
+    trackInScope(this);
+  }
+
+  /** @internal the storage (throws when disposed). */
+  get storage(): Storage {
+    this.assertAlive();
+    return this.held.storage;
+  }
+
+  /** The backend holding the data. */
+  get backend(): Backend {
+    return this.storage.backend;
+  }
+
+  /** Name of the backend holding the data. */
+  get device(): string {
+    return this.storage.backend.name;
+  }
+
+  /** Number of dimensions. */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** Number of dimensions (PyTorch's name). */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+
+  /** Number of elements (PyTorch's name). */
+  numel(): number {
+    return sizeOf(this.shape);
+  }
+
+  /** Whether `dispose()` was called (or its scope ended). */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Whether the elements are laid out row-major without gaps. */
+  get isContiguous(): boolean {
+    return isContiguous(this.shape, this.strides);
+  }
+
+  /** Whether gradients are computed for this tensor. */
+  get requiresGrad(): boolean {
+    return this._requiresGrad;
+  }
+
+  /**
+   * Turns gradient tracking on or off. Only leaves (tensors no op produced) can change it,
+   * and only floating tensors can require grad.
+   */
+  set requiresGrad(value: boolean) {
+    this.assertAlive();
+    if (this.held.node && !value) {
+      throw new GhostFlowError('requiresGrad can only be turned off on leaf tensors; use detach() to get a tensor outside the graph');
+    }
+    if (value && this.dtype !== 'float32') {
+      throw new GhostFlowError(`only floating-point tensors can require grad, got dtype ${this.dtype}`);
+    }
+    this._requiresGrad = value;
+  }
+
+  /** Sets `requiresGrad` and returns this tensor, for chaining. */
+  requiresGrad_(value = true): this {
+    this.requiresGrad = value;
+    return this;
+  }
+
+  /** Whether no op produced this tensor (a user-created tensor or a detached one). */
+  get isLeaf(): boolean {
+    return this.held.node === null;
+  }
+
+  /** @internal the autograd node and output index (null node for leaves). */
+  get autograd(): TensorAutogradInfo {
+    return { node: this.held.node, index: this.outputIndex };
+  }
+
+  /** @internal attaches the producing node (called once, by the op recorder). */
+  setGradFn(node: GradNode, index: number): void {
+    node.retain();
+    this.held.node = node;
+    this.outputIndex = index;
+    this._requiresGrad = true;
+  }
+
+  /** Name of the op that produced this tensor, or null for a leaf. */
+  get gradFn(): string | null {
+    return this.held.node?.name ?? null;
+  }
+
+  /** The accumulated gradient (leaves, and non-leaves after `retainGrad()`), or null. */
+  get grad(): Tensor | null {
+    return this._grad;
+  }
+
+  /** Replaces (or clears, with null) the stored gradient; the old one is disposed. */
+  set grad(value: Tensor | null) {
+    if (value === this._grad) return;
+    if (value && (value.dtype !== this.dtype || value.shape.length !== this.shape.length || value.shape.some((d, i) => d !== this.shape[i]))) {
+      throw new GhostFlowError(`grad must have shape [${this.shape.join(', ')}] and dtype ${this.dtype}, got [${value.shape.join(', ')}] ${value.dtype}`);
+    }
+    this._grad?.dispose();
+    this._grad = value;
+  }
+
+  /** Keeps `.grad` for this non-leaf tensor after backward (leaves always keep it). */
+  retainGrad(): this {
+    this._retainsGrad = true;
+    this.held.node?.retainedOutputs.set(this.outputIndex, new WeakRef(this));
+    return this;
+  }
+
+  /** Whether backward should store this tensor's gradient in `.grad`. */
+  get retainsGrad(): boolean {
+    return this.isLeaf ? this._requiresGrad : this._retainsGrad;
+  }
+
+  /** @internal a kernel input describing this tensor. */
+  kernelInput(): TensorView {
+    const s = this.storage;
+    return { dataId: s.dataId, dtype: this.dtype, shape: this.shape, strides: this.strides, offset: this.offset };
+  }
+
+  /** Throws a clear error if the tensor was disposed. */
+  assertAlive(): void {
+    if (this.disposed) {
+      throw new DisposedTensorError(
+        `tensor #${this.id} (shape [${this.shape.join(', ')}], ${this.dtype}) was disposed and cannot be used; keep() it or return it from tidy() to use it later`,
+      );
+    }
+  }
+
+  /**
+   * Frees this tensor's hold on its data (views share data; the buffer goes when the last
+   * holder does) and its gradient. Safe to call twice.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    unwatch(this);
+    this._grad?.dispose();
+    this._grad = null;
+    this.held.node?.release();
+    this.held.node = null;
+    this.held.storage.release();
+  }
+
+  /** `using t = ...` support. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /**
+   * Replaces this tensor's data with `value`'s (same shape and dtype), in place: the object
+   * stays the same, so modules and optimizers holding it see the new values. Only leaves
+   * may be assigned; the value is detached from any graph.
+   */
+  assign(value: Tensor): this {
+    this.assertAlive();
+    value.assertAlive();
+    if (!this.isLeaf) throw new GhostFlowError('assign() works on leaf tensors only (parameters, buffers, detached tensors)');
+    if (value.dtype !== this.dtype || value.shape.length !== this.shape.length || value.shape.some((d, i) => d !== this.shape[i])) {
+      throw new GhostFlowError(`assign() needs shape [${this.shape.join(', ')}] ${this.dtype}, got [${value.shape.join(', ')}] ${value.dtype}`);
+    }
+    if (value.backend !== this.backend) {
+      throw new BackendError(`assign() needs a value on backend '${this.device}', got one on '${value.device}'`);
+    }
+    const storage = value.storage;
+    storage.retain();
+    this.held.storage.release();
+    this.held.storage = storage;
+    (this as { strides: readonly number[] }).strides = value.strides;
+    (this as { offset: number }).offset = value.offset;
+    return this;
+  }
+
+  /**
+   * Reads the elements (row-major, a fresh array the caller owns). Works on every backend.
+   */
+  async data(): Promise<DTypeArrayMap[DType]> {
+    const source = this.readable();
+    try {
+      return await source.storage.backend.read(source.storage.dataId, this.dtype, this.size);
+    } finally {
+      if (source !== this) source.dispose();
+    }
+  }
+
+  /**
+   * Reads the elements synchronously. Only backends that can read without waiting support
+   * it (backend-cpu does; GPU backends do not: use `await t.data()`).
+   */
+  dataSync(): DTypeArrayMap[DType] {
+    const backend = this.backend;
+    if (!backend.readSync) {
+      throw new BackendError(`backend '${backend.name}' cannot read synchronously; use 'await tensor.data()' (or array()/item()) instead of dataSync()`);
+    }
+    const source = this.readable();
+    try {
+      return backend.readSync(source.storage.dataId, this.dtype, this.size);
+    } finally {
+      if (source !== this) source.dispose();
+    }
+  }
+
+  /** The elements as nested arrays (booleans for bool tensors). */
+  async array(): Promise<NestedArray<number | boolean>> {
+    return toNested(await this.data(), this.shape, this.dtype);
+  }
+
+  /** Synchronous `array()`; same backend restriction as `dataSync()`. */
+  arraySync(): NestedArray<number | boolean> {
+    return toNested(this.dataSync(), this.shape, this.dtype);
+  }
+
+  /** The value of a one-element tensor. */
+  async item(): Promise<number> {
+    this.checkOneElement();
+    return (await this.data())[0];
+  }
+
+  /** Synchronous `item()`; same backend restriction as `dataSync()`. */
+  itemSync(): number {
+    this.checkOneElement();
+    return this.dataSync()[0];
+  }
+
+  private checkOneElement(): void {
+    this.assertAlive();
+    if (this.size !== 1) throw new GhostFlowError(`item() needs a tensor with one element, got shape [${this.shape.join(', ')}] (${this.size} elements)`);
+  }
+
+  /** A tensor whose storage holds exactly this tensor's elements in order, from offset 0. */
+  private readable(): Tensor {
+    this.assertAlive();
+    if (this.offset === 0 && this.isContiguous && this.storage.size === this.size) return this;
+    const backend = this.backend;
+    const id = backend.kernels.unary(this.kernelInput(), { op: 'identity' });
+    const copy = new Tensor(new Storage(backend, id, this.size, this.dtype), this.shape);
+    return copy;
+  }
+
+  /** A short description: shape, dtype, backend, and grad status. */
+  toString(): string {
+    const grad = this.held.node ? `, gradFn=${this.held.node.name}` : this._requiresGrad ? ', requiresGrad=true' : '';
+    return `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.disposed ? 'disposed' : this.device}${grad})`;
+  }
+}
+
+function toNested(data: ArrayLike<number>, shape: Shape, dtype: DType): NestedArray<number | boolean> {
+  const conv = dtype === 'bool' ? (v: number) => v !== 0 : (v: number) => v;
+  if (shape.length === 0) return conv(data[0]);
+  let pos = 0;
+  const build = (dim: number): NestedArray<number | boolean> => {
+    const out: NestedArray<number | boolean>[] = [];
+    for (let i = 0; i < shape[dim]; i++) out.push(dim === shape.length - 1 ? conv(data[pos++]) : build(dim + 1));
+    return out;
+  };
+  return build(0);
+}

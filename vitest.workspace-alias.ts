@@ -1,0 +1,14 @@
+/**
+ * Tests run against the packages' TypeScript sources, not their builds: one copy of core
+ * (one registry) however a test imports it, and no build needed before `vitest`.
+ */
+import { fileURLToPath } from 'node:url';
+
+const pkg = (name: string) => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
+
+export const workspaceAlias = {
+  '@ghostflow/core': pkg('core'),
+  '@ghostflow/backend-cpu': pkg('backend-cpu'),
+  '@ghostflow/backend-conformance': pkg('backend-conformance'),
+  '@ghostflow/nn': pkg('nn'),
+};
