@@ -1,1 +1,43 @@
-export {};
+/**
+ * @ghostflow/backend-conformance: the suite every GhostFlow backend runs.
+ * @packageDocumentation
+ */
+import { describe, beforeAll } from 'vitest';
+import { makeContext } from './context.js';
+import { SUITES } from './suites/index.js';
+
+export { expectTensor, makeContext } from './context.js';
+export type { SuiteContext, Tolerance } from './context.js';
+export { SUITES } from './suites/index.js';
+export type { Suite } from './suites/index.js';
+
+/** Options for {@link runConformance}. */
+export interface ConformanceOptions {
+  /** Registered name of the backend to test. */
+  backend: string;
+  /** Run only these suites (by name). */
+  only?: readonly string[];
+  /** Skip these suites (by name); a skipped suite is reported by vitest as skipped. */
+  skip?: readonly string[];
+}
+
+/**
+ * Registers the whole conformance suite for a registered backend, inside a vitest test
+ * file. A backend author's test file is three lines:
+ * ```ts
+ * import '@my/backend';                       // registers 'mine'
+ * import { runConformance } from '@ghostflow/backend-conformance';
+ * runConformance({ backend: 'mine' });
+ * ```
+ */
+export function runConformance(options: ConformanceOptions): void {
+  const ctx = makeContext(options.backend);
+  describe(`conformance: ${options.backend}`, () => {
+    beforeAll(() => ctx.activate());
+    for (const suite of SUITES) {
+      if (options.only && !options.only.includes(suite.name)) continue;
+      if (options.skip?.includes(suite.name)) describe.skip(suite.name, () => suite.register(ctx));
+      else describe(suite.name, () => suite.register(ctx));
+    }
+  });
+}

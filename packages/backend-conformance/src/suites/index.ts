@@ -1,0 +1,44 @@
+/** Every suite of the kit, in the order they run. */
+import type { SuiteContext } from '../context.js';
+import { autogradSuite } from './autograd.js';
+import { errorsSuite } from './errors.js';
+import { kernelsSuite } from './kernels.js';
+import { memorySuite } from './memory.js';
+import { opsBinarySuite } from './ops-binary.js';
+import { opsCreationSuite } from './ops-creation.js';
+import { opsIndexingSuite } from './ops-indexing.js';
+import { opsJoinSuite } from './ops-join.js';
+import { opsMatmulSuite } from './ops-matmul.js';
+import { opsMiscSuite } from './ops-misc.js';
+import { opsNormSuite } from './ops-norm.js';
+import { opsReduceSuite } from './ops-reduce.js';
+import { opsSelectSuite } from './ops-select.js';
+import { opsUnarySuite } from './ops-unary.js';
+import { opsViewSuite } from './ops-view.js';
+
+/** A named suite: registers vitest `describe`/`it` blocks for one area. */
+export interface Suite {
+  /** Short name, usable in `only`/`skip` options. */
+  name: string;
+  /** Registers the tests. */
+  register(ctx: SuiteContext): void;
+}
+
+/** All suites. */
+export const SUITES: readonly Suite[] = [
+  { name: 'kernels', register: kernelsSuite },
+  { name: 'ops-creation', register: opsCreationSuite },
+  { name: 'ops-unary', register: opsUnarySuite },
+  { name: 'ops-binary', register: opsBinarySuite },
+  { name: 'ops-select', register: opsSelectSuite },
+  { name: 'ops-reduce', register: opsReduceSuite },
+  { name: 'ops-matmul', register: opsMatmulSuite },
+  { name: 'ops-norm', register: opsNormSuite },
+  { name: 'ops-view', register: opsViewSuite },
+  { name: 'ops-join', register: opsJoinSuite },
+  { name: 'ops-indexing', register: opsIndexingSuite },
+  { name: 'ops-misc', register: opsMiscSuite },
+  { name: 'autograd', register: autogradSuite },
+  { name: 'memory', register: memorySuite },
+  { name: 'errors', register: errorsSuite },
+];

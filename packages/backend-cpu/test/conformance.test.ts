@@ -1,0 +1,4 @@
+import '@ghostflow/backend-cpu';
+import { runConformance } from '@ghostflow/backend-conformance';
+
+runConformance({ backend: 'cpu' });
