@@ -9,6 +9,8 @@ import { SUITES } from './suites/index.js';
 export { expectTensor, makeContext } from './context.js';
 export type { SuiteContext, Tolerance } from './context.js';
 export { SUITES } from './suites/index.js';
+export { fixturesDir, listFixtures, loadFixture, fixtureTensor } from './torch-fixtures.js';
+export type { TorchFixture, FixtureTensor } from './torch-fixtures.js';
 export type { Suite } from './suites/index.js';
 
 /** Options for {@link runConformance}. */

@@ -1,0 +1,80 @@
+/** Containers: Sequential, ModuleList, ModuleDict (PyTorch's names: children '0', '1', ...). */
+import { GhostFlowError } from '@ghostflow/core';
+import { Module } from './module.js';
+
+/** A layer that maps one value to one value, as Sequential chains them. */
+export interface UnaryModule<I = unknown, O = unknown> extends Module {
+  /** Runs the layer. */
+  forward(input: I): O;
+}
+
+/** Runs its children in order, each on the previous one's output. */
+export class Sequential extends Module {
+  private readonly layers: UnaryModule[];
+
+  /** @param layers children, registered as '0', '1', ... */
+  constructor(...layers: UnaryModule[]) {
+    super();
+    this.layers = layers;
+    layers.forEach((m, i) => this.registerModule(String(i), m));
+  }
+
+  /** Feeds `input` through every layer. */
+  forward(input: unknown): unknown {
+    let x = input;
+    for (const layer of this.layers) x = layer.forward(x as never);
+    return x;
+  }
+
+  /** Number of layers. */
+  get length(): number {
+    return this.layers.length;
+  }
+
+  /** The layer at `index`. */
+  at(index: number): UnaryModule {
+    const m = this.layers[index < 0 ? index + this.layers.length : index];
+    if (!m) throw new GhostFlowError(`Sequential has ${this.layers.length} layers, no index ${index}`);
+    return m;
+  }
+}
+
+/** A list of modules registered as '0', '1', ... (no forward of its own). */
+export class ModuleList<M extends Module = Module> extends Module {
+  private readonly items: M[] = [];
+
+  /** @param modules initial items */
+  constructor(modules: readonly M[] = []) {
+    super();
+    for (const m of modules) this.append(m);
+  }
+
+  /** Adds a module at the end. Returns this. */
+  append(module: M): this {
+    this.registerModule(String(this.items.length), module);
+    this.items.push(module);
+    return this;
+  }
+
+  /** The module at `index` (negative counts from the end). */
+  at(index: number): M {
+    const m = this.items[index < 0 ? index + this.items.length : index];
+    if (!m) throw new GhostFlowError(`ModuleList has ${this.items.length} modules, no index ${index}`);
+    return m;
+  }
+
+  /** Number of modules. */
+  get length(): number {
+    return this.items.length;
+  }
+
+  /** Iterates the modules in order. */
+  [Symbol.iterator](): Iterator<M> {
+    return this.items[Symbol.iterator]();
+  }
+
+  /** ModuleList has no forward; iterate it instead. */
+  forward(): never {
+    throw new GhostFlowError('ModuleList has no forward(); iterate over it and call each module');
+  }
+}

@@ -1,0 +1,4 @@
+import { defineConfig } from 'vitest/config';
+import { workspaceAlias } from '../../vitest.workspace-alias.js';
+
+export default defineConfig({ resolve: { alias: workspaceAlias }, test: { include: ['test/**/*.test.ts'] } });
