@@ -1,0 +1,8 @@
+// Type probe (CJS consumer, node16 resolution → dist/index.d.cts): same checks as esm.mts.
+import { type Tensor, tensor, tidy } from '@ghostflow/core';
+import '@ghostflow/backend-cpu';
+
+const y: Tensor = tidy(() => tensor([1, 2, 3], { requiresGrad: true }).mul(2).add(1).tanh().sum());
+y.backward();
+const n: Promise<number> = y.item();
+export { n };
