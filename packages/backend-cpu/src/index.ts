@@ -1,1 +1,21 @@
-export {};
+/**
+ * @ghostflow/backend-cpu: GhostFlow's default backend, reference JavaScript kernels that
+ * run everywhere. Importing this module registers it as `'cpu'`:
+ * ```ts
+ * import '@ghostflow/backend-cpu';
+ * ```
+ * @packageDocumentation
+ */
+import { registerBackend } from '@ghostflow/core';
+import { createCpuBackend } from './cpu-backend.js';
+import { VERSION } from './version.js';
+
+export { createCpuBackend } from './cpu-backend.js';
+export type { CpuBackendOptions } from './cpu-backend.js';
+export { CPU_PRIMITIVE_KERNELS, CPU_FUSED_KERNELS } from './kernel-table.js';
+export type { CpuPrimitiveTable, CpuFusedTable, WithStore } from './kernel-table.js';
+export { CpuStore, CpuData } from './storage.js';
+export { VERSION } from './version.js';
+
+// Priority 1: accelerated backends register higher and win when they start.
+registerBackend('cpu', () => createCpuBackend(), { priority: 1, version: VERSION });

@@ -3,7 +3,7 @@
  * running each node's gradient rule once all gradients flowing into it have arrived.
  */
 import { AutogradError } from '../errors.js';
-import { keep, tidy } from '../memory/scope.js';
+import { keep, tidy, trackInScope } from '../memory/scope.js';
 import { formatShape, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { withGradMode } from './grad-mode.js';
@@ -28,6 +28,8 @@ export interface EngineOps {
   zerosOf(like: Tensor, shape: readonly number[]): Tensor;
   /** A copy of `t` that shares nothing with it. */
   clone(t: Tensor): Tensor;
+  /** A view of `t` (shares its data, recorded in the graph when grad mode is on). */
+  alias(t: Tensor): Tensor;
 }
 
 let ops: EngineOps | undefined;
@@ -69,6 +71,8 @@ export function gradients(
   const outs = Array.isArray(outputs) ? (outputs as readonly Tensor[]) : [outputs as Tensor];
   const gs = grads === undefined || grads === null ? outs.map(() => null) : Array.isArray(grads) ? (grads as readonly (Tensor | null)[]) : [grads as Tensor];
   const captured = run(outs, gs, inputs, options);
+  // Results belong to the caller's tidy scope, like any op output.
+  for (const g of captured) if (g) trackInScope(g);
   return inputs.map((t, i) => {
     const g = captured[i];
     if (!g && !options.allowUnused) {
@@ -188,6 +192,7 @@ function run(
             return (node.rule?.(outGrads, saved) ?? []).map((g) => g ?? null);
           });
           if (!retainGraph) node.freeSaved();
+          const handed = new Set<Tensor>();
           node.next.forEach((e, i) => {
             const g = inGrads[i];
             if (!g) return;
@@ -199,7 +204,12 @@ function run(
             if (!shapesEqual(g.shape, expected)) {
               throw new AutogradError(`internal: gradient rule of '${node.name}' returned shape ${formatShape(g.shape)} for input ${i}, expected ${formatShape(expected)}`);
             }
-            accumulate(e.node as AnyNode, e.index, g);
+            // A rule may hand the same tensor to several inputs, or pass an incoming gradient
+            // straight through (identity-like ops). Each receiver must own what it gets, so
+            // repeats become aliases: views sharing the data, freed independently.
+            const owned = slots.includes(g) || handed.has(g) ? keep(o.alias(g)) : g;
+            handed.add(owned);
+            accumulate(e.node as AnyNode, e.index, owned);
           });
         }
         for (const g of slots) if (g && !keepSlots.has(g)) g.dispose();

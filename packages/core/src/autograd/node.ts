@@ -22,6 +22,14 @@ export interface SavedView {
   offset: number;
   /** Dtype of the saved view. */
   dtype: DType;
+  /**
+   * Where the saved tensor came from in the graph (retained until the node is freed), so a
+   * backward pass that records a graph (`createGraph`) can differentiate through it again.
+   * Null for tensors that need no grad and for the op's own outputs (see `outputIndex`).
+   */
+  producer: GradEdge | null;
+  /** When the saved tensor is output `outputIndex` of the node saving it. */
+  outputIndex: number;
 }
 
 /** Where a gradient flows next: the node (and its output slot) that produced an input. */
@@ -85,7 +93,10 @@ export class GradNode {
   freeSaved(): void {
     if (this.freedByBackward) return;
     this.freedByBackward = true;
-    for (const s of this.saved) s.storage.release();
+    for (const s of this.saved) {
+      s.storage.release();
+      s.producer?.node.release();
+    }
     this.saved = [];
   }
 

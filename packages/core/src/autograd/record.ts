@@ -44,31 +44,45 @@ export function needsGrad(inputs: readonly Tensor[]): boolean {
   return isGradEnabled() && inputs.some((t) => t.requiresGrad);
 }
 
-function saveView(t: Tensor): SavedView {
+function saveView(t: Tensor, outputs: readonly Tensor[]): SavedView {
   const storage = t.storage;
   storage.retain();
-  return { storage, shape: t.shape, strides: t.strides, offset: t.offset, dtype: t.dtype };
+  const outputIndex = outputs.indexOf(t);
+  // An op's own output will point at this node; retaining that edge would be a cycle.
+  const producer = outputIndex < 0 ? edgeOf(t) : null;
+  producer?.node.retain();
+  return { storage, shape: t.shape, strides: t.strides, offset: t.offset, dtype: t.dtype, producer, outputIndex };
+}
+
+/**
+ * A saved tensor as the gradient rule sees it: a view of the retained data. When the
+ * backward pass is itself recorded (`createGraph`), the view is put back in its place in the
+ * graph, so second derivatives see how the saved value depends on the inputs, even after
+ * the original tensor object was disposed.
+ */
+function restore(v: SavedView, self: GradNode): Tensor {
+  const leaf = v.producer?.node.accumulateInto;
+  if (isGradEnabled() && leaf && !leaf.isDisposed && leaf.storage === v.storage) return leaf;
+  v.storage.retain();
+  const view = new Tensor(v.storage, v.shape, v.strides, v.offset);
+  if (isGradEnabled() && v.dtype === 'float32') {
+    if (v.outputIndex >= 0) view.setGradFn(self, v.outputIndex);
+    else if (v.producer && !v.producer.node.accumulateInto) view.setGradFn(v.producer.node, v.producer.index);
+  }
+  return view;
 }
 
 /** Records an op in the graph when grad mode is on and some input requires grad. */
 export function recordOp(op: OpRecord): void {
   if (!needsGrad(op.inputs) || !op.outputs.some((o) => o.dtype === 'float32')) return;
   const next = op.inputs.map(edgeOf);
-  const saved = (op.save ?? []).map(saveView);
-  const rule = (grads: Tensor[], views: SavedView[]) => {
-    const savedTensors = views.map((v) => {
-      const base = new Tensor(v.storage, v.shape, v.strides, v.offset);
-      v.storage.retain();
-      return base;
-    });
-    return op.backward(grads, savedTensors);
-  };
-  const node = new GradNode(
+  const saved = (op.save ?? []).map((t) => saveView(t, op.outputs));
+  const node: GradNode = new GradNode(
     op.name,
     next,
     op.outputs.map((o) => ({ shape: o.shape, dtype: o.dtype })),
     saved,
-    rule,
+    (grads, views) => op.backward(grads, views.map((v) => restore(v, node))),
   );
   op.outputs.forEach((o, i) => {
     if (o.dtype === 'float32') o.setGradFn(node, i);

@@ -1,12 +1,190 @@
-/** Matrix products: matmul with torch.matmul's rank rules, and linear. */
+/**
+ * Matrix products: `matmul` with `torch.matmul`'s rank rules, and `linear` (the backend's
+ * fused kernel when it has one, else matmul + add).
+ */
+import { recordOp } from '../autograd/record.js';
+import { DTypeError, ShapeError } from '../errors.js';
+import { tidy } from '../memory/scope.js';
+import { type Shape, broadcastShapes, formatShape, sizeOf } from '../shape.js';
+import { backendOf, fromDataId, fusedKernel } from '../tensor/make.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { notImplemented } from './pending.js';
+import { add } from './binary.js';
+import { castUnrecorded } from './elementwise.js';
+import { sum } from './reduce.js';
+import { reshape, sumToShape, transpose } from './view.js';
 
-/** torch.matmul: 1-D/2-D/batched, batch dims broadcast. */
-export function matmul(a: Tensor, b: Tensor): Tensor {
-  return notImplemented('matmul');
+/** How two operands line up for the batched kernel. */
+interface MatmulPlan {
+  /** `a`'s shape as a matrix stack: 1-D `[K]` becomes `[1, K]`. */
+  aShape: Shape;
+  /** `b`'s shape as a matrix stack: 1-D `[K]` becomes `[K, 1]`. */
+  bShape: Shape;
+  /** Broadcast batch shape. */
+  batch: number[];
+  m: number;
+  k: number;
+  n: number;
+  /** The result's shape, with the dims added for 1-D operands removed again. */
+  outShape: number[];
 }
-/** x @ weight^T + bias (fused kernel when available). */
+
+function plan(a: Tensor, b: Tensor): MatmulPlan {
+  if (a.rank === 0 || b.rank === 0) {
+    throw new ShapeError(
+      `matmul: both arguments need at least 1 dimension, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+    );
+  }
+  const aShape = a.rank === 1 ? [1, a.shape[0]] : a.shape;
+  const bShape = b.rank === 1 ? [b.shape[0], 1] : b.shape;
+  const m = aShape[aShape.length - 2];
+  const k = aShape[aShape.length - 1];
+  const k2 = bShape[bShape.length - 2];
+  const n = bShape[bShape.length - 1];
+  if (k !== k2) {
+    throw new ShapeError(
+      `matmul: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} cannot be multiplied: the contracted sizes differ (${k} vs ${k2})`,
+    );
+  }
+  let batch: number[];
+  try {
+    batch = broadcastShapes(aShape.slice(0, -2), bShape.slice(0, -2));
+  } catch {
+    throw new ShapeError(`matmul: the batch dims of ${formatShape(a.shape)} and ${formatShape(b.shape)} cannot be broadcast together`);
+  }
+  const outShape = [...batch];
+  if (a.rank > 1) outShape.push(m);
+  if (b.rank > 1) outShape.push(n);
+  return { aShape, bShape, batch, m, k, n, outShape };
+}
+
+/** Runs the kernel on float32 `a`, `b` laid out by `p` (views only: no copies). */
+function runMatmul(a: Tensor, b: Tensor, p: MatmulPlan): Tensor {
+  const backend = a.backend;
+  // A 1-D operand viewed as a matrix: [K] with stride s is [1, K] with strides [0, s]
+  // (or [K, 1] with [s, 0]); broadcastView then adds stride-0 batch dims.
+  const asMatrix = (t: Tensor, shape: Shape, row: boolean) =>
+    t.rank === 1 ? { ...t.kernelInput(), shape, strides: row ? [0, t.strides[0]] : [t.strides[0], 0] } : t.kernelInput();
+  const av = asMatrix(a, p.aShape, true);
+  const bv = asMatrix(b, p.bShape, false);
+  const expandTo = (v: ReturnType<typeof asMatrix>, shape: Shape) => {
+    const lead = shape.length - v.shape.length;
+    return { ...v, shape, strides: shape.map((s, i) => (i >= lead && v.shape[i - lead] === s ? v.strides[i - lead] : 0)) };
+  };
+  const dataId = backend.kernels.matmul(expandTo(av, [...p.batch, p.m, p.k]), expandTo(bv, [...p.batch, p.k, p.n]));
+  return fromDataId(backend, dataId, p.outShape, 'float32');
+}
+
+/**
+ * `torch.matmul`. 1-D·1-D is a dot product (0-d result); a 1-D first (second) operand is
+ * treated as a row (column) and the added dim removed from the result; otherwise batched
+ * matrix products with the batch dims broadcast. float32, or int32 with int32 (computed in
+ * float32, exact while every partial sum stays below 2^24).
+ * Gradients: `g @ b^T` and `a^T @ g`, summed over broadcast batch dims.
+ * @param a `[..., M, K]` or `[K]`
+ * @param b `[..., K, N]` or `[K]`
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  backendOf(a, b);
+  if (a.dtype !== b.dtype || a.dtype === 'bool') {
+    throw new DTypeError(`matmul: expected both operands float32 (or both int32), got ${a.dtype} and ${b.dtype}`);
+  }
+  const p = plan(a, b);
+  if (a.dtype === 'int32') {
+    // The kernel is float32-only; ints are multiplied in float32 and truncated back.
+    const af = castUnrecorded(a, 'float32');
+    const bf = castUnrecorded(b, 'float32');
+    try {
+      const f = runMatmul(af, bf, p);
+      const out = castUnrecorded(f, 'int32');
+      f.dispose();
+      return out;
+    } finally {
+      af.dispose();
+      bf.dispose();
+    }
+  }
+  const out = runMatmul(a, b, p);
+  const needA = a.requiresGrad;
+  const needB = b.requiresGrad;
+  const aShape = a.shape;
+  const bShape = b.shape;
+  recordOp({
+    name: 'matmul',
+    inputs: [a, b],
+    outputs: [out],
+    save: [a, b],
+    backward: ([g], [as, bs]) => {
+      // Work on the matrix forms, then sum broadcast batch dims and drop added dims.
+      const A = reshape(as, p.aShape);
+      const B = reshape(bs, p.bShape);
+      const G = reshape(g, [...p.batch, p.m, p.n]);
+      const ga = needA ? reshape(sumToShape(matmul(G, transpose(B, -1, -2)), p.aShape), aShape) : null;
+      const gb = needB ? reshape(sumToShape(matmul(transpose(A, -1, -2), G), p.bShape), bShape) : null;
+      return [ga, gb];
+    },
+  });
+  return out;
+}
+
+function checkLinear(x: Tensor, weight: Tensor, bias: Tensor | null): void {
+  backendOf(x, weight, ...(bias ? [bias] : []));
+  for (const [what, t] of [
+    ['input', x],
+    ['weight', weight],
+    ['bias', bias],
+  ] as const) {
+    if (t && t.dtype !== 'float32') throw new DTypeError(`linear: expected a float32 ${what}, got ${t.dtype}`);
+  }
+  if (x.rank === 0) throw new ShapeError(`linear: the input needs at least 1 dimension, got shape ${formatShape(x.shape)}`);
+  if (weight.rank !== 1 && weight.rank !== 2) {
+    throw new ShapeError(`linear: weight must be [out_features, in_features] (or 1-D), got shape ${formatShape(weight.shape)}`);
+  }
+  const k = x.shape[x.rank - 1];
+  const wk = weight.shape[weight.rank - 1];
+  if (k !== wk) {
+    throw new ShapeError(`linear: input ${formatShape(x.shape)} has ${k} features but weight ${formatShape(weight.shape)} expects ${wk}`);
+  }
+}
+
+/**
+ * `x @ weight^T + bias` (`torch.nn.functional.linear`). x `[..., K]`, weight `[N, K]`,
+ * bias `[N]` (or anything broadcastable to the output) or absent. Uses the backend's fused
+ * `linear` kernel when present (2-D weight, bias `[N]` or none); otherwise matmul + add.
+ * Gradients: `g @ weight`, `g^T @ x` over all leading dims, and `g` summed to bias.
+ * @param x input `[..., K]`
+ * @param weight `[N, K]`
+ * @param bias `[N]`, or null/undefined
+ */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  return notImplemented('linear');
+  const b = bias ?? null;
+  checkLinear(x, weight, b);
+  const fused = fusedKernel(x.backend, 'linear');
+  const n = weight.shape[0];
+  if (!fused || weight.rank !== 2 || (b && (b.rank !== 1 || b.shape[0] !== n))) {
+    return tidy(() => {
+      const y = matmul(x, weight.rank === 2 ? transpose(weight, 0, 1) : weight);
+      return b ? add(y, b) : y;
+    });
+  }
+  const backend = x.backend;
+  const k = weight.shape[1];
+  const lead = x.shape.slice(0, -1);
+  const out = fromDataId(backend, fused(x.kernelInput(), weight.kernelInput(), b ? b.kernelInput() : null), [...lead, n], 'float32');
+  const needs = [x.requiresGrad, weight.requiresGrad, b?.requiresGrad ?? false];
+  const rows = sizeOf(lead);
+  recordOp({
+    name: 'linear',
+    inputs: b ? [x, weight, b] : [x, weight],
+    outputs: [out],
+    save: [x, weight],
+    backward: ([g], [xs, ws]) => {
+      const g2 = reshape(g, [rows, n]);
+      return [
+        needs[0] ? matmul(g, ws) : null,
+        needs[1] ? matmul(transpose(g2, 0, 1), reshape(xs, [rows, k])) : null,
+        needs[2] ? sum(g2, 0) : null,
+      ];
+    },
+  });
+  return out;
 }

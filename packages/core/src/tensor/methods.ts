@@ -1,7 +1,7 @@
 /**
- * Chainable method aliases on Tensor (`x.add(y).relu()`), each forwarding to the op of the
- * same name in `ops/`. Declared here, apart from the class, so the class file stays about
- * storage, lifetime and autograd state.
+ * Installs the chainable op methods declared by the `Tensor` interface in tensor.ts, each
+ * forwarding to the op of the same name in `ops/`. Kept apart from the class so the class
+ * file does not import the op library (which imports the class).
  */
 import { backward, type BackwardOptions } from '../autograd/backward.js';
 import type { DType } from '../dtype.js';
@@ -20,113 +20,6 @@ import * as U from '../ops/unary.js';
 import * as V from '../ops/view.js';
 import { transferTo } from './transfer.js';
 import { Tensor } from './tensor.js';
-
-declare module './tensor.js' {
-  interface Tensor {
-    /** See {@link B.add}. */ add(other: TensorLike): Tensor;
-    /** See {@link B.sub}. */ sub(other: TensorLike): Tensor;
-    /** See {@link B.mul}. */ mul(other: TensorLike): Tensor;
-    /** See {@link B.div}. */ div(other: TensorLike): Tensor;
-    /** See {@link B.pow}. */ pow(other: TensorLike): Tensor;
-    /** See {@link B.maximum}. */ maximum(other: TensorLike): Tensor;
-    /** See {@link B.minimum}. */ minimum(other: TensorLike): Tensor;
-    /** See {@link B.eq}. */ eq(other: TensorLike): Tensor;
-    /** See {@link B.ne}. */ ne(other: TensorLike): Tensor;
-    /** See {@link B.lt}. */ lt(other: TensorLike): Tensor;
-    /** See {@link B.le}. */ le(other: TensorLike): Tensor;
-    /** See {@link B.gt}. */ gt(other: TensorLike): Tensor;
-    /** See {@link B.ge}. */ ge(other: TensorLike): Tensor;
-    /** See {@link B.logicalAnd}. */ logicalAnd(other: TensorLike): Tensor;
-    /** See {@link B.logicalOr}. */ logicalOr(other: TensorLike): Tensor;
-    /** See {@link B.logicalXor}. */ logicalXor(other: TensorLike): Tensor;
-    /** See {@link U.neg}. */ neg(): Tensor;
-    /** See {@link U.abs}. */ abs(): Tensor;
-    /** See {@link U.sign}. */ sign(): Tensor;
-    /** See {@link U.exp}. */ exp(): Tensor;
-    /** See {@link U.expm1}. */ expm1(): Tensor;
-    /** See {@link U.log}. */ log(): Tensor;
-    /** See {@link U.log1p}. */ log1p(): Tensor;
-    /** See {@link U.sqrt}. */ sqrt(): Tensor;
-    /** See {@link U.rsqrt}. */ rsqrt(): Tensor;
-    /** See {@link U.reciprocal}. */ reciprocal(): Tensor;
-    /** See {@link U.sin}. */ sin(): Tensor;
-    /** See {@link U.cos}. */ cos(): Tensor;
-    /** See {@link U.tanh}. */ tanh(): Tensor;
-    /** See {@link U.sigmoid}. */ sigmoid(): Tensor;
-    /** See {@link U.relu}. */ relu(): Tensor;
-    /** See {@link U.gelu}. */ gelu(options?: { approximate?: 'none' | 'tanh' }): Tensor;
-    /** See {@link U.silu}. */ silu(): Tensor;
-    /** See {@link U.softplus}. */ softplus(options?: { beta?: number; threshold?: number }): Tensor;
-    /** See {@link U.erf}. */ erf(): Tensor;
-    /** See {@link U.floor}. */ floor(): Tensor;
-    /** See {@link U.ceil}. */ ceil(): Tensor;
-    /** See {@link U.round}. */ round(): Tensor;
-    /** See {@link U.square}. */ square(): Tensor;
-    /** See {@link U.logicalNot}. */ logicalNot(): Tensor;
-    /** See {@link U.cast}. */ cast(dtype: DType): Tensor;
-    /** `cast('float32')`. */ float(): Tensor;
-    /** `cast('int32')`. */ int(): Tensor;
-    /** `cast('bool')`. */ bool(): Tensor;
-    /** See {@link S.clamp}. */ clamp(min?: TensorLike | null, max?: TensorLike | null): Tensor;
-    /** See {@link S.maskedFill}. */ maskedFill(mask: Tensor, value: number | Tensor): Tensor;
-    /** See {@link R.sum}. */ sum(dim?: Dims, keepdim?: boolean): Tensor;
-    /** See {@link R.mean}. */ mean(dim?: Dims, keepdim?: boolean): Tensor;
-    /** See {@link R.prod}. */ prod(dim?: Dims, keepdim?: boolean): Tensor;
-    /** See {@link R.amax}. */ amax(dim?: Dims, keepdim?: boolean): Tensor;
-    /** See {@link R.amin}. */ amin(dim?: Dims, keepdim?: boolean): Tensor;
-    /** See {@link R.max}. */ max(): Tensor;
-    /** See {@link R.max}. */ max(dim: number, keepdim?: boolean): ValuesIndices;
-    /** See {@link R.min}. */ min(): Tensor;
-    /** See {@link R.min}. */ min(dim: number, keepdim?: boolean): ValuesIndices;
-    /** See {@link R.argmax}. */ argmax(dim?: number, keepdim?: boolean): Tensor;
-    /** See {@link R.argmin}. */ argmin(dim?: number, keepdim?: boolean): Tensor;
-    /** See {@link R.variance}. */ var(options?: VarianceOptions): Tensor;
-    /** See {@link R.std}. */ std(options?: VarianceOptions): Tensor;
-    /** See {@link R.logsumexp}. */ logsumexp(dim: Dims, keepdim?: boolean): Tensor;
-    /** See {@link R.any}. */ any(dim?: Dims, keepdim?: boolean): Tensor;
-    /** See {@link R.all}. */ all(dim?: Dims, keepdim?: boolean): Tensor;
-    /** See {@link SM.softmax}. */ softmax(dim: number): Tensor;
-    /** See {@link SM.logSoftmax}. */ logSoftmax(dim: number): Tensor;
-    /** See {@link M.matmul}. */ matmul(other: Tensor): Tensor;
-    /** See {@link V.reshape}. */ reshape(...shape: (number | readonly number[])[]): Tensor;
-    /** See {@link V.view}. */ view(...shape: (number | readonly number[])[]): Tensor;
-    /** See {@link V.flatten}. */ flatten(startDim?: number, endDim?: number): Tensor;
-    /** See {@link V.squeeze}. */ squeeze(dim?: number | readonly number[]): Tensor;
-    /** See {@link V.unsqueeze}. */ unsqueeze(dim: number): Tensor;
-    /** See {@link V.permute}. */ permute(...dims: (number | readonly number[])[]): Tensor;
-    /** See {@link V.transpose}. */ transpose(dim0: number, dim1: number): Tensor;
-    /** See {@link V.t}. */ t(): Tensor;
-    /** See {@link V.expand}. */ expand(...shape: (number | readonly number[])[]): Tensor;
-    /** `expand` to `other`'s shape. */ expandAs(other: Tensor): Tensor;
-    /** See {@link V.slice}. */ slice(dim: number, start?: number, end?: number, step?: number): Tensor;
-    /** See {@link V.narrow}. */ narrow(dim: number, start: number, length: number): Tensor;
-    /** See {@link V.select}. */ select(dim: number, index: number): Tensor;
-    /** See {@link V.contiguous}. */ contiguous(): Tensor;
-    /** See {@link V.clone}. */ clone(): Tensor;
-    /** See {@link V.detach}. */ detach(): Tensor;
-    /** See {@link J.split}. */ split(sizeOrSizes: number | readonly number[], dim?: number): Tensor[];
-    /** See {@link J.chunk}. */ chunk(chunks: number, dim?: number): Tensor[];
-    /** See {@link J.unbind}. */ unbind(dim?: number): Tensor[];
-    /** See {@link I.gather}. */ gather(dim: number, index: Tensor): Tensor;
-    /** See {@link I.scatter}. */ scatter(dim: number, index: Tensor, src: Tensor | number): Tensor;
-    /** See {@link I.scatterAdd}. */ scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor;
-    /** See {@link I.indexSelect}. */ indexSelect(dim: number, index: Tensor): Tensor;
-    /** See {@link C.cumsum}. */ cumsum(dim: number): Tensor;
-    /** See {@link T.tril}. */ tril(diagonal?: number): Tensor;
-    /** See {@link T.triu}. */ triu(diagonal?: number): Tensor;
-    /**
-     * Backpropagates from this tensor: accumulates into `.grad` of every leaf that requires
-     * grad. `grad` defaults to ones for a one-element tensor.
-     */
-    backward(grad?: Tensor | null, options?: BackwardOptions): void;
-    /**
-     * A copy on the backend named `device` (this tensor itself when already there). The
-     * copy is a leaf with the same `requiresGrad`; tensors inside a graph must be detached
-     * first.
-     */
-    to(device: string): Promise<Tensor>;
-  }
-}
 
 type Method = (this: Tensor, ...args: never[]) => unknown;
 const methods: Record<string, Method> = {

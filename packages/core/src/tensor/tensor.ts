@@ -2,6 +2,9 @@
  * The Tensor: a strided view onto reference-counted backend storage, plus its place in the
  * autograd graph. Operations live in `ops/`; the methods here are thin, chainable aliases.
  */
+import type { BackwardOptions } from '../autograd/backward.js';
+import type { TensorLike } from '../ops/binary.js';
+import type { Dims, ValuesIndices, VarianceOptions } from '../ops/reduce.js';
 import type { Backend } from '../backend/backend.js';
 import type { TensorView } from '../backend/kernels.js';
 import { BackendError, DisposedTensorError, GhostFlowError } from '../errors.js';
@@ -318,6 +321,115 @@ export class Tensor {
     return `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.disposed ? 'disposed' : this.device}${grad})`;
   }
 }
+
+/**
+ * The chainable op methods of Tensor (`x.add(y).relu()`). Each forwards to the function of
+ * the same name in `ops/`; `methods.ts` installs them on the prototype at load time.
+ */
+export interface Tensor {
+  /** Same as the `add` function. */ add(other: TensorLike): Tensor;
+  /** Same as the `sub` function. */ sub(other: TensorLike): Tensor;
+  /** Same as the `mul` function. */ mul(other: TensorLike): Tensor;
+  /** Same as the `div` function. */ div(other: TensorLike): Tensor;
+  /** Same as the `pow` function. */ pow(other: TensorLike): Tensor;
+  /** Same as the `maximum` function. */ maximum(other: TensorLike): Tensor;
+  /** Same as the `minimum` function. */ minimum(other: TensorLike): Tensor;
+  /** Same as the `eq` function. */ eq(other: TensorLike): Tensor;
+  /** Same as the `ne` function. */ ne(other: TensorLike): Tensor;
+  /** Same as the `lt` function. */ lt(other: TensorLike): Tensor;
+  /** Same as the `le` function. */ le(other: TensorLike): Tensor;
+  /** Same as the `gt` function. */ gt(other: TensorLike): Tensor;
+  /** Same as the `ge` function. */ ge(other: TensorLike): Tensor;
+  /** Same as the `logicalAnd` function. */ logicalAnd(other: TensorLike): Tensor;
+  /** Same as the `logicalOr` function. */ logicalOr(other: TensorLike): Tensor;
+  /** Same as the `logicalXor` function. */ logicalXor(other: TensorLike): Tensor;
+  /** Same as the `neg` function. */ neg(): Tensor;
+  /** Same as the `abs` function. */ abs(): Tensor;
+  /** Same as the `sign` function. */ sign(): Tensor;
+  /** Same as the `exp` function. */ exp(): Tensor;
+  /** Same as the `expm1` function. */ expm1(): Tensor;
+  /** Same as the `log` function. */ log(): Tensor;
+  /** Same as the `log1p` function. */ log1p(): Tensor;
+  /** Same as the `sqrt` function. */ sqrt(): Tensor;
+  /** Same as the `rsqrt` function. */ rsqrt(): Tensor;
+  /** Same as the `reciprocal` function. */ reciprocal(): Tensor;
+  /** Same as the `sin` function. */ sin(): Tensor;
+  /** Same as the `cos` function. */ cos(): Tensor;
+  /** Same as the `tanh` function. */ tanh(): Tensor;
+  /** Same as the `sigmoid` function. */ sigmoid(): Tensor;
+  /** Same as the `relu` function. */ relu(): Tensor;
+  /** Same as the `gelu` function. */ gelu(options?: { approximate?: 'none' | 'tanh' }): Tensor;
+  /** Same as the `silu` function. */ silu(): Tensor;
+  /** Same as the `softplus` function. */ softplus(options?: { beta?: number; threshold?: number }): Tensor;
+  /** Same as the `erf` function. */ erf(): Tensor;
+  /** Same as the `floor` function. */ floor(): Tensor;
+  /** Same as the `ceil` function. */ ceil(): Tensor;
+  /** Same as the `round` function. */ round(): Tensor;
+  /** Same as the `square` function. */ square(): Tensor;
+  /** Same as the `logicalNot` function. */ logicalNot(): Tensor;
+  /** Same as the `cast` function. */ cast(dtype: DType): Tensor;
+  /** `cast('float32')`. */ float(): Tensor;
+  /** `cast('int32')`. */ int(): Tensor;
+  /** `cast('bool')`. */ bool(): Tensor;
+  /** Same as the `clamp` function. */ clamp(min?: TensorLike | null, max?: TensorLike | null): Tensor;
+  /** Same as the `maskedFill` function. */ maskedFill(mask: Tensor, value: number | Tensor): Tensor;
+  /** Same as the `sum` function. */ sum(dim?: Dims, keepdim?: boolean): Tensor;
+  /** Same as the `mean` function. */ mean(dim?: Dims, keepdim?: boolean): Tensor;
+  /** Same as the `prod` function. */ prod(dim?: Dims, keepdim?: boolean): Tensor;
+  /** Same as the `amax` function. */ amax(dim?: Dims, keepdim?: boolean): Tensor;
+  /** Same as the `amin` function. */ amin(dim?: Dims, keepdim?: boolean): Tensor;
+  /** Same as the `max` function. */ max(): Tensor;
+  /** Same as the `max` function. */ max(dim: number, keepdim?: boolean): ValuesIndices;
+  /** Same as the `min` function. */ min(): Tensor;
+  /** Same as the `min` function. */ min(dim: number, keepdim?: boolean): ValuesIndices;
+  /** Same as the `argmax` function. */ argmax(dim?: number, keepdim?: boolean): Tensor;
+  /** Same as the `argmin` function. */ argmin(dim?: number, keepdim?: boolean): Tensor;
+  /** Same as the `variance` function. */ var(options?: VarianceOptions): Tensor;
+  /** Same as the `std` function. */ std(options?: VarianceOptions): Tensor;
+  /** Same as the `logsumexp` function. */ logsumexp(dim: Dims, keepdim?: boolean): Tensor;
+  /** Same as the `any` function. */ any(dim?: Dims, keepdim?: boolean): Tensor;
+  /** Same as the `all` function. */ all(dim?: Dims, keepdim?: boolean): Tensor;
+  /** Same as the `softmax` function. */ softmax(dim: number): Tensor;
+  /** Same as the `logSoftmax` function. */ logSoftmax(dim: number): Tensor;
+  /** Same as the `matmul` function. */ matmul(other: Tensor): Tensor;
+  /** Same as the `reshape` function. */ reshape(...shape: (number | readonly number[])[]): Tensor;
+  /** Same as the `view` function. */ view(...shape: (number | readonly number[])[]): Tensor;
+  /** Same as the `flatten` function. */ flatten(startDim?: number, endDim?: number): Tensor;
+  /** Same as the `squeeze` function. */ squeeze(dim?: number | readonly number[]): Tensor;
+  /** Same as the `unsqueeze` function. */ unsqueeze(dim: number): Tensor;
+  /** Same as the `permute` function. */ permute(...dims: (number | readonly number[])[]): Tensor;
+  /** Same as the `transpose` function. */ transpose(dim0: number, dim1: number): Tensor;
+  /** Same as the `t` function. */ t(): Tensor;
+  /** Same as the `expand` function. */ expand(...shape: (number | readonly number[])[]): Tensor;
+  /** `expand` to `other`'s shape. */ expandAs(other: Tensor): Tensor;
+  /** Same as the `slice` function. */ slice(dim: number, start?: number, end?: number, step?: number): Tensor;
+  /** Same as the `narrow` function. */ narrow(dim: number, start: number, length: number): Tensor;
+  /** Same as the `select` function. */ select(dim: number, index: number): Tensor;
+  /** Same as the `contiguous` function. */ contiguous(): Tensor;
+  /** Same as the `clone` function. */ clone(): Tensor;
+  /** Same as the `detach` function. */ detach(): Tensor;
+  /** Same as the `split` function. */ split(sizeOrSizes: number | readonly number[], dim?: number): Tensor[];
+  /** Same as the `chunk` function. */ chunk(chunks: number, dim?: number): Tensor[];
+  /** Same as the `unbind` function. */ unbind(dim?: number): Tensor[];
+  /** Same as the `gather` function. */ gather(dim: number, index: Tensor): Tensor;
+  /** Same as the `scatter` function. */ scatter(dim: number, index: Tensor, src: Tensor | number): Tensor;
+  /** Same as the `scatterAdd` function. */ scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor;
+  /** Same as the `indexSelect` function. */ indexSelect(dim: number, index: Tensor): Tensor;
+  /** Same as the `cumsum` function. */ cumsum(dim: number): Tensor;
+  /** Same as the `tril` function. */ tril(diagonal?: number): Tensor;
+  /** Same as the `triu` function. */ triu(diagonal?: number): Tensor;
+  /**
+   * Backpropagates from this tensor: accumulates into `.grad` of every leaf that requires
+   * grad. `grad` defaults to ones for a one-element tensor.
+   */
+  backward(grad?: Tensor | null, options?: BackwardOptions): void;
+  /**
+   * A copy on the backend named `device` (this tensor itself when already there). The
+   * copy is a leaf with the same `requiresGrad`; tensors inside a graph must be detached
+   * first.
+   */
+  to(device: string): Promise<Tensor>;
+  }
 
 function toNested(data: ArrayLike<number>, shape: Shape, dtype: DType): NestedArray<number | boolean> {
   const conv = dtype === 'bool' ? (v: number) => v !== 0 : (v: number) => v;

@@ -1,0 +1,14 @@
+/** The `fill` kernel: a new buffer holding one value. */
+import { type DType, type DataId, type Shape, type TypedArray, sizeOf } from '@ghostflow/core';
+import type { CpuStore } from '../storage.js';
+
+/**
+ * A new contiguous buffer of `shape` filled with `value`. bool stores `value != 0` (NaN is
+ * true, as in a cast), int32 truncates toward zero like a cast.
+ */
+export function fill(store: CpuStore, attrs: { shape: Shape; dtype: DType; value: number }): DataId {
+  const out = store.alloc(attrs.dtype, sizeOf(attrs.shape));
+  const v = attrs.dtype === 'bool' ? (attrs.value !== 0 ? 1 : 0) : attrs.dtype === 'int32' ? Math.trunc(attrs.value) : attrs.value;
+  if (v !== 0) (out.data as TypedArray).fill(v);
+  return out;
+}

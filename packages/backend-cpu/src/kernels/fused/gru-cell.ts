@@ -1,0 +1,32 @@
+/** The fused `gruCell` kernel: the pointwise part of one GRU step. */
+import { type DataId, type TensorView, sizeOf } from '@ghostflow/core';
+import { sigmoid } from '../../math.js';
+import type { CpuStore } from '../../storage.js';
+import { rowMajorFloat64 } from '../../strided.js';
+
+/**
+ * gi, gh `[B, 3H]` (r, z, n; biases included), h `[B, H]`. Returns `h'` `[B, H]`:
+ * `r = sigmoid(gi_r + gh_r)`, `z = sigmoid(gi_z + gh_z)`, `n = tanh(gi_n + r * gh_n)`,
+ * `h' = (1 - z) * n + z * h` (PyTorch's GRU; note r multiplies gh_n, bias included).
+ */
+export function gruCell(store: CpuStore, gi: TensorView, gh: TensorView, h: TensorView): DataId {
+  const hidden = h.shape[h.shape.length - 1];
+  const size = sizeOf(h.shape);
+  const batch = hidden > 0 ? size / hidden : 0;
+  const a = rowMajorFloat64(store.data(gi.dataId), gi);
+  const b = rowMajorFloat64(store.data(gh.dataId), gh);
+  const hPrev = rowMajorFloat64(store.data(h.dataId), h);
+  const out = store.alloc('float32', size);
+  const dst = out.data as Float32Array;
+  for (let bi = 0; bi < batch; bi++) {
+    const row = bi * 3 * hidden;
+    for (let j = 0; j < hidden; j++) {
+      const r = sigmoid(a[row + j] + b[row + j]);
+      const z = sigmoid(a[row + hidden + j] + b[row + hidden + j]);
+      const nGate = Math.tanh(a[row + 2 * hidden + j] + r * b[row + 2 * hidden + j]);
+      const k = bi * hidden + j;
+      dst[k] = (1 - z) * nGate + z * hPrev[k];
+    }
+  }
+  return out;
+}
