@@ -1,5 +1,193 @@
-/** TEMPORARY empty suite; filled in by the owner of this area. */
-import type { SuiteContext } from '../context.js';
+/**
+ * Matrix products: matmul (torch.matmul's rank rules, broadcast batches, transposed
+ * operands), linear (fused kernel and composed path), einsum. Values and gradients against
+ * PyTorch (cases/reduce_matmul.json), gradchecks, fused-vs-composed equality, and errors.
+ */
+import {
+  DTypeError,
+  ShapeError,
+  type Tensor,
+  add,
+  einsum,
+  gradients,
+  linear,
+  matmul,
+  memory,
+  sum,
+  tensor,
+  tidy,
+  transpose,
+  zeros,
+} from '@ghostflow/core';
+import { describe, expect, it } from 'vitest';
+import { type SuiteContext, expectTensor } from '../context.js';
+import { checkCase, expectFusedMatchesComposed, expectGradcheckOk, rmCase, rmInputs, rmValues, useUnfusedBackend } from './ops-reduce.js';
+
+/** Host data of case `name`'s inputs, in the order of `keys`. */
+function hostInputs(name: string, ...keys: string[]): { data: number[]; shape: number[] }[] {
+  const c = rmCase(name);
+  return keys.map((k) => ({ data: rmValues(c.inputs[k]), shape: c.inputs[k].shape }));
+}
 
 /** Registers the tests of this area. */
-export function opsMatmulSuite(_ctx: SuiteContext): void {}
+export function opsMatmulSuite(ctx: SuiteContext): void {
+  describe('matmul', () => {
+    it('1-D · 1-D is a 0-d dot product', () => checkCase('matmul_dot', ({ a, b }) => matmul(a, b)));
+    it('1-D · 2-D drops the prepended dim', () => checkCase('matmul_vec_mat', ({ a, b }) => matmul(a, b)));
+    it('2-D · 1-D drops the appended dim', () => checkCase('matmul_mat_vec', ({ a, b }) => matmul(a, b)));
+    it('2-D · 2-D', () => checkCase('matmul_2d', ({ a, b }) => matmul(a, b)));
+    it('3-D · 3-D (batched)', () => checkCase('matmul_3d', ({ a, b }) => matmul(a, b)));
+    it('broadcasts batch dims and sums their gradients', () => checkCase('matmul_broadcast', ({ a, b }) => matmul(a, b)));
+    it('3-D · 2-D', () => checkCase('matmul_3d_2d', ({ a, b }) => matmul(a, b)));
+    it('3-D · 1-D', () => checkCase('matmul_3d_vec', ({ a, b }) => matmul(a, b)));
+    it('1-D · 3-D', () => checkCase('matmul_vec_3d', ({ a, b }) => matmul(a, b)));
+    it('of transposed (non-contiguous) operands', () =>
+      checkCase('matmul_transposed', ({ a, b }) => matmul(transpose(a, 0, 1), transpose(b, 0, 1))));
+    it('of a batch-transposed operand', () => checkCase('matmul_batch_transposed', ({ a, b }) => matmul(a, transpose(b, -1, -2))));
+    it('with K = 0 gives zeros', () => checkCase('matmul_empty_k', ({ a, b }) => matmul(a, b)));
+    it('with M = 0 gives an empty result', () => checkCase('matmul_empty_m', ({ a, b }) => matmul(a, b)));
+    it('of int32 operands', () => checkCase('matmul_int', ({ a, b }) => matmul(a, b)));
+    it('passes gradcheck (2-D, broadcast batch, vector, transposed)', async () => {
+      await expectGradcheckOk((a, b) => matmul(a, b), rmInputs('matmul_2d', 'a', 'b'));
+      await expectGradcheckOk((a, b) => matmul(a, b), rmInputs('matmul_broadcast', 'a', 'b'));
+      await expectGradcheckOk((a, b) => matmul(a, b), rmInputs('matmul_vec_3d', 'a', 'b'));
+      await expectGradcheckOk((a, b) => matmul(a, b), rmInputs('matmul_dot', 'a', 'b'));
+      await expectGradcheckOk((a, b) => matmul(transpose(a, 0, 1), transpose(b, 0, 1)), rmInputs('matmul_transposed', 'a', 'b'));
+    });
+    it('supports double backward', async () => {
+      // d/da sum((a @ b)^2-ish): grad of sum(grad_a) through createGraph equals PyTorch's identity.
+      const a = tensor(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        { requiresGrad: true },
+      );
+      const b = tensor(
+        [
+          [0.5, -1],
+          [2, 0.25],
+        ],
+        { requiresGrad: true },
+      );
+      const [ga] = tidy(() => gradients(sum(matmul(a, b)), [a], null, { createGraph: true }));
+      // ga[i][k] = sum_j b[k][j]: its gradient w.r.t. b is all ones times rows of a's count (2).
+      const [gb] = gradients(sum(ga as Tensor), [b]);
+      await expectTensor(gb as Tensor, [
+        [2, 2],
+        [2, 2],
+      ]);
+      for (const t of [a, b, ga as Tensor, gb as Tensor]) t.dispose();
+    });
+    it('rejects bad shapes and dtypes, naming them', () => {
+      const a = zeros([2, 3]);
+      const b = zeros([4, 5]);
+      const s = zeros([]);
+      const c = zeros([2, 3, 4]);
+      const d = zeros([3, 4, 5]);
+      const i = zeros([3, 4], { dtype: 'int32' });
+      expect(() => matmul(a, b)).toThrow(/\[2, 3\] and \[4, 5\].*3 vs 4/);
+      expect(() => matmul(s, a)).toThrow(/at least 1 dimension/);
+      expect(() => matmul(c, d)).toThrow(ShapeError);
+      expect(() => matmul(a, i)).toThrow(DTypeError);
+      for (const t of [a, b, s, c, d, i]) t.dispose();
+    });
+  });
+
+  describe('linear', () => {
+    it('with bias', () => checkCase('linear_bias', ({ x, w, b }) => linear(x, w, b)));
+    it('of a 3-D input', () => checkCase('linear_3d', ({ x, w, b }) => linear(x, w, b)));
+    it('without bias', () => checkCase('linear_no_bias', ({ x, w }) => linear(x, w)));
+    it('of a 1-D input', () => checkCase('linear_1d', ({ x, w, b }) => linear(x, w, b)));
+    it('of a non-contiguous input', () => checkCase('linear_noncontig', ({ x, w, b }) => linear(transpose(x, 0, 1), w, b)));
+    it('passes gradcheck', async () => {
+      await expectGradcheckOk((x, w, b) => linear(x, w, b), rmInputs('linear_3d', 'x', 'w', 'b'));
+      await expectGradcheckOk((x, w) => linear(x, w), rmInputs('linear_no_bias', 'x', 'w'));
+      await expectGradcheckOk((x, w, b) => linear(x, w, b), rmInputs('linear_1d', 'x', 'w', 'b'));
+    });
+    it('rejects mismatched features, naming the shapes', () => {
+      const x = zeros([2, 3]);
+      const w = zeros([4, 2]);
+      expect(() => linear(x, w)).toThrow(/\[2, 3\].*\[4, 2\]/);
+      for (const t of [x, w]) t.dispose();
+    });
+    it('leaves no buffers behind after forward and backward', () => {
+      const x = tensor(
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        { requiresGrad: true },
+      );
+      const w = tensor(
+        [
+          [0.5, -1, 2],
+          [1, 0, -0.5],
+        ],
+        { requiresGrad: true },
+      );
+      const b = tensor([0.1, -0.2], { requiresGrad: true });
+      const before = memory().buffers;
+      const grads = tidy(() => gradients(sum(add(linear(x, w, b), matmul(x, transpose(w, 0, 1)))), [x, w, b]));
+      for (const g of grads) g?.dispose();
+      expect(memory().buffers).toBe(before);
+      for (const t of [x, w, b]) t.dispose();
+    });
+  });
+
+  describe('linear: fused and composed paths agree', () => {
+    const unfused = useUnfusedBackend(ctx);
+    it('with bias, 3-D input', () =>
+      expectFusedMatchesComposed(ctx, unfused, hostInputs('linear_3d', 'x', 'w', 'b'), (x, w, b) => linear(x, w, b)));
+    it('without bias', () => expectFusedMatchesComposed(ctx, unfused, hostInputs('linear_no_bias', 'x', 'w'), (x, w) => linear(x, w)));
+    it('1-D input', () => expectFusedMatchesComposed(ctx, unfused, hostInputs('linear_1d', 'x', 'w', 'b'), (x, w, b) => linear(x, w, b)));
+    it('non-contiguous input', () =>
+      expectFusedMatchesComposed(ctx, unfused, hostInputs('linear_noncontig', 'x', 'w', 'b'), (x, w, b) =>
+        linear(transpose(x, 0, 1), w, b),
+      ));
+  });
+
+  describe('einsum', () => {
+    it("'ij,jk->ik' (matmul)", () => checkCase('einsum_matmul', ({ a, b }) => einsum('ij,jk->ik', a, b)));
+    it("'bij,bjk->bik' (batched)", () => checkCase('einsum_bmm', ({ a, b }) => einsum('bij,bjk->bik', a, b)));
+    it("'bhqd,bhkd->bhqk' (attention scores)", () => checkCase('einsum_attention', ({ q, k }) => einsum('bhqd,bhkd->bhqk', q, k)));
+    it("'i,i->' (dot)", () => checkCase('einsum_dot', ({ a, b }) => einsum('i,i->', a, b)));
+    it("'ij->ji' (transpose)", () => checkCase('einsum_transpose', ({ a }) => einsum('ij->ji', a)));
+    it("'bi,bi->b' (row dots)", () => checkCase('einsum_rowdot', ({ a, b }) => einsum('bi,bi->b', a, b)));
+    it("'i,j->ij' (outer)", () => checkCase('einsum_outer', ({ a, b }) => einsum('i,j->ij', a, b)));
+    it("implicit output 'ij,jk'", () => checkCase('einsum_implicit', ({ a, b }) => einsum('ij,jk', a, b)));
+    it("'ij->' (sum)", () => checkCase('einsum_sum_all', ({ a }) => einsum('ij->', a)));
+    it('three operands', () => checkCase('einsum_three', ({ a, b, c }) => einsum('ij,jk,kl->il', a, b, c)));
+    it('sums an index only one operand has', () => checkCase('einsum_sum_free', ({ a, b }) => einsum('ijk,jl->il', a, b)));
+    it('permutes the output', () => checkCase('einsum_permute_out', ({ a, b }) => einsum('bij,bjk->kib', a, b)));
+    it('accepts spaces', async () => {
+      const a = tensor([
+        [1, 2],
+        [3, 4],
+      ]);
+      const y = einsum(' ij , jk -> ik ', a, a);
+      await expectTensor(y, [
+        [7, 10],
+        [15, 22],
+      ]);
+      for (const t of [a, y]) t.dispose();
+    });
+    it('passes gradcheck', async () => {
+      await expectGradcheckOk((q, k) => einsum('bhqd,bhkd->bhqk', q, k), rmInputs('einsum_attention', 'q', 'k'));
+      await expectGradcheckOk((a, b, c) => einsum('ij,jk,kl->il', a, b, c), rmInputs('einsum_three', 'a', 'b', 'c'));
+      await expectGradcheckOk((a, b) => einsum('ijk,jl->il', a, b), rmInputs('einsum_sum_free', 'a', 'b'));
+      await expectGradcheckOk((a, b) => einsum('i,j->ij', a, b), rmInputs('einsum_outer', 'a', 'b'));
+    });
+    it('rejects unsupported or malformed equations, naming the equation', () => {
+      const a = zeros([2, 2]);
+      const b = zeros([3, 2]);
+      expect(() => einsum('ii->i', a)).toThrow(/einsum\('ii->i'\).*repeats/);
+      expect(() => einsum('...ij->ij', a)).toThrow(/einsum\('\.\.\.ij->ij'\).*ellipsis/);
+      expect(() => einsum('ij,jk->ik', a)).toThrow(/einsum\('ij,jk->ik'\).*2 operand/);
+      expect(() => einsum('ijk->i', a)).toThrow(/operand 0 has 3 indices/);
+      expect(() => einsum('ij->ix', a)).toThrow(/'x' does not appear/);
+      expect(() => einsum('ij,ij->i', a, b)).toThrow(/index 'i' has size 2.*3/);
+      for (const t of [a, b]) t.dispose();
+    });
+  });
+}

@@ -1,5 +1,228 @@
-/** TEMPORARY empty suite; filled in by the owner of this area. */
-import type { SuiteContext } from '../context.js';
+/**
+ * Normalisation-style ops: softmax, logSoftmax, layerNorm and the pointwise LSTM / GRU cell
+ * steps. Values and gradients against PyTorch (cases/reduce_matmul.json), gradchecks, and
+ * equality of the fused-kernel path with the composed path (values and gradients).
+ */
+import {
+  DTypeError,
+  ShapeError,
+  type Tensor,
+  gradients,
+  gruCellStep,
+  layerNorm,
+  logSoftmax,
+  lstmCellStep,
+  memory,
+  softmax,
+  sum,
+  tensor,
+  tidy,
+  transpose,
+  zeros,
+} from '@ghostflow/core';
+import { describe, expect, it } from 'vitest';
+import { type SuiteContext, expectTensor } from '../context.js';
+import {
+  checkCase,
+  expectFusedMatchesComposed,
+  expectGradcheckOk,
+  rmCase,
+  rmInputs,
+  rmValues,
+  useUnfusedBackend,
+  weightedLoss,
+} from './ops-reduce.js';
+
+function hostInputs(name: string, ...keys: string[]): { data: number[]; shape: number[] }[] {
+  const c = rmCase(name);
+  return keys.map((k) => ({ data: rmValues(c.inputs[k]), shape: c.inputs[k].shape }));
+}
 
 /** Registers the tests of this area. */
-export function opsNormSuite(_ctx: SuiteContext): void {}
+export function opsNormSuite(ctx: SuiteContext): void {
+  describe('softmax', () => {
+    it('along dim 1', () => checkCase('softmax_dim1', ({ x }) => softmax(x, 1)));
+    it('along dim 0', () => checkCase('softmax_dim0', ({ x }) => softmax(x, 0)));
+    it('along a negative middle dim of a 3-D input', () => checkCase('softmax_3d_neg', ({ x }) => softmax(x, -2)));
+    it('of a non-contiguous input', () => checkCase('softmax_noncontig', ({ x }) => softmax(transpose(x, 0, 1), -1)));
+    it('is stable for large magnitudes', () => checkCase('softmax_large', ({ x }) => softmax(x, -1)));
+    it('gives 0 at -inf (masking)', () => checkCase('softmax_masked', ({ x }) => softmax(x, -1)));
+    it('of an all -inf row is NaN, like PyTorch', () => checkCase('softmax_all_neg_inf', ({ x }) => softmax(x, -1)));
+    it('of a 0-d tensor is 1', () => checkCase('softmax_0d', ({ x }) => softmax(x, 0)));
+    it('of an empty tensor is empty', async () => {
+      const x = zeros([2, 0]);
+      const y = softmax(x, 1);
+      await expectTensor(y, [], { shape: [2, 0] });
+      for (const t of [x, y]) t.dispose();
+    });
+    it('passes gradcheck', async () => {
+      await expectGradcheckOk((x) => softmax(x, -2), rmInputs('softmax_3d_neg', 'x'));
+      await expectGradcheckOk((x) => softmax(transpose(x, 0, 1), -1), rmInputs('softmax_noncontig', 'x'));
+    });
+    it('rejects integer input and a bad dim', () => {
+      const i = tensor([1, 2], { dtype: 'int32' });
+      const x = zeros([2, 3]);
+      expect(() => softmax(i, 0)).toThrow(DTypeError);
+      expect(() => softmax(x, 2)).toThrow(ShapeError);
+      for (const t of [i, x]) t.dispose();
+    });
+  });
+
+  describe('logSoftmax', () => {
+    it('along dim 1', () => checkCase('log_softmax_dim1', ({ x }) => logSoftmax(x, 1)));
+    it('along dim 0 of a 3-D input', () => checkCase('log_softmax_3d_dim0', ({ x }) => logSoftmax(x, 0)));
+    it('of a non-contiguous input', () => checkCase('log_softmax_noncontig', ({ x }) => logSoftmax(transpose(x, 0, 1), 1)));
+    it('is stable for large magnitudes', () => checkCase('log_softmax_large', ({ x }) => logSoftmax(x, -1), { atol: 1e-3 }));
+    it('gives -inf at -inf', () => checkCase('log_softmax_masked', ({ x }) => logSoftmax(x, -1)));
+    it('passes gradcheck', async () => {
+      await expectGradcheckOk((x) => logSoftmax(x, 0), rmInputs('log_softmax_3d_dim0', 'x'));
+      await expectGradcheckOk((x) => logSoftmax(transpose(x, 0, 1), 1), rmInputs('log_softmax_noncontig', 'x'));
+    });
+    it('support double backward (PyTorch values)', async () => {
+      const x = tensor([[0.3, -1.2, 2.0]], { requiresGrad: true });
+      const w = tensor([[1, -2, 0.5]]);
+      const cases: [(v: Tensor) => Tensor, number[]][] = [
+        [(v) => logSoftmax(v, 1), [0.035470568, -0.093970515, 0.058499929]],
+        [(v) => softmax(v, 1), [0.00556257, 0.01531445, -0.02087702]],
+      ];
+      for (const [op, want] of cases) {
+        const g2 = tidy(() => {
+          const [g] = gradients(sum(op(x).mul(w)), [x], null, { createGraph: true });
+          return gradients(sum((g as Tensor).mul(g as Tensor)), [x])[0] as Tensor;
+        });
+        await expectTensor(g2, [want], { atol: 1e-5, rtol: 1e-4 });
+        g2.dispose();
+      }
+      for (const t of [x, w]) t.dispose();
+    });
+  });
+
+  describe('layerNorm', () => {
+    it('with weight and bias over the last dim', () => checkCase('layer_norm_affine', ({ x, w, b }) => layerNorm(x, [4], w, b)));
+    it('over the last two dims', () => checkCase('layer_norm_2d_shape', ({ x, w, b }) => layerNorm(x, [3, 4], w, b)));
+    it('without weight and bias', () => checkCase('layer_norm_plain', ({ x }) => layerNorm(x, [5])));
+    it('with weight only and a custom eps', () => checkCase('layer_norm_eps', ({ x, w }) => layerNorm(x, [3], w, null, 0.1)));
+    it('of a non-contiguous input', () => checkCase('layer_norm_noncontig', ({ x, w, b }) => layerNorm(transpose(x, 0, 1), [3], w, b)));
+    it('of a 1-D input', () => checkCase('layer_norm_1d', ({ x, w, b }) => layerNorm(x, [4], w, b)));
+    it('passes gradcheck', async () => {
+      await expectGradcheckOk((x, w, b) => layerNorm(x, [3, 4], w, b), rmInputs('layer_norm_2d_shape', 'x', 'w', 'b'));
+      await expectGradcheckOk((x, w) => layerNorm(x, [3], w, null, 0.1), rmInputs('layer_norm_eps', 'x', 'w'));
+      await expectGradcheckOk((x) => layerNorm(x, [5]), rmInputs('layer_norm_plain', 'x'));
+    });
+    it('supports double backward (PyTorch values)', async () => {
+      const x = tensor(
+        [
+          [0.3, -1.2, 2.0],
+          [1, 0.5, -0.5],
+        ],
+        { requiresGrad: true },
+      );
+      const lw = tensor([0.5, 1.5, -1], { requiresGrad: true });
+      const w = tensor([[1, -2, 0.5]]);
+      const [gx, gw] = tidy(() => {
+        const [g] = gradients(sum(layerNorm(x, [3], lw).mul(w)), [x], null, { createGraph: true });
+        return gradients(sum((g as Tensor).mul(g as Tensor)), [x, lw]) as Tensor[];
+      });
+      await expectTensor(
+        gx,
+        [
+          [-1.3074298, 2.0143998, -0.70697004],
+          [-20.439207, -2.4925241, 22.931734],
+        ],
+        { atol: 1e-3, rtol: 1e-3 },
+      );
+      await expectTensor(gw, [8.79352, 22.865723, 1.3196704], { atol: 1e-3, rtol: 1e-3 });
+      for (const t of [x, lw, w, gx, gw]) t.dispose();
+    });
+    it('rejects mismatched shapes and dtypes, naming them', () => {
+      const x = zeros([2, 3]);
+      const w = zeros([4]);
+      const i = zeros([2, 3], { dtype: 'int32' });
+      expect(() => layerNorm(x, [4])).toThrow(/\[2, 3\].*\[4\]/);
+      expect(() => layerNorm(x, [3], w)).toThrow(/weight must have shape \[3\], got \[4\]/);
+      expect(() => layerNorm(i, [3])).toThrow(DTypeError);
+      for (const t of [x, w, i]) t.dispose();
+    });
+  });
+
+  describe('recurrent cell steps', () => {
+    it('lstmCellStep matches PyTorch (i, f, g, o)', () => checkCase('lstm_cell', ({ gates, c }) => lstmCellStep(gates, c)));
+    it('lstmCellStep with saturated gates', () => checkCase('lstm_cell_wide', ({ gates, c }) => lstmCellStep(gates, c)));
+    it('gruCellStep matches PyTorch (r, z, n)', () => checkCase('gru_cell', ({ gi, gh, h }) => gruCellStep(gi, gh, h)));
+    it('gruCellStep with a wider hidden state', () => checkCase('gru_cell_wide', ({ gi, gh, h }) => gruCellStep(gi, gh, h)));
+    it('pass gradcheck', async () => {
+      await expectGradcheckOk((g, c) => lstmCellStep(g, c), rmInputs('lstm_cell', 'gates', 'c'));
+      await expectGradcheckOk((gi, gh, h) => gruCellStep(gi, gh, h), rmInputs('gru_cell', 'gi', 'gh', 'h'));
+    });
+    it('give a gradient to c from h alone', async () => {
+      const [gates, c] = rmInputs('lstm_cell', 'gates', 'c');
+      const [h] = lstmCellStep(gates, c);
+      const [gc] = gradients(sum(h), [c]);
+      expect(gc?.shape).toEqual([3, 2]);
+      for (const t of [gates, c, h, gc as Tensor]) t.dispose();
+    });
+    it('reject mismatched shapes, naming them', () => {
+      const g = zeros([2, 8]);
+      const c = zeros([2, 3]);
+      const h = zeros([2, 2]);
+      expect(() => lstmCellStep(g, c)).toThrow(/gates must be \[2, 12\].*\[2, 8\]/);
+      expect(() => gruCellStep(g, g, h)).toThrow(/gi must be \[2, 6\]/);
+      expect(() => lstmCellStep(zeros([8]), zeros([2]))).toThrow(ShapeError);
+      for (const t of [g, c, h]) t.dispose();
+    });
+  });
+
+  describe('fused and composed paths agree', () => {
+    const unfused = useUnfusedBackend(ctx);
+    it('softmax', () => expectFusedMatchesComposed(ctx, unfused, hostInputs('softmax_3d_neg', 'x'), (x) => softmax(x, -2)));
+    it('softmax of a non-contiguous input with -inf', () =>
+      expectFusedMatchesComposed(ctx, unfused, [{ data: [1, Number.NEGATIVE_INFINITY, 2, 0.5, 3, -1], shape: [3, 2] }], (x) =>
+        softmax(transpose(x, 0, 1), 1),
+      ));
+    it('logSoftmax', () => expectFusedMatchesComposed(ctx, unfused, hostInputs('log_softmax_3d_dim0', 'x'), (x) => logSoftmax(x, 0)));
+    it('logSoftmax, large values', () =>
+      expectFusedMatchesComposed(ctx, unfused, hostInputs('log_softmax_large', 'x'), (x) => logSoftmax(x, -1), 1e-4));
+    it('layerNorm with weight and bias', () =>
+      expectFusedMatchesComposed(
+        ctx,
+        unfused,
+        hostInputs('layer_norm_2d_shape', 'x', 'w', 'b'),
+        (x, w, b) => layerNorm(x, [3, 4], w, b),
+        1e-4,
+      ));
+    it('layerNorm without affine, non-contiguous', () =>
+      expectFusedMatchesComposed(ctx, unfused, hostInputs('layer_norm_noncontig', 'x'), (x) => layerNorm(transpose(x, 0, 1), [3]), 1e-4));
+    it('lstmCellStep', () =>
+      expectFusedMatchesComposed(ctx, unfused, hostInputs('lstm_cell_wide', 'gates', 'c'), (g, c) => lstmCellStep(g, c)));
+    it('gruCellStep', () =>
+      expectFusedMatchesComposed(ctx, unfused, hostInputs('gru_cell_wide', 'gi', 'gh', 'h'), (gi, gh, h) => gruCellStep(gi, gh, h)));
+  });
+
+  describe('memory', () => {
+    it('leave no buffers behind after forward and backward', () => {
+      const x = tensor(
+        [
+          [1, 5, 2],
+          [4, 3, 6],
+        ],
+        { requiresGrad: true },
+      );
+      const w = tensor([0.5, 1, -1], { requiresGrad: true });
+      const gates = tensor([[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]], { requiresGrad: true });
+      const c = tensor([[0.5, -0.5]], { requiresGrad: true });
+      const before = memory().buffers;
+      tidy(() => {
+        const outs = [
+          softmax(x, 1),
+          logSoftmax(x, 0),
+          layerNorm(x, [3], w, w),
+          ...lstmCellStep(gates, c),
+          gruCellStep(x, x, zeros([2, 1])),
+        ];
+        for (const g of gradients(weightedLoss(outs), [x, w, gates, c])) g?.dispose();
+      });
+      expect(memory().buffers).toBe(before);
+      for (const t of [x, w, gates, c]) t.dispose();
+    });
+  });
+}
