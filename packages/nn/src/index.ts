@@ -8,3 +8,147 @@ export type { StateDict, LoadStateDictResult } from './module.js';
 export { Sequential, ModuleList } from './containers.js';
 export type { UnaryModule } from './containers.js';
 export * as init from './init.js';
+
+// Recurrent layers and packed sequences.
+export {
+  RNNCellBase,
+  RNNCell,
+  LSTMCell,
+  GRUCell,
+  RNNBase,
+  RNN,
+  LSTM,
+  GRU,
+  PackedSequence,
+  packPaddedSequence,
+  padPackedSequence,
+  padSequence,
+  packSequence,
+} from './recurrent/index.js';
+export type {
+  RNNCellBaseOptions,
+  RNNCellOptions,
+  LSTMCellOptions,
+  GRUCellOptions,
+  RNNBaseOptions,
+  RNNOptions,
+  LSTMOptions,
+  GRUOptions,
+  RNNMode,
+  HostInts,
+  PackPaddedOptions,
+  PadPackedOptions,
+  PadSequenceOptions,
+  PackSequenceOptions,
+} from './recurrent/index.js';
+
+// Layers: Linear, Embedding, LayerNorm, Dropout, activation modules.
+export {
+  Linear,
+  Embedding,
+  LayerNorm,
+  Dropout,
+  ReLU,
+  LeakyReLU,
+  GELU,
+  SiLU,
+  Swish,
+  Mish,
+  ELU,
+  SELU,
+  Tanh,
+  Sigmoid,
+  Softplus,
+  Softmax,
+  LogSoftmax,
+} from './layers/index.js';
+export type { LinearOptions, EmbeddingOptions, LayerNormOptions } from './layers/index.js';
+
+// Functional API (torch.nn.functional): `functional` / `F` namespaces; losses and the activations core lacks also by name.
+export * as functional from './functional/index.js';
+export * as F from './functional/index.js';
+export { leakyRelu, elu, selu, mish, swish, dropout, implicitSoftmaxDim, SELU_ALPHA, SELU_SCALE } from './functional/activation.js';
+export {
+  mseLoss,
+  l1Loss,
+  huberLoss,
+  smoothL1Loss,
+  binaryCrossEntropy,
+  binaryCrossEntropyWithLogits,
+  nllLoss,
+  crossEntropy,
+  sigmoidFocalLoss,
+  pairwiseDistance,
+  tripletMarginLoss,
+  cosineEmbeddingLoss,
+  contrastiveLoss,
+} from './functional/loss.js';
+export type {
+  Reduction,
+  ReductionOptions,
+  HuberLossOptions,
+  SmoothL1LossOptions,
+  BinaryCrossEntropyOptions,
+  BinaryCrossEntropyWithLogitsOptions,
+  NLLLossOptions,
+  CrossEntropyOptions,
+  SigmoidFocalLossOptions,
+  TripletMarginLossOptions,
+  CosineEmbeddingLossOptions,
+  ContrastiveLossOptions,
+} from './functional/loss.js';
+
+// Loss modules.
+export {
+  Loss,
+  MSELoss,
+  L1Loss,
+  HuberLoss,
+  SmoothL1Loss,
+  BCELoss,
+  BCEWithLogitsLoss,
+  NLLLoss,
+  CrossEntropyLoss,
+  SigmoidFocalLoss,
+  TripletMarginLoss,
+  CosineEmbeddingLoss,
+  ContrastiveLoss,
+} from './losses/index.js';
+
+// Optimizers, gradient clipping, LR schedulers (torch.optim); in this package, not a subpath: see README.
+export {
+  Optimizer,
+  ParamState,
+  SGD,
+  Adam,
+  AdamW,
+  RMSprop,
+  clipGradNorm,
+  clipGradValue,
+  LRScheduler,
+  StepLR,
+  CosineAnnealingLR,
+  LinearLR,
+} from './optim/index.js';
+export type {
+  BaseGroupOptions,
+  ParamGroup,
+  ParamGroupInput,
+  ParamsInput,
+  SGDOptions,
+  AdamOptions,
+  RMSpropOptions,
+  StepLROptions,
+  CosineAnnealingLROptions,
+  LinearLROptions,
+} from './optim/index.js';
+
+// Serialization: safetensors.
+export { saveSafetensors, saveSafetensorsSync, loadSafetensors, readSafetensorsHeader, save, load } from './serialization/index.js';
+export type {
+  SafetensorsMetadata,
+  SaveSafetensorsOptions,
+  LoadSafetensorsOptions,
+  SafetensorsEntry,
+  SafetensorsHeader,
+} from './serialization/index.js';

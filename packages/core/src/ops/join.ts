@@ -4,6 +4,7 @@
  * autograd flows through the view ops' own rules.
  */
 import { recordOp } from '../autograd/record.js';
+import { noGrad } from '../autograd/grad-mode.js';
 import type { DataId } from '../backend/kernels.js';
 import { type DType, promoteTypes } from '../dtype.js';
 import { ShapeError } from '../errors.js';
@@ -190,5 +191,9 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
  */
 export function unbind(x: Tensor, dim = 0): Tensor[] {
   const d = splitDim('unbind', x, dim);
-  return Array.from({ length: x.shape[d] }, (_, i) => select(x, d, i));
+  // One node for all pieces whose backward stacks their gradients: recording each piece
+  // as a select would pad every piece's gradient to the full size (O(n^2) for RNN time steps).
+  const pieces = noGrad(() => Array.from({ length: x.shape[d] }, (_, i) => select(x, d, i)));
+  recordOp({ name: 'unbind', inputs: [x], outputs: pieces, backward: (grads) => [stack(grads, d)] });
+  return pieces;
 }

@@ -1,0 +1,9 @@
+/** Basic layers: Linear, Embedding, LayerNorm, Dropout and activation modules. */
+export { Linear } from './linear.js';
+export type { LinearOptions } from './linear.js';
+export { Embedding, embedding } from './embedding.js';
+export type { EmbeddingOptions } from './embedding.js';
+export { LayerNorm } from './layer-norm.js';
+export type { LayerNormOptions } from './layer-norm.js';
+export { Dropout } from './dropout.js';
+export { ReLU, LeakyReLU, GELU, SiLU, Swish, Mish, ELU, SELU, Tanh, Sigmoid, Softplus, Softmax, LogSoftmax } from './activations.js';

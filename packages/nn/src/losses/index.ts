@@ -1,0 +1,239 @@
+/**
+ * Loss modules (torch.nn.*Loss): each holds its options (class weights as buffers, as
+ * PyTorch's `_WeightedLoss`) and calls the function of the same name in `functional`.
+ */
+import type { Tensor } from '@ghostflow/core';
+import { Module } from '../module.js';
+import * as F from '../functional/loss.js';
+
+/** Base of the loss modules: stores `reduction`. */
+export abstract class Loss extends Module {
+  /** `'none'`, `'mean'` or `'sum'`. */
+  readonly reduction: F.Reduction;
+
+  /** @param reduction default `'mean'` */
+  constructor(reduction: F.Reduction = 'mean') {
+    super();
+    this.reduction = reduction;
+  }
+
+  /** `reduction=..`. */
+  override extraRepr(): string {
+    return `reduction='${this.reduction}'`;
+  }
+}
+
+/** Mean squared error (torch.nn.MSELoss); see {@link F.mseLoss}. */
+export class MSELoss extends Loss {
+  /** @param options `reduction` */
+  constructor(options: F.ReductionOptions = {}) {
+    super(options.reduction);
+  }
+
+  /** The loss. */
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.mseLoss(input, target, { reduction: this.reduction });
+  }
+}
+
+/** Mean absolute error (torch.nn.L1Loss); see {@link F.l1Loss}. */
+export class L1Loss extends Loss {
+  /** @param options `reduction` */
+  constructor(options: F.ReductionOptions = {}) {
+    super(options.reduction);
+  }
+
+  /** The loss. */
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.l1Loss(input, target, { reduction: this.reduction });
+  }
+}
+
+/** Huber loss (torch.nn.HuberLoss); see {@link F.huberLoss}. */
+export class HuberLoss extends Loss {
+  /** Quadratic-to-linear switch point. */
+  readonly delta: number;
+
+  /** @param options `delta` (1), `reduction` */
+  constructor(options: F.HuberLossOptions = {}) {
+    super(options.reduction);
+    this.delta = options.delta ?? 1;
+  }
+
+  /** The loss. */
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.huberLoss(input, target, { reduction: this.reduction, delta: this.delta });
+  }
+}
+
+/** Smooth L1 loss (torch.nn.SmoothL1Loss); see {@link F.smoothL1Loss}. */
+export class SmoothL1Loss extends Loss {
+  /** Quadratic-to-linear switch point. */
+  readonly beta: number;
+
+  /** @param options `beta` (1), `reduction` */
+  constructor(options: F.SmoothL1LossOptions = {}) {
+    super(options.reduction);
+    this.beta = options.beta ?? 1;
+  }
+
+  /** The loss. */
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.smoothL1Loss(input, target, { reduction: this.reduction, beta: this.beta });
+  }
+}
+
+/** Binary cross-entropy on probabilities (torch.nn.BCELoss); see {@link F.binaryCrossEntropy}. */
+export class BCELoss extends Loss {
+  /** @param options `weight` (a buffer), `reduction` */
+  constructor(options: F.BinaryCrossEntropyOptions = {}) {
+    super(options.reduction);
+    this.registerBuffer('weight', options.weight ?? null);
+  }
+
+  /** The loss. */
+  forward(input: Tensor, target: Tensor): Tensor {
+    const bufs = Object.fromEntries(this.namedBuffers('', false));
+    return F.binaryCrossEntropy(input, target, { reduction: this.reduction, weight: bufs.weight ?? null });
+  }
+}
+
+/** Sigmoid + binary cross-entropy (torch.nn.BCEWithLogitsLoss); see {@link F.binaryCrossEntropyWithLogits}. */
+export class BCEWithLogitsLoss extends Loss {
+  /** @param options `weight`, `posWeight` (buffers `weight`, `pos_weight`), `reduction` */
+  constructor(options: F.BinaryCrossEntropyWithLogitsOptions = {}) {
+    super(options.reduction);
+    this.registerBuffer('weight', options.weight ?? null);
+    this.registerBuffer('pos_weight', options.posWeight ?? null);
+  }
+
+  /** The loss. */
+  forward(input: Tensor, target: Tensor): Tensor {
+    const bufs = Object.fromEntries(this.namedBuffers('', false));
+    return F.binaryCrossEntropyWithLogits(input, target, {
+      reduction: this.reduction,
+      weight: bufs.weight ?? null,
+      posWeight: bufs.pos_weight ?? null,
+    });
+  }
+}
+
+/** Negative log-likelihood (torch.nn.NLLLoss); see {@link F.nllLoss}. */
+export class NLLLoss extends Loss {
+  /** Ignored target value. */
+  readonly ignoreIndex: number;
+
+  /** @param options `weight` (a buffer), `ignoreIndex` (-100), `reduction` */
+  constructor(options: F.NLLLossOptions = {}) {
+    super(options.reduction);
+    this.ignoreIndex = options.ignoreIndex ?? -100;
+    this.registerBuffer('weight', options.weight ?? null);
+  }
+
+  /** The loss. */
+  forward(input: Tensor, target: Tensor): Tensor {
+    const bufs = Object.fromEntries(this.namedBuffers('', false));
+    return F.nllLoss(input, target, { reduction: this.reduction, weight: bufs.weight ?? null, ignoreIndex: this.ignoreIndex });
+  }
+}
+
+/** Cross-entropy on logits (torch.nn.CrossEntropyLoss); see {@link F.crossEntropy}. */
+export class CrossEntropyLoss extends Loss {
+  /** Ignored target value. */
+  readonly ignoreIndex: number;
+  /** Label smoothing amount. */
+  readonly labelSmoothing: number;
+
+  /** @param options `weight` (a buffer), `ignoreIndex` (-100), `labelSmoothing` (0), `reduction` */
+  constructor(options: F.CrossEntropyOptions = {}) {
+    super(options.reduction);
+    this.ignoreIndex = options.ignoreIndex ?? -100;
+    this.labelSmoothing = options.labelSmoothing ?? 0;
+    this.registerBuffer('weight', options.weight ?? null);
+  }
+
+  /** The loss. */
+  forward(input: Tensor, target: Tensor): Tensor {
+    const bufs = Object.fromEntries(this.namedBuffers('', false));
+    return F.crossEntropy(input, target, {
+      reduction: this.reduction,
+      weight: bufs.weight ?? null,
+      ignoreIndex: this.ignoreIndex,
+      labelSmoothing: this.labelSmoothing,
+    });
+  }
+}
+
+/** torchvision's sigmoid focal loss as a module; see {@link F.sigmoidFocalLoss}. */
+export class SigmoidFocalLoss extends Loss {
+  /** Positive-class weight (negative disables). */
+  readonly alpha: number;
+  /** Focusing exponent. */
+  readonly gamma: number;
+
+  /** @param options `alpha` (0.25), `gamma` (2), `reduction` (`'none'`, as torchvision) */
+  constructor(options: F.SigmoidFocalLossOptions = {}) {
+    super(options.reduction ?? 'none');
+    this.alpha = options.alpha ?? 0.25;
+    this.gamma = options.gamma ?? 2;
+  }
+
+  /** The loss. */
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.sigmoidFocalLoss(input, target, { reduction: this.reduction, alpha: this.alpha, gamma: this.gamma });
+  }
+}
+
+/** Triplet margin loss (torch.nn.TripletMarginLoss); see {@link F.tripletMarginLoss}. */
+export class TripletMarginLoss extends Loss {
+  /** The options (margin 1, p 2, eps 1e-6, swap false). */
+  readonly options: Readonly<Required<Omit<F.TripletMarginLossOptions, 'reduction'>>>;
+
+  /** @param options `margin`, `p`, `eps`, `swap`, `reduction` */
+  constructor(options: F.TripletMarginLossOptions = {}) {
+    super(options.reduction);
+    this.options = { margin: options.margin ?? 1, p: options.p ?? 2, eps: options.eps ?? 1e-6, swap: options.swap ?? false };
+  }
+
+  /** The loss. */
+  forward(anchor: Tensor, positive: Tensor, negative: Tensor): Tensor {
+    return F.tripletMarginLoss(anchor, positive, negative, { ...this.options, reduction: this.reduction });
+  }
+}
+
+/** Cosine embedding loss (torch.nn.CosineEmbeddingLoss); see {@link F.cosineEmbeddingLoss}. */
+export class CosineEmbeddingLoss extends Loss {
+  /** Margin for dissimilar pairs. */
+  readonly margin: number;
+
+  /** @param options `margin` (0), `reduction` */
+  constructor(options: F.CosineEmbeddingLossOptions = {}) {
+    super(options.reduction);
+    this.margin = options.margin ?? 0;
+  }
+
+  /** The loss. */
+  forward(input1: Tensor, input2: Tensor, target: Tensor): Tensor {
+    return F.cosineEmbeddingLoss(input1, input2, target, { reduction: this.reduction, margin: this.margin });
+  }
+}
+
+/** Hadsell et al.'s contrastive loss as a module; see {@link F.contrastiveLoss}. */
+export class ContrastiveLoss extends Loss {
+  /** Margin for dissimilar pairs. */
+  readonly margin: number;
+  /** Added to differences before the distance. */
+  readonly eps: number;
+
+  /** @param options `margin` (1), `eps` (1e-6), `reduction` */
+  constructor(options: F.ContrastiveLossOptions = {}) {
+    super(options.reduction);
+    this.margin = options.margin ?? 1;
+    this.eps = options.eps ?? 1e-6;
+  }
+
+  /** The loss. */
+  forward(input1: Tensor, input2: Tensor, target: Tensor): Tensor {
+    return F.contrastiveLoss(input1, input2, target, { reduction: this.reduction, margin: this.margin, eps: this.eps });
+  }
+}

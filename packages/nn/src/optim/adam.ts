@@ -1,0 +1,103 @@
+/** Adam and AdamW. */
+import { type Tensor, GhostFlowError, zerosLike } from '@ghostflow/core';
+import { type BaseGroupOptions, Optimizer, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
+
+/** Hyper-parameters of {@link Adam} and {@link AdamW}. */
+export interface AdamOptions extends BaseGroupOptions {
+  /** Decay rates of the first and second moment averages (default [0.9, 0.999]). */
+  betas: [number, number];
+  /** Added to the denominator (default 1e-8). */
+  eps: number;
+  /** Adam: L2 penalty added to the gradient (default 0). AdamW: decoupled decay (default 1e-2). */
+  weightDecay: number;
+  /** Use the running maximum of the second moment (AMSGrad; default false). */
+  amsgrad: boolean;
+  /** Maximise instead of minimise (default false). */
+  maximize: boolean;
+}
+
+function check(name: string, o: AdamOptions): void {
+  if (!(o.lr >= 0)) throw new GhostFlowError(`${name}: invalid learning rate ${o.lr}`);
+  if (!(o.eps >= 0)) throw new GhostFlowError(`${name}: invalid eps ${o.eps}`);
+  if (!(o.betas[0] >= 0 && o.betas[0] < 1) || !(o.betas[1] >= 0 && o.betas[1] < 1))
+    throw new GhostFlowError(`${name}: invalid betas [${o.betas.join(', ')}]`);
+  if (!(o.weightDecay >= 0)) throw new GhostFlowError(`${name}: invalid weightDecay ${o.weightDecay}`);
+}
+
+/**
+ * The moment update shared by Adam and AdamW (torch 1.13's `_single_tensor_adam`):
+ * `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g²`, `denom = sqrt(v or max(vmax, v)) /
+ * sqrt(1 - b2^t) + eps`, `p = p - lr / (1 - b1^t) * m / denom`.
+ */
+function adamUpdate(param: Tensor, p: Tensor, g: Tensor, group: ParamGroup<AdamOptions>, state: ParamState): void {
+  const [beta1, beta2] = group.betas;
+  const step = state.step;
+  const m0 = state.get('exp_avg') ?? zerosLike(param);
+  const v0 = state.get('exp_avg_sq') ?? zerosLike(param);
+  const m = state.set('exp_avg', m0.mul(beta1).add(g.mul(1 - beta1)));
+  const v = state.set('exp_avg_sq', v0.mul(beta2).add(g.mul(g).mul(1 - beta2)));
+  const biasCorrection1 = 1 - beta1 ** step;
+  const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
+  const stepSize = group.lr / biasCorrection1;
+  let second = v;
+  if (group.amsgrad) {
+    const prevMax = state.get('max_exp_avg_sq') ?? zerosLike(param);
+    second = state.set('max_exp_avg_sq', prevMax.maximum(v));
+  }
+  const denom = second.sqrt().div(biasCorrection2Sqrt).add(group.eps);
+  param.assign(p.add(m.div(denom).mul(-stepSize)));
+}
+
+/**
+ * torch.optim.Adam (torch 1.13 semantics): `g = grad + weightDecay * p` (L2 penalty), then
+ * the bias-corrected moment update, with optional AMSGrad.
+ */
+export class Adam extends Optimizer<AdamOptions> {
+  /**
+   * @param params parameters or groups
+   * @param options `lr` (1e-3), `betas` ([0.9, 0.999]), `eps` (1e-8), `weightDecay` (0), `amsgrad`, `maximize`
+   */
+  constructor(params: ParamsInput<AdamOptions>, options: Partial<AdamOptions> = {}) {
+    const defaults: AdamOptions = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, ...options };
+    check('Adam', defaults);
+    super(params, defaults);
+  }
+
+  /** One Adam update of `param`. */
+  protected updateParameter(param: Tensor, grad: Tensor, group: ParamGroup<AdamOptions>, state: ParamState): void {
+    let g = group.maximize ? grad.neg() : grad;
+    if (group.weightDecay !== 0) g = g.add(param.mul(group.weightDecay));
+    adamUpdate(param, param, g, group, state);
+  }
+}
+
+/**
+ * torch.optim.AdamW (decoupled weight decay, Loshchilov & Hutter): `p = p (1 - lr * weightDecay)`
+ * first, then Adam's moment update on the raw gradient.
+ */
+export class AdamW extends Optimizer<AdamOptions> {
+  /**
+   * @param params parameters or groups
+   * @param options `lr` (1e-3), `betas` ([0.9, 0.999]), `eps` (1e-8), `weightDecay` (1e-2), `amsgrad`, `maximize`
+   */
+  constructor(params: ParamsInput<AdamOptions>, options: Partial<AdamOptions> = {}) {
+    const defaults: AdamOptions = {
+      lr: 1e-3,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weightDecay: 1e-2,
+      amsgrad: false,
+      maximize: false,
+      ...options,
+    };
+    check('AdamW', defaults);
+    super(params, defaults);
+  }
+
+  /** One AdamW update of `param`. */
+  protected updateParameter(param: Tensor, grad: Tensor, group: ParamGroup<AdamOptions>, state: ParamState): void {
+    const g = group.maximize ? grad.neg() : grad;
+    const decayed = group.weightDecay !== 0 ? param.mul(1 - group.lr * group.weightDecay) : param;
+    adamUpdate(param, decayed, g, group, state);
+  }
+}
