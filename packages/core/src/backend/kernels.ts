@@ -11,6 +11,10 @@
  * - A kernel returns the handle of a new, contiguous, row-major output it allocated. It may
  *   enqueue the work and return at once; core never assumes the data is ready.
  * - Kernels never see autograd: every gradient rule lives in core.
+ * - A 0-d input may come with axis 0 (or axes `[0]`): that axis denotes its single element.
+ * - int32 arithmetic wraps (two's complement), like `Int32Array` stores and `Math.imul`.
+ * - Edge values left to the backend, which core never relies on: float→int32 of NaN or of
+ *   values outside the int32 range.
  */
 import type { DType } from '../dtype.js';
 import type { Shape } from '../shape.js';
@@ -66,6 +70,7 @@ export const UNARY_OPS = [
 
 /**
  * One of {@link UNARY_OPS}. Semantics are PyTorch's: `round` rounds half to even;
+ * `sign(NaN) = 0`;
  * `gelu` is `x * Φ(x)` (erf form), `geluTanh` the tanh approximation; `softplus` is
  * `log(1 + exp(x))` computed without overflow; `sign(0) = 0`; `logicalNot` takes `bool`
  * and returns `bool`. Float-only ops (exp ... erf, except abs/neg/sign/relu/identity) are
@@ -97,7 +102,8 @@ export const BINARY_OPS = [
  * One of {@link BINARY_OPS}. Comparisons and logical ops return `bool`; the rest return the
  * input dtype. `div` is only called on float32 (core promotes int division). int32 `pow` with
  * a negative exponent is never called. `maximum`/`minimum` propagate NaN like PyTorch.
- * Logical ops take `bool` inputs.
+ * Logical ops take `bool` inputs. Comparisons may get `bool` inputs (compared as 0/1);
+ * `add`/`mul`/`maximum`/`minimum` on `bool` act as or/and/or/and and store 0 or 1.
  */
 export type BinaryOp = (typeof BINARY_OPS)[number];
 
@@ -107,7 +113,8 @@ export const REDUCE_OPS = ['sum', 'prod', 'max', 'min', 'any', 'all'] as const;
 /**
  * One of {@link REDUCE_OPS}. `sum`/`prod`/`max`/`min` keep the input dtype (float32 or
  * int32; core casts bool first); `any`/`all` take and return `bool`. `max`/`min` propagate
- * NaN. Reducing over an empty axis gives the identity (0, 1, -inf, +inf, false, true).
+ * NaN. Reducing over an empty axis gives the identity (0, 1, false, true); core never asks
+ * for `max`/`min` over an empty axis (PyTorch refuses that too).
  */
 export type ReduceOp = (typeof REDUCE_OPS)[number];
 
