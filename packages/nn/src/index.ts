@@ -152,3 +152,70 @@ export type {
   SafetensorsEntry,
   SafetensorsHeader,
 } from './serialization/index.js';
+
+// Attention and Transformer: scaled dot-product attention, MultiheadAttention, KV cache, positional encodings, Transformer layers.
+export {
+  scaledDotProductAttention,
+  scaledDotProductAttentionWithWeights,
+  causalMask,
+  mergeMasks,
+  MultiheadAttention,
+  KVCache,
+  SinusoidalPositionalEncoding,
+  sinusoidalTable,
+  RotaryEmbedding,
+  applyRotaryEmbedding,
+} from './attention/index.js';
+export type {
+  ScaledDotProductAttentionOptions,
+  AttentionResult,
+  MultiheadAttentionOptions,
+  MultiheadAttentionForwardOptions,
+  SinusoidalPositionalEncodingOptions,
+  RotaryEmbeddingOptions,
+} from './attention/index.js';
+export {
+  TransformerEncoderLayer,
+  TransformerDecoderLayer,
+  TransformerEncoder,
+  TransformerDecoder,
+  Transformer,
+  generateSquareSubsequentMask,
+} from './transformer/index.js';
+export type {
+  TransformerActivation,
+  TransformerLayerOptions,
+  TransformerEncoderLayerForwardOptions,
+  TransformerDecoderLayerForwardOptions,
+  TransformerEncoderForwardOptions,
+  TransformerDecoderForwardOptions,
+  TransformerOptions,
+  TransformerForwardOptions,
+} from './transformer/index.js';
+
+// Convolutions: layers and functional forms (one N-d implementation; see functional/conv.ts).
+export {
+  ConvNdBase,
+  ConvNd,
+  Conv1d,
+  Conv2d,
+  Conv3d,
+  ConvTransposeNd,
+  ConvTranspose1d,
+  ConvTranspose2d,
+  ConvTranspose3d,
+} from './layers/conv.js';
+export type { ConvPaddingMode, ConvLayerBaseOptions, ConvLayerOptions, ConvTransposeLayerOptions } from './layers/conv.js';
+export {
+  convNd,
+  conv1d,
+  conv2d,
+  conv3d,
+  convTransposeNd,
+  convTranspose1d,
+  convTranspose2d,
+  convTranspose3d,
+  convTransposeOutputSize,
+  convTuple,
+} from './functional/conv.js';
+export type { ConvSize, ConvPadding, ConvOptions, ConvTransposeOptions } from './functional/conv.js';

@@ -1,0 +1,154 @@
+/**
+ * Scaled dot-product attention (functional), with GhostFlow's mask convention and safe
+ * handling of fully masked rows.
+ */
+import { type Tensor, GhostFlowError, ShapeError, formatShape, full, noGrad, tidy, triu, where } from '@ghostflow/core';
+import { dropout } from '../functional/activation.js';
+
+/**
+ * Options of {@link scaledDotProductAttention}.
+ *
+ * **Mask convention.** A *boolean* `attnMask` uses `true` = **masked out** (this query may
+ * NOT attend to this key), the convention of `torch.nn.MultiheadAttention` and of every
+ * GhostFlow layer. This is the **opposite** of `torch.nn.functional.scaled_dot_product_attention`
+ * in PyTorch 2, where a boolean `true` means "may attend". A *float* mask is added to the
+ * scores (use `-Infinity` to mask out).
+ */
+export interface ScaledDotProductAttentionOptions {
+  /**
+   * Broadcastable to `[..., L, S]`. bool: `true` = masked out (see the interface doc: NOT
+   * PyTorch 2 SDPA's convention); float: added to the scores.
+   */
+  attnMask?: Tensor | null;
+  /** Dropout probability on the attention weights (default 0; applied whenever > 0, like torch). */
+  dropoutP?: number;
+  /**
+   * Apply a causal mask: query `i` sees keys `j <= i + offset`, where `offset` is
+   * `causalOffset` (default 0: top-left aligned like torch's `is_causal`). Cannot be combined
+   * with `attnMask`.
+   */
+  isCausal?: boolean;
+  /** Positions of the queries relative to the keys for `isCausal` (default 0). */
+  causalOffset?: number;
+  /** Score scale (default `1 / sqrt(E)`, `E` the query's last dim). */
+  scale?: number | null;
+}
+
+/** Result of {@link scaledDotProductAttentionWithWeights}. */
+export interface AttentionResult {
+  /** `[..., L, Ev]`. */
+  output: Tensor;
+  /** The attention probabilities `[..., L, S]` (after dropout). */
+  weights: Tensor;
+}
+
+/**
+ * A bool `[L, S]` mask, `true` (masked out) where key `j > i + offset` (query `i`).
+ * @param L number of queries
+ * @param S number of keys
+ * @param offset absolute position of query 0 minus that of key 0
+ */
+export function causalMask(L: number, S: number, offset = 0, options: { device?: string } = {}): Tensor {
+  return tidy(() => triu(full([L, S], true, { dtype: 'bool', device: options.device }), offset + 1));
+}
+
+/**
+ * Combines two attention masks of GhostFlow's convention (bool true = masked out, float
+ * additive) into one: bool+bool → logical or; otherwise a float additive mask.
+ * `null` operands are ignored.
+ */
+export function mergeMasks(a: Tensor | null | undefined, b: Tensor | null | undefined): Tensor | null {
+  if (!a) return b ?? null;
+  if (!b) return a;
+  if (a.dtype === 'bool' && b.dtype === 'bool') return a.logicalOr(b);
+  if (a.dtype === 'bool') return b.maskedFill(a, Number.NEGATIVE_INFINITY);
+  if (b.dtype === 'bool') return a.maskedFill(b, Number.NEGATIVE_INFINITY);
+  return a.add(b);
+}
+
+/**
+ * Attention core shared by {@link scaledDotProductAttention} and `MultiheadAttention`: returns
+ * the output and the attention weights. Rows whose every key is masked out give zero weights
+ * and a zero output (PyTorch gives NaN there, pytorch/pytorch#24816, #64525), with finite
+ * (zero) gradients flowing through them.
+ * @param query `[..., L, E]`
+ * @param key `[..., S, E]`
+ * @param value `[..., S, Ev]`
+ * @param options masks, dropout, causal flag, scale; `training` (default true) gates dropout
+ */
+export function scaledDotProductAttentionWithWeights(
+  query: Tensor,
+  key: Tensor,
+  value: Tensor,
+  options: ScaledDotProductAttentionOptions & { training?: boolean } = {},
+): AttentionResult {
+  if (query.rank < 2 || key.rank < 2 || value.rank < 2) {
+    throw new ShapeError(
+      `scaledDotProductAttention expects query, key and value with at least 2 dims, got ${formatShape(query.shape)}, ${formatShape(key.shape)}, ${formatShape(value.shape)}`,
+    );
+  }
+  const E = query.shape[query.rank - 1];
+  if (key.shape[key.rank - 1] !== E) {
+    throw new ShapeError(`scaledDotProductAttention: query's last dim ${E} must equal key's, got key ${formatShape(key.shape)}`);
+  }
+  const S = key.shape[key.rank - 2];
+  if (value.shape[value.rank - 2] !== S) {
+    throw new ShapeError(
+      `scaledDotProductAttention: key and value need the same sequence length, got key ${formatShape(key.shape)} and value ${formatShape(value.shape)}`,
+    );
+  }
+  const L = query.shape[query.rank - 2];
+  const p = options.dropoutP ?? 0;
+  if (!(p >= 0 && p <= 1)) throw new GhostFlowError(`dropout probability has to be between 0 and 1, but got ${p}`);
+  if (options.isCausal && options.attnMask) {
+    throw new GhostFlowError('scaledDotProductAttention: pass either attnMask or isCausal, not both');
+  }
+  const scale = options.scale ?? 1 / Math.sqrt(E);
+  return tidy(() => {
+    let mask = options.attnMask ?? null;
+    if (options.isCausal) mask = causalMask(L, S, options.causalOffset ?? 0, { device: query.device });
+    let scores = query.mul(scale).matmul(key.transpose(-2, -1));
+    if (mask) {
+      if (mask.dtype === 'bool') scores = scores.maskedFill(mask, Number.NEGATIVE_INFINITY);
+      else if (mask.dtype === 'float32') scores = scores.add(mask);
+      else throw new GhostFlowError(`attention mask must be bool or float32, got ${mask.dtype}`);
+    }
+    let weights: Tensor;
+    if (mask) {
+      // Rows with every score -inf: softmax would give 0/0 = NaN. Feed those rows zeros
+      // (a finite, uniform softmax) and zero the result, so values and gradients stay finite.
+      const dead = noGrad(() => scores.eq(Number.NEGATIVE_INFINITY).all(-1, true));
+      const safe = where(dead, 0, scores);
+      weights = where(dead, 0, safe.softmax(-1));
+    } else {
+      weights = scores.softmax(-1);
+    }
+    if (p > 0) weights = dropout(weights, p, options.training ?? true);
+    const output = weights.matmul(value);
+    return { output, weights };
+  });
+}
+
+/**
+ * `softmax(q kᵀ · scale + mask) v` (torch.nn.functional.scaled_dot_product_attention), batched
+ * over any leading dims (broadcast).
+ *
+ * **Boolean masks: `true` = masked out** — GhostFlow follows `nn.MultiheadAttention`'s
+ * convention everywhere. PyTorch 2's `scaled_dot_product_attention` uses the OPPOSITE
+ * (`true` = may attend); invert (`mask.logicalNot()`) a mask written for it. Float masks are
+ * additive, as in torch.
+ *
+ * Fully masked rows give zeros (not NaN), and gradients there are finite.
+ * @param query `[..., L, E]`
+ * @param key `[..., S, E]`
+ * @param value `[..., S, Ev]`
+ * @returns `[..., L, Ev]`
+ */
+export function scaledDotProductAttention(
+  query: Tensor,
+  key: Tensor,
+  value: Tensor,
+  options: ScaledDotProductAttentionOptions = {},
+): Tensor {
+  return tidy(() => scaledDotProductAttentionWithWeights(query, key, value, options).output);
+}
