@@ -32,6 +32,7 @@ let nextId = 0;
  * An n-dimensional array on a backend. Create tensors with `tensor`, `zeros`, `randn`...;
  * free them with `dispose()`, `tidy`, or `using`.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged interface declares the op methods that methods.ts installs on the prototype at load time.
 export class Tensor {
   /** Unique id, for debugging and graph bookkeeping. */
   readonly id = nextId++;
