@@ -11,4 +11,5 @@ export const workspaceAlias = {
   '@ghostflow/backend-cpu': pkg('backend-cpu'),
   '@ghostflow/backend-conformance': pkg('backend-conformance'),
   '@ghostflow/nn': pkg('nn'),
+  '@ghostflow/backend-webgpu': pkg('backend-webgpu'),
 };
