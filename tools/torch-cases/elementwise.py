@@ -11,48 +11,12 @@ Non-finite floats are written as the strings "nan", "inf" and "-inf".
 
 Run: /usr/bin/python3 tools/torch-cases/elementwise.py   (torch 1.13; deterministic)
 """
-import json
-import math
-import pathlib
-
 import torch
 import torch.nn.functional as F
 
+from common import enc, rnd, weighted_loss, write_cases
+
 torch.manual_seed(0)
-OUT = pathlib.Path(__file__).resolve().parents[2] / 'packages/backend-conformance/cases/elementwise.json'
-DT = {torch.float32: 'float32', torch.int32: 'int32', torch.int64: 'int32', torch.bool: 'bool'}
-
-
-def num(v):
-    if isinstance(v, float):
-        if math.isnan(v):
-            return 'nan'
-        if math.isinf(v):
-            return 'inf' if v > 0 else '-inf'
-        return round(v, 6)
-    return v
-
-
-def enc(t):
-    t = t.detach()
-    data = t.reshape(-1).tolist()
-    if t.dtype == torch.bool:
-        data = [int(v) for v in data]
-    else:
-        data = [num(v) for v in data]
-    return {'data': data, 'shape': list(t.shape), 'dtype': DT[t.dtype]}
-
-
-def weight(n):
-    return torch.tensor([((7 * i) % 11) / 11 - 0.3 for i in range(n)], dtype=torch.float32)
-
-
-def rnd(*shape, lo=None):
-    # Two decimals, so the JSON inputs are exact in float32 round trips.
-    t = (torch.randn(*shape) * 100).round() / 100
-    if lo is not None:
-        t = t.abs() + lo
-    return t
 
 
 def f32(*vals):
@@ -137,8 +101,7 @@ def case(name, op, inputs, views=None, kwargs=None, grad=True):
     }
     diff = [i for i, v in enumerate(leaves) if isinstance(v, torch.Tensor) and v.requires_grad]
     if diff and out.requires_grad:
-        loss = (out * weight(out.numel()).reshape(out.shape)).sum()
-        gs = torch.autograd.grad(loss, [leaves[i] for i in diff], allow_unused=True)
+        gs = torch.autograd.grad(weighted_loss([out]), [leaves[i] for i in diff], allow_unused=True)
         entry['grads'] = {str(i): enc(g if g is not None else torch.zeros_like(leaves[i])) for i, g in zip(diff, gs)}
     cases[name] = entry
 
@@ -274,17 +237,4 @@ creation = {
 }
 
 
-def jsonable(v):
-    if isinstance(v, float):
-        return num(v)
-    if isinstance(v, dict):
-        return {k: jsonable(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [jsonable(x) for x in v]
-    return v
-
-
-OUT.parent.mkdir(parents=True, exist_ok=True)
-OUT.write_text(json.dumps(jsonable({'generator': 'tools/torch-cases/elementwise.py', 'torch': torch.__version__,
-                                     'cases': cases, 'creation': creation}), separators=(',', ':')) + '\n')
-print(f'wrote {len(cases)} cases to {OUT}')
+write_cases('elementwise', {'cases': cases, 'creation': creation})

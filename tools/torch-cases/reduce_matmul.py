@@ -10,71 +10,16 @@ Non-finite floats are stored as the strings "nan", "inf" and "-inf" (JSON has no
 
 Run: /usr/bin/python3 tools/torch-cases/reduce_matmul.py   (torch 1.13; deterministic)
 """
-import json
-import math
-import pathlib
-
 import torch
 import torch.nn.functional as F
 
+from common import case_recorder, rnd, write_cases
+
 torch.manual_seed(0)
-OUT = pathlib.Path(__file__).resolve().parents[2] / 'packages/backend-conformance/cases/reduce_matmul.json'
-DT = {torch.float32: 'float32', torch.int32: 'int32', torch.int64: 'int32', torch.bool: 'bool'}
 NAN = float('nan')
 INF = float('inf')
-
-
-def num(v):
-    if isinstance(v, float) and not math.isfinite(v):
-        return 'nan' if math.isnan(v) else ('inf' if v > 0 else '-inf')
-    return v
-
-
-def enc(t):
-    t = t.detach()
-    data = t.reshape(-1).tolist()
-    if t.dtype == torch.bool:
-        data = [int(v) for v in data]
-    elif t.dtype == torch.float32:
-        data = [num(round(v, 6) if math.isfinite(v) else v) for v in data]
-    return {'data': data, 'shape': list(t.shape), 'dtype': DT[t.dtype]}
-
-
-def weight(n):
-    return torch.tensor([((7 * i) % 11) / 11 - 0.3 for i in range(n)], dtype=torch.float32)
-
-
-def rnd(*shape):
-    # Two decimals, so the JSON inputs are exact in float32 round trips.
-    return (torch.randn(*shape) * 100).round() / 100
-
-
 cases = {}
-
-
-def case(name, fn, grad=True, **inputs):
-    """fn(**inputs) -> tensor or tuple of tensors; records values and (if grad) gradients."""
-    leaves = {}
-    for k, v in inputs.items():
-        if grad and isinstance(v, torch.Tensor) and v.dtype == torch.float32:
-            leaves[k] = v.clone().requires_grad_(True)
-        else:
-            leaves[k] = v
-    out = fn(**leaves)
-    outs = list(out) if isinstance(out, (list, tuple)) else [out]
-    grads = {}
-    diff = [k for k, v in leaves.items() if isinstance(v, torch.Tensor) and v.requires_grad]
-    if diff and any(o.requires_grad for o in outs):
-        loss = sum((o * weight(o.numel()).reshape(o.shape)).sum() for o in outs if o.requires_grad)
-        gs = torch.autograd.grad(loss, [leaves[k] for k in diff], allow_unused=True)
-        for k, g in zip(diff, gs):
-            grads[k] = enc(g if g is not None else torch.zeros_like(leaves[k]))
-    cases[name] = {
-        'inputs': {k: enc(v) for k, v in inputs.items() if isinstance(v, torch.Tensor)},
-        'outputs': [enc(o) for o in outs],
-        'grads': grads,
-    }
-
+case = case_recorder(cases)
 
 I32 = torch.int32
 T = torch.tensor
@@ -247,6 +192,4 @@ case('lstm_cell_wide', lstm_step, gates=rnd(2, 12) * 3, c=rnd(2, 3))
 case('gru_cell', gru_step, gi=rnd(3, 6), gh=rnd(3, 6), h=rnd(3, 2))
 case('gru_cell_wide', gru_step, gi=rnd(2, 9) * 3, gh=rnd(2, 9), h=rnd(2, 3))
 
-OUT.parent.mkdir(parents=True, exist_ok=True)
-OUT.write_text(json.dumps({'generator': 'tools/torch-cases/reduce_matmul.py', 'torch': torch.__version__, 'cases': cases}, separators=(',', ':')) + '\n')
-print(f'wrote {len(cases)} cases to {OUT}')
+write_cases('reduce_matmul', {'cases': cases})

@@ -70,7 +70,9 @@ export async function expectTensor(
     const b = want[i];
     const ok = Number.isNaN(b) ? Number.isNaN(a) : !Number.isFinite(b) ? a === b : Math.abs(a - b) <= atol + rtol * Math.abs(b);
     if (!ok) {
-      expect.fail(`element ${i} of shape [${actual.shape.join(', ')}]: got ${a}, expected ${b} (atol ${atol}, rtol ${rtol})\ngot:      [${got.slice(0, 16).join(', ')}${got.length > 16 ? ', ...' : ''}]\nexpected: [${want.slice(0, 16).join(', ')}${want.length > 16 ? ', ...' : ''}]`);
+      expect.fail(
+        `element ${i} of shape [${actual.shape.join(', ')}]: got ${a}, expected ${b} (atol ${atol}, rtol ${rtol})\ngot:      [${got.slice(0, 16).join(', ')}${got.length > 16 ? ', ...' : ''}]\nexpected: [${want.slice(0, 16).join(', ')}${want.length > 16 ? ', ...' : ''}]`,
+      );
     }
   }
 }

@@ -4,36 +4,17 @@
  * NaN/inf, non-contiguous and empty inputs, errors, and a gradcheck of every differentiable op.
  */
 import * as gf from '@ghostflow/core';
-import { type Tensor, gradcheck, gradients, tensor } from '@ghostflow/core';
+import { BINARY_OPS, type Tensor, gradcheck, gradients, tensor } from '@ghostflow/core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { casesFor, runCase } from '../cases.js';
 import { type SuiteContext, expectTensor } from '../context.js';
-import { casesFor, runCase } from './ops-unary.js';
-
-const BINARY_CASE_OPS = [
-  'add',
-  'sub',
-  'mul',
-  'div',
-  'pow',
-  'maximum',
-  'minimum',
-  'eq',
-  'ne',
-  'lt',
-  'le',
-  'gt',
-  'ge',
-  'logicalAnd',
-  'logicalOr',
-  'logicalXor',
-];
 
 /** Registers the tests of this area. */
 export function opsBinarySuite(ctx: SuiteContext): void {
   beforeAll(() => ctx.activate());
 
   describe('values and gradients vs PyTorch', () => {
-    for (const name of casesFor(BINARY_CASE_OPS)) {
+    for (const name of casesFor(BINARY_OPS)) {
       it(name, () => runCase(name, ctx.device));
     }
   });

@@ -7,8 +7,8 @@
 import * as gf from '@ghostflow/core';
 import { type Tensor, tensor } from '@ghostflow/core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { caseValues, elementwiseCases } from '../cases.js';
 import { type SuiteContext, expectTensor } from '../context.js';
-import { caseValues, elementwiseCases } from './ops-unary.js';
 
 /** Registers the tests of this area. */
 export function opsCreationSuite(ctx: SuiteContext): void {

@@ -4,13 +4,13 @@
  */
 import { type Tensor, gather, getBackend, indexSelect, scatter, scatterAdd, tensor, zeros } from '@ghostflow/core';
 import { describe, expect, it } from 'vitest';
-import type { SuiteContext } from '../context.js';
-import { expectTensor } from '../context.js';
-import { caseInputs, caseTensor, checkTorchCase, expectGradcheck, torchCase } from './ops-join.js';
+import { joinIndexCases as cases } from '../cases.js';
+import { expectGradcheck } from '../checks.js';
+import { type SuiteContext, expectTensor } from '../context.js';
 
 /** The int32 index tensor `key` of case `name`. */
 function caseIndex(name: string, key = 'i'): Tensor {
-  return caseTensor(torchCase(name).inputs[key]);
+  return cases.tensor(name, key);
 }
 
 function dispose(...ts: Tensor[]): void {
@@ -20,11 +20,10 @@ function dispose(...ts: Tensor[]): void {
 /** Registers the tests of this area. */
 export function opsIndexingSuite(_ctx: SuiteContext): void {
   describe('gather', () => {
-    it('along dim 1', () => checkTorchCase('gather_dim1', ({ x, i }) => gather(x, 1, i)));
-    it('along dim 0 with an index smaller than the input', () => checkTorchCase('gather_dim0_small', ({ x, i }) => gather(x, 0, i)));
-    it('from a non-contiguous input along a negative dim', () =>
-      checkTorchCase('gather_noncontig_neg', ({ x, i }) => gather(x.t(), -1, i)));
-    it('of 0-d tensors', () => checkTorchCase('gather_0d', ({ x, i }) => gather(x, 0, i)));
+    it('along dim 1', () => cases.check('gather_dim1', ({ x, i }) => gather(x, 1, i)));
+    it('along dim 0 with an index smaller than the input', () => cases.check('gather_dim0_small', ({ x, i }) => gather(x, 0, i)));
+    it('from a non-contiguous input along a negative dim', () => cases.check('gather_noncontig_neg', ({ x, i }) => gather(x.t(), -1, i)));
+    it('of 0-d tensors', () => cases.check('gather_0d', ({ x, i }) => gather(x, 0, i)));
     it('with an empty index gives an empty result', async () => {
       const x = tensor([[1, 2]]);
       const i = zeros([1, 0], { dtype: 'int32' });
@@ -34,11 +33,11 @@ export function opsIndexingSuite(_ctx: SuiteContext): void {
     });
     it('passes gradcheck (repeated indices accumulate)', () => {
       const i = caseIndex('gather_dim1');
-      return expectGradcheck((x) => gather(x, 1, i), caseInputs('gather_dim1', 'x')).finally(() => i.dispose());
+      return expectGradcheck((x) => gather(x, 1, i), cases.inputs('gather_dim1', 'x')).finally(() => i.dispose());
     });
     it('passes gradcheck on a non-contiguous input', () => {
       const i = caseIndex('gather_noncontig_neg');
-      return expectGradcheck((x) => gather(x.t(), -1, i), caseInputs('gather_noncontig_neg', 'x')).finally(() => i.dispose());
+      return expectGradcheck((x) => gather(x.t(), -1, i), cases.inputs('gather_noncontig_neg', 'x')).finally(() => i.dispose());
     });
     it('rejects a non-int32 index, a rank mismatch, and too-large index sizes', () => {
       const x = zeros([2, 3]);
@@ -62,11 +61,11 @@ export function opsIndexingSuite(_ctx: SuiteContext): void {
   });
 
   describe('scatter / scatterAdd', () => {
-    it('scatter along dim 0 (src larger than index)', () => checkTorchCase('scatter_dim0', ({ x, s, i }) => scatter(x, 0, i, s)));
-    it('scatter along dim 1', () => checkTorchCase('scatter_dim1', ({ x, s, i }) => scatter(x, 1, i, s)));
-    it('scatter of a number along a negative dim', () => checkTorchCase('scatter_value', ({ x, i }) => scatter(x, -1, i, 2.5)));
-    it('scatterAdd accumulates repeated indices', () => checkTorchCase('scatter_add_dup', ({ x, s, i }) => scatterAdd(x, 0, i, s)));
-    it('scatterAdd with src larger than index', () => checkTorchCase('scatter_add_small_src', ({ x, s, i }) => scatterAdd(x, 1, i, s)));
+    it('scatter along dim 0 (src larger than index)', () => cases.check('scatter_dim0', ({ x, s, i }) => scatter(x, 0, i, s)));
+    it('scatter along dim 1', () => cases.check('scatter_dim1', ({ x, s, i }) => scatter(x, 1, i, s)));
+    it('scatter of a number along a negative dim', () => cases.check('scatter_value', ({ x, i }) => scatter(x, -1, i, 2.5)));
+    it('scatterAdd accumulates repeated indices', () => cases.check('scatter_add_dup', ({ x, s, i }) => scatterAdd(x, 0, i, s)));
+    it('scatterAdd with src larger than index', () => cases.check('scatter_add_small_src', ({ x, s, i }) => scatterAdd(x, 1, i, s)));
     it('does not modify its input', async () => {
       const x = zeros([2, 2]);
       const i = tensor([[1], [0]], { dtype: 'int32' });
@@ -91,11 +90,11 @@ export function opsIndexingSuite(_ctx: SuiteContext): void {
     });
     it('scatter passes gradcheck for base and src', () => {
       const i = caseIndex('scatter_dim0');
-      return expectGradcheck((x, s) => scatter(x, 0, i, s), caseInputs('scatter_dim0', 'x', 's')).finally(() => i.dispose());
+      return expectGradcheck((x, s) => scatter(x, 0, i, s), cases.inputs('scatter_dim0', 'x', 's')).finally(() => i.dispose());
     });
     it('scatterAdd passes gradcheck for base and src', () => {
       const i = caseIndex('scatter_add_dup');
-      return expectGradcheck((x, s) => scatterAdd(x, 0, i, s), caseInputs('scatter_add_dup', 'x', 's')).finally(() => i.dispose());
+      return expectGradcheck((x, s) => scatterAdd(x, 0, i, s), cases.inputs('scatter_add_dup', 'x', 's')).finally(() => i.dispose());
     });
     it('rejects a src of another dtype or too small, and bad indices', () => {
       const x = zeros([2, 3]);
@@ -115,9 +114,9 @@ export function opsIndexingSuite(_ctx: SuiteContext): void {
   });
 
   describe('indexSelect', () => {
-    it('along dim 0 with repeats', () => checkTorchCase('index_select_dim0', ({ x, i }) => indexSelect(x, 0, i)));
-    it('along a negative dim of a 3-d tensor', () => checkTorchCase('index_select_neg', ({ x, i }) => indexSelect(x, -1, i)));
-    it('from a non-contiguous input', () => checkTorchCase('index_select_noncontig', ({ x, i }) => indexSelect(x.t(), 1, i)));
+    it('along dim 0 with repeats', () => cases.check('index_select_dim0', ({ x, i }) => indexSelect(x, 0, i)));
+    it('along a negative dim of a 3-d tensor', () => cases.check('index_select_neg', ({ x, i }) => indexSelect(x, -1, i)));
+    it('from a non-contiguous input', () => cases.check('index_select_noncontig', ({ x, i }) => indexSelect(x.t(), 1, i)));
     it('with a 0-d or empty index', async () => {
       const x = tensor([
         [1, 2],
@@ -133,7 +132,7 @@ export function opsIndexingSuite(_ctx: SuiteContext): void {
     });
     it('passes gradcheck (repeats accumulate)', () => {
       const i = caseIndex('index_select_dim0');
-      return expectGradcheck((x) => indexSelect(x, 0, i), caseInputs('index_select_dim0', 'x')).finally(() => i.dispose());
+      return expectGradcheck((x) => indexSelect(x, 0, i), cases.inputs('index_select_dim0', 'x')).finally(() => i.dispose());
     });
     it('rejects a 2-D or float index, and out-of-range values', () => {
       const x = zeros([3, 2]);

@@ -21,38 +21,33 @@ import {
 } from '@ghostflow/core';
 import { describe, expect, it } from 'vitest';
 import { type SuiteContext, expectTensor } from '../context.js';
-import { checkCase, expectFusedMatchesComposed, expectGradcheckOk, rmCase, rmInputs, rmValues, useUnfusedBackend } from './ops-reduce.js';
-
-/** Host data of case `name`'s inputs, in the order of `keys`. */
-function hostInputs(name: string, ...keys: string[]): { data: number[]; shape: number[] }[] {
-  const c = rmCase(name);
-  return keys.map((k) => ({ data: rmValues(c.inputs[k]), shape: c.inputs[k].shape }));
-}
+import { reduceMatmulCases as cases } from '../cases.js';
+import { expectFusedMatchesComposed, expectGradcheck, useUnfusedBackend } from '../checks.js';
 
 /** Registers the tests of this area. */
 export function opsMatmulSuite(ctx: SuiteContext): void {
   describe('matmul', () => {
-    it('1-D · 1-D is a 0-d dot product', () => checkCase('matmul_dot', ({ a, b }) => matmul(a, b)));
-    it('1-D · 2-D drops the prepended dim', () => checkCase('matmul_vec_mat', ({ a, b }) => matmul(a, b)));
-    it('2-D · 1-D drops the appended dim', () => checkCase('matmul_mat_vec', ({ a, b }) => matmul(a, b)));
-    it('2-D · 2-D', () => checkCase('matmul_2d', ({ a, b }) => matmul(a, b)));
-    it('3-D · 3-D (batched)', () => checkCase('matmul_3d', ({ a, b }) => matmul(a, b)));
-    it('broadcasts batch dims and sums their gradients', () => checkCase('matmul_broadcast', ({ a, b }) => matmul(a, b)));
-    it('3-D · 2-D', () => checkCase('matmul_3d_2d', ({ a, b }) => matmul(a, b)));
-    it('3-D · 1-D', () => checkCase('matmul_3d_vec', ({ a, b }) => matmul(a, b)));
-    it('1-D · 3-D', () => checkCase('matmul_vec_3d', ({ a, b }) => matmul(a, b)));
+    it('1-D · 1-D is a 0-d dot product', () => cases.check('matmul_dot', ({ a, b }) => matmul(a, b)));
+    it('1-D · 2-D drops the prepended dim', () => cases.check('matmul_vec_mat', ({ a, b }) => matmul(a, b)));
+    it('2-D · 1-D drops the appended dim', () => cases.check('matmul_mat_vec', ({ a, b }) => matmul(a, b)));
+    it('2-D · 2-D', () => cases.check('matmul_2d', ({ a, b }) => matmul(a, b)));
+    it('3-D · 3-D (batched)', () => cases.check('matmul_3d', ({ a, b }) => matmul(a, b)));
+    it('broadcasts batch dims and sums their gradients', () => cases.check('matmul_broadcast', ({ a, b }) => matmul(a, b)));
+    it('3-D · 2-D', () => cases.check('matmul_3d_2d', ({ a, b }) => matmul(a, b)));
+    it('3-D · 1-D', () => cases.check('matmul_3d_vec', ({ a, b }) => matmul(a, b)));
+    it('1-D · 3-D', () => cases.check('matmul_vec_3d', ({ a, b }) => matmul(a, b)));
     it('of transposed (non-contiguous) operands', () =>
-      checkCase('matmul_transposed', ({ a, b }) => matmul(transpose(a, 0, 1), transpose(b, 0, 1))));
-    it('of a batch-transposed operand', () => checkCase('matmul_batch_transposed', ({ a, b }) => matmul(a, transpose(b, -1, -2))));
-    it('with K = 0 gives zeros', () => checkCase('matmul_empty_k', ({ a, b }) => matmul(a, b)));
-    it('with M = 0 gives an empty result', () => checkCase('matmul_empty_m', ({ a, b }) => matmul(a, b)));
-    it('of int32 operands', () => checkCase('matmul_int', ({ a, b }) => matmul(a, b)));
+      cases.check('matmul_transposed', ({ a, b }) => matmul(transpose(a, 0, 1), transpose(b, 0, 1))));
+    it('of a batch-transposed operand', () => cases.check('matmul_batch_transposed', ({ a, b }) => matmul(a, transpose(b, -1, -2))));
+    it('with K = 0 gives zeros', () => cases.check('matmul_empty_k', ({ a, b }) => matmul(a, b)));
+    it('with M = 0 gives an empty result', () => cases.check('matmul_empty_m', ({ a, b }) => matmul(a, b)));
+    it('of int32 operands', () => cases.check('matmul_int', ({ a, b }) => matmul(a, b)));
     it('passes gradcheck (2-D, broadcast batch, vector, transposed)', async () => {
-      await expectGradcheckOk((a, b) => matmul(a, b), rmInputs('matmul_2d', 'a', 'b'));
-      await expectGradcheckOk((a, b) => matmul(a, b), rmInputs('matmul_broadcast', 'a', 'b'));
-      await expectGradcheckOk((a, b) => matmul(a, b), rmInputs('matmul_vec_3d', 'a', 'b'));
-      await expectGradcheckOk((a, b) => matmul(a, b), rmInputs('matmul_dot', 'a', 'b'));
-      await expectGradcheckOk((a, b) => matmul(transpose(a, 0, 1), transpose(b, 0, 1)), rmInputs('matmul_transposed', 'a', 'b'));
+      await expectGradcheck((a, b) => matmul(a, b), cases.inputs('matmul_2d', 'a', 'b'));
+      await expectGradcheck((a, b) => matmul(a, b), cases.inputs('matmul_broadcast', 'a', 'b'));
+      await expectGradcheck((a, b) => matmul(a, b), cases.inputs('matmul_vec_3d', 'a', 'b'));
+      await expectGradcheck((a, b) => matmul(a, b), cases.inputs('matmul_dot', 'a', 'b'));
+      await expectGradcheck((a, b) => matmul(transpose(a, 0, 1), transpose(b, 0, 1)), cases.inputs('matmul_transposed', 'a', 'b'));
     });
     it('supports double backward', async () => {
       // d/da sum((a @ b)^2-ish): grad of sum(grad_a) through createGraph equals PyTorch's identity.
@@ -95,15 +90,15 @@ export function opsMatmulSuite(ctx: SuiteContext): void {
   });
 
   describe('linear', () => {
-    it('with bias', () => checkCase('linear_bias', ({ x, w, b }) => linear(x, w, b)));
-    it('of a 3-D input', () => checkCase('linear_3d', ({ x, w, b }) => linear(x, w, b)));
-    it('without bias', () => checkCase('linear_no_bias', ({ x, w }) => linear(x, w)));
-    it('of a 1-D input', () => checkCase('linear_1d', ({ x, w, b }) => linear(x, w, b)));
-    it('of a non-contiguous input', () => checkCase('linear_noncontig', ({ x, w, b }) => linear(transpose(x, 0, 1), w, b)));
+    it('with bias', () => cases.check('linear_bias', ({ x, w, b }) => linear(x, w, b)));
+    it('of a 3-D input', () => cases.check('linear_3d', ({ x, w, b }) => linear(x, w, b)));
+    it('without bias', () => cases.check('linear_no_bias', ({ x, w }) => linear(x, w)));
+    it('of a 1-D input', () => cases.check('linear_1d', ({ x, w, b }) => linear(x, w, b)));
+    it('of a non-contiguous input', () => cases.check('linear_noncontig', ({ x, w, b }) => linear(transpose(x, 0, 1), w, b)));
     it('passes gradcheck', async () => {
-      await expectGradcheckOk((x, w, b) => linear(x, w, b), rmInputs('linear_3d', 'x', 'w', 'b'));
-      await expectGradcheckOk((x, w) => linear(x, w), rmInputs('linear_no_bias', 'x', 'w'));
-      await expectGradcheckOk((x, w, b) => linear(x, w, b), rmInputs('linear_1d', 'x', 'w', 'b'));
+      await expectGradcheck((x, w, b) => linear(x, w, b), cases.inputs('linear_3d', 'x', 'w', 'b'));
+      await expectGradcheck((x, w) => linear(x, w), cases.inputs('linear_no_bias', 'x', 'w'));
+      await expectGradcheck((x, w, b) => linear(x, w, b), cases.inputs('linear_1d', 'x', 'w', 'b'));
     });
     it('rejects mismatched features, naming the shapes', () => {
       const x = zeros([2, 3]);
@@ -138,28 +133,30 @@ export function opsMatmulSuite(ctx: SuiteContext): void {
   describe('linear: fused and composed paths agree', () => {
     const unfused = useUnfusedBackend(ctx);
     it('with bias, 3-D input', () =>
-      expectFusedMatchesComposed(ctx, unfused, hostInputs('linear_3d', 'x', 'w', 'b'), (x, w, b) => linear(x, w, b)));
-    it('without bias', () => expectFusedMatchesComposed(ctx, unfused, hostInputs('linear_no_bias', 'x', 'w'), (x, w) => linear(x, w)));
-    it('1-D input', () => expectFusedMatchesComposed(ctx, unfused, hostInputs('linear_1d', 'x', 'w', 'b'), (x, w, b) => linear(x, w, b)));
+      expectFusedMatchesComposed(ctx, unfused, cases.hostInputs('linear_3d', 'x', 'w', 'b'), (x, w, b) => linear(x, w, b)));
+    it('without bias', () =>
+      expectFusedMatchesComposed(ctx, unfused, cases.hostInputs('linear_no_bias', 'x', 'w'), (x, w) => linear(x, w)));
+    it('1-D input', () =>
+      expectFusedMatchesComposed(ctx, unfused, cases.hostInputs('linear_1d', 'x', 'w', 'b'), (x, w, b) => linear(x, w, b)));
     it('non-contiguous input', () =>
-      expectFusedMatchesComposed(ctx, unfused, hostInputs('linear_noncontig', 'x', 'w', 'b'), (x, w, b) =>
+      expectFusedMatchesComposed(ctx, unfused, cases.hostInputs('linear_noncontig', 'x', 'w', 'b'), (x, w, b) =>
         linear(transpose(x, 0, 1), w, b),
       ));
   });
 
   describe('einsum', () => {
-    it("'ij,jk->ik' (matmul)", () => checkCase('einsum_matmul', ({ a, b }) => einsum('ij,jk->ik', a, b)));
-    it("'bij,bjk->bik' (batched)", () => checkCase('einsum_bmm', ({ a, b }) => einsum('bij,bjk->bik', a, b)));
-    it("'bhqd,bhkd->bhqk' (attention scores)", () => checkCase('einsum_attention', ({ q, k }) => einsum('bhqd,bhkd->bhqk', q, k)));
-    it("'i,i->' (dot)", () => checkCase('einsum_dot', ({ a, b }) => einsum('i,i->', a, b)));
-    it("'ij->ji' (transpose)", () => checkCase('einsum_transpose', ({ a }) => einsum('ij->ji', a)));
-    it("'bi,bi->b' (row dots)", () => checkCase('einsum_rowdot', ({ a, b }) => einsum('bi,bi->b', a, b)));
-    it("'i,j->ij' (outer)", () => checkCase('einsum_outer', ({ a, b }) => einsum('i,j->ij', a, b)));
-    it("implicit output 'ij,jk'", () => checkCase('einsum_implicit', ({ a, b }) => einsum('ij,jk', a, b)));
-    it("'ij->' (sum)", () => checkCase('einsum_sum_all', ({ a }) => einsum('ij->', a)));
-    it('three operands', () => checkCase('einsum_three', ({ a, b, c }) => einsum('ij,jk,kl->il', a, b, c)));
-    it('sums an index only one operand has', () => checkCase('einsum_sum_free', ({ a, b }) => einsum('ijk,jl->il', a, b)));
-    it('permutes the output', () => checkCase('einsum_permute_out', ({ a, b }) => einsum('bij,bjk->kib', a, b)));
+    it("'ij,jk->ik' (matmul)", () => cases.check('einsum_matmul', ({ a, b }) => einsum('ij,jk->ik', a, b)));
+    it("'bij,bjk->bik' (batched)", () => cases.check('einsum_bmm', ({ a, b }) => einsum('bij,bjk->bik', a, b)));
+    it("'bhqd,bhkd->bhqk' (attention scores)", () => cases.check('einsum_attention', ({ q, k }) => einsum('bhqd,bhkd->bhqk', q, k)));
+    it("'i,i->' (dot)", () => cases.check('einsum_dot', ({ a, b }) => einsum('i,i->', a, b)));
+    it("'ij->ji' (transpose)", () => cases.check('einsum_transpose', ({ a }) => einsum('ij->ji', a)));
+    it("'bi,bi->b' (row dots)", () => cases.check('einsum_rowdot', ({ a, b }) => einsum('bi,bi->b', a, b)));
+    it("'i,j->ij' (outer)", () => cases.check('einsum_outer', ({ a, b }) => einsum('i,j->ij', a, b)));
+    it("implicit output 'ij,jk'", () => cases.check('einsum_implicit', ({ a, b }) => einsum('ij,jk', a, b)));
+    it("'ij->' (sum)", () => cases.check('einsum_sum_all', ({ a }) => einsum('ij->', a)));
+    it('three operands', () => cases.check('einsum_three', ({ a, b, c }) => einsum('ij,jk,kl->il', a, b, c)));
+    it('sums an index only one operand has', () => cases.check('einsum_sum_free', ({ a, b }) => einsum('ijk,jl->il', a, b)));
+    it('permutes the output', () => cases.check('einsum_permute_out', ({ a, b }) => einsum('bij,bjk->kib', a, b)));
     it('accepts spaces', async () => {
       const a = tensor([
         [1, 2],
@@ -173,10 +170,10 @@ export function opsMatmulSuite(ctx: SuiteContext): void {
       for (const t of [a, y]) t.dispose();
     });
     it('passes gradcheck', async () => {
-      await expectGradcheckOk((q, k) => einsum('bhqd,bhkd->bhqk', q, k), rmInputs('einsum_attention', 'q', 'k'));
-      await expectGradcheckOk((a, b, c) => einsum('ij,jk,kl->il', a, b, c), rmInputs('einsum_three', 'a', 'b', 'c'));
-      await expectGradcheckOk((a, b) => einsum('ijk,jl->il', a, b), rmInputs('einsum_sum_free', 'a', 'b'));
-      await expectGradcheckOk((a, b) => einsum('i,j->ij', a, b), rmInputs('einsum_outer', 'a', 'b'));
+      await expectGradcheck((q, k) => einsum('bhqd,bhkd->bhqk', q, k), cases.inputs('einsum_attention', 'q', 'k'));
+      await expectGradcheck((a, b, c) => einsum('ij,jk,kl->il', a, b, c), cases.inputs('einsum_three', 'a', 'b', 'c'));
+      await expectGradcheck((a, b) => einsum('ijk,jl->il', a, b), cases.inputs('einsum_sum_free', 'a', 'b'));
+      await expectGradcheck((a, b) => einsum('i,j->ij', a, b), cases.inputs('einsum_outer', 'a', 'b'));
     });
     it('rejects unsupported or malformed equations, naming the equation', () => {
       const a = zeros([2, 2]);

@@ -4,8 +4,9 @@
  */
 import { type Tensor, cumsum, getBackend, oneHot, pad, tensor, tril, triu, zeros } from '@ghostflow/core';
 import { describe, expect, it } from 'vitest';
+import { joinIndexCases as cases } from '../cases.js';
+import { expectGradcheck } from '../checks.js';
 import { type SuiteContext, expectTensor } from '../context.js';
-import { caseInputs, checkTorchCase, expectGradcheck } from './ops-join.js';
 
 function dispose(...ts: Tensor[]): void {
   for (const t of ts) t.dispose();
@@ -14,13 +15,13 @@ function dispose(...ts: Tensor[]): void {
 /** Registers the tests of this area. */
 export function opsMiscSuite(_ctx: SuiteContext): void {
   describe('pad', () => {
-    it('constant on the last dim with a value', () => checkTorchCase('pad_const', ({ x }) => pad(x, [1, 2], 'constant', 5)));
-    it('constant on the last two dims', () => checkTorchCase('pad_const_2d', ({ x }) => pad(x, [1, 0, 0, 2])));
-    it('constant with negative amounts crops', () => checkTorchCase('pad_const_neg', ({ x }) => pad(x, [-1, 2, 1, -1], 'constant', -1)));
-    it('reflect on the last dim', () => checkTorchCase('pad_reflect', ({ x }) => pad(x, [2, 1], 'reflect')));
-    it('reflect on the last two dims', () => checkTorchCase('pad_reflect_2d', ({ x }) => pad(x, [1, 2, 2, 1], 'reflect')));
-    it('replicate on the last dim', () => checkTorchCase('pad_replicate', ({ x }) => pad(x, [3, 1], 'replicate')));
-    it('replicate on the last two dims', () => checkTorchCase('pad_replicate_2d', ({ x }) => pad(x, [1, 1, 2, 0], 'replicate')));
+    it('constant on the last dim with a value', () => cases.check('pad_const', ({ x }) => pad(x, [1, 2], 'constant', 5)));
+    it('constant on the last two dims', () => cases.check('pad_const_2d', ({ x }) => pad(x, [1, 0, 0, 2])));
+    it('constant with negative amounts crops', () => cases.check('pad_const_neg', ({ x }) => pad(x, [-1, 2, 1, -1], 'constant', -1)));
+    it('reflect on the last dim', () => cases.check('pad_reflect', ({ x }) => pad(x, [2, 1], 'reflect')));
+    it('reflect on the last two dims', () => cases.check('pad_reflect_2d', ({ x }) => pad(x, [1, 2, 2, 1], 'reflect')));
+    it('replicate on the last dim', () => cases.check('pad_replicate', ({ x }) => pad(x, [3, 1], 'replicate')));
+    it('replicate on the last two dims', () => cases.check('pad_replicate_2d', ({ x }) => pad(x, [1, 1, 2, 0], 'replicate')));
     it('keeps int32 and returns a new tensor for zero padding', async () => {
       const x = tensor([1, 2], { dtype: 'int32' });
       const y = pad(x, [1, 1], 'constant', 9);
@@ -31,9 +32,10 @@ export function opsMiscSuite(_ctx: SuiteContext): void {
       dispose(x, y, z);
     });
     it('constant passes gradcheck (with cropping)', () =>
-      expectGradcheck((x) => pad(x, [-1, 2, 1, -1], 'constant', -1), caseInputs('pad_const_neg', 'x')));
-    it('reflect passes gradcheck', () => expectGradcheck((x) => pad(x, [1, 2, 2, 1], 'reflect'), caseInputs('pad_reflect_2d', 'x')));
-    it('replicate passes gradcheck', () => expectGradcheck((x) => pad(x, [1, 1, 2, 0], 'replicate'), caseInputs('pad_replicate_2d', 'x')));
+      expectGradcheck((x) => pad(x, [-1, 2, 1, -1], 'constant', -1), cases.inputs('pad_const_neg', 'x')));
+    it('reflect passes gradcheck', () => expectGradcheck((x) => pad(x, [1, 2, 2, 1], 'reflect'), cases.inputs('pad_reflect_2d', 'x')));
+    it('replicate passes gradcheck', () =>
+      expectGradcheck((x) => pad(x, [1, 1, 2, 0], 'replicate'), cases.inputs('pad_replicate_2d', 'x')));
     it('rejects odd or too long padding, too large reflect padding, negative sizes', () => {
       const x = zeros([2, 3]);
       expect(() => pad(x, [1])).toThrow(/divisible by 2/);
@@ -46,19 +48,19 @@ export function opsMiscSuite(_ctx: SuiteContext): void {
   });
 
   describe('cumsum', () => {
-    it('along dim 1', () => checkTorchCase('cumsum_dim1', ({ x }) => cumsum(x, 1)));
-    it('along dim 0', () => checkTorchCase('cumsum_dim0', ({ x }) => cumsum(x, 0)));
-    it('of a non-contiguous input along a negative dim', () => checkTorchCase('cumsum_neg_noncontig', ({ x }) => cumsum(x.t(), -1)));
-    it('of int32 stays int32', () => checkTorchCase('cumsum_int', ({ x }) => cumsum(x, 0)));
-    it('of bool gives int32', () => checkTorchCase('cumsum_bool', ({ x }) => cumsum(x, -1)));
-    it('of a 0-d tensor', () => checkTorchCase('cumsum_0d', ({ x }) => cumsum(x, 0)));
+    it('along dim 1', () => cases.check('cumsum_dim1', ({ x }) => cumsum(x, 1)));
+    it('along dim 0', () => cases.check('cumsum_dim0', ({ x }) => cumsum(x, 0)));
+    it('of a non-contiguous input along a negative dim', () => cases.check('cumsum_neg_noncontig', ({ x }) => cumsum(x.t(), -1)));
+    it('of int32 stays int32', () => cases.check('cumsum_int', ({ x }) => cumsum(x, 0)));
+    it('of bool gives int32', () => cases.check('cumsum_bool', ({ x }) => cumsum(x, -1)));
+    it('of a 0-d tensor', () => cases.check('cumsum_0d', ({ x }) => cumsum(x, 0)));
     it('of an empty tensor', async () => {
       const x = zeros([2, 0]);
       const y = cumsum(x, 1);
       await expectTensor(y, [], { shape: [2, 0] });
       dispose(x, y);
     });
-    it('passes gradcheck', () => expectGradcheck((x) => cumsum(x.t(), -1), caseInputs('cumsum_neg_noncontig', 'x')));
+    it('passes gradcheck', () => expectGradcheck((x) => cumsum(x.t(), -1), cases.inputs('cumsum_neg_noncontig', 'x')));
     it('rejects a bad dim', () => {
       const x = zeros([2]);
       expect(() => cumsum(x, 1)).toThrow(/out of range/);
@@ -67,14 +69,14 @@ export function opsMiscSuite(_ctx: SuiteContext): void {
   });
 
   describe('tril / triu', () => {
-    it('tril', () => checkTorchCase('tril', ({ x }) => tril(x)));
-    it('tril with a positive diagonal', () => checkTorchCase('tril_pos', ({ x }) => tril(x, 1)));
-    it('tril with a negative diagonal, batched', () => checkTorchCase('tril_neg_batched', ({ x }) => tril(x, -1)));
-    it('triu', () => checkTorchCase('triu', ({ x }) => triu(x)));
-    it('triu with a positive diagonal, batched', () => checkTorchCase('triu_pos_batched', ({ x }) => triu(x, 1)));
-    it('triu with a negative diagonal', () => checkTorchCase('triu_neg', ({ x }) => triu(x, -1)));
-    it('tril of int32 stays int32', () => checkTorchCase('tril_int', ({ x }) => tril(x)));
-    it('triu of a non-contiguous input', () => checkTorchCase('triu_noncontig', ({ x }) => triu(x.t())));
+    it('tril', () => cases.check('tril', ({ x }) => tril(x)));
+    it('tril with a positive diagonal', () => cases.check('tril_pos', ({ x }) => tril(x, 1)));
+    it('tril with a negative diagonal, batched', () => cases.check('tril_neg_batched', ({ x }) => tril(x, -1)));
+    it('triu', () => cases.check('triu', ({ x }) => triu(x)));
+    it('triu with a positive diagonal, batched', () => cases.check('triu_pos_batched', ({ x }) => triu(x, 1)));
+    it('triu with a negative diagonal', () => cases.check('triu_neg', ({ x }) => triu(x, -1)));
+    it('tril of int32 stays int32', () => cases.check('tril_int', ({ x }) => tril(x)));
+    it('triu of a non-contiguous input', () => cases.check('triu_noncontig', ({ x }) => triu(x.t())));
     it('of bool stays bool', async () => {
       const x = tensor([
         [true, true],
@@ -91,8 +93,8 @@ export function opsMiscSuite(_ctx: SuiteContext): void {
       );
       dispose(x, y);
     });
-    it('tril passes gradcheck', () => expectGradcheck((x) => tril(x, -1), caseInputs('tril_neg_batched', 'x')));
-    it('triu passes gradcheck', () => expectGradcheck((x) => triu(x.t()), caseInputs('triu_noncontig', 'x')));
+    it('tril passes gradcheck', () => expectGradcheck((x) => tril(x, -1), cases.inputs('tril_neg_batched', 'x')));
+    it('triu passes gradcheck', () => expectGradcheck((x) => triu(x.t()), cases.inputs('triu_noncontig', 'x')));
     it('rejects inputs of rank < 2', () => {
       const x = zeros([3]);
       expect(() => tril(x)).toThrow(/at least 2 dimensions.*\[3\]/);
@@ -104,9 +106,9 @@ export function opsMiscSuite(_ctx: SuiteContext): void {
   describe('oneHot', () => {
     it('infers the number of classes on backends that read synchronously', async () => {
       if (!getBackend().readSync) return;
-      await checkTorchCase('one_hot', ({ i }) => oneHot(i));
+      await cases.check('one_hot', ({ i }) => oneHot(i));
     });
-    it('with an explicit number of classes', () => checkTorchCase('one_hot_classes', ({ i }) => oneHot(i, 5)));
+    it('with an explicit number of classes', () => cases.check('one_hot_classes', ({ i }) => oneHot(i, 5)));
     it('of an empty tensor with numClasses', async () => {
       const i = zeros([0], { dtype: 'int32' });
       const y = oneHot(i, 3);

@@ -22,33 +22,20 @@ import {
 } from '@ghostflow/core';
 import { describe, expect, it } from 'vitest';
 import { type SuiteContext, expectTensor } from '../context.js';
-import {
-  checkCase,
-  expectFusedMatchesComposed,
-  expectGradcheckOk,
-  rmCase,
-  rmInputs,
-  rmValues,
-  useUnfusedBackend,
-  weightedLoss,
-} from './ops-reduce.js';
-
-function hostInputs(name: string, ...keys: string[]): { data: number[]; shape: number[] }[] {
-  const c = rmCase(name);
-  return keys.map((k) => ({ data: rmValues(c.inputs[k]), shape: c.inputs[k].shape }));
-}
+import { reduceMatmulCases as cases, weightedLoss } from '../cases.js';
+import { expectFusedMatchesComposed, expectGradcheck, useUnfusedBackend } from '../checks.js';
 
 /** Registers the tests of this area. */
 export function opsNormSuite(ctx: SuiteContext): void {
   describe('softmax', () => {
-    it('along dim 1', () => checkCase('softmax_dim1', ({ x }) => softmax(x, 1)));
-    it('along dim 0', () => checkCase('softmax_dim0', ({ x }) => softmax(x, 0)));
-    it('along a negative middle dim of a 3-D input', () => checkCase('softmax_3d_neg', ({ x }) => softmax(x, -2)));
-    it('of a non-contiguous input', () => checkCase('softmax_noncontig', ({ x }) => softmax(transpose(x, 0, 1), -1)));
-    it('is stable for large magnitudes', () => checkCase('softmax_large', ({ x }) => softmax(x, -1)));
-    it('gives 0 at -inf (masking)', () => checkCase('softmax_masked', ({ x }) => softmax(x, -1)));
-    it('of an all -inf row is NaN, like PyTorch', () => checkCase('softmax_all_neg_inf', ({ x }) => softmax(x, -1)));
-    it('of a 0-d tensor is 1', () => checkCase('softmax_0d', ({ x }) => softmax(x, 0)));
+    it('along dim 1', () => cases.check('softmax_dim1', ({ x }) => softmax(x, 1)));
+    it('along dim 0', () => cases.check('softmax_dim0', ({ x }) => softmax(x, 0)));
+    it('along a negative middle dim of a 3-D input', () => cases.check('softmax_3d_neg', ({ x }) => softmax(x, -2)));
+    it('of a non-contiguous input', () => cases.check('softmax_noncontig', ({ x }) => softmax(transpose(x, 0, 1), -1)));
+    it('is stable for large magnitudes', () => cases.check('softmax_large', ({ x }) => softmax(x, -1)));
+    it('gives 0 at -inf (masking)', () => cases.check('softmax_masked', ({ x }) => softmax(x, -1)));
+    it('of an all -inf row is NaN, like PyTorch', () => cases.check('softmax_all_neg_inf', ({ x }) => softmax(x, -1)));
+    it('of a 0-d tensor is 1', () => cases.check('softmax_0d', ({ x }) => softmax(x, 0)));
     it('of an empty tensor is empty', async () => {
       const x = zeros([2, 0]);
       const y = softmax(x, 1);
@@ -56,8 +43,8 @@ export function opsNormSuite(ctx: SuiteContext): void {
       for (const t of [x, y]) t.dispose();
     });
     it('passes gradcheck', async () => {
-      await expectGradcheckOk((x) => softmax(x, -2), rmInputs('softmax_3d_neg', 'x'));
-      await expectGradcheckOk((x) => softmax(transpose(x, 0, 1), -1), rmInputs('softmax_noncontig', 'x'));
+      await expectGradcheck((x) => softmax(x, -2), cases.inputs('softmax_3d_neg', 'x'));
+      await expectGradcheck((x) => softmax(transpose(x, 0, 1), -1), cases.inputs('softmax_noncontig', 'x'));
     });
     it('rejects integer input and a bad dim', () => {
       const i = tensor([1, 2], { dtype: 'int32' });
@@ -69,14 +56,14 @@ export function opsNormSuite(ctx: SuiteContext): void {
   });
 
   describe('logSoftmax', () => {
-    it('along dim 1', () => checkCase('log_softmax_dim1', ({ x }) => logSoftmax(x, 1)));
-    it('along dim 0 of a 3-D input', () => checkCase('log_softmax_3d_dim0', ({ x }) => logSoftmax(x, 0)));
-    it('of a non-contiguous input', () => checkCase('log_softmax_noncontig', ({ x }) => logSoftmax(transpose(x, 0, 1), 1)));
-    it('is stable for large magnitudes', () => checkCase('log_softmax_large', ({ x }) => logSoftmax(x, -1), { atol: 1e-3 }));
-    it('gives -inf at -inf', () => checkCase('log_softmax_masked', ({ x }) => logSoftmax(x, -1)));
+    it('along dim 1', () => cases.check('log_softmax_dim1', ({ x }) => logSoftmax(x, 1)));
+    it('along dim 0 of a 3-D input', () => cases.check('log_softmax_3d_dim0', ({ x }) => logSoftmax(x, 0)));
+    it('of a non-contiguous input', () => cases.check('log_softmax_noncontig', ({ x }) => logSoftmax(transpose(x, 0, 1), 1)));
+    it('is stable for large magnitudes', () => cases.check('log_softmax_large', ({ x }) => logSoftmax(x, -1), { atol: 1e-3 }));
+    it('gives -inf at -inf', () => cases.check('log_softmax_masked', ({ x }) => logSoftmax(x, -1)));
     it('passes gradcheck', async () => {
-      await expectGradcheckOk((x) => logSoftmax(x, 0), rmInputs('log_softmax_3d_dim0', 'x'));
-      await expectGradcheckOk((x) => logSoftmax(transpose(x, 0, 1), 1), rmInputs('log_softmax_noncontig', 'x'));
+      await expectGradcheck((x) => logSoftmax(x, 0), cases.inputs('log_softmax_3d_dim0', 'x'));
+      await expectGradcheck((x) => logSoftmax(transpose(x, 0, 1), 1), cases.inputs('log_softmax_noncontig', 'x'));
     });
     it('support double backward (PyTorch values)', async () => {
       const x = tensor([[0.3, -1.2, 2.0]], { requiresGrad: true });
@@ -98,16 +85,16 @@ export function opsNormSuite(ctx: SuiteContext): void {
   });
 
   describe('layerNorm', () => {
-    it('with weight and bias over the last dim', () => checkCase('layer_norm_affine', ({ x, w, b }) => layerNorm(x, [4], w, b)));
-    it('over the last two dims', () => checkCase('layer_norm_2d_shape', ({ x, w, b }) => layerNorm(x, [3, 4], w, b)));
-    it('without weight and bias', () => checkCase('layer_norm_plain', ({ x }) => layerNorm(x, [5])));
-    it('with weight only and a custom eps', () => checkCase('layer_norm_eps', ({ x, w }) => layerNorm(x, [3], w, null, 0.1)));
-    it('of a non-contiguous input', () => checkCase('layer_norm_noncontig', ({ x, w, b }) => layerNorm(transpose(x, 0, 1), [3], w, b)));
-    it('of a 1-D input', () => checkCase('layer_norm_1d', ({ x, w, b }) => layerNorm(x, [4], w, b)));
+    it('with weight and bias over the last dim', () => cases.check('layer_norm_affine', ({ x, w, b }) => layerNorm(x, [4], w, b)));
+    it('over the last two dims', () => cases.check('layer_norm_2d_shape', ({ x, w, b }) => layerNorm(x, [3, 4], w, b)));
+    it('without weight and bias', () => cases.check('layer_norm_plain', ({ x }) => layerNorm(x, [5])));
+    it('with weight only and a custom eps', () => cases.check('layer_norm_eps', ({ x, w }) => layerNorm(x, [3], w, null, 0.1)));
+    it('of a non-contiguous input', () => cases.check('layer_norm_noncontig', ({ x, w, b }) => layerNorm(transpose(x, 0, 1), [3], w, b)));
+    it('of a 1-D input', () => cases.check('layer_norm_1d', ({ x, w, b }) => layerNorm(x, [4], w, b)));
     it('passes gradcheck', async () => {
-      await expectGradcheckOk((x, w, b) => layerNorm(x, [3, 4], w, b), rmInputs('layer_norm_2d_shape', 'x', 'w', 'b'));
-      await expectGradcheckOk((x, w) => layerNorm(x, [3], w, null, 0.1), rmInputs('layer_norm_eps', 'x', 'w'));
-      await expectGradcheckOk((x) => layerNorm(x, [5]), rmInputs('layer_norm_plain', 'x'));
+      await expectGradcheck((x, w, b) => layerNorm(x, [3, 4], w, b), cases.inputs('layer_norm_2d_shape', 'x', 'w', 'b'));
+      await expectGradcheck((x, w) => layerNorm(x, [3], w, null, 0.1), cases.inputs('layer_norm_eps', 'x', 'w'));
+      await expectGradcheck((x) => layerNorm(x, [5]), cases.inputs('layer_norm_plain', 'x'));
     });
     it('supports double backward (PyTorch values)', async () => {
       const x = tensor(
@@ -146,16 +133,16 @@ export function opsNormSuite(ctx: SuiteContext): void {
   });
 
   describe('recurrent cell steps', () => {
-    it('lstmCellStep matches PyTorch (i, f, g, o)', () => checkCase('lstm_cell', ({ gates, c }) => lstmCellStep(gates, c)));
-    it('lstmCellStep with saturated gates', () => checkCase('lstm_cell_wide', ({ gates, c }) => lstmCellStep(gates, c)));
-    it('gruCellStep matches PyTorch (r, z, n)', () => checkCase('gru_cell', ({ gi, gh, h }) => gruCellStep(gi, gh, h)));
-    it('gruCellStep with a wider hidden state', () => checkCase('gru_cell_wide', ({ gi, gh, h }) => gruCellStep(gi, gh, h)));
+    it('lstmCellStep matches PyTorch (i, f, g, o)', () => cases.check('lstm_cell', ({ gates, c }) => lstmCellStep(gates, c)));
+    it('lstmCellStep with saturated gates', () => cases.check('lstm_cell_wide', ({ gates, c }) => lstmCellStep(gates, c)));
+    it('gruCellStep matches PyTorch (r, z, n)', () => cases.check('gru_cell', ({ gi, gh, h }) => gruCellStep(gi, gh, h)));
+    it('gruCellStep with a wider hidden state', () => cases.check('gru_cell_wide', ({ gi, gh, h }) => gruCellStep(gi, gh, h)));
     it('pass gradcheck', async () => {
-      await expectGradcheckOk((g, c) => lstmCellStep(g, c), rmInputs('lstm_cell', 'gates', 'c'));
-      await expectGradcheckOk((gi, gh, h) => gruCellStep(gi, gh, h), rmInputs('gru_cell', 'gi', 'gh', 'h'));
+      await expectGradcheck((g, c) => lstmCellStep(g, c), cases.inputs('lstm_cell', 'gates', 'c'));
+      await expectGradcheck((gi, gh, h) => gruCellStep(gi, gh, h), cases.inputs('gru_cell', 'gi', 'gh', 'h'));
     });
     it('give a gradient to c from h alone', async () => {
-      const [gates, c] = rmInputs('lstm_cell', 'gates', 'c');
+      const [gates, c] = cases.inputs('lstm_cell', 'gates', 'c');
       const [h] = lstmCellStep(gates, c);
       const [gc] = gradients(sum(h), [c]);
       expect(gc?.shape).toEqual([3, 2]);
@@ -174,28 +161,34 @@ export function opsNormSuite(ctx: SuiteContext): void {
 
   describe('fused and composed paths agree', () => {
     const unfused = useUnfusedBackend(ctx);
-    it('softmax', () => expectFusedMatchesComposed(ctx, unfused, hostInputs('softmax_3d_neg', 'x'), (x) => softmax(x, -2)));
+    it('softmax', () => expectFusedMatchesComposed(ctx, unfused, cases.hostInputs('softmax_3d_neg', 'x'), (x) => softmax(x, -2)));
     it('softmax of a non-contiguous input with -inf', () =>
       expectFusedMatchesComposed(ctx, unfused, [{ data: [1, Number.NEGATIVE_INFINITY, 2, 0.5, 3, -1], shape: [3, 2] }], (x) =>
         softmax(transpose(x, 0, 1), 1),
       ));
-    it('logSoftmax', () => expectFusedMatchesComposed(ctx, unfused, hostInputs('log_softmax_3d_dim0', 'x'), (x) => logSoftmax(x, 0)));
+    it('logSoftmax', () => expectFusedMatchesComposed(ctx, unfused, cases.hostInputs('log_softmax_3d_dim0', 'x'), (x) => logSoftmax(x, 0)));
     it('logSoftmax, large values', () =>
-      expectFusedMatchesComposed(ctx, unfused, hostInputs('log_softmax_large', 'x'), (x) => logSoftmax(x, -1), 1e-4));
+      expectFusedMatchesComposed(ctx, unfused, cases.hostInputs('log_softmax_large', 'x'), (x) => logSoftmax(x, -1), 1e-4));
     it('layerNorm with weight and bias', () =>
       expectFusedMatchesComposed(
         ctx,
         unfused,
-        hostInputs('layer_norm_2d_shape', 'x', 'w', 'b'),
+        cases.hostInputs('layer_norm_2d_shape', 'x', 'w', 'b'),
         (x, w, b) => layerNorm(x, [3, 4], w, b),
         1e-4,
       ));
     it('layerNorm without affine, non-contiguous', () =>
-      expectFusedMatchesComposed(ctx, unfused, hostInputs('layer_norm_noncontig', 'x'), (x) => layerNorm(transpose(x, 0, 1), [3]), 1e-4));
+      expectFusedMatchesComposed(
+        ctx,
+        unfused,
+        cases.hostInputs('layer_norm_noncontig', 'x'),
+        (x) => layerNorm(transpose(x, 0, 1), [3]),
+        1e-4,
+      ));
     it('lstmCellStep', () =>
-      expectFusedMatchesComposed(ctx, unfused, hostInputs('lstm_cell_wide', 'gates', 'c'), (g, c) => lstmCellStep(g, c)));
+      expectFusedMatchesComposed(ctx, unfused, cases.hostInputs('lstm_cell_wide', 'gates', 'c'), (g, c) => lstmCellStep(g, c)));
     it('gruCellStep', () =>
-      expectFusedMatchesComposed(ctx, unfused, hostInputs('gru_cell_wide', 'gi', 'gh', 'h'), (gi, gh, h) => gruCellStep(gi, gh, h)));
+      expectFusedMatchesComposed(ctx, unfused, cases.hostInputs('gru_cell_wide', 'gi', 'gh', 'h'), (gi, gh, h) => gruCellStep(gi, gh, h)));
   });
 
   describe('memory', () => {

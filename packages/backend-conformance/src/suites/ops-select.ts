@@ -6,8 +6,8 @@
 import * as gf from '@ghostflow/core';
 import { type Tensor, gradcheck, gradients, tensor } from '@ghostflow/core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { casesFor, runCase } from '../cases.js';
 import { type SuiteContext, expectTensor } from '../context.js';
-import { casesFor, runCase } from './ops-unary.js';
 
 /** Registers the tests of this area. */
 export function opsSelectSuite(ctx: SuiteContext): void {

@@ -30,8 +30,9 @@ import {
   zeros,
 } from '@ghostflow/core';
 import { describe, expect, it } from 'vitest';
+import { joinIndexCases as cases } from '../cases.js';
+import { expectGradcheck } from '../checks.js';
 import { type SuiteContext, expectTensor } from '../context.js';
-import { caseInputs, checkTorchCase, expectGradcheck } from './ops-join.js';
 
 function dispose(...ts: Tensor[]): void {
   for (const x of ts) x.dispose();
@@ -73,7 +74,7 @@ export function opsViewSuite(_ctx: SuiteContext): void {
       dispose(x, y, z);
     });
     it('reshape of a non-viewable layout copies', async () => {
-      await checkTorchCase('view_reshape_noncontig', ({ x }) => reshape(x.t(), 2, 3));
+      await cases.check('view_reshape_noncontig', ({ x }) => reshape(x.t(), 2, 3));
       const x = iota([2, 3]);
       const xt = t(x);
       const before = memory().buffers;
@@ -113,7 +114,7 @@ export function opsViewSuite(_ctx: SuiteContext): void {
       x.dispose();
     });
     it('flatten dims, of a non-contiguous input, and of a 0-d tensor', async () => {
-      await checkTorchCase('view_flatten', ({ x }) => flatten(permute(x, 1, 0, 2), 1));
+      await cases.check('view_flatten', ({ x }) => flatten(permute(x, 1, 0, 2), 1));
       const x = iota([2, 3, 2]);
       const a = expectView(x, (v) => flatten(v));
       expect([...a.shape]).toEqual([12]);
@@ -156,13 +157,12 @@ export function opsViewSuite(_ctx: SuiteContext): void {
       expect(() => unsqueeze(x, 3)).toThrow(/out of range/);
       dispose(x, a, b, c, s, d);
     });
-    it('squeeze then unsqueeze has PyTorch gradients', () =>
-      checkTorchCase('view_squeeze_unsqueeze', ({ x }) => unsqueeze(squeeze(x), -1)));
+    it('squeeze then unsqueeze has PyTorch gradients', () => cases.check('view_squeeze_unsqueeze', ({ x }) => unsqueeze(squeeze(x), -1)));
   });
 
   describe('permute / transpose / t', () => {
-    it('permute (PyTorch values and gradients)', () => checkTorchCase('view_permute', ({ x }) => permute(x, 2, 0, 1)));
-    it('transpose with a negative dim', () => checkTorchCase('view_transpose_neg', ({ x }) => transpose(x, -1, 0)));
+    it('permute (PyTorch values and gradients)', () => cases.check('view_permute', ({ x }) => permute(x, 2, 0, 1)));
+    it('transpose with a negative dim', () => cases.check('view_transpose_neg', ({ x }) => transpose(x, -1, 0)));
     it('permute and transpose are views with permuted strides', () => {
       const x = iota([2, 3, 4]);
       const p = expectView(x, (v) => permute(v, [2, 0, 1]));
@@ -200,7 +200,7 @@ export function opsViewSuite(_ctx: SuiteContext): void {
 
   describe('expand', () => {
     it('broadcasts size-1 dims and adds leading dims (PyTorch values and gradients)', () =>
-      checkTorchCase('view_expand', ({ x }) => expand(x, 2, 3, 4)));
+      cases.check('view_expand', ({ x }) => expand(x, 2, 3, 4)));
     it('is a view with stride 0 and keeps -1 sizes', async () => {
       const x = iota([3, 1]);
       const y = expectView(x, (v) => expand(v, -1, 2));
@@ -222,11 +222,10 @@ export function opsViewSuite(_ctx: SuiteContext): void {
   });
 
   describe('slice / narrow / select', () => {
-    it('slice with a step (PyTorch values and gradients)', () =>
-      checkTorchCase('view_slice_step', ({ x }) => slice(x, 1, 1, undefined, 2)));
-    it('slice with negative bounds', () => checkTorchCase('view_slice_neg', ({ x }) => slice(x, 0, -3, -1)));
-    it('narrow along a negative dim', () => checkTorchCase('view_narrow', ({ x }) => narrow(x, -1, 1, 2)));
-    it('select with a negative index', () => checkTorchCase('view_select', ({ x }) => select(x, 1, -1)));
+    it('slice with a step (PyTorch values and gradients)', () => cases.check('view_slice_step', ({ x }) => slice(x, 1, 1, undefined, 2)));
+    it('slice with negative bounds', () => cases.check('view_slice_neg', ({ x }) => slice(x, 0, -3, -1)));
+    it('narrow along a negative dim', () => cases.check('view_narrow', ({ x }) => narrow(x, -1, 1, 2)));
+    it('select with a negative index', () => cases.check('view_select', ({ x }) => select(x, 1, -1)));
     it('are views; out-of-range slice bounds clamp to empty', async () => {
       const x = iota([4, 2]);
       const a = expectView(x, (v) => slice(v, 0, 1, 3));
@@ -261,7 +260,7 @@ export function opsViewSuite(_ctx: SuiteContext): void {
       x.dispose();
     });
     it('contiguous of a strided tensor copies (PyTorch values and gradients)', async () => {
-      await checkTorchCase('view_contiguous', ({ x }) => contiguous(t(x)));
+      await cases.check('view_contiguous', ({ x }) => contiguous(t(x)));
       const x = iota([2, 3]);
       const xt = t(x);
       const before = memory().buffers;
@@ -305,20 +304,20 @@ export function opsViewSuite(_ctx: SuiteContext): void {
   });
 
   describe('gradcheck', () => {
-    const x = () => caseInputs('view_permute', 'x'); // [2, 3, 4]
+    const x = () => cases.inputs('view_permute', 'x'); // [2, 3, 4]
     it('reshape', () => expectGradcheck((a) => reshape(a, 4, -1), x()));
     it('reshape of a non-contiguous input', () => expectGradcheck((a) => reshape(transpose(a, 0, 2), -1), x()));
     it('view', () => expectGradcheck((a) => view(a, 6, 4), x()));
     it('flatten', () => expectGradcheck((a) => flatten(a, 1), x()));
-    it('squeeze / unsqueeze', () => expectGradcheck((a) => unsqueeze(squeeze(a), 1), caseInputs('view_squeeze_unsqueeze', 'x')));
+    it('squeeze / unsqueeze', () => expectGradcheck((a) => unsqueeze(squeeze(a), 1), cases.inputs('view_squeeze_unsqueeze', 'x')));
     it('permute', () => expectGradcheck((a) => permute(a, 1, 2, 0), x()));
     it('transpose', () => expectGradcheck((a) => transpose(a, 0, -1), x()));
-    it('t', () => expectGradcheck((a) => t(a), caseInputs('view_contiguous', 'x')));
-    it('expand', () => expectGradcheck((a) => expand(a, 2, 3, 4), caseInputs('view_expand', 'x')));
-    it('slice with a step', () => expectGradcheck((a) => slice(a, 1, 1, undefined, 2), caseInputs('view_slice_step', 'x')));
+    it('t', () => expectGradcheck((a) => t(a), cases.inputs('view_contiguous', 'x')));
+    it('expand', () => expectGradcheck((a) => expand(a, 2, 3, 4), cases.inputs('view_expand', 'x')));
+    it('slice with a step', () => expectGradcheck((a) => slice(a, 1, 1, undefined, 2), cases.inputs('view_slice_step', 'x')));
     it('narrow', () => expectGradcheck((a) => narrow(a, -1, 1, 2), x()));
     it('select', () => expectGradcheck((a) => select(a, 1, -1), x()));
-    it('contiguous', () => expectGradcheck((a) => contiguous(t(a)), caseInputs('view_contiguous', 'x')));
+    it('contiguous', () => expectGradcheck((a) => contiguous(t(a)), cases.inputs('view_contiguous', 'x')));
     it('clone', () => expectGradcheck((a) => clone(a), x()));
     it('detach blocks the gradient', async () => {
       // d/da sum(a * detach(a)) = detach(a), not 2a: nothing flows through the detached factor.
