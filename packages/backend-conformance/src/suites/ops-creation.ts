@@ -135,6 +135,10 @@ export function opsCreationSuite(ctx: SuiteContext): void {
     };
     it('arange', async () => {
       await check('arange_5', gf.arange(5, undefined, undefined, device()));
+      await check('arange_5', gf.arange(5, device()));
+      const ints = gf.arange(4, { dtype: 'int32', ...device() });
+      expect(ints.dtype).toBe('int32');
+      await expectTensor(ints, [0, 1, 2, 3]);
       await check('arange_frac', gf.arange(0, 1, 0.3, device()));
       await check('arange_neg_step', gf.arange(5, -3, -2.5, device()));
       await check('arange_int', gf.arange(-3, 10, 4, { dtype: 'int32', ...device() }));

@@ -201,7 +201,14 @@ export function full(shape: readonly number[], value: number | boolean, options?
  * `ceil((end - start) / step)` as in PyTorch. Default dtype float32; int32 needs integer
  * arguments.
  */
-export function arange(start: number, end?: number, step = 1, options?: CreationOptions): Tensor {
+export function arange(end: number, options?: CreationOptions): Tensor;
+export function arange(start: number, end?: number, step?: number, options?: CreationOptions): Tensor;
+export function arange(start: number, endOrOptions?: number | CreationOptions, stepArg = 1, optionsArg?: CreationOptions): Tensor {
+  // `arange(end, options)`, like torch.arange(end, dtype=...).
+  const shortForm = typeof endOrOptions === 'object';
+  const end = shortForm ? undefined : endOrOptions;
+  const step = shortForm ? 1 : stepArg;
+  const options = shortForm ? endOrOptions : optionsArg;
   const from = end === undefined ? 0 : start;
   const to = end === undefined ? start : end;
   if (!Number.isFinite(from) || !Number.isFinite(to) || !Number.isFinite(step)) {
