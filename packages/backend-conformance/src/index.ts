@@ -11,6 +11,9 @@ export type { SuiteContext, Tolerance } from './context.js';
 export { SUITES } from './suites/index.js';
 export { fixturesDir, listFixtures, loadFixture, fixtureTensor } from './torch-fixtures.js';
 export type { TorchFixture, FixtureTensor } from './torch-fixtures.js';
+export { runTorchFixture } from './fixtures/runner.js';
+export { MODULE_BUILDERS, FUNCTIONAL } from './fixtures/builders.js';
+export type { FixtureBuilder, BuiltFixture } from './fixtures/builders.js';
 export type { Suite } from './suites/index.js';
 
 /** Options for {@link runConformance}. */

@@ -58,7 +58,8 @@ export function fixturesDir(): string {
       return found;
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot locate the repository root (pnpm-workspace.yaml) above ${process.cwd()} to find ../shared/fixtures/torch`);
+    if (parent === dir)
+      throw new Error(`cannot locate the repository root (pnpm-workspace.yaml) above ${process.cwd()} to find ../shared/fixtures/torch`);
     dir = parent;
   }
 }
@@ -81,6 +82,11 @@ export function loadFixture(name: string): TorchFixture {
 /** A fixture tensor as a GhostFlow tensor on `device` (int64 becomes int32). */
 export function fixtureTensor(spec: FixtureTensor, device?: string): Tensor {
   const dtype = spec.dtype === 'float32' ? 'float32' : spec.dtype === 'bool' ? 'bool' : 'int32';
-  const values = dtype === 'bool' ? Uint8Array.from(spec.data, (v) => (v ? 1 : 0)) : dtype === 'int32' ? Int32Array.from(spec.data as number[]) : Float32Array.from(spec.data as number[]);
+  const values =
+    dtype === 'bool'
+      ? Uint8Array.from(spec.data, (v) => (v ? 1 : 0))
+      : dtype === 'int32'
+        ? Int32Array.from(spec.data as number[])
+        : Float32Array.from(spec.data as number[]);
   return tensor(values, { shape: spec.shape, dtype, device });
 }

@@ -162,7 +162,9 @@ export abstract class Module {
       const src = dict[key];
       if (!src) continue;
       if (src.shape.length !== target.shape.length || src.shape.some((d, i) => d !== target.shape[i])) {
-        throw new ShapeError(`loadStateDict: '${key}' has shape [${src.shape.join(', ')}] in the dict but [${target.shape.join(', ')}] in the module`);
+        throw new ShapeError(
+          `loadStateDict: '${key}' has shape [${src.shape.join(', ')}] in the dict but [${target.shape.join(', ')}] in the module`,
+        );
       }
     }
     noGrad(() => {
@@ -171,7 +173,9 @@ export abstract class Module {
         if (!src) continue;
         const value = keep(src.device === target.device ? src.cast(target.dtype).clone() : src);
         if (value.device !== target.device) {
-          throw new GhostFlowError(`loadStateDict: '${key}' is on backend '${src.device}' but the module is on '${target.device}'; move it with to() first`);
+          throw new GhostFlowError(
+            `loadStateDict: '${key}' is on backend '${src.device}' but the module is on '${target.device}'; move it with to() first`,
+          );
         }
         target.assign(value);
         value.dispose();
@@ -203,13 +207,39 @@ export abstract class Module {
     return this;
   }
 
-  /** Moves every parameter and buffer to the backend `device`, in place. */
+  /**
+   * Moves every parameter and buffer of this module and its descendants to the backend
+   * `device` (like `nn.Module.to`). Each tensor is replaced by its copy on `device` (the old one
+   * is disposed); the module's own fields that referenced it (e.g. `linear.weight`) are
+   * updated, and a tensor shared by several modules stays shared. Optimizers hold the old
+   * tensors, so create them after `to()`. Returns this.
+   */
   async to(device: string): Promise<this> {
+    const moved = new Map<Tensor, Tensor>();
+    const move = async (t: Tensor, detach: boolean): Promise<Tensor> => {
+      let copy = moved.get(t);
+      if (!copy) {
+        copy = keep(await (detach ? t.detach() : t).to(device));
+        moved.set(t, copy);
+      }
+      return copy;
+    };
     for (const m of this.modules()) {
-      for (const [name, t] of m.params) if (t && t.device !== device) m.registerParameter(name, keep(await t.detach().to(device)));
-      for (const [name, b] of m.bufs) if (b.tensor && b.tensor.device !== device) m.registerBuffer(name, keep(await b.tensor.to(device)), b.persistent);
+      for (const [name, t] of m.params) {
+        if (t && (moved.has(t) || t.device !== device)) m.rebind(t, m.registerParameter(name, await move(t, true)));
+      }
+      for (const [name, b] of m.bufs) {
+        if (b.tensor && (moved.has(b.tensor) || b.tensor.device !== device))
+          m.rebind(b.tensor, m.registerBuffer(name, await move(b.tensor, false), b.persistent) as Tensor);
+      }
     }
     return this;
+  }
+
+  /** Points this module's own fields that hold `old` at `replacement`. */
+  private rebind(old: Tensor, replacement: Tensor): void {
+    const fields = this as unknown as Record<string, unknown>;
+    for (const key of Object.keys(fields)) if (fields[key] === old) fields[key] = replacement;
   }
 
   /** Total number of parameter elements (trainable ones only when `trainableOnly`). */

@@ -1,11 +1,10 @@
 /**
- * Convolutions: every PyTorch conv golden case (outputs and the gradients of
- * sum(output * G) for input, weight and bias), gradchecks (strided + dilated + grouped conv,
+ * Convolutions (the PyTorch conv golden cases run in torch-fixtures.test.ts, through the
+ * conformance kit's fixture runner): gradchecks (strided + dilated + grouped conv,
  * transposed conv), 'same' padding against a hand computation, unbatched inputs, init
  * bounds, and the errors.
  */
 import '@ghostflow/backend-cpu';
-import { type FixtureTensor, fixtureTensor, loadFixture } from '@ghostflow/backend-conformance';
 import { type Tensor, enableGrad, gradcheck, gradients, manualSeed, setBackend, tensor } from '@ghostflow/core';
 import {
   Conv1d,
@@ -27,83 +26,14 @@ beforeAll(async () => {
   await setBackend('cpu');
 });
 
-type Tol = { atol: number; rtol: number };
-
 function vals(t: Tensor): number[] {
   return Array.from(t.dataSync() as ArrayLike<number>, Number);
-}
-
-function expectClose(actual: Tensor | null | undefined, expected: FixtureTensor, tol: Tol, label: string): void {
-  expect(actual, `${label}: missing`).toBeTruthy();
-  const a = actual as Tensor;
-  expect([...a.shape], `${label}: shape`).toEqual(expected.shape);
-  const got = vals(a);
-  const want = (expected.data as number[]).map(Number);
-  const bad: string[] = [];
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= tol.atol + tol.rtol * Math.abs(want[i]))) bad.push(`[${i}] got ${got[i]} want ${want[i]}`);
-  }
-  expect(bad, `${label}: ${bad.length} of ${want.length} elements off`).toEqual([]);
 }
 
 function expectAllClose(got: number[], want: number[], atol = 1e-5): void {
   expect(got.length).toBe(want.length);
   want.forEach((w, i) => expect(Math.abs(got[i] - w), `[${i}] got ${got[i]} want ${w}`).toBeLessThanOrEqual(atol));
 }
-
-function opt(c: Record<string, unknown>, key: string): number | number[] | undefined {
-  const v = c[key];
-  return typeof v === 'number' || Array.isArray(v) ? (v as number | number[]) : undefined;
-}
-
-/** Builds the fixture's module from its PyTorch config. */
-function build(module: string, c: Record<string, unknown>): ConvNdBase {
-  const common = {
-    stride: opt(c, 'stride'),
-    dilation: opt(c, 'dilation'),
-    groups: typeof c.groups === 'number' ? c.groups : undefined,
-    bias: typeof c.bias === 'boolean' ? c.bias : undefined,
-  };
-  const args = [c.in_channels as number, c.out_channels as number, c.kernel_size as number | number[]] as const;
-  const padding = opt(c, 'padding');
-  switch (module) {
-    case 'Conv1d':
-      return new Conv1d(...args, { ...common, padding });
-    case 'Conv2d':
-      return new Conv2d(...args, { ...common, padding });
-    case 'Conv3d':
-      return new Conv3d(...args, { ...common, padding });
-    case 'ConvTranspose2d':
-      return new ConvTranspose2d(...args, { ...common, padding, outputPadding: opt(c, 'output_padding') });
-    default:
-      throw new Error(`unexpected module ${module}`);
-  }
-}
-
-const CASES = ['conv1d', 'conv1d_dilated_groups', 'conv2d', 'conv3d', 'conv_transpose2d'];
-
-describe('PyTorch conv fixtures', () => {
-  for (const name of CASES) {
-    it(`${name}: output and grads of input, weight, bias`, () => {
-      const fx = loadFixture(name);
-      const layer = build(fx.module, fx.config);
-      for (const [key, spec] of Object.entries(fx.state_dict)) {
-        const p = key === 'weight' ? layer.weight : layer.bias;
-        expect(p, key).toBeTruthy();
-        expect([...(p as Tensor).shape], `${key} shape`).toEqual(spec.shape);
-      }
-      layer.loadStateDict(Object.fromEntries(Object.entries(fx.state_dict).map(([k, v]) => [k, fixtureTensor(v)])));
-      const input = fixtureTensor(fx.inputs.input);
-      input.requiresGrad = true;
-      const out = (layer as Conv2d).forward(input);
-      expectClose(out, fx.outputs.output, fx.tol, `${name} output`);
-      out.mul(fixtureTensor(fx.grad_weights.output)).sum().backward();
-      const grads: Record<string, Tensor | null> = { input: input.grad, weight: layer.weight.grad, bias: layer.bias?.grad ?? null };
-      for (const [key, spec] of Object.entries(fx.grads)) expectClose(grads[key], spec, fx.tol, `${name} grad ${key}`);
-      expect(Object.keys(fx.grads).sort()).toEqual(['bias', 'input', 'weight']);
-    });
-  }
-});
 
 /** Deterministic values in [-1, 1). */
 function det(shape: number[], seed: number): Tensor {

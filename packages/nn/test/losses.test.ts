@@ -6,6 +6,7 @@
 import '@ghostflow/backend-cpu';
 import { type Tensor, gradcheck, setBackend, tensor } from '@ghostflow/core';
 import {
+  BCELoss,
   BCEWithLogitsLoss,
   ContrastiveLoss,
   CosineEmbeddingLoss,
@@ -339,4 +340,119 @@ describe('embedding losses', () => {
       expect(r.ok, JSON.stringify(r.mismatches)).toBe(true);
     }
   });
+});
+
+describe('every loss: reductions none / mean / sum, module = function', () => {
+  const X = [
+    [0.3, -1.2, 0.8],
+    [1.5, 0.1, -0.4],
+  ];
+  const Y = [
+    [0.0, -1.0, 1.5],
+    [1.0, 0.5, -0.4],
+  ];
+  const P = [
+    [0.2, 0.7, 0.9],
+    [0.4, 0.1, 0.5],
+  ];
+  const T01 = [
+    [0, 1, 1],
+    [1, 0, 0],
+  ];
+  type Case = {
+    name: string;
+    /** Element count `none` returns. */
+    n: number;
+    fn: (reduction: F.Reduction) => Tensor;
+    module: (reduction: F.Reduction) => Tensor;
+  };
+  const cases: Case[] = [
+    {
+      name: 'mse',
+      n: 6,
+      fn: (r) => F.mseLoss(tensor(X), tensor(Y), { reduction: r }),
+      module: (r) => new MSELoss({ reduction: r }).forward(tensor(X), tensor(Y)),
+    },
+    {
+      name: 'l1',
+      n: 6,
+      fn: (r) => F.l1Loss(tensor(X), tensor(Y), { reduction: r }),
+      module: (r) => new L1Loss({ reduction: r }).forward(tensor(X), tensor(Y)),
+    },
+    {
+      name: 'huber',
+      n: 6,
+      fn: (r) => F.huberLoss(tensor(X), tensor(Y), { delta: 0.6, reduction: r }),
+      module: (r) => new HuberLoss({ delta: 0.6, reduction: r }).forward(tensor(X), tensor(Y)),
+    },
+    {
+      name: 'smoothL1',
+      n: 6,
+      fn: (r) => F.smoothL1Loss(tensor(X), tensor(Y), { beta: 0.6, reduction: r }),
+      module: (r) => new SmoothL1Loss({ beta: 0.6, reduction: r }).forward(tensor(X), tensor(Y)),
+    },
+    {
+      name: 'bce',
+      n: 6,
+      fn: (r) => F.binaryCrossEntropy(tensor(P), tensor(T01), { reduction: r }),
+      module: (r) => new BCELoss({ reduction: r }).forward(tensor(P), tensor(T01)),
+    },
+    {
+      name: 'bceWithLogits',
+      n: 6,
+      fn: (r) => F.binaryCrossEntropyWithLogits(tensor(X), tensor(T01), { reduction: r }),
+      module: (r) => new BCEWithLogitsLoss({ reduction: r }).forward(tensor(X), tensor(T01)),
+    },
+    {
+      name: 'sigmoidFocal',
+      n: 6,
+      fn: (r) => F.sigmoidFocalLoss(tensor(X), tensor(T01), { reduction: r }),
+      module: (r) => new SigmoidFocalLoss({ reduction: r }).forward(tensor(X), tensor(T01)),
+    },
+    {
+      name: 'nll',
+      n: 2,
+      fn: (r) => F.nllLoss(tensor(X), int([2, 0]), { reduction: r }),
+      module: (r) => new NLLLoss({ reduction: r }).forward(tensor(X), int([2, 0])),
+    },
+    {
+      name: 'crossEntropy',
+      n: 2,
+      fn: (r) => F.crossEntropy(tensor(X), int([2, 0]), { reduction: r }),
+      module: (r) => new CrossEntropyLoss({ reduction: r }).forward(tensor(X), int([2, 0])),
+    },
+    {
+      name: 'tripletMargin',
+      n: 2,
+      fn: (r) => F.tripletMarginLoss(tensor(X), tensor(Y), tensor(P), { margin: 2, reduction: r }),
+      module: (r) => new TripletMarginLoss({ margin: 2, reduction: r }).forward(tensor(X), tensor(Y), tensor(P)),
+    },
+    {
+      name: 'cosineEmbedding',
+      n: 2,
+      fn: (r) => F.cosineEmbeddingLoss(tensor(X), tensor(Y), int([1, -1]), { margin: -0.5, reduction: r }),
+      module: (r) => new CosineEmbeddingLoss({ margin: -0.5, reduction: r }).forward(tensor(X), tensor(Y), int([1, -1])),
+    },
+    {
+      name: 'contrastive',
+      n: 2,
+      fn: (r) => F.contrastiveLoss(tensor(X), tensor(Y), int([1, 0]), { margin: 3, reduction: r }),
+      module: (r) => new ContrastiveLoss({ margin: 3, reduction: r }).forward(tensor(X), tensor(Y), int([1, 0])),
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const none = vals(c.fn('none'));
+      expect(none.length).toBe(c.n);
+      expect(
+        none.some((v) => v !== 0),
+        'a non-trivial case',
+      ).toBe(true);
+      const total = none.reduce((a, b) => a + b, 0);
+      close(vals(c.fn('sum')), total);
+      close(vals(c.fn('mean')), total / c.n);
+      expect(c.fn('mean').shape).toEqual([]);
+      for (const r of ['none', 'mean', 'sum'] as const) close(vals(c.module(r)), vals(c.fn(r)));
+    });
+  }
 });

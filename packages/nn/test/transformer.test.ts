@@ -1,22 +1,17 @@
 /**
- * Transformer layers: every encoder/decoder/Transformer PyTorch golden case (output and every
- * gradient: inputs by name and every parameter by state_dict name), then naming, init,
- * masks and stacking semantics.
+ * Transformer layers (the encoder/decoder/Transformer PyTorch golden cases run in
+ * torch-fixtures.test.ts, through the conformance kit's fixture runner): naming, init, masks
+ * and stacking semantics.
  */
 import '@ghostflow/backend-cpu';
-import { type FixtureTensor, type TorchFixture, fixtureTensor, listFixtures, loadFixture } from '@ghostflow/backend-conformance';
-import { createCpuBackend } from '@ghostflow/backend-cpu';
-import { type Backend, type Tensor, randn, registerBackend, setBackend, tensor } from '@ghostflow/core';
+import { type Tensor, randn, setBackend, tensor } from '@ghostflow/core';
 import {
   LayerNorm,
-  type Module,
   Transformer,
   TransformerDecoder,
   TransformerDecoderLayer,
   TransformerEncoder,
   TransformerEncoderLayer,
-  type TransformerLayerOptions,
-  type TransformerOptions,
   causalMask,
   generateSquareSubsequentMask,
 } from '@ghostflow/nn';
@@ -25,7 +20,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 /** Asserts `actual` equals `expected` within `|a-b| <= atol + rtol*|b|`, naming `label`. */
 function expectClose(
   actual: Tensor | null,
-  expected: FixtureTensor | { shape: readonly number[]; data: ArrayLike<number> },
+  expected: { shape: readonly number[]; data: ArrayLike<number | boolean> },
   tol: { atol: number; rtol: number },
   label: string,
 ): void {
@@ -49,100 +44,8 @@ function expectTensorsClose(a: Tensor, b: Tensor, tol: number, label: string): v
   expectClose(a, { shape: b.shape, data: b.dataSync() as ArrayLike<number> }, { atol: tol, rtol: tol }, label);
 }
 
-/** snake_case → camelCase. */
-function camel(key: string): string {
-  return key.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
-}
-
-const CASES = ['encoder_layer_post_relu', 'encoder_layer_pre_gelu', 'decoder_layer_post', 'decoder_layer_pre', 'transformer_full'];
-
-registerBackend('cpu-unfused-tf', () => {
-  const base = createCpuBackend();
-  return Object.assign(Object.create(base) as Backend, { name: 'cpu-unfused-tf', fused: {} });
-});
-const DEVICES = ['cpu', 'cpu-unfused-tf'];
-
 beforeAll(async () => {
   await setBackend('cpu');
-});
-
-function build(fx: TorchFixture, device: string): Module {
-  const c = Object.fromEntries(Object.entries(fx.config).map(([k, v]) => [camel(k), v])) as Record<string, unknown>;
-  switch (fx.module) {
-    case 'TransformerEncoderLayer':
-      return new TransformerEncoderLayer(c.dModel as number, c.nhead as number, { ...(c as TransformerLayerOptions), device });
-    case 'TransformerDecoderLayer':
-      return new TransformerDecoderLayer(c.dModel as number, c.nhead as number, { ...(c as TransformerLayerOptions), device });
-    case 'Transformer':
-      return new Transformer({ ...(c as TransformerOptions), device });
-    default:
-      throw new Error(`unexpected module ${fx.module}`);
-  }
-}
-
-function run(module: Module, inputs: Record<string, Tensor>): Tensor {
-  const m = (k: string): Tensor | null => inputs[k] ?? null;
-  if (module instanceof TransformerEncoderLayer)
-    return module.forward(inputs.src, { srcMask: m('src_mask'), srcKeyPaddingMask: m('src_key_padding_mask') });
-  if (module instanceof TransformerDecoderLayer) {
-    return module.forward(inputs.tgt, inputs.memory, {
-      tgtMask: m('tgt_mask'),
-      memoryMask: m('memory_mask'),
-      tgtKeyPaddingMask: m('tgt_key_padding_mask'),
-      memoryKeyPaddingMask: m('memory_key_padding_mask'),
-    });
-  }
-  if (module instanceof Transformer) {
-    return module.forward(inputs.src, inputs.tgt, {
-      srcMask: m('src_mask'),
-      tgtMask: m('tgt_mask'),
-      memoryMask: m('memory_mask'),
-      srcKeyPaddingMask: m('src_key_padding_mask'),
-      tgtKeyPaddingMask: m('tgt_key_padding_mask'),
-      memoryKeyPaddingMask: m('memory_key_padding_mask'),
-    });
-  }
-  throw new Error('unreachable');
-}
-
-describe('Transformer PyTorch fixtures', () => {
-  it('covers every encoder/decoder/transformer fixture on disk', () => {
-    expect(listFixtures().filter((n) => /^(encoder|decoder|transformer)/.test(n))).toEqual([...CASES].sort());
-  });
-
-  for (const device of DEVICES) {
-    for (const name of CASES) {
-      it(`${name} (${device})`, () => {
-        const fx = loadFixture(name);
-        const module = build(fx, device);
-        expect(Object.keys(module.stateDict()), 'state_dict keys (PyTorch order)').toEqual(Object.keys(fx.state_dict));
-        module.loadStateDict(Object.fromEntries(Object.entries(fx.state_dict).map(([k, v]) => [k, fixtureTensor(v, device)])));
-        const inputs: Record<string, Tensor> = {};
-        for (const [k, spec] of Object.entries(fx.inputs)) {
-          const t = fixtureTensor(spec, device);
-          if (t.dtype === 'float32') t.requiresGrad = true;
-          inputs[k] = t;
-        }
-        const outputs: Record<string, Tensor> = { output: run(module, inputs) };
-        expect(Object.keys(fx.outputs)).toEqual(['output']);
-        expectClose(outputs.output, fx.outputs.output, fx.tol, `${name} output`);
-        let loss: Tensor | null = null;
-        for (const [k, g] of Object.entries(fx.grad_weights)) {
-          expect(outputs[k].device).toBe(device);
-          const term = outputs[k].mul(fixtureTensor(g, device)).sum();
-          loss = loss ? loss.add(term) : term;
-        }
-        (loss as Tensor).backward();
-        const params = module.stateDict();
-        const floatInputs = Object.keys(fx.inputs).filter((k) => fx.inputs[k].dtype === 'float32');
-        expect(Object.keys(fx.grads).sort()).toEqual([...floatInputs, ...Object.keys(params)].sort());
-        for (const [k, spec] of Object.entries(fx.grads)) {
-          const owner = inputs[k] ?? params[k];
-          expectClose(owner.grad, spec, fx.tol, `${name} grad '${k}'`);
-        }
-      });
-    }
-  }
 });
 
 describe('Transformer semantics', () => {

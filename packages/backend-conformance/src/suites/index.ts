@@ -15,6 +15,7 @@ import { opsReduceSuite } from './ops-reduce.js';
 import { opsSelectSuite } from './ops-select.js';
 import { opsUnarySuite } from './ops-unary.js';
 import { opsViewSuite } from './ops-view.js';
+import { torchFixturesSuite } from './torch-fixtures.js';
 
 /** A named suite: registers vitest `describe`/`it` blocks for one area. */
 export interface Suite {
@@ -41,4 +42,5 @@ export const SUITES: readonly Suite[] = [
   { name: 'autograd', register: autogradSuite },
   { name: 'memory', register: memorySuite },
   { name: 'errors', register: errorsSuite },
+  { name: 'torch-fixtures', register: torchFixturesSuite },
 ];
