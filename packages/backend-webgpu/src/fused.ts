@@ -1,0 +1,229 @@
+/**
+ * Fused kernels in WGSL: linear (the tiled matmul with a bias epilogue), softmax and
+ * logSoftmax (one pass per line: max, sum of exp, normalise), layerNorm (mean, biased
+ * variance and rstd per row, affine in the same pass) and the LSTM/GRU pointwise cell steps.
+ * Each equals core's composition of primitives within float32 rounding.
+ */
+import { type FusedKernels, type Shape, type TensorView, contiguousStrides, sizeOf } from '@ghostflow/core';
+import { matmulInto, bindings, MAIN_1D } from './kernels.js';
+import { Meta, f32Bits } from './meta.js';
+import { type Runtime, grid1 } from './runtime.js';
+import { MATH_WGSL, VIEW_WGSL } from './wgsl/math.js';
+
+function dimSize(shape: Shape, d: number): number {
+  return d < shape.length ? shape[d] : 1;
+}
+
+/** Creates the fused kernels on a runtime. */
+export function createFusedKernels(rt: Runtime): FusedKernels {
+  const buf = (v: TensorView) => rt.buffer(v.dataId);
+
+  const linear: FusedKernels['linear'] = (x, weight, bias) => {
+    const r = x.shape.length;
+    const k = x.shape[r - 1];
+    const n = weight.shape[0];
+    const a: TensorView = r === 1 ? { ...x, shape: [1, k], strides: [0, x.strides[0]] } : x;
+    const batch = a.shape.slice(0, a.shape.length - 2);
+    const b: TensorView = {
+      dataId: weight.dataId,
+      dtype: 'float32',
+      shape: [...batch, k, n],
+      strides: [...batch.map(() => 0), weight.strides[1], weight.strides[0]],
+      offset: weight.offset,
+    };
+    return matmulInto(rt, a, b, bias);
+  };
+
+  function softmaxLike(x: TensorView, axis: number, log: boolean) {
+    const size = sizeOf(x.shape);
+    const out = rt.alloc('float32', size);
+    if (size === 0) return out;
+    const keptShape: number[] = [];
+    const keptStrides: number[] = [];
+    const cs = contiguousStrides(x.shape);
+    const outKept: number[] = [];
+    for (let d = 0; d < x.shape.length; d++) {
+      if (d === axis) continue;
+      keptShape.push(x.shape[d]);
+      keptStrides.push(x.strides[d]);
+      outKept.push(cs[d]);
+    }
+    const lines = sizeOf(keptShape);
+    const meta = new Meta(6)
+      .set(0, lines)
+      .set(1, dimSize(x.shape, axis))
+      .set(2, axis < x.shape.length ? x.strides[axis] : 0)
+      .set(3, axis < cs.length ? cs[axis] : 0)
+      .viewAt(4, keptShape, keptStrides, x.offset)
+      .viewAt(5, keptShape, outKept, 0);
+    const write = log
+      ? 'out[ob + j * prm[3]] = (x[ib + j * prm[2]] - m) - ls;'
+      : 'out[ob + j * prm[3]] = fexp(x[ib + j * prm[2]] - m) / s;';
+    const code = `${bindings([{ name: 'out', type: 'f32' }], [{ name: 'x', type: 'f32' }])}${VIEW_WGSL}${MATH_WGSL}
+${MAIN_1D}
+  if (i >= prm[0]) { return; }
+  let ib = vpos(prm[4], i);
+  let ob = vpos(prm[5], i);
+  var m = -inff();
+  for (var j = 0u; j < prm[1]; j = j + 1u) { m = fmaxn(m, x[ib + j * prm[2]]); }
+  var s = 0.0;
+  for (var j = 0u; j < prm[1]; j = j + 1u) { s = s + fexp(x[ib + j * prm[2]] - m); }
+  let ls = flog(s);
+  for (var j = 0u; j < prm[1]; j = j + 1u) { ${write} }
+}`;
+    rt.dispatch(log ? 'logSoftmax' : 'softmax', code, meta.words(), [out.buffer as GPUBuffer, buf(x)], grid1(lines));
+    return out;
+  }
+
+  const softmax: FusedKernels['softmax'] = (x, { axis }) => softmaxLike(x, axis, false);
+  const logSoftmax: FusedKernels['logSoftmax'] = (x, { axis }) => softmaxLike(x, axis, true);
+
+  const layerNorm: FusedKernels['layerNorm'] = (x, weight, bias, { normalizedSize, eps }) => {
+    const size = sizeOf(x.shape);
+    const rows = normalizedSize > 0 ? size / normalizedSize : 0;
+    const xb = buf(x);
+    const wb = weight ? buf(weight) : xb;
+    const bb = bias ? buf(bias) : xb;
+    const out = rt.alloc('float32', size);
+    const mean = rt.alloc('float32', rows);
+    const rstd = rt.alloc('float32', rows);
+    if (rows === 0 || size === 0) return [out, mean, rstd];
+    const meta = new Meta(8)
+      .set(0, rows)
+      .set(1, normalizedSize)
+      .set(2, f32Bits(eps))
+      .set(3, weight ? 1 : 0)
+      .set(4, bias ? 1 : 0)
+      .viewAt(5, x.shape, x.strides, x.offset)
+      .viewAt(6, weight ? weight.shape : [], weight ? weight.strides : [], weight ? weight.offset : 0)
+      .viewAt(7, bias ? bias.shape : [], bias ? bias.strides : [], bias ? bias.offset : 0);
+    const code = `${bindings(
+      [
+        { name: 'out', type: 'f32' },
+        { name: 'mean', type: 'f32' },
+        { name: 'rstd', type: 'f32' },
+      ],
+      [
+        { name: 'x', type: 'f32' },
+        { name: 'w', type: 'f32' },
+        { name: 'b', type: 'f32' },
+      ],
+    )}${VIEW_WGSL}${MATH_WGSL}
+${MAIN_1D}
+  if (i >= prm[0]) { return; }
+  let n = prm[1];
+  let row = i * n;
+  var s = 0.0;
+  var c = 0.0;
+  for (var j = 0u; j < n; j = j + 1u) {
+    let v = x[vpos(prm[5], row + j)];
+    let t = s + v;
+    if (fabs(s) >= fabs(v)) { c = c + ((s - t) + v); } else { c = c + ((v - t) + s); }
+    s = t;
+  }
+  let mu = (s + c) / f32(n);
+  var q = 0.0;
+  for (var j = 0u; j < n; j = j + 1u) {
+    let d = x[vpos(prm[5], row + j)] - mu;
+    q = q + d * d;
+  }
+  let rs = 1.0 / sqrt(q / f32(n) + bitcast<f32>(prm[2]));
+  mean[i] = mu;
+  rstd[i] = rs;
+  for (var j = 0u; j < n; j = j + 1u) {
+    var v = (x[vpos(prm[5], row + j)] - mu) * rs;
+    if (prm[3] != 0u) { v = v * w[vpos(prm[6], j)]; }
+    if (prm[4] != 0u) { v = v + b[vpos(prm[7], j)]; }
+    out[row + j] = v;
+  }
+}`;
+    rt.dispatch(
+      'layerNorm',
+      code,
+      meta.words(),
+      [out.buffer as GPUBuffer, mean.buffer as GPUBuffer, rstd.buffer as GPUBuffer, xb, wb, bb],
+      grid1(rows),
+    );
+    return [out, mean, rstd];
+  };
+
+  const lstmCell: FusedKernels['lstmCell'] = (gates, c) => {
+    const size = sizeOf(c.shape);
+    const hidden = c.shape[c.shape.length - 1];
+    const gb = buf(gates);
+    const cb = buf(c);
+    const h = rt.alloc('float32', size);
+    const c2 = rt.alloc('float32', size);
+    if (size === 0) return [h, c2];
+    const meta = new Meta(4)
+      .set(0, size)
+      .set(1, hidden)
+      .viewAt(2, gates.shape, gates.strides, gates.offset)
+      .viewAt(3, c.shape, c.strides, c.offset);
+    const code = `${bindings(
+      [
+        { name: 'h', type: 'f32' },
+        { name: 'c2', type: 'f32' },
+      ],
+      [
+        { name: 'g', type: 'f32' },
+        { name: 'c', type: 'f32' },
+      ],
+    )}${VIEW_WGSL}${MATH_WGSL}
+${MAIN_1D}
+  if (i >= prm[0]) { return; }
+  let H = prm[1];
+  let row = i / H;
+  let j = i % H;
+  let gr = row * 4u * H + j;
+  let ig = fsigmoid(g[vpos(prm[2], gr)]);
+  let fg = fsigmoid(g[vpos(prm[2], gr + H)]);
+  let gg = ftanh(g[vpos(prm[2], gr + 2u * H)]);
+  let og = fsigmoid(g[vpos(prm[2], gr + 3u * H)]);
+  let cn = fg * c[vpos(prm[3], i)] + ig * gg;
+  c2[i] = cn;
+  h[i] = og * ftanh(cn);
+}`;
+    rt.dispatch('lstmCell', code, meta.words(), [h.buffer as GPUBuffer, c2.buffer as GPUBuffer, gb, cb], grid1(size));
+    return [h, c2];
+  };
+
+  const gruCell: FusedKernels['gruCell'] = (gi, gh, hPrev) => {
+    const size = sizeOf(hPrev.shape);
+    const hidden = hPrev.shape[hPrev.shape.length - 1];
+    const ab = buf(gi);
+    const bb = buf(gh);
+    const hb = buf(hPrev);
+    const out = rt.alloc('float32', size);
+    if (size === 0) return out;
+    const meta = new Meta(5)
+      .set(0, size)
+      .set(1, hidden)
+      .viewAt(2, gi.shape, gi.strides, gi.offset)
+      .viewAt(3, gh.shape, gh.strides, gh.offset)
+      .viewAt(4, hPrev.shape, hPrev.strides, hPrev.offset);
+    const code = `${bindings(
+      [{ name: 'out', type: 'f32' }],
+      [
+        { name: 'a', type: 'f32' },
+        { name: 'b', type: 'f32' },
+        { name: 'hp', type: 'f32' },
+      ],
+    )}${VIEW_WGSL}${MATH_WGSL}
+${MAIN_1D}
+  if (i >= prm[0]) { return; }
+  let H = prm[1];
+  let row = i / H;
+  let j = i % H;
+  let gr = row * 3u * H + j;
+  let r = fsigmoid(a[vpos(prm[2], gr)] + b[vpos(prm[3], gr)]);
+  let z = fsigmoid(a[vpos(prm[2], gr + H)] + b[vpos(prm[3], gr + H)]);
+  let n = ftanh(a[vpos(prm[2], gr + 2u * H)] + r * b[vpos(prm[3], gr + 2u * H)]);
+  out[i] = (1.0 - z) * n + z * hp[vpos(prm[4], i)];
+}`;
+    rt.dispatch('gruCell', code, meta.words(), [out.buffer as GPUBuffer, ab, bb, hb], grid1(size));
+    return out;
+  };
+
+  return { linear, softmax, logSoftmax, layerNorm, lstmCell, gruCell };
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+import { workspaceAlias } from '../../vitest.workspace-alias.js';
+
+export default defineConfig({
+  resolve: { alias: workspaceAlias },
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Software Vulkan (SwiftShader) is slow; a kernel test may take seconds on 2 cores.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
