@@ -11,12 +11,16 @@
  * dependencies (`workspace:*`). Backends that need hardware they cannot find are listed as
  * "not available here" instead of failing the run.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as core from '@ghostflow/core';
 
 /** Backend packages to import; each registers one or more backends on import. */
-const BACKEND_PACKAGES = ['@ghostflow/backend-cpu'];
+const BACKEND_PACKAGES = ['@ghostflow/backend-cpu', '@ghostflow/backend-webgpu'];
+
+// Without a GPU, WebGPU runs on SwiftShader's software Vulkan when Debian's chromium is installed.
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
 
 const { PRIMITIVE_KERNELS, FUSED_KERNELS, UNARY_OPS, BINARY_OPS, REDUCE_OPS, KERNEL_CONTRACT_VERSION, listBackends, loadBackend } = core;
 const OUT = fileURLToPath(new URL('../../docs/kernel-coverage.md', import.meta.url));
