@@ -65,8 +65,14 @@ describe('registerBackend', () => {
     expect(calls).toBe(1);
     const second = fakeBackend('b');
     registerBackend('b', () => second, { version: '1.0.0' });
-    expect(registerBackend('b', () => fakeBackend('b2'), { version: '2.0.0' })).toEqual({ name: 'b', status: 'replaced' });
-    expect(findBackend('b').name).toBe('b2');
+    const replacement = fakeBackend('b');
+    expect(registerBackend('b', () => replacement, { version: '2.0.0' })).toEqual({ name: 'b', status: 'replaced' });
+    expect(findBackend('b')).toBe(replacement);
+  });
+
+  it("refuses a factory whose backend's name differs from the registered name", () => {
+    registerBackend('c', () => fakeBackend('not-c'));
+    expect(() => findBackend('c')).toThrow(/registered as 'c' made a backend named 'not-c'/);
   });
 
   it('refuses to replace a backend already in use by another version', () => {

@@ -97,6 +97,11 @@ function sortedEntries(): Entry[] {
 }
 
 function validate(backend: Backend, name: string): Backend {
+  // Tensors report `backend.name` as their device; a factory registered under another name
+  // would make `t.device` name a backend that `to()`/`setBackend()` cannot find.
+  if (backend.name !== name) {
+    throw new BackendError(`the factory registered as '${name}' made a backend named '${backend.name}'; the names must match`);
+  }
   const missing = PRIMITIVE_KERNELS.filter((k) => typeof backend.kernels?.[k] !== 'function');
   if (missing.length > 0) {
     throw new BackendError(`backend '${name}' lacks primitive kernels: ${missing.join(', ')}`);
