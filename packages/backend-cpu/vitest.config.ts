@@ -1,4 +1,8 @@
 import { defineConfig } from 'vitest/config';
 import { workspaceAlias } from '../../vitest.workspace-alias.js';
 
-export default defineConfig({ resolve: { alias: workspaceAlias }, test: { include: ['test/**/*.test.ts'] } });
+export default defineConfig({
+  resolve: { alias: workspaceAlias },
+  // The wasm kernels are compiled into a generated module; make sure it exists first.
+  test: { include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] },
+});

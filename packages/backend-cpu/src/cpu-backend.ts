@@ -12,6 +12,9 @@ import {
 } from '@ghostflow/core';
 import { CPU_FUSED_KERNELS, CPU_PRIMITIVE_KERNELS, type CpuFusedTable, type CpuPrimitiveTable } from './kernel-table.js';
 import { CpuStore } from './storage.js';
+import { type CpuPath, envVar, nodeBuiltin, wasmBuild } from './wasm/detect.js';
+import { DEFAULT_THRESHOLDS, type WasmThresholds, wasmKernelTables } from './wasm/kernels.js';
+import { WasmRuntime } from './wasm/runtime.js';
 
 /** Options for {@link createCpuBackend}. */
 export interface CpuBackendOptions {
@@ -19,17 +22,131 @@ export interface CpuBackendOptions {
   kernels?: Partial<CpuPrimitiveTable>;
   /** Replacements for individual fused kernels. */
   fused?: Partial<CpuFusedTable>;
+  /**
+   * Use the WebAssembly SIMD kernels when the engine validates them (default true).
+   * `false`, or the environment variable `GHOSTFLOW_CPU_WASM=0`, forces the JS kernels.
+   */
+  wasm?: boolean;
+  /**
+   * Prefer the relaxed-SIMD build (fused multiply-add) where the engine has it (default
+   * true; `GHOSTFLOW_CPU_RELAXED_SIMD=0` turns it off). FMA rounds once per multiply-add,
+   * so results can differ from the plain build in the last bits.
+   */
+  relaxedSimd?: boolean;
+  /**
+   * Threads for the parallel kernels (GEMM), this thread included; default
+   * {@link getCpuThreads}. Needs the wasm path and SharedArrayBuffer; 1 otherwise.
+   */
+  threads?: number;
+  /** Work sizes below which the JS kernels run even on the wasm path (tests set them to 0). */
+  thresholds?: Partial<WasmThresholds>;
+  /** The backend's `name` (default `'cpu'`). */
+  name?: string;
+}
+
+/** Which kernels a CPU backend runs. */
+export interface CpuBackendInfo {
+  /** 'relaxed-simd' or 'simd' (WebAssembly kernels for the hot paths), or 'js' (reference kernels only). */
+  path: CpuPath;
+  /** Threads GEMM is split over (the caller included). */
+  threads: number;
+  /** Worker threads that have started and take work now (`threads - 1` once warm). */
+  readyWorkers: number;
+}
+
+/** A CPU backend: a {@link Backend} plus what it runs and its thread control. */
+export interface CpuBackend extends Backend {
+  /** The path and threads in use now. */
+  readonly info: CpuBackendInfo;
+  /** Changes the thread count (restarts the worker pool; no effect on the JS path). */
+  setThreads(threads: number): void;
+  /** Resolves when every worker thread has started (they start in the background). */
+  whenThreadsReady(): Promise<void>;
+  /** Stops the worker threads. The backend keeps working, single-threaded. */
+  dispose(): void;
+}
+
+let defaultThreads: number | undefined;
+/** Live wasm runtimes that follow the default thread count (created without `threads`). */
+const followers = new Set<WasmRuntime>();
+
+/**
+ * The default thread count: `setCpuThreads`, else `GHOSTFLOW_CPU_THREADS`, else the
+ * machine's parallelism (`os.availableParallelism()` in Node, `navigator.hardwareConcurrency`
+ * in a browser), else 1.
+ */
+export function getCpuThreads(): number {
+  if (defaultThreads !== undefined) return defaultThreads;
+  const env = Number(envVar('GHOSTFLOW_CPU_THREADS'));
+  if (Number.isInteger(env) && env > 0) return env;
+  const os = nodeBuiltin<{ availableParallelism?: () => number; cpus(): unknown[] }>('node:os');
+  if (os) return os.availableParallelism?.() ?? os.cpus().length;
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  return nav?.hardwareConcurrency ?? 1;
 }
 
 /**
- * Creates a CPU backend: synchronous JavaScript kernels over typed arrays (float32 as
- * Float32Array, int32 as Int32Array, bool as Uint8Array), with `readSync` and every fused
- * kernel of the contract. Each call makes an independent instance with its own statistics.
+ * Sets the default thread count, and applies it to every live CPU backend that was created
+ * without an explicit `threads` option (the registered `'cpu'` backend among them).
  */
-export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
+export function setCpuThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`setCpuThreads: expected a positive integer, got ${threads}`);
+  defaultThreads = threads;
+  for (const rt of followers) rt.setThreads(threads);
+}
+
+function envFlag(name: string): boolean | undefined {
+  const v = envVar(name);
+  if (v === undefined || v === '') return undefined;
+  return !(v === '0' || v.toLowerCase() === 'false' || v.toLowerCase() === 'off');
+}
+
+/**
+ * What a CPU backend made with `options` would run, without making one: the path this
+ * engine supports, and the thread count. Pass a backend to get what it runs now.
+ */
+export function cpuBackendInfo(backendOrOptions: Backend | CpuBackendOptions = {}): CpuBackendInfo {
+  if ('info' in backendOrOptions && 'contractVersion' in backendOrOptions) return (backendOrOptions as CpuBackend).info;
+  const options = backendOrOptions as CpuBackendOptions;
+  const useWasm =
+    (options.wasm ?? envFlag('GHOSTFLOW_CPU_WASM') ?? true) &&
+    wasmBuild(options.relaxedSimd ?? envFlag('GHOSTFLOW_CPU_RELAXED_SIMD') ?? true);
+  if (!useWasm) return { path: 'js', threads: 1, readyWorkers: 0 };
+  const threads = typeof SharedArrayBuffer === 'function' ? (options.threads ?? getCpuThreads()) : 1;
+  return { path: useWasm.path, threads, readyWorkers: 0 };
+}
+
+/**
+ * Creates a CPU backend over typed arrays (float32 as Float32Array, int32 as Int32Array,
+ * bool as Uint8Array), with `readSync` and every fused kernel of the contract. Where the
+ * engine validates WebAssembly SIMD, the hot kernels (GEMM, large elementwise, sums,
+ * softmax, layer norm, LSTM/GRU cells) run as wasm, GEMM over a worker pool; everything
+ * else, and every case those kernels do not take, runs the reference JavaScript kernels.
+ * Each call makes an independent instance with its own statistics and threads.
+ */
+export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
   const store = new CpuStore();
-  const k: CpuPrimitiveTable = { ...CPU_PRIMITIVE_KERNELS, ...options.kernels };
-  const f: CpuFusedTable = { ...CPU_FUSED_KERNELS, ...options.fused };
+  const useWasm = options.wasm ?? envFlag('GHOSTFLOW_CPU_WASM') ?? true;
+  const build = useWasm ? wasmBuild(options.relaxedSimd ?? envFlag('GHOSTFLOW_CPU_RELAXED_SIMD') ?? true) : null;
+  let runtime: WasmRuntime | null = null;
+  if (build) {
+    try {
+      runtime = new WasmRuntime(build, options.threads ?? getCpuThreads());
+    } catch {
+      // No memory or instance here (e.g. a locked-down engine): the JS kernels still work.
+      runtime = null;
+    }
+  }
+  if (runtime && options.threads === undefined) followers.add(runtime);
+  const wasm = runtime
+    ? wasmKernelTables(
+        runtime,
+        { ...DEFAULT_THRESHOLDS, ...options.thresholds },
+        { kernels: CPU_PRIMITIVE_KERNELS, fused: CPU_FUSED_KERNELS },
+      )
+    : { kernels: {}, fused: {} };
+  const k: CpuPrimitiveTable = { ...CPU_PRIMITIVE_KERNELS, ...wasm.kernels, ...options.kernels };
+  const f: CpuFusedTable = { ...CPU_FUSED_KERNELS, ...wasm.fused, ...options.fused };
 
   const kernels: PrimitiveKernels = {
     unary: (x, attrs) => k.unary(store, x, attrs),
@@ -67,7 +184,26 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   }
 
   return {
-    name: 'cpu',
+    name: options.name ?? 'cpu',
+    get info(): CpuBackendInfo {
+      return {
+        path: runtime ? runtime.path : 'js',
+        threads: runtime ? runtime.threads : 1,
+        readyWorkers: runtime?.workers?.readyWorkers() ?? 0,
+      };
+    },
+    setThreads(threads: number): void {
+      if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`setThreads: expected a positive integer, got ${threads}`);
+      followers.delete(runtime as WasmRuntime);
+      runtime?.setThreads(threads);
+    },
+    whenThreadsReady(): Promise<void> {
+      return runtime?.workers?.whenReady() ?? Promise.resolve();
+    },
+    dispose(): void {
+      if (runtime) followers.delete(runtime);
+      runtime?.dispose();
+    },
     contractVersion: KERNEL_CONTRACT_VERSION,
     kernels,
     fused,

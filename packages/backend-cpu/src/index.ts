@@ -1,6 +1,6 @@
 /**
- * @ghostflow/backend-cpu: GhostFlow's default backend, reference JavaScript kernels that
- * run everywhere. Importing this module registers it as `'cpu'`:
+ * @ghostflow/backend-cpu: GhostFlow's default backend: WebAssembly SIMD kernels (threaded
+ * GEMM) where the engine has them, reference JavaScript kernels everywhere else. Importing this module registers it as `'cpu'`:
  * ```ts
  * import '@ghostflow/backend-cpu';
  * ```
@@ -10,8 +10,10 @@ import { registerBackend } from '@ghostflow/core';
 import { createCpuBackend } from './cpu-backend.js';
 import { VERSION } from './version.js';
 
-export { createCpuBackend } from './cpu-backend.js';
-export type { CpuBackendOptions } from './cpu-backend.js';
+export { createCpuBackend, cpuBackendInfo, getCpuThreads, setCpuThreads } from './cpu-backend.js';
+export type { CpuBackend, CpuBackendInfo, CpuBackendOptions } from './cpu-backend.js';
+export type { CpuPath } from './wasm/detect.js';
+export type { WasmThresholds } from './wasm/kernels.js';
 export { CPU_PRIMITIVE_KERNELS, CPU_FUSED_KERNELS } from './kernel-table.js';
 export type { CpuPrimitiveTable, CpuFusedTable, WithStore } from './kernel-table.js';
 export { CpuStore, CpuData } from './storage.js';

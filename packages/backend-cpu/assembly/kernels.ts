@@ -1,0 +1,640 @@
+/**
+ * GhostFlow's WebAssembly SIMD kernels (AssemblyScript, compiled by scripts/build-wasm.mjs).
+ *
+ * Rules this file keeps, because the JS side (src/wasm/) relies on them:
+ * - No AssemblyScript heap, no static data, no strings: every buffer is a raw pointer into
+ *   the one `env.memory` that JavaScript owns and lays out per call. That is what lets the
+ *   same module be instantiated in worker threads over a shared memory (AssemblyScript's
+ *   heap and active data segments are per instance and would clash).
+ * - Pointers are byte addresses; sizes and strides are element counts.
+ * - The file is compiled twice: with `--enable relaxed-simd` the `madd` helper becomes
+ *   `f32x4.relaxed_madd` (one fused multiply-add), otherwise a mul and an add. The branch is
+ *   on a compile-time constant, so each build contains only one of them.
+ */
+
+// ---------------------------------------------------------------------------------------
+// helpers
+
+/**
+ * Inlined helpers. They are static methods only because AssemblyScript inlines through the
+ * `@inline` decorator, which TypeScript tooling (Biome) accepts on methods, not on functions.
+ */
+// biome-ignore lint/complexity/noStaticOnlyClass: see above
+class V {
+  /** `a * b + c`, fused when the relaxed-SIMD build allows it. */
+  @inline static madd(a: v128, b: v128, c: v128): v128 {
+    if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+    return f32x4.add(f32x4.mul(a, b), c);
+  }
+  /** Stores the first `count` (0..4) lanes of `v` at `p` (edges of a tile or a row). */
+  @inline static storePartial(p: usize, v: v128, count: i32): void {
+    if (count >= 4) {
+      v128.store(p, v);
+      return;
+    }
+    if (count > 0) store<f32>(p, f32x4.extract_lane(v, 0));
+    if (count > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+    if (count > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+  }
+  /** Writes one 16-wide accumulator row (4 vectors) to `c`, only `cols` of its columns. */
+  @inline static storeRow(c: usize, v0: v128, v1: v128, v2: v128, v3: v128, cols: i32): void {
+    if (cols === PANEL) {
+      v128.store(c, v0);
+      v128.store(c, v1, 16);
+      v128.store(c, v2, 32);
+      v128.store(c, v3, 48);
+    } else {
+      V.storePartial(c, v0, cols);
+      V.storePartial(c + 16, v1, cols - 4);
+      V.storePartial(c + 32, v2, cols - 8);
+      V.storePartial(c + 48, v3, cols - 12);
+    }
+  }
+  /**
+   * The 2x16 micro-kernel: rows `pa` and `pa + aRow` of A times a `kc`-deep panel slice at
+   * `pb`, into C rows `pc` and `pc + cRow`. `seed`: 0 = start from zero, 1 = from C,
+   * otherwise a pointer to 16 bias floats.
+   */
+  @inline static tile2(pa0: usize, aRow: usize, pb0: usize, pc: usize, cRow: usize, kc: i32, cols: i32, seed: usize): void {
+    let c00: v128;
+    let c01: v128;
+    let c02: v128;
+    let c03: v128;
+    let c10: v128;
+    let c11: v128;
+    let c12: v128;
+    let c13: v128;
+    if (seed === 1) {
+      c00 = v128.load(pc);
+      c01 = v128.load(pc, 16);
+      c02 = v128.load(pc, 32);
+      c03 = v128.load(pc, 48);
+      c10 = v128.load(pc + cRow);
+      c11 = v128.load(pc + cRow, 16);
+      c12 = v128.load(pc + cRow, 32);
+      c13 = v128.load(pc + cRow, 48);
+    } else if (seed !== 0) {
+      c00 = c10 = v128.load(seed);
+      c01 = c11 = v128.load(seed, 16);
+      c02 = c12 = v128.load(seed, 32);
+      c03 = c13 = v128.load(seed, 48);
+    } else {
+      c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = f32x4.splat(0);
+    }
+    let pa = pa0;
+    let pb = pb0;
+    for (let p = 0; p < kc; p++) {
+      const b0 = v128.load(pb);
+      const b1 = v128.load(pb, 16);
+      const b2 = v128.load(pb, 32);
+      const b3 = v128.load(pb, 48);
+      const a0 = v128.load32_splat(pa);
+      const a1 = v128.load32_splat(pa + aRow);
+      c00 = V.madd(a0, b0, c00);
+      c01 = V.madd(a0, b1, c01);
+      c02 = V.madd(a0, b2, c02);
+      c03 = V.madd(a0, b3, c03);
+      c10 = V.madd(a1, b0, c10);
+      c11 = V.madd(a1, b1, c11);
+      c12 = V.madd(a1, b2, c12);
+      c13 = V.madd(a1, b3, c13);
+      pa += 4;
+      pb += PANEL << 2;
+    }
+    V.storeRow(pc, c00, c01, c02, c03, cols);
+    V.storeRow(pc + cRow, c10, c11, c12, c13, cols);
+  }
+
+  /** The 1x16 micro-kernel for the last row of an odd row count (same contract as tile2). */
+  @inline static tile1(pa0: usize, pb0: usize, pc: usize, kc: i32, cols: i32, seed: usize): void {
+    let c00: v128;
+    let c01: v128;
+    let c02: v128;
+    let c03: v128;
+    if (seed === 1) {
+      c00 = v128.load(pc);
+      c01 = v128.load(pc, 16);
+      c02 = v128.load(pc, 32);
+      c03 = v128.load(pc, 48);
+    } else if (seed !== 0) {
+      c00 = v128.load(seed);
+      c01 = v128.load(seed, 16);
+      c02 = v128.load(seed, 32);
+      c03 = v128.load(seed, 48);
+    } else {
+      c00 = c01 = c02 = c03 = f32x4.splat(0);
+    }
+    let pa = pa0;
+    let pb = pb0;
+    for (let p = 0; p < kc; p++) {
+      const a0 = v128.load32_splat(pa);
+      c00 = V.madd(a0, v128.load(pb), c00);
+      c01 = V.madd(a0, v128.load(pb, 16), c01);
+      c02 = V.madd(a0, v128.load(pb, 32), c02);
+      c03 = V.madd(a0, v128.load(pb, 48), c03);
+      pa += 4;
+      pb += PANEL << 2;
+    }
+    V.storeRow(pc, c00, c01, c02, c03, cols);
+  }
+
+  /**
+   * exp(x): Cephes' range reduction x = n ln2 + r and degree-6 polynomial on r, then 2^n
+   * applied in two halves so that n in [-150, 129] never leaves the exponent range (large x
+   * overflows to inf, very negative x underflows gradually to 0). NaN propagates.
+   */
+  @inline static vexp(x0: v128): v128 {
+    const x = f32x4.max(f32x4.min(x0, f32x4.splat(89.0)), f32x4.splat(-104.0));
+    // biome-ignore lint/suspicious/noApproximativeNumericConstant: AssemblyScript will not narrow Math.LOG2E (f64) to f32 implicitly
+    const fx = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.4426950408889634)));
+    let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
+    r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(-2.1219444e-4)));
+    let y = f32x4.splat(1.98756915e-4);
+    y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
+    y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
+    y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
+    y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
+    y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
+    y = f32x4.add(f32x4.add(f32x4.mul(y, f32x4.mul(r, r)), r), f32x4.splat(1.0));
+    const n = i32x4.trunc_sat_f32x4_s(fx);
+    const n1 = i32x4.shr_s(n, 1);
+    const n2 = i32x4.sub(n, n1);
+    const bias = i32x4.splat(127);
+    const s1 = i32x4.shl(i32x4.add(n1, bias), 23);
+    const s2 = i32x4.shl(i32x4.add(n2, bias), 23);
+    return f32x4.mul(f32x4.mul(y, s1), s2);
+  }
+  /** 1 / (1 + exp(-x)): exp overflowing to inf gives exactly 0, so no clamp is needed. */
+  @inline static vsigmoid(x: v128): v128 {
+    return f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), V.vexp(f32x4.neg(x))));
+  }
+  /**
+   * tanh(x): a 13/6 odd/even rational approximation on [-7.905, 7.905] (Eigen's float tanh,
+   * whose error is a few ulp), x itself below 4e-4 where tanh(x) rounds to x. NaN propagates
+   * through min/max.
+   */
+  @inline static vtanh(x0: v128): v128 {
+    const x = f32x4.max(f32x4.min(x0, f32x4.splat(7.905311107635498)), f32x4.splat(-7.905311107635498));
+    const x2 = f32x4.mul(x, x);
+    let p = f32x4.add(f32x4.mul(x2, f32x4.splat(-2.76076847742355e-16)), f32x4.splat(2.00018790482477e-13));
+    p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(-8.60467152213735e-11));
+    p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(5.12229709037114e-8));
+    p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(1.48572235717979e-5));
+    p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(6.37261928875436e-4));
+    p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(4.89352455891786e-3));
+    p = f32x4.mul(x, p);
+    let q = f32x4.add(f32x4.mul(x2, f32x4.splat(1.19825839466702e-6)), f32x4.splat(1.18534705686654e-4));
+    q = f32x4.add(f32x4.mul(x2, q), f32x4.splat(2.268434632439e-3));
+    q = f32x4.add(f32x4.mul(x2, q), f32x4.splat(4.89352518554385e-3));
+    const tiny = f32x4.lt(f32x4.abs(x0), f32x4.splat(0.0004));
+    return v128.bitselect(x0, f32x4.div(p, q), tiny);
+  }
+  /** Scalar versions for row tails: the same formulas on lane 0. */
+  @inline static sexp(x: f32): f32 {
+    return f32x4.extract_lane(V.vexp(f32x4.splat(x)), 0);
+  }
+  /** Sum of `n` floats at `x`, accumulated in float64 (two f64x2 lanes pairs) like the JS kernel. */
+  @inline static rowSum64(x: usize, n: i32): f64 {
+    let s0 = f64x2.splat(0);
+    let s1 = f64x2.splat(0);
+    const vecEnd = (<usize>(n & ~3)) << 2;
+    let o: usize = 0;
+    for (; o < vecEnd; o += 16) {
+      const v = v128.load(x + o);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)));
+    }
+    let s = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1) + f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
+    const end = (<usize>n) << 2;
+    for (; o < end; o += 4) s += <f64>load<f32>(x + o);
+    return s;
+  }
+  /** Max of a row; NaN if any element is NaN (f32x4.max propagates it, the tail checks). */
+  @inline static rowMax(x: usize, n: i32): f32 {
+    let m = f32x4.splat(<f32>Number.NEGATIVE_INFINITY);
+    const vecEnd = (<usize>(n & ~3)) << 2;
+    let o: usize = 0;
+    for (; o < vecEnd; o += 16) m = f32x4.max(m, v128.load(x + o));
+    let s = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+    const end = (<usize>n) << 2;
+    for (; o < end; o += 4) s = max(s, load<f32>(x + o));
+    return s;
+  }
+  /** Loads 4 floats at `p`, or splats the one float at `p` in the scalar tail. */
+  @inline static ld(p: usize, tail: bool): v128 {
+    return tail ? f32x4.splat(load<f32>(p)) : v128.load(p);
+  }
+  /** Stores 4 floats at `p`, or lane 0 in the scalar tail. */
+  @inline static st(p: usize, v: v128, tail: bool): void {
+    if (tail) store<f32>(p, f32x4.extract_lane(v, 0));
+    else v128.store(p, v);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// GEMM: C[m, n] = A[m, k] @ B[k, n] (+ bias[n]), 2x16 register tiles over packed B panels.
+// 2 rows x 16 columns = 8 f32x4 accumulators + 4 B vectors + 2 A splats = 14 live v128:
+// the measured sweet spot (bigger tiles spill because V8 only uses 16 xmm registers).
+
+const PANEL: i32 = 16;
+
+/**
+ * Packs the `[k, n]` matrix at `src` (element strides `rs`, `cs`) into panels of 16 columns:
+ * panel q holds rows 0..k-1 of columns 16q..16q+15 contiguously (k * 16 floats), with
+ * columns past `n` zero so the micro-kernel never needs a column edge case.
+ */
+export function packB(src: usize, rs: i32, cs: i32, k: i32, n: i32, dst: usize): void {
+  const panels = (n + PANEL - 1) / PANEL;
+  for (let q = 0; q < panels; q++) {
+    const j0 = q * PANEL;
+    const cols = min(PANEL, n - j0);
+    let d = dst + ((<usize>q * <usize>k * <usize>PANEL) << 2);
+    if (cs === 1 && cols === PANEL) {
+      for (let p = 0; p < k; p++) {
+        const s = src + ((<usize>p * <usize>rs + <usize>j0) << 2);
+        v128.store(d, v128.load(s));
+        v128.store(d, v128.load(s, 16), 16);
+        v128.store(d, v128.load(s, 32), 32);
+        v128.store(d, v128.load(s, 48), 48);
+        d += PANEL << 2;
+      }
+    } else {
+      for (let p = 0; p < k; p++) {
+        const row = src + ((<usize>p * <usize>rs) << 2);
+        for (let jj = 0; jj < PANEL; jj++) {
+          store<f32>(d + ((<usize>jj) << 2), jj < cols ? load<f32>(row + ((<usize>(j0 + jj) * <usize>cs) << 2)) : 0);
+        }
+        d += PANEL << 2;
+      }
+    }
+  }
+}
+
+/** Copies the strided `[m, k]` matrix at `src` into row-major `dst` (a transposed A operand). */
+export function packA(src: usize, rs: i32, cs: i32, m: i32, k: i32, dst: usize): void {
+  let d = dst;
+  for (let i = 0; i < m; i++) {
+    const row = src + ((<usize>i * <usize>rs) << 2);
+    for (let p = 0; p < k; p++) {
+      store<f32>(d, load<f32>(row + ((<usize>p * <usize>cs) << 2)));
+      d += 4;
+    }
+  }
+}
+
+/** Rows of A per cache block: 64 rows x 256 k x 4 bytes = 64 KiB of A stay in L2. */
+const MC: i32 = 64;
+/** Depth per cache block: one panel's 256 x 16 floats (16 KiB) stay in L1 across a row block. */
+const KC: i32 = 256;
+
+/**
+ * GEMM over a range of tasks, so threads can split the work: task `t` is batch
+ * `t / panels`, column panel `t % panels` (panels = ceil(n / 16)). A is row-major with row
+ * stride `lda` elements; B is packed by {@link packB}; C is row-major `[m, n]` (row stride
+ * n) and must be readable 16 floats past its end; byte strides between batches are
+ * `aBatch`, `bBatch`, `cBatch` (0 = broadcast). `bias` (0 = none) must be readable up to a
+ * multiple of 16 floats.
+ */
+export function gemm(
+  a: usize,
+  aBatch: usize,
+  lda: i32,
+  b: usize,
+  bBatch: usize,
+  c: usize,
+  cBatch: usize,
+  bias: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+  t0: i32,
+  t1: i32,
+): void {
+  const panels = (n + PANEL - 1) / PANEL;
+  let t = t0;
+  while (t < t1) {
+    const bi = t / panels;
+    const qa = t - bi * panels;
+    const qb = min(panels, qa + (t1 - t));
+    gemmBlocked(a + <usize>bi * aBatch, lda, b + <usize>bi * bBatch, c + <usize>bi * cBatch, bias, m, n, k, qa, qb);
+    t += qb - qa;
+  }
+}
+
+/**
+ * Column panels [qa, qb) of one GEMM, cache-blocked GotoBLAS-style: for each KC-deep slice
+ * of k and each MC-row block of A, sweep the panels with 2x16 register tiles. After the
+ * first k slice the tiles start from the partial sums already in C.
+ */
+function gemmBlocked(a: usize, lda: i32, b: usize, c: usize, bias: usize, m: i32, n: i32, k: i32, qa: i32, qb: i32): void {
+  const aRow = (<usize>lda) << 2;
+  const cRow = (<usize>n) << 2;
+  for (let p0 = 0; p0 < k; p0 += KC) {
+    const kc = min(KC, k - p0);
+    const first = p0 === 0;
+    for (let i0 = 0; i0 < m; i0 += MC) {
+      const i1 = min(m, i0 + MC);
+      for (let q = qa; q < qb; q++) {
+        const B = b + (((<usize>q * <usize>k + <usize>p0) * <usize>PANEL) << 2);
+        const C = c + ((<usize>q * <usize>PANEL) << 2);
+        const cols = min(PANEL, n - q * PANEL);
+        // Where a tile starts: bias (or zero) on the first k slice, C's partial sums after.
+        const seed = first ? (bias !== 0 ? bias + ((<usize>q * <usize>PANEL) << 2) : 0) : 1;
+        let i = i0;
+        for (; i + 2 <= i1; i += 2) {
+          const pc = C + <usize>i * cRow;
+          V.tile2(a + <usize>i * aRow + ((<usize>p0) << 2), aRow, B, pc, cRow, kc, cols, seed);
+        }
+        if (i < i1) V.tile1(a + <usize>i * aRow + ((<usize>p0) << 2), B, C + <usize>i * cRow, kc, cols, seed);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// vector math (float32, within a few ulp of the correctly rounded result)
+
+// ---------------------------------------------------------------------------------------
+// elementwise (contiguous float32, x/a/b/y may alias)
+
+/** Unary op codes; src/wasm/ops.ts holds the same table. */
+const U_EXP = 0;
+const U_TANH = 1;
+const U_SIGMOID = 2;
+const U_RELU = 3;
+const U_NEG = 4;
+const U_ABS = 5;
+const U_SQRT = 6;
+const U_SILU = 7;
+
+/** `y[i] = op(x[i])` for `count` floats. */
+export function unary(op: i32, x: usize, y: usize, count: i32): void {
+  const vecEnd = (<usize>(count & ~3)) << 2;
+  const end = (<usize>count) << 2;
+  const zero = f32x4.splat(0);
+  // The tail is run through the vector code on a splat, so both give identical values.
+  for (let o: usize = 0; o < end; o += 16) {
+    const v = o < vecEnd ? v128.load(x + o) : f32x4.splat(load<f32>(x + o));
+    let r: v128;
+    switch (op) {
+      case U_EXP:
+        r = V.vexp(v);
+        break;
+      case U_TANH:
+        r = V.vtanh(v);
+        break;
+      case U_SIGMOID:
+        r = V.vsigmoid(v);
+        break;
+      // relu keeps NaN (PyTorch's clamp_min does): select x where x > 0 or x is NaN.
+      case U_RELU:
+        r = v128.bitselect(v, zero, v128.or(f32x4.gt(v, zero), f32x4.ne(v, v)));
+        break;
+      case U_NEG:
+        r = f32x4.neg(v);
+        break;
+      case U_ABS:
+        r = f32x4.abs(v);
+        break;
+      case U_SQRT:
+        r = f32x4.sqrt(v);
+        break;
+      case U_SILU:
+        r = f32x4.mul(v, V.vsigmoid(v));
+        break;
+      default:
+        r = v;
+    }
+    if (o < vecEnd) v128.store(y + o, r);
+    else {
+      store<f32>(y + o, f32x4.extract_lane(r, 0));
+      o -= 12; // scalar tail: advance one float per iteration
+    }
+  }
+}
+
+/** Binary op codes; src/wasm/ops.ts holds the same table. */
+const B_ADD = 0;
+const B_SUB = 1;
+const B_MUL = 2;
+const B_DIV = 3;
+const B_MAX = 4;
+const B_MIN = 5;
+
+/** `y[i] = a[i] op b[i]` for `count` floats. f32x4.max/min propagate NaN like PyTorch. */
+export function binary(op: i32, a: usize, b: usize, y: usize, count: i32): void {
+  const vecEnd = (<usize>(count & ~3)) << 2;
+  const end = (<usize>count) << 2;
+  for (let o: usize = 0; o < end; o += 16) {
+    const tail = o >= vecEnd;
+    const va = tail ? f32x4.splat(load<f32>(a + o)) : v128.load(a + o);
+    const vb = tail ? f32x4.splat(load<f32>(b + o)) : v128.load(b + o);
+    let r: v128;
+    switch (op) {
+      case B_ADD:
+        r = f32x4.add(va, vb);
+        break;
+      case B_SUB:
+        r = f32x4.sub(va, vb);
+        break;
+      case B_MUL:
+        r = f32x4.mul(va, vb);
+        break;
+      case B_DIV:
+        r = f32x4.div(va, vb);
+        break;
+      case B_MAX:
+        r = f32x4.max(va, vb);
+        break;
+      case B_MIN:
+        r = f32x4.min(va, vb);
+        break;
+      default:
+        r = va;
+    }
+    if (!tail) v128.store(y + o, r);
+    else {
+      store<f32>(y + o, f32x4.extract_lane(r, 0));
+      o -= 12;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// row kernels (contiguous rows of length n)
+
+/** `y[r] = sum(x[r, :])` for `rows` rows of `n` floats. */
+export function sumRows(x: usize, y: usize, rows: i32, n: i32): void {
+  for (let r = 0; r < rows; r++) {
+    store<f32>(y + ((<usize>r) << 2), <f32>V.rowSum64(x + ((<usize>r * <usize>n) << 2), n));
+  }
+}
+
+/**
+ * Natural log of a positive, finite float64 (here a softmax sum, >= 1). Written out rather
+ * than `Math.log` because AssemblyScript's log reads lookup tables from a data segment, and
+ * this module must have none (see the top of the file). x = 2^e f with f in [sqrt(1/2),
+ * sqrt(2)), then log f = 2 atanh(t), t = (f - 1) / (f + 1), |t| < 0.172: 12 odd terms reach
+ * float64 precision.
+ */
+function ln(x: f64): f64 {
+  if (!(x > 0) || x === Number.POSITIVE_INFINITY) return x === 0 ? Number.NEGATIVE_INFINITY : x > 0 ? x : Number.NaN;
+  const bits = reinterpret<u64>(x);
+  let e = <i32>((bits >> 52) & 0x7ff) - 1023;
+  // biome-ignore lint/correctness/noPrecisionLoss: a u64 mask in AssemblyScript, not a JS number
+  let f = reinterpret<f64>((bits & 0x000fffffffffffff) | 0x3ff0000000000000);
+  if (e === -1023) return ln(x * 4503599627370496.0) - 36.04365338911715; // subnormal: scale by 2^52
+  // biome-ignore lint/suspicious/noApproximativeNumericConstant: spelled out, as in the formula above
+  if (f > 1.4142135623730951) {
+    f *= 0.5;
+    e += 1;
+  }
+  const t = (f - 1) / (f + 1);
+  const t2 = t * t;
+  let sum: f64 = 0;
+  for (let i = 23; i >= 3; i -= 2) sum = (sum + 1.0 / <f64>i) * t2;
+  // biome-ignore lint/suspicious/noApproximativeNumericConstant: spelled out, as in the formula above
+  return <f64>e * 0.6931471805599453 + 2 * t * (1 + sum);
+}
+
+/**
+ * Softmax (`log` = 0) or log-softmax (`log` = 1) of each row, max-subtracted. The sum is
+ * float64; log-softmax subtracts the float64 log-sum-exp in float64 lanes, so a large
+ * logit does not lose the small difference to rounding.
+ */
+export function softmaxRows(x: usize, y: usize, rows: i32, n: i32, log: i32): void {
+  const vecEnd = (<usize>(n & ~3)) << 2;
+  const end = (<usize>n) << 2;
+  for (let r = 0; r < rows; r++) {
+    const px = x + ((<usize>r * <usize>n) << 2);
+    const py = y + ((<usize>r * <usize>n) << 2);
+    const m = V.rowMax(px, n);
+    const vm = f32x4.splat(m);
+    let s0 = f64x2.splat(0);
+    let s1 = f64x2.splat(0);
+    let o: usize = 0;
+    for (; o < vecEnd; o += 16) {
+      const e = V.vexp(f32x4.sub(v128.load(px + o), vm));
+      if (!log) v128.store(py + o, e);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)));
+    }
+    let s = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1) + f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
+    for (; o < end; o += 4) {
+      const e = V.sexp(load<f32>(px + o) - m);
+      if (!log) store<f32>(py + o, e);
+      s += <f64>e;
+    }
+    if (!log) {
+      const inv = f32x4.splat(<f32>(1.0 / s));
+      for (o = 0; o < vecEnd; o += 16) v128.store(py + o, f32x4.mul(v128.load(py + o), inv));
+      for (; o < end; o += 4) store<f32>(py + o, load<f32>(py + o) * <f32>(1.0 / s));
+    } else {
+      const lse = <f64>m + ln(s);
+      const vl = f64x2.splat(lse);
+      for (o = 0; o < vecEnd; o += 16) {
+        const v = v128.load(px + o);
+        const lo = f64x2.sub(f64x2.promote_low_f32x4(v), vl);
+        const hi = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)), vl);
+        v128.store(py + o, i32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+      }
+      for (; o < end; o += 4) store<f32>(py + o, <f32>(<f64>load<f32>(px + o) - lse));
+    }
+  }
+}
+
+/**
+ * Layer norm of each row of `n` floats: two-pass float64 mean and biased variance (no
+ * E[x^2] - E[x]^2 cancellation), then `(x - mean) * rstd * w + b` in float64 lanes and one
+ * rounding, as the JS kernel does. `w`/`b` = 0 means absent. Writes mean and rstd per row.
+ */
+export function layerNormRows(x: usize, w: usize, b: usize, y: usize, meanOut: usize, rstdOut: usize, rows: i32, n: i32, eps: f64): void {
+  const pairEnd = (<usize>(n & ~1)) << 2;
+  const end = (<usize>n) << 2;
+  for (let r = 0; r < rows; r++) {
+    const px = x + ((<usize>r * <usize>n) << 2);
+    const py = y + ((<usize>r * <usize>n) << 2);
+    const mean = V.rowSum64(px, n) / <f64>n;
+    const vmean = f64x2.splat(mean);
+    let ss = f64x2.splat(0);
+    let o: usize = 0;
+    for (; o < pairEnd; o += 8) {
+      const d = f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(px + o)), vmean);
+      ss = f64x2.add(ss, f64x2.mul(d, d));
+    }
+    let sss = f64x2.extract_lane(ss, 0) + f64x2.extract_lane(ss, 1);
+    for (; o < end; o += 4) {
+      const d = <f64>load<f32>(px + o) - mean;
+      sss += d * d;
+    }
+    const rstd = 1.0 / Math.sqrt(sss / <f64>n + eps);
+    store<f32>(meanOut + ((<usize>r) << 2), <f32>mean);
+    store<f32>(rstdOut + ((<usize>r) << 2), <f32>rstd);
+    const vr = f64x2.splat(rstd);
+    for (o = 0; o < pairEnd; o += 8) {
+      let v = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(px + o)), vmean), vr);
+      if (w !== 0) v = f64x2.mul(v, f64x2.promote_low_f32x4(v128.load64_zero(w + o)));
+      if (b !== 0) v = f64x2.add(v, f64x2.promote_low_f32x4(v128.load64_zero(b + o)));
+      v128.store64_lane(py + o, f32x4.demote_f64x2_zero(v), 0);
+    }
+    for (; o < end; o += 4) {
+      let v = (<f64>load<f32>(px + o) - mean) * rstd;
+      if (w !== 0) v *= <f64>load<f32>(w + o);
+      if (b !== 0) v += <f64>load<f32>(b + o);
+      store<f32>(py + o, <f32>v);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// fused recurrent cells (contiguous [batch, gates * hidden] rows)
+
+/**
+ * LSTM cell: gates `[batch, 4h]` (i, f, g, o), c `[batch, h]` → h', c'.
+ * `c' = sigmoid(f) c + sigmoid(i) tanh(g)`, `h' = sigmoid(o) tanh(c')`.
+ */
+export function lstmCell(gates: usize, c: usize, hOut: usize, cOut: usize, batch: i32, h: i32): void {
+  const vecEnd = (<usize>(h & ~3)) << 2;
+  const end = (<usize>h) << 2;
+  const hb = (<usize>h) << 2;
+  for (let r = 0; r < batch; r++) {
+    const g = gates + <usize>r * <usize>h * 16;
+    const row = <usize>r * hb;
+    for (let o: usize = 0; o < end; ) {
+      const tail = o >= vecEnd;
+      const ig = V.vsigmoid(V.ld(g + o, tail));
+      const fg = V.vsigmoid(V.ld(g + hb + o, tail));
+      const gg = V.vtanh(V.ld(g + 2 * hb + o, tail));
+      const og = V.vsigmoid(V.ld(g + 3 * hb + o, tail));
+      const cn = f32x4.add(f32x4.mul(fg, V.ld(c + row + o, tail)), f32x4.mul(ig, gg));
+      V.st(cOut + row + o, cn, tail);
+      V.st(hOut + row + o, f32x4.mul(og, V.vtanh(cn)), tail);
+      o += tail ? 4 : 16;
+    }
+  }
+}
+
+/**
+ * GRU cell: gi, gh `[batch, 3h]` (r, z, n; biases included), hPrev `[batch, h]` → h'.
+ * `r = σ(gi_r + gh_r)`, `z = σ(gi_z + gh_z)`, `n = tanh(gi_n + r gh_n)`, `h' = (1 - z) n + z h`.
+ */
+export function gruCell(gi: usize, gh: usize, hPrev: usize, hOut: usize, batch: i32, h: i32): void {
+  const vecEnd = (<usize>(h & ~3)) << 2;
+  const end = (<usize>h) << 2;
+  const hb = (<usize>h) << 2;
+  const one = f32x4.splat(1.0);
+  for (let r = 0; r < batch; r++) {
+    const a = gi + <usize>r * <usize>h * 12;
+    const b = gh + <usize>r * <usize>h * 12;
+    const row = <usize>r * hb;
+    for (let o: usize = 0; o < end; ) {
+      const tail = o >= vecEnd;
+      const rg = V.vsigmoid(f32x4.add(V.ld(a + o, tail), V.ld(b + o, tail)));
+      const zg = V.vsigmoid(f32x4.add(V.ld(a + hb + o, tail), V.ld(b + hb + o, tail)));
+      const ng = V.vtanh(f32x4.add(V.ld(a + 2 * hb + o, tail), f32x4.mul(rg, V.ld(b + 2 * hb + o, tail))));
+      const hn = f32x4.add(f32x4.mul(f32x4.sub(one, zg), ng), f32x4.mul(zg, V.ld(hPrev + row + o, tail)));
+      V.st(hOut + row + o, hn, tail);
+      o += tail ? 4 : 16;
+    }
+  }
+}

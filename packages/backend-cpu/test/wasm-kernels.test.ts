@@ -1,0 +1,293 @@
+/**
+ * The WebAssembly kernels against the JavaScript reference kernels on large random inputs
+ * (the conformance suite's tensors are small), with threads off and on. Tolerances follow
+ * float32 accumulation: the wasm GEMM sums k products in float32 (the JS one in float64),
+ * so its error grows with k; the vector exp/tanh are within a few ulp.
+ */
+import { type BinaryOp, type DataId, type TensorView, type UnaryOp, contiguousStrides, sizeOf } from '@ghostflow/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CpuBackend, cpuBackendInfo, createCpuBackend } from '../src/cpu-backend.js';
+
+const info = cpuBackendInfo();
+const zero = { minElements: 0, minMacs: 0, threadMinMacs: 0 };
+const js = createCpuBackend({ wasm: false });
+const one = createCpuBackend({ threads: 1, thresholds: zero });
+const two = createCpuBackend({ threads: 2, thresholds: zero });
+const plain = createCpuBackend({ threads: 1, relaxedSimd: false, thresholds: zero });
+
+beforeAll(() => two.whenThreadsReady());
+afterAll(() => {
+  for (const b of [js, one, two, plain]) b.dispose();
+});
+
+/** Deterministic uniform values in [lo, hi) (a small LCG: reproducible failures). */
+function rand(n: number, lo = -1, hi = 1, seed = 1): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = lo + ((hi - lo) * s) / 2 ** 32;
+  }
+  return out;
+}
+
+/** A view onto `values` uploaded to `be`: row-major unless strides/offset are given. */
+function view(be: CpuBackend, values: Float32Array, shape: number[], strides = contiguousStrides(shape), offset = 0): TensorView {
+  return { dataId: be.upload(values, 'float32'), dtype: 'float32', shape, strides, offset };
+}
+
+function read(be: CpuBackend, id: DataId, size: number): Float32Array {
+  const out = (be.readSync as NonNullable<CpuBackend['readSync']>)(id, 'float32', size);
+  be.disposeData(id);
+  return out;
+}
+
+/** `|got - want| <= atol + rtol |want|` everywhere, NaN matching NaN and infinities exact. */
+function expectClose(got: Float32Array, want: Float32Array, atol: number, rtol: number): void {
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    const a = got[i];
+    const b = want[i];
+    const ok = Number.isNaN(b) ? Number.isNaN(a) : !Number.isFinite(b) ? a === b : Math.abs(a - b) <= atol + rtol * Math.abs(b);
+    if (!ok) expect.fail(`element ${i}: got ${a}, expected ${b} (atol ${atol}, rtol ${rtol})`);
+  }
+}
+
+type MatmulCase = { name: string; a: [number[], number[]?, number?]; b: [number[], number[]?, number?]; size: number; out: number };
+
+/** [shape, strides, offset] of each operand, and the buffer sizes behind them. */
+const MATMUL_CASES: MatmulCase[] = [
+  { name: '1x1 @ 1x1', a: [[1, 1]], b: [[1, 1]], size: 1, out: 1 },
+  { name: '3x5 @ 5x7 (all edges)', a: [[3, 5]], b: [[5, 7]], size: 35, out: 21 },
+  { name: '17x33 @ 33x31', a: [[17, 33]], b: [[33, 31]], size: 33 * 33, out: 17 * 31 },
+  { name: '64x64 @ 64x64', a: [[64, 64]], b: [[64, 64]], size: 64 * 64, out: 64 * 64 },
+  { name: '130x257 @ 257x100', a: [[130, 257]], b: [[257, 100]], size: 257 * 130, out: 130 * 100 },
+  { name: 'batched [4,37,29] @ [4,29,45]', a: [[4, 37, 29]], b: [[4, 29, 45]], size: 4 * 45 * 37, out: 4 * 37 * 45 },
+  {
+    name: 'broadcast b (batch stride 0)',
+    a: [[3, 40, 24]],
+    b: [
+      [3, 24, 50],
+      [0, 50, 1],
+    ],
+    size: 3 * 40 * 50,
+    out: 3 * 40 * 50,
+  },
+  {
+    name: 'transposed a and b',
+    a: [
+      [48, 70],
+      [1, 48],
+    ],
+    b: [
+      [70, 33],
+      [1, 70],
+    ],
+    size: 70 * 70,
+    out: 48 * 33,
+  },
+  { name: 'offset, padded rows', a: [[20, 30], [40, 1], 7], b: [[30, 18], [20, 1], 3], size: 40 * 30, out: 20 * 18 },
+  {
+    name: 'sparse b (every 3rd column)',
+    a: [[16, 16]],
+    b: [
+      [16, 40],
+      [400, 3],
+    ],
+    size: 16 * 400 + 200,
+    out: 16 * 40,
+  },
+];
+
+describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
+  it('reports the path and threads', () => {
+    expect(['relaxed-simd', 'simd']).toContain(one.info.path);
+    expect(plain.info.path).toBe('simd');
+    expect(js.info).toEqual({ path: 'js', threads: 1, readyWorkers: 0 });
+    expect(one.info.threads).toBe(1);
+    expect(two.info.threads).toBe(2);
+    expect(two.info.readyWorkers).toBe(1);
+    expect(cpuBackendInfo({ wasm: false }).path).toBe('js');
+  });
+
+  for (const c of MATMUL_CASES) {
+    it(`matmul ${c.name}`, () => {
+      const A = rand(c.size, -1, 1, 3);
+      const B = rand(c.size, -1, 1, 5);
+      const k = c.a[0][c.a[0].length - 1];
+      const results = [js, one, two, plain].map((be) => {
+        const a = view(be, A, c.a[0], c.a[1], c.a[2]);
+        const b = view(be, B, c.b[0], c.b[1], c.b[2]);
+        const out = read(be, be.kernels.matmul(a, b), c.out);
+        be.disposeData(a.dataId);
+        be.disposeData(b.dataId);
+        return out;
+      });
+      for (const r of results.slice(1)) expectClose(r, results[0], 2e-6 * k, 1e-5);
+      // Threads split the columns, never one element's sum: identical bits.
+      expect(Array.from(results[2])).toEqual(Array.from(results[1]));
+    });
+  }
+
+  it('matmul propagates inf and NaN like the JS kernel', () => {
+    const A = rand(8 * 8, -1, 1, 7);
+    A[3] = Number.POSITIVE_INFINITY;
+    A[20] = Number.NaN;
+    const B = rand(8 * 8, -1, 1, 9);
+    B[5] = 0;
+    const [want, got] = [js, two].map((be) => read(be, be.kernels.matmul(view(be, A, [8, 8]), view(be, B, [8, 8])), 64));
+    expectClose(got, want, 1e-5, 1e-5);
+  });
+
+  it('linear with bias and a non-contiguous weight', () => {
+    const [rows, k, n] = [70, 96, 53];
+    const X = rand(rows * k, -1, 1, 11);
+    const W = rand(n * k * 2, -1, 1, 13); // weight [n, k] read with row stride 2k
+    const bias = rand(n, -1, 1, 17);
+    const results = [js, one, two].map((be) => {
+      const out = be.fused.linear?.(view(be, X, [2, 35, k]), view(be, W, [n, k], [2 * k, 1]), view(be, bias, [n])) as DataId;
+      return read(be, out, rows * n);
+    });
+    expectClose(results[1], results[0], 2e-6 * k, 1e-5);
+    expect(Array.from(results[2])).toEqual(Array.from(results[1]));
+  });
+
+  const specials = Float32Array.of(
+    0,
+    -0,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+    1e-30,
+    -1e-30,
+    88.7,
+    89,
+    -87,
+    -104,
+    1e-4,
+    -3e-4,
+    7.9,
+    20,
+  );
+  const unaryInput = (lo: number, hi: number): Float32Array => {
+    const x = rand(20_003, lo, hi, 19);
+    x.set(specials);
+    return x;
+  };
+
+  const UNARY: [UnaryOp, number, number, number][] = [
+    ['exp', -100, 90, 1e-6],
+    ['tanh', -10, 10, 1e-6],
+    ['sigmoid', -100, 100, 1e-6],
+    ['silu', -100, 100, 1e-6],
+    ['relu', -5, 5, 0],
+    ['neg', -5, 5, 0],
+    ['abs', -5, 5, 0],
+    ['sqrt', 0, 1000, 0],
+  ];
+  for (const [op, lo, hi, rtol] of UNARY) {
+    it(`unary ${op}`, () => {
+      const X = unaryInput(lo, hi);
+      const [want, got] = [js, one].map((be) => read(be, be.kernels.unary(view(be, X, [X.length]), { op }), X.length));
+      // atol 1e-30: silu and sigmoid underflow to 0 a little earlier than the float64 reference.
+      expectClose(got, want, rtol === 0 ? 0 : 1e-30, rtol);
+    });
+  }
+
+  for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'] as BinaryOp[]) {
+    it(`binary ${op} is bit-exact`, () => {
+      const A = rand(10_001, -50, 50, 23);
+      const B = rand(10_001, -50, 50, 29);
+      A.set(specials);
+      B.set(specials.slice().reverse());
+      const [want, got] = [js, one].map((be) => read(be, be.kernels.binary(view(be, A, [10_001]), view(be, B, [10_001]), { op }), 10_001));
+      expect(Array.from(got)).toEqual(Array.from(want));
+    });
+  }
+
+  it('sum over the last axes', () => {
+    const X = rand(60 * 7 * 131, -1, 1, 31);
+    for (const axes of [[2], [1, 2], [0, 1, 2]]) {
+      const outSize = sizeOf([60, 7, 131].filter((_, d) => !axes.includes(d)));
+      const [want, got] = [js, one].map((be) => read(be, be.kernels.reduce(view(be, X, [60, 7, 131]), { op: 'sum', axes }), outSize));
+      expectClose(got, want, 1e-6, 1e-6);
+    }
+  });
+
+  it('softmax and logSoftmax along the last axis, large magnitudes included', () => {
+    const X = rand(64 * 1001, -30, 30, 37);
+    for (let i = 0; i < 1001; i++) X[i] += 1000; // a row of huge logits
+    X[1001 * 3 + 5] = Number.NEGATIVE_INFINITY;
+    for (const kind of ['softmax', 'logSoftmax'] as const) {
+      const [want, got] = [js, one].map((be) =>
+        read(be, (be.fused[kind] as NonNullable<CpuBackend['fused']['softmax']>)(view(be, X, [64, 1001]), { axis: 1 }), X.length),
+      );
+      expectClose(got, want, kind === 'softmax' ? 1e-9 : 1e-5, 1e-5);
+    }
+  });
+
+  it('layerNorm with weight and bias, rows with a large mean', () => {
+    const [rows, n] = [96, 513];
+    const X = rand(rows * n, -1, 1, 41);
+    for (let i = 0; i < n; i++) X[i] = 1000 + X[i] * 1e-3;
+    const w = rand(n, 0.5, 1.5, 43);
+    const b = rand(n, -1, 1, 47);
+    const [want, got] = [js, one].map((be) => {
+      const [o, m, r] = (be.fused.layerNorm as NonNullable<CpuBackend['fused']['layerNorm']>)(
+        view(be, X, [rows, n]),
+        view(be, w, [n]),
+        view(be, b, [n]),
+        {
+          normalizedSize: n,
+          eps: 1e-5,
+        },
+      );
+      return [read(be, o, rows * n), read(be, m, rows), read(be, r, rows)];
+    });
+    for (let i = 0; i < 3; i++) expectClose(got[i], want[i], 1e-5, 1e-5);
+  });
+
+  it('lstmCell and gruCell', () => {
+    const [batch, h] = [32, 257];
+    const gates = rand(batch * 4 * h, -6, 6, 53);
+    const c = rand(batch * h, -2, 2, 59);
+    const [want, got] = [js, one].map((be) => {
+      const [ho, co] = (be.fused.lstmCell as NonNullable<CpuBackend['fused']['lstmCell']>)(
+        view(be, gates, [batch, 4 * h]),
+        view(be, c, [batch, h]),
+      );
+      return [read(be, ho, batch * h), read(be, co, batch * h)];
+    });
+    expectClose(got[0], want[0], 1e-6, 1e-5);
+    expectClose(got[1], want[1], 1e-6, 1e-5);
+    const gi = rand(batch * 3 * h, -6, 6, 61);
+    const gh = rand(batch * 3 * h, -6, 6, 67);
+    const [w2, g2] = [js, one].map((be) =>
+      read(
+        be,
+        (be.fused.gruCell as NonNullable<CpuBackend['fused']['gruCell']>)(
+          view(be, gi, [batch, 3 * h]),
+          view(be, gh, [batch, 3 * h]),
+          view(be, c, [batch, h]),
+        ),
+        batch * h,
+      ),
+    );
+    expectClose(g2, w2, 1e-6, 1e-5);
+  });
+
+  it('keeps working single-threaded after dispose, and setThreads restarts the pool', async () => {
+    const be = createCpuBackend({ threads: 2, thresholds: zero });
+    await be.whenThreadsReady();
+    be.dispose();
+    expect(be.info.threads).toBe(1);
+    const A = rand(40 * 40, -1, 1, 71);
+    const got = read(be, be.kernels.matmul(view(be, A, [40, 40]), view(be, A, [40, 40])), 1600);
+    const want = read(js, js.kernels.matmul(view(js, A, [40, 40]), view(js, A, [40, 40])), 1600);
+    expectClose(got, want, 1e-4, 1e-5);
+    be.setThreads(2);
+    await be.whenThreadsReady();
+    expect(be.info).toMatchObject({ threads: 2, readyWorkers: 1 });
+    be.dispose();
+  });
+});
