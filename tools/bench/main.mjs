@@ -1,0 +1,941 @@
+/**
+ * GhostFlow side-by-side benchmark (issue 4): each workload runs on GhostFlow (backend-cpu, from the
+ * BUILT packages) and on its peers — tfjs-backend-cpu, tfjs-backend-wasm (+ tfjs-layers for LSTM/GRU),
+ * onnxruntime-node and PyTorch (/usr/bin/python3, a subprocess) — in one process run, interleaved
+ * round by round (engine order rotated every round), after a warm-up; the median of the timed runs
+ * is reported with GhostFlow/peer ratios, and the results are written as JSON.
+ *
+ *   node tools/bench/main.mjs [--quick] [--only matmul,lstm] [--threads 2] [--reps 5] [--warmup 1]
+ *                             [--engines ghostflow,tfjs-wasm,...] [--no-torch] [--no-ort] [--out file.json]
+ *
+ * See tools/bench/README.md for what every column means.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const PYTHON = process.env.GHOSTFLOW_BENCH_PYTHON ?? '/usr/bin/python3';
+
+// ---------------------------------------------------------------------------------------------
+// Options
+// ---------------------------------------------------------------------------------------------
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    threads: { type: 'string', default: process.env.BENCH_THREADS ?? '2' },
+    reps: { type: 'string' },
+    warmup: { type: 'string' },
+    engines: { type: 'string' },
+    'no-torch': { type: 'boolean', default: false },
+    'no-ort': { type: 'boolean', default: false },
+    out: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (opts.help) {
+  console.log(
+    'usage: node tools/bench/main.mjs [--quick] [--only a,b] [--threads N] [--reps N] [--warmup N] [--engines a,b] [--no-torch] [--no-ort] [--out file]',
+  );
+  process.exit(0);
+}
+const THREADS = Math.max(1, Number.parseInt(opts.threads, 10) || 2);
+const QUICK = opts.quick;
+const REPS = Number.parseInt(opts.reps ?? (QUICK ? '3' : '5'), 10);
+const WARMUP = Number.parseInt(opts.warmup ?? '1', 10);
+/** A workload whose slowest warm-up run exceeds this many ms gets only SLOW_REPS timed rounds. */
+const SLOW_MS = 4000;
+const SLOW_REPS = Math.min(REPS, 3);
+const ENGINE_FILTER = opts.engines ? new Set(opts.engines.split(',').map((s) => s.trim())) : null;
+
+// Threads for GhostFlow: GHOSTFLOW_CPU_THREADS before backend-cpu is imported, and its
+// setCpuThreads() export (see setupGhostflow).
+process.env.GHOSTFLOW_CPU_THREADS ??= String(THREADS);
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+
+// ---------------------------------------------------------------------------------------------
+// Workloads (shared with torch_bench.py through the spec objects)
+// ---------------------------------------------------------------------------------------------
+function workloads() {
+  const q = QUICK;
+  const rnn = q ? { batch: 4, seq: 8, input: 16, hidden: 32, layers: 2 } : { batch: 32, seq: 50, input: 128, hidden: 256, layers: 2 };
+  const bi = q ? { batch: 2, seq: 6, input: 12, hidden: 24, layers: 1 } : { batch: 3, seq: 25, input: 100, hidden: 256, layers: 1 };
+  const tr = q ? { dModel: 32, nhead: 4, ff: 64, batch: 2, seq: 8 } : { dModel: 256, nhead: 8, ff: 1024, batch: 32, seq: 64 };
+  const list = [];
+  for (const n of q ? [64, 128] : [256, 512, 1024]) {
+    list.push({ id: `matmul-${n}`, kind: 'matmul', n, flops: 2 * n ** 3, title: `matmul ${n}x${n} @ ${n}x${n} f32` });
+  }
+  const rnnTitle = (c, s) => `${c.toUpperCase()} b${s.batch} t${s.seq} ${s.input}→${s.hidden} x${s.layers}`;
+  for (const cell of ['lstm', 'gru']) {
+    list.push({ id: `${cell}-forward`, kind: 'rnn', cell, mode: 'forward', ...rnn, title: `${rnnTitle(cell, rnn)} forward` });
+    list.push({ id: `${cell}-train`, kind: 'rnn', cell, mode: 'train', ...rnn, title: `${rnnTitle(cell, rnn)} train step` });
+  }
+  list.push({
+    id: 'bilstm-forward',
+    kind: 'rnn',
+    cell: 'lstm',
+    mode: 'forward',
+    bidirectional: true,
+    ...bi,
+    title: `BiLSTM b${bi.batch} t${bi.seq} ${bi.input}→${bi.hidden} forward`,
+  });
+  const trTitle = `Encoder d${tr.dModel} h${tr.nhead} ff${tr.ff} b${tr.batch} t${tr.seq}`;
+  list.push({ id: 'transformer-forward', kind: 'transformer', mode: 'forward', ...tr, title: `${trTitle} forward` });
+  list.push({ id: 'transformer-train', kind: 'transformer', mode: 'train', ...tr, title: `${trTitle} train step` });
+  for (const w of list) w.onnxName = `${w.id}-${specKey(w)}`;
+  if (!opts.only) return list;
+  const keys = opts.only.split(',').map((s) => s.trim().toLowerCase());
+  return list.filter((w) => keys.some((k) => w.id.includes(k)));
+}
+
+function specKey(w) {
+  const keys = ['n', 'cell', 'bidirectional', 'batch', 'seq', 'input', 'hidden', 'layers', 'dModel', 'nhead', 'ff'];
+  return keys
+    .filter((k) => w[k] !== undefined)
+    .map((k) => `${w[k]}`)
+    .join('_');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const mem = () => {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed + m.external };
+};
+const MB = (b) => (b == null ? '' : (b / 2 ** 20).toFixed(1));
+const now = () => performance.now();
+
+function table(headers, rows, align) {
+  const cells = [headers, ...rows].map((r) => r.map((c) => (c == null ? '' : String(c))));
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const fmt = (r) =>
+    `| ${r.map((c, i) => ((align?.[i] ?? (i === 0 ? 'l' : 'r')) === 'l' ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  const sep = `|${widths.map((w, i) => ((align?.[i] ?? (i === 0 ? 'l' : 'r')) === 'l' ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [fmt(cells[0]), sep, ...cells.slice(1).map(fmt)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engines. Each has name, available, note, and make(spec) -> runner | { na: reason }.
+// A runner: { run(): void | Promise<void>, peakBytes?(): Promise<number | null>, dispose() }.
+// ---------------------------------------------------------------------------------------------
+const notes = [];
+
+async function setupGhostflow() {
+  const core = await import('@ghostflow/core');
+  const cpu = await import('@ghostflow/backend-cpu');
+  const nn = await import('@ghostflow/nn');
+  core.setBackend?.('cpu');
+  await core.ready?.();
+  // backend-cpu's thread setter (setCpuThreads; older names tried too); GHOSTFLOW_CPU_THREADS is
+  // set as well (before the import).
+  let threadsVia = null;
+  for (const name of ['setCpuThreads', 'setNumThreads', 'setThreads']) {
+    if (typeof cpu[name] === 'function') {
+      try {
+        await cpu[name](THREADS);
+        threadsVia = `${name}(${THREADS})`;
+        break;
+      } catch (e) {
+        notes.push(`ghostflow: ${name}(${THREADS}) threw: ${e.message}`);
+      }
+    }
+  }
+  const backend = core.getBackend();
+  await backend.whenThreadsReady?.(); // worker threads start in the background
+  const cpuInfo = backend.info ?? (typeof cpu.cpuBackendInfo === 'function' ? cpu.cpuBackendInfo(backend) : null);
+  const extra = Object.keys(cpu).filter((k) => /thread|wasm|simd|worker|feature/i.test(k));
+  const info = { backend: backend.name, version: cpu.VERSION, threadsVia, exports: extra, cpuInfo: cpuInfo ? { ...cpuInfo } : null };
+  for (const k of extra) {
+    if (typeof cpu[k] === 'function' && /^(get|is|has)/.test(k) && cpu[k].length === 0) {
+      try {
+        const v = await cpu[k]();
+        info[k] = typeof v === 'object' ? JSON.stringify(v) : v;
+      } catch {}
+    }
+  }
+  const pathNote = cpuInfo
+    ? `path '${cpuInfo.path}', ${cpuInfo.threads} thread(s) (${cpuInfo.readyWorkers} worker(s) ready)`
+    : 'reference JS kernels';
+  const threadNote = threadsVia
+    ? `${pathNote}; threads via ${threadsVia}`
+    : `${pathNote}; backend-cpu exports no thread setting (GHOSTFLOW_CPU_THREADS=${THREADS} set in the environment; JS kernels are single-threaded)`;
+  const { tidy, noGrad, randn, manualSeed } = core;
+  const { LSTM, GRU, TransformerEncoderLayer, Adam, mseLoss } = nn;
+
+  /** Peak of memory().bytes during one untimed run, sampled after every kernel call (wrapping the kernel tables). */
+  function peakOf(fn) {
+    const b = core.getBackend();
+    const base = b.memory().bytes;
+    let peak = base;
+    const restore = [];
+    const wrap = (obj, key) => {
+      const f = obj?.[key];
+      if (typeof f !== 'function') return;
+      const w = function (...args) {
+        const r = f.apply(this, args);
+        const m = b.memory().bytes;
+        if (m > peak) peak = m;
+        return r;
+      };
+      try {
+        obj[key] = w;
+        if (obj[key] === w)
+          restore.push(() => {
+            obj[key] = f;
+          });
+      } catch {}
+    };
+    for (const t of [b.kernels, b.fused]) for (const k of Object.keys(t ?? {})) wrap(t, k);
+    wrap(b, 'upload');
+    if (restore.length === 0) {
+      const before = b.memory().peakBytes;
+      fn();
+      const after = b.memory().peakBytes;
+      return after > before ? after - base : null; // lifetime peak only: meaningful when it grew
+    }
+    try {
+      fn();
+    } finally {
+      for (const r of restore) r();
+    }
+    return peak - base;
+  }
+
+  function make(spec) {
+    manualSeed(0);
+    const owned = [];
+    let run;
+    if (spec.kind === 'matmul') {
+      const a = randn([spec.n, spec.n]);
+      const b = randn([spec.n, spec.n]);
+      owned.push(a, b);
+      run = () => {
+        const c = a.matmul(b);
+        c.dataSync();
+        c.dispose();
+      };
+    } else if (spec.kind === 'rnn') {
+      const Cls = spec.cell === 'lstm' ? LSTM : GRU;
+      const m = new Cls(spec.input, spec.hidden, { numLayers: spec.layers, batchFirst: true, bidirectional: !!spec.bidirectional });
+      const x = randn([spec.batch, spec.seq, spec.input]);
+      owned.push(m, x);
+      if (spec.mode === 'forward') {
+        m.eval();
+        run = () =>
+          noGrad(() =>
+            tidy(() => {
+              m.forward(x)[0].dataSync();
+            }),
+          );
+      } else {
+        const target = randn([spec.batch, spec.seq, spec.hidden * (spec.bidirectional ? 2 : 1)]);
+        const opt = new Adam(m.parameters(), { lr: 1e-3 });
+        owned.push(target, opt);
+        m.train();
+        run = () => {
+          const loss = tidy(() => {
+            opt.zeroGrad();
+            const l = mseLoss(m.forward(x)[0], target);
+            l.backward();
+            opt.step();
+            return l.detach();
+          });
+          loss.dataSync();
+          loss.dispose();
+        };
+      }
+    } else if (spec.kind === 'transformer') {
+      const layer = new TransformerEncoderLayer(spec.dModel, spec.nhead, { dimFeedforward: spec.ff, dropout: 0, batchFirst: true });
+      const x = randn([spec.batch, spec.seq, spec.dModel]);
+      owned.push(layer, x);
+      if (spec.mode === 'forward') {
+        layer.eval();
+        run = () =>
+          noGrad(() =>
+            tidy(() => {
+              layer.forward(x).dataSync();
+            }),
+          );
+      } else {
+        const target = randn([spec.batch, spec.seq, spec.dModel]);
+        const opt = new Adam(layer.parameters(), { lr: 1e-3 });
+        owned.push(target, opt);
+        layer.train();
+        run = () => {
+          const loss = tidy(() => {
+            opt.zeroGrad();
+            const l = mseLoss(layer.forward(x), target);
+            l.backward();
+            opt.step();
+            return l.detach();
+          });
+          loss.dataSync();
+          loss.dispose();
+        };
+      }
+    } else return { na: 'unknown workload' };
+    return {
+      run,
+      peakBytes: async () => peakOf(run),
+      dispose: () => {
+        for (const o of owned) o.dispose?.();
+      },
+    };
+  }
+  return { name: 'ghostflow', available: true, note: `@ghostflow/backend-cpu ${cpu.VERSION ?? ''}: ${threadNote}`, info, make };
+}
+
+async function setupTfjs() {
+  let tf;
+  let wasm;
+  let layers;
+  try {
+    tf = await import('@tensorflow/tfjs-core');
+    await import('@tensorflow/tfjs-backend-cpu');
+    wasm = await import('@tensorflow/tfjs-backend-wasm');
+    layers = await import('@tensorflow/tfjs-layers');
+  } catch (e) {
+    const na = `tfjs not importable: ${e.message}`;
+    return [
+      { name: 'tfjs-cpu', available: false, note: na },
+      { name: 'tfjs-wasm', available: false, note: na },
+    ];
+  }
+  wasm.setThreadsCount(THREADS);
+  await tf.setBackend('wasm');
+  await tf.ready();
+  const wasmThreads = wasm.getThreadsCount();
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const mt = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+  await tf.setBackend('cpu');
+  await tf.ready();
+
+  const engine = (backendName) => {
+    /** Builds the tfjs version of a workload; returns { run, dispose } (run may be async). */
+    function build(spec) {
+      tf.util.seedrandom?.('0');
+      if (spec.kind === 'matmul') {
+        const a = tf.randomNormal([spec.n, spec.n], 0, 1, 'float32', 1);
+        const b = tf.randomNormal([spec.n, spec.n], 0, 1, 'float32', 2);
+        return {
+          run: () => {
+            const c = tf.matMul(a, b);
+            c.dataSync();
+            c.dispose();
+          },
+          dispose: () => tf.dispose([a, b]),
+        };
+      }
+      if (spec.kind === 'rnn') {
+        const dirs = spec.bidirectional ? 2 : 1;
+        const cellOpts = (i) => ({
+          units: spec.hidden,
+          returnSequences: true,
+          recurrentActivation: 'sigmoid', // PyTorch's; tfjs-layers defaults to hardSigmoid
+          recurrentInitializer: 'glorotUniform', // setup speed only (orthogonal runs a QR)
+          ...(i === 0 && !spec.bidirectional ? { inputShape: [spec.seq, spec.input] } : {}),
+        });
+        const Cell = spec.cell === 'lstm' ? layers.layers.lstm : layers.layers.gru;
+        const model = layers.sequential();
+        for (let i = 0; i < spec.layers; i++) {
+          if (spec.bidirectional) {
+            model.add(
+              layers.layers.bidirectional({
+                layer: Cell(cellOpts(i)),
+                mergeMode: 'concat',
+                ...(i === 0 ? { inputShape: [spec.seq, spec.input] } : {}),
+              }),
+            );
+          } else model.add(Cell(cellOpts(i)));
+        }
+        const x = tf.randomNormal([spec.batch, spec.seq, spec.input], 0, 1, 'float32', 3);
+        if (spec.mode === 'forward') {
+          return {
+            run: () => {
+              const y = model.predict(x);
+              y.dataSync();
+              y.dispose();
+            },
+            dispose: () => {
+              x.dispose();
+              model.dispose();
+            },
+          };
+        }
+        const y = tf.randomNormal([spec.batch, spec.seq, spec.hidden * dirs], 0, 1, 'float32', 4);
+        model.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
+        return {
+          run: async () => {
+            await model.trainOnBatch(x, y);
+          },
+          dispose: () => {
+            tf.dispose([x, y]);
+            model.optimizer?.dispose?.();
+            model.dispose();
+          },
+        };
+      }
+      if (spec.kind === 'transformer') return tfjsEncoderLayer(tf, spec);
+      return { na: 'unknown workload' };
+    }
+    return {
+      name: `tfjs-${backendName}`,
+      available: true,
+      note:
+        backendName === 'wasm'
+          ? `@tensorflow/tfjs-backend-wasm ${wasm.version_wasm ?? ''}: SIMD ${simd}, ${wasmThreads} thread(s) (multithread support ${mt}: tfjs disables its threaded wasm build in Node, tfjs#3830; forcing the flag makes backend init fail)`
+          : '@tensorflow/tfjs-backend-cpu: plain JS kernels, single-threaded',
+      threads: backendName === 'wasm' ? (mt ? wasmThreads : 1) : 1,
+      make(spec) {
+        const prev = tf.getBackend();
+        if (prev !== backendName) tf.setBackend(backendName);
+        const r = build(spec);
+        if (r.na) return r;
+        const ensure = async () => {
+          if (tf.getBackend() !== backendName) await tf.setBackend(backendName);
+        };
+        return {
+          before: ensure,
+          run: r.run,
+          peakBytes: async () => {
+            await ensure();
+            const base = tf.memory().numBytes;
+            const info = await tf.profile(async () => {
+              await r.run();
+            });
+            return Math.max(0, info.peakBytes - base);
+          },
+          dispose: r.dispose,
+        };
+      },
+    };
+  };
+  return [engine('cpu'), engine('wasm')];
+}
+
+/** A post-norm TransformerEncoderLayer (ReLU, dropout 0) from tfjs ops: tfjs has no multi-head-attention layer. */
+function tfjsEncoderLayer(tf, spec) {
+  const { dModel: D, nhead: H, ff: F, batch: B, seq: T } = spec;
+  const dh = D / H;
+  const u = (shape, fan, seed) => tf.variable(tf.randomUniform(shape, -1 / Math.sqrt(fan), 1 / Math.sqrt(fan), 'float32', seed));
+  const v = {
+    wqkv: u([3 * D, D], D, 11),
+    bqkv: tf.variable(tf.zeros([3 * D])),
+    wo: u([D, D], D, 12),
+    bo: tf.variable(tf.zeros([D])),
+    w1: u([F, D], D, 13),
+    b1: u([F], D, 14),
+    w2: u([D, F], F, 15),
+    b2: u([D], F, 16),
+    g1: tf.variable(tf.ones([D])),
+    n1: tf.variable(tf.zeros([D])),
+    g2: tf.variable(tf.ones([D])),
+    n2: tf.variable(tf.zeros([D])),
+  };
+  const x = tf.randomNormal([B, T, D], 0, 1, 'float32', 5);
+  // Functional tfjs ops only: the chained Tensor methods are not registered by tfjs-core's main entry.
+  const layerNorm = (z, g, b) => {
+    const { mean, variance } = tf.moments(z, -1, true);
+    return tf.add(tf.mul(tf.div(tf.sub(z, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+  };
+  const linear = (z, w, b) => tf.add(tf.matMul(z, w, false, true), b);
+  const heads = (m) => tf.transpose(tf.reshape(m, [B, T, H, dh]), [0, 2, 1, 3]);
+  const forward = () => {
+    const x2 = tf.reshape(x, [B * T, D]);
+    const [q, k, val] = tf.split(linear(x2, v.wqkv, v.bqkv), 3, 1);
+    const scores = tf.mul(tf.matMul(heads(q), heads(k), false, true), 1 / Math.sqrt(dh));
+    const att = tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores), heads(val)), [0, 2, 1, 3]), [B * T, D]);
+    const h1 = layerNorm(tf.add(x2, linear(att, v.wo, v.bo)), v.g1, v.n1);
+    const f = linear(tf.relu(linear(h1, v.w1, v.b1)), v.w2, v.b2);
+    return tf.reshape(layerNorm(tf.add(h1, f), v.g2, v.n2), [B, T, D]);
+  };
+  const vars = Object.values(v);
+  const dispose = () => tf.dispose([x, ...vars]);
+  if (spec.mode === 'forward') {
+    return {
+      run: () => {
+        const y = tf.tidy(forward);
+        y.dataSync();
+        y.dispose();
+      },
+      dispose,
+    };
+  }
+  const target = tf.randomNormal([B, T, D], 0, 1, 'float32', 6);
+  const opt = tf.train.adam(1e-3);
+  return {
+    run: () => {
+      const cost = opt.minimize(() => tf.losses.meanSquaredError(target, forward()), true, vars);
+      cost.dataSync();
+      cost.dispose();
+    },
+    dispose: () => {
+      dispose();
+      target.dispose();
+      opt.dispose();
+    },
+  };
+}
+
+/** The PyTorch subprocess (torch_bench.py serve): one JSON line in, one out. */
+async function setupTorch() {
+  if (opts['no-torch']) return { name: 'pytorch', available: false, note: 'skipped (--no-torch)' };
+  if (!existsSync(PYTHON)) return { name: 'pytorch', available: false, note: `skipped: ${PYTHON} not found` };
+  const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    return {
+      name: 'pytorch',
+      available: false,
+      note: `skipped: torch is not importable by ${PYTHON} (${(probe.stderr || '').trim().split('\n').pop()})`,
+    };
+  }
+  const child = spawn(PYTHON, [join(HERE, 'torch_bench.py'), 'serve', String(THREADS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const queue = [];
+  const waiters = [];
+  lines.on('line', (l) => (waiters.length ? waiters.shift()(l) : queue.push(l)));
+  let dead = null;
+  child.on('exit', (code) => {
+    dead = `python exited with ${code}`;
+    for (const w of waiters.splice(0)) w(JSON.stringify({ error: dead }));
+  });
+  const next = () =>
+    new Promise((res) => (queue.length ? res(queue.shift()) : dead ? res(JSON.stringify({ error: dead })) : waiters.push(res)));
+  const request = async (msg) => {
+    child.stdin.write(`${JSON.stringify(msg)}\n`);
+    const reply = JSON.parse(await next());
+    if (reply.error) throw new Error(`pytorch: ${reply.error}`);
+    return reply;
+  };
+  const hello = JSON.parse(await next());
+  if (!hello.ready) return { name: 'pytorch', available: false, note: `skipped: ${hello.error}` };
+  return {
+    name: 'pytorch',
+    available: true,
+    remote: true,
+    note: `torch ${hello.torch} via ${PYTHON} subprocess, torch.set_num_threads(${hello.threads}); times measured inside Python (perf_counter)`,
+    threads: hello.threads,
+    torchVersion: hello.torch,
+    make(spec) {
+      return {
+        remote: true,
+        setup: async () => request({ op: 'setup', spec, warmup: WARMUP }),
+        timeOnce: async () => (await request({ op: 'run' })).ms,
+        dispose: async () => request({ op: 'teardown' }),
+      };
+    },
+    close: () => {
+      try {
+        child.stdin.write(`${JSON.stringify({ op: 'quit' })}\n`);
+        child.stdin.end();
+      } catch {}
+    },
+  };
+}
+
+async function setupOrt(specs) {
+  if (opts['no-ort']) return { name: 'onnxruntime', available: false, note: 'skipped (--no-ort)' };
+  let ort;
+  try {
+    ort = (await import('onnxruntime-node')).default ?? (await import('onnxruntime-node'));
+  } catch (e) {
+    return {
+      name: 'onnxruntime',
+      available: false,
+      note: `skipped: onnxruntime-node is not importable (${e.message.split('\n')[0]}); it is an optionalDependency whose postinstall downloads CUDA binaries (see README)`,
+    };
+  }
+  const probe = existsSync(PYTHON) ? spawnSync(PYTHON, ['-c', 'import torch.onnx'], { encoding: 'utf8' }) : { status: 1 };
+  if (probe.status !== 0) {
+    return {
+      name: 'onnxruntime',
+      available: false,
+      note: `skipped: the ONNX models are exported with PyTorch (torch.onnx.export), which ${PYTHON} cannot import`,
+    };
+  }
+  const ortSpecs = specs.filter((s) => ortSupports(s));
+  const cacheDir = join(HERE, '.cache', 'onnx');
+  let paths = {};
+  if (ortSpecs.length) {
+    const r = spawnSync(PYTHON, [join(HERE, 'torch_bench.py'), 'export', cacheDir, JSON.stringify(ortSpecs)], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      return { name: 'onnxruntime', available: false, note: `skipped: ONNX export failed: ${(r.stderr || '').trim().split('\n').pop()}` };
+    }
+    paths = JSON.parse(r.stdout.trim().split('\n').pop());
+  }
+  const version = ort.env?.versions?.node ?? '';
+  return {
+    name: 'onnxruntime',
+    available: true,
+    note: `onnxruntime-node ${version}: CPU EP, intraOpNumThreads ${THREADS}, sequential, graph optimizations 'all'; models from torch.onnx.export (opset 14) cached in tools/bench/.cache/onnx`,
+    threads: THREADS,
+    make(spec) {
+      if (!ortSupports(spec)) return { na: 'ONNX Runtime is inference only (no training step)' };
+      const path = paths[spec.id];
+      if (!path) return { na: 'no model' };
+      let session;
+      let feeds;
+      const rand = (n, seed) => {
+        const a = new Float32Array(n);
+        let s = seed;
+        for (let i = 0; i < n; i++) {
+          s = (s * 1664525 + 1013904223) >>> 0;
+          a[i] = s / 2 ** 32 - 0.5;
+        }
+        return a;
+      };
+      return {
+        setup: async () => {
+          session = await ort.InferenceSession.create(path, {
+            executionProviders: ['cpu'],
+            intraOpNumThreads: THREADS,
+            interOpNumThreads: 1,
+            executionMode: 'sequential',
+            graphOptimizationLevel: 'all',
+          });
+          if (spec.kind === 'matmul') {
+            feeds = {
+              a: new ort.Tensor('float32', rand(spec.n * spec.n, 1), [spec.n, spec.n]),
+              b: new ort.Tensor('float32', rand(spec.n * spec.n, 2), [spec.n, spec.n]),
+            };
+          } else {
+            const width = spec.kind === 'rnn' ? spec.input : spec.dModel;
+            feeds = { x: new ort.Tensor('float32', rand(spec.batch * spec.seq * width, 3), [spec.batch, spec.seq, width]) };
+          }
+        },
+        run: async () => {
+          const out = await session.run(feeds);
+          for (const t of Object.values(out)) t.dispose?.();
+        },
+        dispose: async () => session?.release?.(),
+      };
+    },
+  };
+}
+
+function ortSupports(spec) {
+  return spec.mode !== 'train';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main loop
+// ---------------------------------------------------------------------------------------------
+const ENGINE_ORDER = ['ghostflow', 'tfjs-cpu', 'tfjs-wasm', 'onnxruntime', 'pytorch'];
+
+async function main() {
+  const t0 = now();
+  const loadStart = os.loadavg();
+  const specs = workloads();
+  if (specs.length === 0) {
+    console.error(`no workload matches --only ${opts.only}`);
+    process.exit(2);
+  }
+  console.log(
+    `GhostFlow bench${QUICK ? ' (--quick)' : ''}: ${specs.length} workloads, ${THREADS} thread(s) per engine, warm-up ${WARMUP}, median of ${REPS} interleaved rounds (${SLOW_REPS} when a run takes > ${SLOW_MS / 1000}s)`,
+  );
+  console.log(
+    `machine: ${os.cpus()[0]?.model ?? '?'} x${os.availableParallelism?.() ?? os.cpus().length}, Node ${process.version}, ${os.platform()}/${os.arch()}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+
+  const wanted = (name) => !ENGINE_FILTER || ENGINE_FILTER.has(name);
+  const engines = [];
+  if (wanted('ghostflow')) engines.push(await setupGhostflow());
+  if (wanted('tfjs-cpu') || wanted('tfjs-wasm')) engines.push(...(await setupTfjs()).filter((e) => wanted(e.name)));
+  let torch = null;
+  if (wanted('pytorch') || wanted('onnxruntime')) torch = await setupTorch();
+  if (wanted('onnxruntime')) engines.push(await setupOrt(specs));
+  if (torch && wanted('pytorch')) engines.push(torch);
+  engines.sort((a, b) => ENGINE_ORDER.indexOf(a.name) - ENGINE_ORDER.indexOf(b.name));
+  for (const e of engines) console.log(`  ${e.name.padEnd(11)} ${e.available ? '' : '[skipped] '}${e.note}`);
+  for (const n of notes) console.log(`  note: ${n}`);
+  const live = engines.filter((e) => e.available);
+
+  const results = [];
+  for (const spec of specs) {
+    const w0 = now();
+    process.stdout.write(`\n${spec.id}: ${spec.title}\n`);
+    const runners = [];
+    const row = { id: spec.id, title: spec.title, kind: spec.kind, mode: spec.mode ?? null, flops: spec.flops ?? null, engines: {} };
+    for (const e of live) {
+      const m = e.make(spec);
+      if (m.na) {
+        row.engines[e.name] = { na: m.na };
+        continue;
+      }
+      gc();
+      const before = mem();
+      let warmMax = 0;
+      let setupExtra = {};
+      try {
+        if (m.setup) setupExtra = (await m.setup()) ?? {};
+        if (!m.remote) {
+          await m.before?.();
+          for (let i = 0; i < WARMUP; i++) {
+            const s = now();
+            await m.run();
+            warmMax = Math.max(warmMax, now() - s);
+          }
+        }
+      } catch (err) {
+        row.engines[e.name] = { na: `error: ${err.message.split('\n')[0]}` };
+        console.log(`  ${e.name}: error during setup/warm-up: ${err.stack ?? err}`);
+        try {
+          await m.dispose?.();
+        } catch {}
+        continue;
+      }
+      const after = mem();
+      const r = { times: [], warmupMaxMs: m.remote ? null : warmMax };
+      if (m.remote) r.rssDeltaBytes = setupExtra.rssDeltaBytes ?? null;
+      else {
+        r.rssDeltaBytes = after.rss - before.rss;
+        r.heapDeltaBytes = after.heap - before.heap;
+      }
+      row.engines[e.name] = r;
+      runners.push({ e, m, r });
+    }
+    // Interleaved rounds: every engine once per round, starting engine rotated each round.
+    const slow = runners.some(({ r }) => (r.warmupMaxMs ?? 0) > SLOW_MS);
+    const reps = slow ? SLOW_REPS : REPS;
+    for (let round = 0; round < reps; round++) {
+      for (let i = 0; i < runners.length; i++) {
+        const { e, m, r } = runners[(i + round) % runners.length];
+        if (r.failed) continue;
+        try {
+          if (m.remote) r.times.push(await m.timeOnce());
+          else {
+            await m.before?.();
+            const s = now();
+            await m.run();
+            r.times.push(now() - s);
+          }
+        } catch (err) {
+          r.failed = true;
+          r.na = `error: ${err.message.split('\n')[0]}`;
+          console.log(`  ${e.name}: ${err.stack ?? err}`);
+        }
+      }
+    }
+    for (const { e, m, r } of runners) {
+      if (!r.failed && m.peakBytes) {
+        try {
+          r.backendPeakBytes = await m.peakBytes();
+        } catch (err) {
+          r.backendPeakBytes = null;
+          notes.push(`${e.name} ${spec.id}: peak measurement failed: ${err.message}`);
+        }
+      }
+      try {
+        await m.dispose?.();
+      } catch {}
+      if (r.times.length) {
+        r.medianMs = median(r.times);
+        r.minMs = Math.min(...r.times);
+        if (spec.flops) r.gflops = spec.flops / (r.medianMs * 1e6);
+      }
+    }
+    const gf = row.engines.ghostflow?.medianMs;
+    for (const [name, r] of Object.entries(row.engines)) {
+      if (name !== 'ghostflow' && gf && r.medianMs) r.ratio = gf / r.medianMs; // GhostFlow time / peer time
+    }
+    const line = Object.entries(row.engines)
+      .map(([n, r]) => `${n} ${r.medianMs ? `${r.medianMs.toFixed(2)}ms` : 'n/a'}${r.ratio ? ` (gf/peer ${r.ratio.toFixed(2)})` : ''}`)
+      .join(', ');
+    console.log(`  ${line}  [${reps} rounds, ${((now() - w0) / 1000).toFixed(1)}s]`);
+    results.push(row);
+    gc();
+  }
+  torch?.close?.();
+
+  // ---------------------------------------------------------------- report
+  const names = ENGINE_ORDER.filter((n) => engines.some((e) => e.name === n));
+  const peers = names.filter((n) => n !== 'ghostflow');
+  const cell = (r) => (r?.medianMs ? r.medianMs.toFixed(2) : 'n/a');
+  const report = [];
+  report.push(
+    `Median time per run (ms), ${THREADS} thread(s) requested for every engine (effective: ${names.map((n) => `${n} ${effectiveThreads(engines.find((e) => e.name === n))}`).join(', ')})`,
+  );
+  report.push(
+    table(
+      ['workload', ...names],
+      results.map((row) => [row.id, ...names.map((n) => cell(row.engines[n]))]),
+    ),
+  );
+  report.push('\nRatio GhostFlow time / peer time (< 1: GhostFlow faster)');
+  report.push(
+    table(
+      ['workload', ...peers.map((p) => `gf/${p}`)],
+      results.map((row) => [row.id, ...peers.map((p) => (row.engines[p]?.ratio ? row.engines[p].ratio.toFixed(2) : 'n/a'))]),
+    ),
+  );
+  const mm = results.filter((r) => r.kind === 'matmul');
+  if (mm.length) {
+    report.push('\nMatmul throughput, GFLOP/s (2n³ / median time), and GhostFlow throughput / peer throughput');
+    report.push(
+      table(
+        ['workload', ...names, ...peers.map((p) => `gf÷${p}`)],
+        mm.map((row) => [
+          row.id,
+          ...names.map((n) => (row.engines[n]?.gflops ? row.engines[n].gflops.toFixed(2) : 'n/a')),
+          ...peers.map((p) => (row.engines[p]?.ratio ? `${(1 / row.engines[p].ratio).toFixed(2)}x` : 'n/a')),
+        ]),
+      ),
+    );
+  }
+  report.push(
+    '\nMemory (MB): rssΔ / heapΔ = process RSS / (V8 heap + external) growth over setup + warm-up; peak = backend bytes peak over one run',
+  );
+  report.push(
+    table(
+      ['workload', ...names],
+      results.map((row) => [
+        row.id,
+        ...names.map((n) => {
+          const r = row.engines[n];
+          if (!r || r.na || r.failed) return 'n/a';
+          const parts = [`rss ${MB(r.rssDeltaBytes)}`];
+          if (r.heapDeltaBytes != null) parts.push(`heap ${MB(r.heapDeltaBytes)}`);
+          if (r.backendPeakBytes != null) parts.push(`peak ${MB(r.backendPeakBytes)}`);
+          return parts.join(' / ');
+        }),
+      ]),
+    ),
+  );
+  const targets = checkTargets(results);
+  if (targets.length) {
+    report.push('\nIssue targets');
+    report.push(
+      table(
+        ['target', 'measured', 'met'],
+        targets.map((t) => [t.target, t.measured, t.met == null ? 'n/a' : t.met ? 'yes' : 'NO']),
+        ['l', 'l', 'l'],
+      ),
+    );
+  }
+  const na = [];
+  for (const row of results) for (const [n, r] of Object.entries(row.engines)) if (r.na) na.push(`${row.id} / ${n}: ${r.na}`);
+  if (na.length) report.push(`\nNot measured:\n${na.map((s) => `  ${s}`).join('\n')}`);
+  report.push(
+    `\nload average at start ${loadStart.map((l) => l.toFixed(2)).join(' ')}, at end ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (other processes on the machine skew absolute times; interleaving keeps the ratios comparable)`,
+  );
+  console.log(`\n${report.join('\n')}`);
+
+  const doc = {
+    date: new Date().toISOString(),
+    quick: QUICK,
+    threads: THREADS,
+    reps: REPS,
+    warmup: WARMUP,
+    machine: {
+      cpu: os.cpus()[0]?.model,
+      cores: os.availableParallelism?.() ?? os.cpus().length,
+      node: process.version,
+      platform: `${os.platform()}/${os.arch()}`,
+    },
+    engines: engines.map(({ name, available, note, info, threads, torchVersion }) => ({
+      name,
+      available,
+      note,
+      info,
+      threads,
+      torchVersion,
+    })),
+    notes,
+    results,
+    targets,
+    loadAverage: { start: loadStart, end: os.loadavg() },
+    wallSeconds: (now() - t0) / 1000,
+  };
+  const out = opts.out ?? join(HERE, 'results', `bench-${QUICK ? 'quick-' : ''}${doc.date.replace(/[:.]/g, '-')}.json`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
+  console.log(`\nresults written to ${out} (${doc.wallSeconds.toFixed(0)}s in all)`);
+}
+
+function effectiveThreads(e) {
+  if (!e) return '?';
+  if (!e.available) return 'skipped';
+  if (e.name === 'ghostflow') {
+    const ci = e.info?.cpuInfo;
+    if (ci) return ci.path === 'js' ? '1 (JS path)' : `${ci.threads} (${ci.path})`;
+    return e.info?.threadsVia ? String(THREADS) : '1 (JS)';
+  }
+  return String(e.threads ?? THREADS);
+}
+
+function checkTargets(results) {
+  const get = (id, eng) => results.find((r) => r.id === id)?.engines?.[eng];
+  const out = [];
+  const speedup = (id, eng) => {
+    const r = get(id, eng);
+    return r?.ratio ? 1 / r.ratio : null;
+  };
+  if (results.some((r) => r.id === 'matmul-1024')) {
+    for (const [eng, need] of [
+      ['tfjs-wasm', 1.5],
+      ['tfjs-cpu', 20],
+    ]) {
+      const s = speedup('matmul-1024', eng);
+      out.push({
+        target: `matmul 1024 throughput ≥ ${need}x ${eng}`,
+        measured: s == null ? 'n/a' : `${s.toFixed(2)}x`,
+        met: s == null ? null : s >= need,
+      });
+    }
+  }
+  for (const cell of ['lstm', 'gru']) {
+    const id = `${cell}-train`;
+    if (!results.some((r) => r.id === id)) continue;
+    const s = speedup(id, 'tfjs-wasm');
+    out.push({
+      target: `${cell.toUpperCase()} train step ≥ 5x faster than tfjs-layers on tfjs-wasm`,
+      measured: s == null ? 'n/a' : `${s.toFixed(2)}x faster`,
+      met: s == null ? null : s >= 5,
+    });
+    const t = get(id, 'pytorch')?.ratio;
+    out.push({
+      target: `${cell.toUpperCase()} train step ≤ 1.5x PyTorch's time`,
+      measured: t == null ? 'n/a' : `${t.toFixed(2)}x`,
+      met: t == null ? null : t <= 1.5,
+    });
+  }
+  if (results.some((r) => r.id === 'transformer-forward')) {
+    const t = get('transformer-forward', 'onnxruntime')?.ratio;
+    out.push({
+      target: "Transformer encoder forward ≤ 1.5x onnxruntime-node's time",
+      measured: t == null ? 'n/a' : `${t.toFixed(2)}x`,
+      met: t == null ? null : t <= 1.5,
+    });
+  }
+  if (QUICK) for (const t of out) t.target += ' (quick sizes: not the issue targets)';
+  return out;
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
