@@ -1,17 +1,24 @@
 /**
- * GhostFlow side-by-side benchmark (issue 4): each workload runs on GhostFlow (backend-cpu, from the
- * BUILT packages) and on its peers — tfjs-backend-cpu, tfjs-backend-wasm (+ tfjs-layers for LSTM/GRU),
- * onnxruntime-node and PyTorch (/usr/bin/python3, a subprocess) — in one process run, interleaved
+ * GhostFlow side-by-side benchmark (issues 4 and 5): each workload runs on GhostFlow (backend-cpu and
+ * backend-webgpu, from the BUILT packages) and on its peers — tfjs-backend-cpu, tfjs-backend-wasm,
+ * tfjs-backend-webgpu (+ tfjs-layers for LSTM/GRU), onnxruntime-node and PyTorch (/usr/bin/python3, a
+ * subprocess) — in one process run, interleaved
  * round by round (engine order rotated every round), after a warm-up; the median of the timed runs
  * is reported with GhostFlow/peer ratios, and the results are written as JSON.
  *
  *   node tools/bench/main.mjs [--quick] [--only matmul,lstm] [--threads 2] [--reps 5] [--warmup 1]
- *                             [--engines ghostflow,tfjs-wasm,...] [--no-torch] [--no-ort] [--out file.json]
+ *                             [--engines ghostflow,tfjs-wasm,...] [--no-torch] [--no-ort] [--no-webgpu]
+ *                             [--out file.json]
+ *
+ * WebGPU columns (ghostflow-webgpu, tfjs-webgpu) run in Node on the `webgpu` package (Dawn): on a real
+ * GPU when Dawn finds one, else on SwiftShader's software Vulkan (VK_ICD_FILENAMES is pointed at
+ * Debian chromium's vk_swiftshader_icd.json when unset), labelled as such in the table header.
  *
  * See tools/bench/README.md for what every column means.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,6 +28,20 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+/** An installed package's version (its package.json), or '' when it cannot be read. */
+const pkgVersion = (name) => {
+  try {
+    return require(`${name}/package.json`).version ?? '';
+  } catch {
+    return '';
+  }
+};
+/** Column order. The two WebGPU columns sit together at the end; their ratio is ghostflow-webgpu / tfjs-webgpu. */
+const ENGINE_ORDER = ['ghostflow', 'tfjs-cpu', 'tfjs-wasm', 'onnxruntime', 'pytorch', 'ghostflow-webgpu', 'tfjs-webgpu'];
+const WEBGPU_ENGINES = ['ghostflow-webgpu', 'tfjs-webgpu'];
+/** Debian chromium's SwiftShader Vulkan ICD: Dawn's software fallback when there is no GPU. */
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const PYTHON = process.env.GHOSTFLOW_BENCH_PYTHON ?? '/usr/bin/python3';
 
 // ---------------------------------------------------------------------------------------------
@@ -36,13 +57,14 @@ const { values: opts } = parseArgs({
     engines: { type: 'string' },
     'no-torch': { type: 'boolean', default: false },
     'no-ort': { type: 'boolean', default: false },
+    'no-webgpu': { type: 'boolean', default: false },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (opts.help) {
   console.log(
-    'usage: node tools/bench/main.mjs [--quick] [--only a,b] [--threads N] [--reps N] [--warmup N] [--engines a,b] [--no-torch] [--no-ort] [--out file]',
+    `usage: node tools/bench/main.mjs [--quick] [--only a,b] [--threads N] [--reps N] [--warmup N] [--engines a,b] [--no-torch] [--no-ort] [--no-webgpu] [--out file]\nengines: ${ENGINE_ORDER.join(', ')}`,
   );
   process.exit(0);
 }
@@ -53,6 +75,12 @@ const WARMUP = Number.parseInt(opts.warmup ?? '1', 10);
 /** A workload whose slowest warm-up run exceeds this many ms gets only SLOW_REPS timed rounds. */
 const SLOW_MS = 4000;
 const SLOW_REPS = Math.min(REPS, 3);
+/**
+ * Software WebGPU (SwiftShader) on the full run: timed rounds per WebGPU engine, and the warm-up
+ * time above which a WebGPU engine is left out of that workload (so the full run stays < 20 min).
+ */
+const SOFTWARE_REPS = Math.min(REPS, 2);
+const SOFTWARE_MAX_MS = Number(process.env.BENCH_WEBGPU_MAX_MS ?? 30_000);
 const ENGINE_FILTER = opts.engines ? new Set(opts.engines.split(',').map((s) => s.trim())) : null;
 
 // Threads for GhostFlow: GHOSTFLOW_CPU_THREADS before backend-cpu is imported, and its
@@ -174,12 +202,36 @@ async function setupGhostflow() {
   const threadNote = threadsVia
     ? `${pathNote}; threads via ${threadsVia}`
     : `${pathNote}; backend-cpu exports no thread setting (GHOSTFLOW_CPU_THREADS=${THREADS} set in the environment; JS kernels are single-threaded)`;
+  const make = ghostflowMaker(core, nn, { device: 'cpu', backend, asyncRead: false });
+  return { name: 'ghostflow', available: true, note: `@ghostflow/backend-cpu ${cpu.VERSION ?? ''}: ${threadNote}`, info, make };
+}
+
+/**
+ * The GhostFlow workloads on one backend (`device`: 'cpu' or 'webgpu'). Tensors and modules are made
+ * with `device`, and `before` (awaited outside the timed region) makes it the active backend, since
+ * two GhostFlow engines share one core. With `asyncRead` every run ends with `await t.data()` (the GPU
+ * backend only enqueues kernels; the read waits for them); else `dataSync()`, as before.
+ */
+function ghostflowMaker(core, nn, { device, backend, asyncRead }) {
   const { tidy, noGrad, randn, manualSeed } = core;
   const { LSTM, GRU, TransformerEncoderLayer, Adam, mseLoss } = nn;
+  /** Reads `t` back and disposes it: synchronously, or a promise that settles once the data is on the host. */
+  const finish = asyncRead
+    ? async (t) => {
+        try {
+          await t.data();
+        } finally {
+          t.dispose();
+        }
+      }
+    : (t) => {
+        t.dataSync();
+        t.dispose();
+      };
 
   /** Peak of memory().bytes during one untimed run, sampled after every kernel call (wrapping the kernel tables). */
-  function peakOf(fn) {
-    const b = core.getBackend();
+  async function peakOf(fn) {
+    const b = backend;
     const base = b.memory().bytes;
     let peak = base;
     const restore = [];
@@ -204,103 +256,200 @@ async function setupGhostflow() {
     wrap(b, 'upload');
     if (restore.length === 0) {
       const before = b.memory().peakBytes;
-      fn();
+      await fn();
       const after = b.memory().peakBytes;
       return after > before ? after - base : null; // lifetime peak only: meaningful when it grew
     }
     try {
-      fn();
+      await fn();
     } finally {
       for (const r of restore) r();
     }
     return peak - base;
   }
 
-  function make(spec) {
+  const activate = async () => {
+    if (core.getBackend() !== backend) await core.setBackend(device);
+  };
+
+  return async function make(spec) {
+    await activate();
     manualSeed(0);
     const owned = [];
+    const on = { device };
     let run;
     if (spec.kind === 'matmul') {
-      const a = randn([spec.n, spec.n]);
-      const b = randn([spec.n, spec.n]);
+      const a = randn([spec.n, spec.n], on);
+      const b = randn([spec.n, spec.n], on);
       owned.push(a, b);
-      run = () => {
-        const c = a.matmul(b);
-        c.dataSync();
-        c.dispose();
-      };
+      run = () => finish(a.matmul(b));
     } else if (spec.kind === 'rnn') {
       const Cls = spec.cell === 'lstm' ? LSTM : GRU;
-      const m = new Cls(spec.input, spec.hidden, { numLayers: spec.layers, batchFirst: true, bidirectional: !!spec.bidirectional });
-      const x = randn([spec.batch, spec.seq, spec.input]);
+      const m = new Cls(spec.input, spec.hidden, { numLayers: spec.layers, batchFirst: true, bidirectional: !!spec.bidirectional, device });
+      const x = randn([spec.batch, spec.seq, spec.input], on);
       owned.push(m, x);
       if (spec.mode === 'forward') {
         m.eval();
-        run = () =>
-          noGrad(() =>
-            tidy(() => {
-              m.forward(x)[0].dataSync();
-            }),
-          );
+        run = () => finish(noGrad(() => tidy(() => m.forward(x)[0])));
       } else {
-        const target = randn([spec.batch, spec.seq, spec.hidden * (spec.bidirectional ? 2 : 1)]);
+        const target = randn([spec.batch, spec.seq, spec.hidden * (spec.bidirectional ? 2 : 1)], on);
         const opt = new Adam(m.parameters(), { lr: 1e-3 });
         owned.push(target, opt);
         m.train();
-        run = () => {
-          const loss = tidy(() => {
-            opt.zeroGrad();
-            const l = mseLoss(m.forward(x)[0], target);
-            l.backward();
-            opt.step();
-            return l.detach();
-          });
-          loss.dataSync();
-          loss.dispose();
-        };
+        run = () =>
+          finish(
+            tidy(() => {
+              opt.zeroGrad();
+              const l = mseLoss(m.forward(x)[0], target);
+              l.backward();
+              opt.step();
+              return l.detach();
+            }),
+          );
       }
     } else if (spec.kind === 'transformer') {
-      const layer = new TransformerEncoderLayer(spec.dModel, spec.nhead, { dimFeedforward: spec.ff, dropout: 0, batchFirst: true });
-      const x = randn([spec.batch, spec.seq, spec.dModel]);
+      const layer = new TransformerEncoderLayer(spec.dModel, spec.nhead, { dimFeedforward: spec.ff, dropout: 0, batchFirst: true, device });
+      const x = randn([spec.batch, spec.seq, spec.dModel], on);
       owned.push(layer, x);
       if (spec.mode === 'forward') {
         layer.eval();
-        run = () =>
-          noGrad(() =>
-            tidy(() => {
-              layer.forward(x).dataSync();
-            }),
-          );
+        run = () => finish(noGrad(() => tidy(() => layer.forward(x))));
       } else {
-        const target = randn([spec.batch, spec.seq, spec.dModel]);
+        const target = randn([spec.batch, spec.seq, spec.dModel], on);
         const opt = new Adam(layer.parameters(), { lr: 1e-3 });
         owned.push(target, opt);
         layer.train();
-        run = () => {
-          const loss = tidy(() => {
-            opt.zeroGrad();
-            const l = mseLoss(layer.forward(x), target);
-            l.backward();
-            opt.step();
-            return l.detach();
-          });
-          loss.dataSync();
-          loss.dispose();
-        };
+        run = () =>
+          finish(
+            tidy(() => {
+              opt.zeroGrad();
+              const l = mseLoss(layer.forward(x), target);
+              l.backward();
+              opt.step();
+              return l.detach();
+            }),
+          );
       }
     } else return { na: 'unknown workload' };
     return {
+      before: activate,
       run,
-      peakBytes: async () => peakOf(run),
-      dispose: () => {
+      peakBytes: async () => {
+        await activate();
+        return peakOf(run);
+      },
+      dispose: async () => {
+        await activate();
         for (const o of owned) o.dispose?.();
+        if (asyncRead) await backend.sync?.();
       },
     };
-  }
-  return { name: 'ghostflow', available: true, note: `@ghostflow/backend-cpu ${cpu.VERSION ?? ''}: ${threadNote}`, info, make };
+  };
 }
 
-async function setupTfjs() {
+/** Keeps the Dawn instance (`create()` of the `webgpu` package) alive for the whole process. */
+let dawnGpu = null;
+
+/**
+ * Provides WebGPU to Node: the `webgpu` package (Dawn) as `navigator.gpu` (with its globals:
+ * GPUBufferUsage, ...), which both @ghostflow/backend-webgpu and @tensorflow/tfjs-backend-webgpu then
+ * use. Requests one adapter to read what it is. Resolves { available, reason } or
+ * { available, info, label, software, icd }.
+ */
+async function setupWebGPU() {
+  if (opts['no-webgpu']) return { available: false, reason: 'skipped (--no-webgpu)' };
+  // Without a GPU, Dawn's Vulkan backend can run on SwiftShader (software Vulkan from Debian's
+  // chromium package; libvulkan1 is the loader). Set before Dawn starts, only when the caller has not.
+  let icd = process.env.VK_ICD_FILENAMES ?? null;
+  if (!icd && existsSync(SWIFTSHADER_ICD)) {
+    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+    icd = SWIFTSHADER_ICD;
+  }
+  let mod;
+  try {
+    mod = await import('webgpu');
+  } catch (e) {
+    return { available: false, reason: `skipped: the 'webgpu' package (Dawn for Node) is not importable (${e.message.split('\n')[0]})` };
+  }
+  try {
+    for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) globalThis[k] = v;
+    dawnGpu = mod.create([]);
+    globalThis.navigator ??= {};
+    if (!globalThis.navigator.gpu) {
+      try {
+        globalThis.navigator.gpu = dawnGpu;
+      } catch {}
+      if (globalThis.navigator.gpu !== dawnGpu) Object.defineProperty(globalThis.navigator, 'gpu', { value: dawnGpu, configurable: true });
+    }
+  } catch (e) {
+    return { available: false, reason: `skipped: Dawn failed to start (${e.message.split('\n')[0]})` };
+  }
+  let adapter = null;
+  try {
+    adapter = (await navigator.gpu.requestAdapter()) ?? (await navigator.gpu.requestAdapter({ forceFallbackAdapter: true }));
+  } catch (e) {
+    return { available: false, reason: `skipped: requestAdapter() failed (${e.message.split('\n')[0]})` };
+  }
+  if (!adapter) {
+    const why = icd
+      ? `VK_ICD_FILENAMES=${icd}${existsSync(icd) ? '' : ' (file missing)'}; is libvulkan1 installed?`
+      : `no GPU, and no SwiftShader ICD at ${SWIFTSHADER_ICD} (apt-get install chromium libvulkan1)`;
+    return { available: false, reason: `skipped: no WebGPU adapter (requestAdapter() returned null: ${why})` };
+  }
+  const ai = adapter.info ?? {};
+  const info = {
+    vendor: ai.vendor ?? '',
+    architecture: ai.architecture ?? '',
+    device: ai.device ?? '',
+    description: ai.description ?? '',
+    isFallbackAdapter: ai.isFallbackAdapter ?? adapter.isFallbackAdapter ?? null,
+  };
+  const desc = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ') || 'unknown adapter';
+  const text = `${desc} ${icd ?? ''}`;
+  let label;
+  let software = true;
+  if (/swiftshader/i.test(desc) || (!desc.trim() && /swiftshader/i.test(icd ?? ''))) label = 'webgpu (SwiftShader, software — not a GPU)';
+  else if (/llvmpipe|lavapipe|softpipe|warp|basic render|software/i.test(text)) label = `webgpu (${desc}, software — not a GPU)`;
+  else if (info.isFallbackAdapter) label = `webgpu (${desc}, fallback adapter — software, not a GPU)`;
+  else {
+    label = `webgpu (${desc})`;
+    software = false;
+  }
+  return { available: true, info, desc, label, software, icd };
+}
+
+/** GhostFlow on @ghostflow/backend-webgpu (self-registered as 'webgpu'), the same workloads as `ghostflow`. */
+async function setupGhostflowWebgpu(wg) {
+  const name = 'ghostflow-webgpu';
+  if (!wg.available) return { name, available: false, note: wg.reason };
+  let core;
+  let nn;
+  let gpuPkg;
+  let backend;
+  try {
+    core = await import('@ghostflow/core');
+    nn = await import('@ghostflow/nn');
+    gpuPkg = await import('@ghostflow/backend-webgpu');
+    backend = await core.loadBackend('webgpu'); // starts it without making it the active backend
+  } catch (e) {
+    return { name, available: false, note: `skipped: @ghostflow/backend-webgpu did not start: ${e.message.split('\n')[0]}` };
+  }
+  const make = ghostflowMaker(core, nn, { device: 'webgpu', backend, asyncRead: true });
+  return {
+    name,
+    available: true,
+    webgpu: true,
+    note: `@ghostflow/backend-webgpu ${gpuPkg.VERSION ?? ''} on ${wg.label} (Dawn: webgpu ${pkgVersion('webgpu')}); adapter '${backend.adapterInfo}'; each run ends with await t.data()`,
+    info: { adapter: wg.info, adapterInfo: backend.adapterInfo, label: wg.label },
+    make,
+  };
+}
+
+/**
+ * tfjs-cpu, tfjs-wasm and (when `wg` has an adapter and `wantWebgpu`) tfjs-webgpu: the
+ * @tensorflow/tfjs-backend-webgpu backend on navigator.gpu (Dawn, set up by setupWebGPU).
+ */
+async function setupTfjs(wg, wantWebgpu) {
   let tf;
   let wasm;
   let layers;
@@ -314,6 +463,7 @@ async function setupTfjs() {
     return [
       { name: 'tfjs-cpu', available: false, note: na },
       { name: 'tfjs-wasm', available: false, note: na },
+      { name: 'tfjs-webgpu', available: false, note: na },
     ];
   }
   wasm.setThreadsCount(THREADS);
@@ -322,10 +472,51 @@ async function setupTfjs() {
   const wasmThreads = wasm.getThreadsCount();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const mt = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+  // tfjs-webgpu: registered on import when navigator.gpu exists; its init requests its own adapter
+  // and device. If it cannot start in Node, the reason is printed and the column dropped.
+  let webgpuEngine = null;
+  let webgpuNote = null;
+  if (wantWebgpu && !wg.available) webgpuNote = wg.reason;
+  else if (wantWebgpu) {
+    try {
+      await import('@tensorflow/tfjs-backend-webgpu');
+      const tfwVersion = pkgVersion('@tensorflow/tfjs-backend-webgpu');
+      if (!tf.findBackendFactory('webgpu')) throw new Error('tfjs-backend-webgpu did not register (navigator.gpu missing at import?)');
+      const ok = await tf.setBackend('webgpu');
+      if (!ok) throw new Error('tf.setBackend("webgpu") returned false (backend init failed; see the tfjs warning above)');
+      await tf.ready();
+      const probe = tf.matMul(tf.ones([2, 2]), tf.ones([2, 2]));
+      const v = await probe.data();
+      probe.dispose();
+      if (v[0] !== 2) throw new Error(`a 2x2 matmul probe returned ${v[0]} instead of 2`);
+      const handoff = tf.env().get('WEBGPU_CPU_HANDOFF_SIZE_THRESHOLD');
+      webgpuEngine = {
+        version: tfwVersion,
+        note: `@tensorflow/tfjs-backend-webgpu ${tfwVersion} on ${wg.label} (navigator.gpu = the webgpu package's create([])); defaults kept (WEBGPU_CPU_HANDOFF_SIZE_THRESHOLD ${handoff}: ops on CPU-resident inputs that small run on tfjs-cpu); each run ends with await t.data()`,
+      };
+    } catch (e) {
+      webgpuNote = `skipped: @tensorflow/tfjs-backend-webgpu 4.22.0 cannot start in Node: ${e.message.split('\n')[0]}`;
+    }
+  }
   await tf.setBackend('cpu');
   await tf.ready();
 
   const engine = (backendName) => {
+    /** On WebGPU, reads are asynchronous (dataSync() would block on a GPU readback tfjs cannot do in Node). */
+    const asyncRead = backendName === 'webgpu';
+    /** Reads `t` back and disposes it: synchronously, or a promise that settles once the data is on the host. */
+    const finish = asyncRead
+      ? async (t) => {
+          try {
+            await t.data();
+          } finally {
+            t.dispose();
+          }
+        }
+      : (t) => {
+          t.dataSync();
+          t.dispose();
+        };
     /** Builds the tfjs version of a workload; returns { run, dispose } (run may be async). */
     function build(spec) {
       tf.util.seedrandom?.('0');
@@ -333,11 +524,7 @@ async function setupTfjs() {
         const a = tf.randomNormal([spec.n, spec.n], 0, 1, 'float32', 1);
         const b = tf.randomNormal([spec.n, spec.n], 0, 1, 'float32', 2);
         return {
-          run: () => {
-            const c = tf.matMul(a, b);
-            c.dataSync();
-            c.dispose();
-          },
+          run: () => finish(tf.matMul(a, b)),
           dispose: () => tf.dispose([a, b]),
         };
       }
@@ -366,11 +553,7 @@ async function setupTfjs() {
         const x = tf.randomNormal([spec.batch, spec.seq, spec.input], 0, 1, 'float32', 3);
         if (spec.mode === 'forward') {
           return {
-            run: () => {
-              const y = model.predict(x);
-              y.dataSync();
-              y.dispose();
-            },
+            run: () => finish(model.predict(x)),
             dispose: () => {
               x.dispose();
               model.dispose();
@@ -381,7 +564,7 @@ async function setupTfjs() {
         model.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
         return {
           run: async () => {
-            await model.trainOnBatch(x, y);
+            await model.trainOnBatch(x, y); // resolves with the loss read back
           },
           dispose: () => {
             tf.dispose([x, y]);
@@ -390,7 +573,7 @@ async function setupTfjs() {
           },
         };
       }
-      if (spec.kind === 'transformer') return tfjsEncoderLayer(tf, spec);
+      if (spec.kind === 'transformer') return tfjsEncoderLayer(tf, spec, finish);
       return { na: 'unknown workload' };
     }
     return {
@@ -399,11 +582,13 @@ async function setupTfjs() {
       note:
         backendName === 'wasm'
           ? `@tensorflow/tfjs-backend-wasm ${wasm.version_wasm ?? ''}: SIMD ${simd}, ${wasmThreads} thread(s) (multithread support ${mt}: tfjs disables its threaded wasm build in Node, tfjs#3830; forcing the flag makes backend init fail)`
-          : '@tensorflow/tfjs-backend-cpu: plain JS kernels, single-threaded',
+          : backendName === 'webgpu'
+            ? webgpuEngine.note
+            : '@tensorflow/tfjs-backend-cpu: plain JS kernels, single-threaded',
       threads: backendName === 'wasm' ? (mt ? wasmThreads : 1) : 1,
-      make(spec) {
-        const prev = tf.getBackend();
-        if (prev !== backendName) tf.setBackend(backendName);
+      ...(backendName === 'webgpu' ? { webgpu: true, info: { adapter: wg.info, label: wg.label } } : {}),
+      async make(spec) {
+        if (tf.getBackend() !== backendName) await tf.setBackend(backendName);
         const r = build(spec);
         if (r.na) return r;
         const ensure = async () => {
@@ -425,11 +610,14 @@ async function setupTfjs() {
       },
     };
   };
-  return [engine('cpu'), engine('wasm')];
+  const list = [engine('cpu'), engine('wasm')];
+  if (webgpuEngine) list.push(engine('webgpu'));
+  else if (wantWebgpu) list.push({ name: 'tfjs-webgpu', available: false, note: webgpuNote });
+  return list;
 }
 
 /** A post-norm TransformerEncoderLayer (ReLU, dropout 0) from tfjs ops: tfjs has no multi-head-attention layer. */
-function tfjsEncoderLayer(tf, spec) {
+function tfjsEncoderLayer(tf, spec, finish) {
   const { dModel: D, nhead: H, ff: F, batch: B, seq: T } = spec;
   const dh = D / H;
   const u = (shape, fan, seed) => tf.variable(tf.randomUniform(shape, -1 / Math.sqrt(fan), 1 / Math.sqrt(fan), 'float32', seed));
@@ -468,22 +656,14 @@ function tfjsEncoderLayer(tf, spec) {
   const dispose = () => tf.dispose([x, ...vars]);
   if (spec.mode === 'forward') {
     return {
-      run: () => {
-        const y = tf.tidy(forward);
-        y.dataSync();
-        y.dispose();
-      },
+      run: () => finish(tf.tidy(forward)),
       dispose,
     };
   }
   const target = tf.randomNormal([B, T, D], 0, 1, 'float32', 6);
   const opt = tf.train.adam(1e-3);
   return {
-    run: () => {
-      const cost = opt.minimize(() => tf.losses.meanSquaredError(target, forward()), true, vars);
-      cost.dataSync();
-      cost.dispose();
-    },
+    run: () => finish(opt.minimize(() => tf.losses.meanSquaredError(target, forward()), true, vars)),
     dispose: () => {
       dispose();
       target.dispose();
@@ -635,8 +815,6 @@ function ortSupports(spec) {
 // ---------------------------------------------------------------------------------------------
 // Main loop
 // ---------------------------------------------------------------------------------------------
-const ENGINE_ORDER = ['ghostflow', 'tfjs-cpu', 'tfjs-wasm', 'onnxruntime', 'pytorch'];
-
 async function main() {
   const t0 = now();
   const loadStart = os.loadavg();
@@ -656,15 +834,39 @@ async function main() {
   );
 
   const wanted = (name) => !ENGINE_FILTER || ENGINE_FILTER.has(name);
+  if (ENGINE_FILTER) {
+    const unknown = [...ENGINE_FILTER].filter((n) => !ENGINE_ORDER.includes(n));
+    if (unknown.length) {
+      console.error(`unknown engine(s) in --engines: ${unknown.join(', ')} (known: ${ENGINE_ORDER.join(', ')})`);
+      process.exit(2);
+    }
+  }
   const engines = [];
+  // WebGPU first: navigator.gpu must exist before tfjs-backend-webgpu is imported.
+  const wantWebgpu = WEBGPU_ENGINES.some(wanted);
+  const wg = wantWebgpu ? await setupWebGPU() : { available: false, reason: 'not requested' };
+  if (wantWebgpu && !wg.available) notes.push(`WebGPU columns left out: ${wg.reason}`);
   if (wanted('ghostflow')) engines.push(await setupGhostflow());
-  if (wanted('tfjs-cpu') || wanted('tfjs-wasm')) engines.push(...(await setupTfjs()).filter((e) => wanted(e.name)));
+  if (wanted('ghostflow-webgpu')) engines.push(await setupGhostflowWebgpu(wg));
+  if (wanted('tfjs-cpu') || wanted('tfjs-wasm') || wanted('tfjs-webgpu')) {
+    engines.push(...(await setupTfjs(wg, wanted('tfjs-webgpu'))).filter((e) => wanted(e.name)));
+  }
   let torch = null;
   if (wanted('pytorch') || wanted('onnxruntime')) torch = await setupTorch();
   if (wanted('onnxruntime')) engines.push(await setupOrt(specs));
   if (torch && wanted('pytorch')) engines.push(torch);
   engines.sort((a, b) => ENGINE_ORDER.indexOf(a.name) - ENGINE_ORDER.indexOf(b.name));
-  for (const e of engines) console.log(`  ${e.name.padEnd(11)} ${e.available ? '' : '[skipped] '}${e.note}`);
+  if (wg.available) {
+    console.log(
+      `  webgpu adapter: ${wg.desc} (isFallbackAdapter ${wg.info.isFallbackAdapter}${wg.icd ? `, VK_ICD_FILENAMES=${wg.icd}` : ''}) → ${wg.label}`,
+    );
+    if (wg.software) {
+      console.log(
+        `  note: the WebGPU columns run on a software rasteriser on this machine's CPU cores: they measure the WebGPU code paths, not GPU performance${QUICK ? '' : `; on the full run the WebGPU engines get at most ${SOFTWARE_REPS} timed rounds, and a workload whose warm-up run takes over ${SOFTWARE_MAX_MS / 1000} s is skipped for them`}`,
+      );
+    }
+  }
+  for (const e of engines) console.log(`  ${e.name.padEnd(16)} ${e.available ? '' : '[skipped] '}${e.note}`);
   for (const n of notes) console.log(`  note: ${n}`);
   const live = engines.filter((e) => e.available);
 
@@ -675,7 +877,22 @@ async function main() {
     const runners = [];
     const row = { id: spec.id, title: spec.title, kind: spec.kind, mode: spec.mode ?? null, flops: spec.flops ?? null, engines: {} };
     for (const e of live) {
-      const m = e.make(spec);
+      // Known too slow on software WebGPU (measured on 2 cores: the warm-up plus one run of a full-size
+      // LSTM train step on the two WebGPU engines took over 3.5 minutes): skipped up front.
+      if (e.webgpu && wg.software && !QUICK && spec.kind === 'rnn' && spec.mode === 'train' && !process.env.BENCH_WEBGPU_NO_SKIP) {
+        row.engines[e.name] = {
+          na: 'skipped on software WebGPU: a full-size RNN train step takes minutes per run on SwiftShader (set BENCH_WEBGPU_NO_SKIP=1 to run it)',
+        };
+        continue;
+      }
+      let m;
+      try {
+        m = await e.make(spec);
+      } catch (err) {
+        row.engines[e.name] = { na: `error: ${err.message.split('\n')[0]}` };
+        console.log(`  ${e.name}: error building the workload: ${err.stack ?? err}`);
+        continue;
+      }
       if (m.na) {
         row.engines[e.name] = { na: m.na };
         continue;
@@ -703,22 +920,34 @@ async function main() {
         continue;
       }
       const after = mem();
+      if (e.webgpu && wg.software && !QUICK && warmMax > SOFTWARE_MAX_MS) {
+        const why = `skipped on software WebGPU: the warm-up run took ${(warmMax / 1000).toFixed(1)} s on SwiftShader (over ${SOFTWARE_MAX_MS / 1000} s), too slow to time within the full run's 20 minutes`;
+        row.engines[e.name] = { na: why, warmupMaxMs: warmMax };
+        console.log(`  ${e.name}: ${why}`);
+        try {
+          await m.dispose?.();
+        } catch {}
+        continue;
+      }
       const r = { times: [], warmupMaxMs: m.remote ? null : warmMax };
+      // Software WebGPU (SwiftShader) on the full run: fewer timed rounds for the WebGPU engines.
+      const maxReps = e.webgpu && wg.software && !QUICK ? SOFTWARE_REPS : Number.POSITIVE_INFINITY;
       if (m.remote) r.rssDeltaBytes = setupExtra.rssDeltaBytes ?? null;
       else {
         r.rssDeltaBytes = after.rss - before.rss;
         r.heapDeltaBytes = after.heap - before.heap;
       }
       row.engines[e.name] = r;
-      runners.push({ e, m, r });
+      runners.push({ e, m, r, maxReps });
     }
     // Interleaved rounds: every engine once per round, starting engine rotated each round.
-    const slow = runners.some(({ r }) => (r.warmupMaxMs ?? 0) > SLOW_MS);
+    // (Software WebGPU engines have their own cap, SOFTWARE_REPS, and do not cut the others' rounds.)
+    const slow = runners.some(({ r, maxReps }) => maxReps === Number.POSITIVE_INFINITY && (r.warmupMaxMs ?? 0) > SLOW_MS);
     const reps = slow ? SLOW_REPS : REPS;
     for (let round = 0; round < reps; round++) {
       for (let i = 0; i < runners.length; i++) {
-        const { e, m, r } = runners[(i + round) % runners.length];
-        if (r.failed) continue;
+        const { e, m, r, maxReps } = runners[(i + round) % runners.length];
+        if (r.failed || r.times.length >= maxReps) continue;
         try {
           if (m.remote) r.times.push(await m.timeOnce());
           else {
@@ -754,10 +983,21 @@ async function main() {
     }
     const gf = row.engines.ghostflow?.medianMs;
     for (const [name, r] of Object.entries(row.engines)) {
-      if (name !== 'ghostflow' && gf && r.medianMs) r.ratio = gf / r.medianMs; // GhostFlow time / peer time
+      if (WEBGPU_ENGINES.includes(name) || name === 'ghostflow') continue;
+      if (gf && r.medianMs) r.ratio = gf / r.medianMs; // GhostFlow time / peer time
+    }
+    // The WebGPU pair: ghostflow-webgpu time / tfjs-webgpu time (same device, same workload).
+    const gfw = row.engines['ghostflow-webgpu']?.medianMs;
+    const tfw = row.engines['tfjs-webgpu'];
+    if (gfw && tfw?.medianMs) {
+      tfw.ratio = gfw / tfw.medianMs;
+      tfw.ratioOf = 'ghostflow-webgpu';
     }
     const line = Object.entries(row.engines)
-      .map(([n, r]) => `${n} ${r.medianMs ? `${r.medianMs.toFixed(2)}ms` : 'n/a'}${r.ratio ? ` (gf/peer ${r.ratio.toFixed(2)})` : ''}`)
+      .map(
+        ([n, r]) =>
+          `${n} ${r.medianMs ? `${r.medianMs.toFixed(2)}ms` : 'n/a'}${r.ratio ? ` (${r.ratioOf ? 'gf-webgpu' : 'gf'}/peer ${r.ratio.toFixed(2)})` : ''}`,
+      )
       .join(', ');
     console.log(`  ${line}  [${reps} rounds, ${((now() - w0) / 1000).toFixed(1)}s]`);
     results.push(row);
@@ -766,24 +1006,39 @@ async function main() {
   torch?.close?.();
 
   // ---------------------------------------------------------------- report
-  const names = ENGINE_ORDER.filter((n) => engines.some((e) => e.name === n));
-  const peers = names.filter((n) => n !== 'ghostflow');
+  // WebGPU columns that could not start are left out (their reason is printed with the engines).
+  const names = ENGINE_ORDER.filter((n) => engines.some((e) => e.name === n && (e.available || !WEBGPU_ENGINES.includes(n))));
+  const peers = names.filter((n) => n !== 'ghostflow' && !WEBGPU_ENGINES.includes(n));
+  const webgpuPair = names.includes('ghostflow-webgpu') && names.includes('tfjs-webgpu');
+  const ratioCols = [
+    ...peers.map((p) => ({ head: `gf/${p}`, p })),
+    ...(webgpuPair ? [{ head: 'gf-webgpu/tfjs-webgpu', p: 'tfjs-webgpu' }] : []),
+  ];
   const cell = (r) => (r?.medianMs ? r.medianMs.toFixed(2) : 'n/a');
   const report = [];
   report.push(
     `Median time per run (ms), ${THREADS} thread(s) requested for every engine (effective: ${names.map((n) => `${n} ${effectiveThreads(engines.find((e) => e.name === n))}`).join(', ')})`,
   );
+  if (names.some((n) => WEBGPU_ENGINES.includes(n))) {
+    report.push(
+      `WebGPU columns (${names.filter((n) => WEBGPU_ENGINES.includes(n)).join(', ')}): ${wg.label}, adapter '${wg.desc}', isFallbackAdapter ${wg.info.isFallbackAdapter}${
+        wg.software ? ' — software rendering on the CPU: these are not GPU timings' : ''
+      }`,
+    );
+  }
   report.push(
     table(
       ['workload', ...names],
       results.map((row) => [row.id, ...names.map((n) => cell(row.engines[n]))]),
     ),
   );
-  report.push('\nRatio GhostFlow time / peer time (< 1: GhostFlow faster)');
+  report.push(
+    `\nRatio GhostFlow time / peer time (< 1: GhostFlow faster)${webgpuPair ? '; gf-webgpu/tfjs-webgpu = ghostflow-webgpu time / tfjs-webgpu time' : ''}`,
+  );
   report.push(
     table(
-      ['workload', ...peers.map((p) => `gf/${p}`)],
-      results.map((row) => [row.id, ...peers.map((p) => (row.engines[p]?.ratio ? row.engines[p].ratio.toFixed(2) : 'n/a'))]),
+      ['workload', ...ratioCols.map((c) => c.head)],
+      results.map((row) => [row.id, ...ratioCols.map(({ p }) => (row.engines[p]?.ratio ? row.engines[p].ratio.toFixed(2) : 'n/a'))]),
     ),
   );
   const mm = results.filter((r) => r.kind === 'matmul');
@@ -791,11 +1046,11 @@ async function main() {
     report.push('\nMatmul throughput, GFLOP/s (2n³ / median time), and GhostFlow throughput / peer throughput');
     report.push(
       table(
-        ['workload', ...names, ...peers.map((p) => `gf÷${p}`)],
+        ['workload', ...names, ...ratioCols.map((c) => c.head.replace('/', '÷'))],
         mm.map((row) => [
           row.id,
           ...names.map((n) => (row.engines[n]?.gflops ? row.engines[n].gflops.toFixed(2) : 'n/a')),
-          ...peers.map((p) => (row.engines[p]?.ratio ? `${(1 / row.engines[p].ratio).toFixed(2)}x` : 'n/a')),
+          ...ratioCols.map(({ p }) => (row.engines[p]?.ratio ? `${(1 / row.engines[p].ratio).toFixed(2)}x` : 'n/a')),
         ]),
       ),
     );
@@ -861,6 +1116,9 @@ async function main() {
       threads,
       torchVersion,
     })),
+    webgpu: wg.available
+      ? { adapter: wg.info, description: wg.desc, label: wg.label, software: wg.software, vkIcdFilenames: wg.icd }
+      : { available: false, reason: wg.reason },
     notes,
     results,
     targets,
@@ -876,6 +1134,7 @@ async function main() {
 function effectiveThreads(e) {
   if (!e) return '?';
   if (!e.available) return 'skipped';
+  if (e.webgpu) return e.info?.label ?? 'webgpu';
   if (e.name === 'ghostflow') {
     const ci = e.info?.cpuInfo;
     if (ci) return ci.path === 'js' ? '1 (JS path)' : `${ci.threads} (${ci.path})`;
