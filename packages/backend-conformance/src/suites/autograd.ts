@@ -357,6 +357,23 @@ export function autogradSuite(ctx: SuiteContext): void {
       free(x, y, g, gs, g2);
     });
 
+    it('createGraph through an op whose rule passes the gradient straight on (broadcast add, then tanh)', async () => {
+      // add's rule hands its incoming gradient to x unchanged; that hand-over must stay in
+      // the recorded graph, or the second derivative loses tanh's dependence on x.
+      for (const bValues of [[0.1, 0.1, 0.1], [0.1]]) {
+        const x = tensor([0.3, -0.5, 0.8], opts);
+        const b = tensor(bValues, opts);
+        const y = add(x, b).tanh().sum();
+        const [g] = gradients(y, [x], null, { createGraph: true });
+        expect(g?.requiresGrad).toBe(true);
+        const gs = (g as Tensor).sum();
+        const [g2] = gradients(gs, [x]);
+        const want = [0.4, -0.4, 0.9].map((u) => -2 * Math.tanh(u) * (1 - Math.tanh(u) ** 2));
+        await expectTensor(g2 as Tensor, want, { shape: [3], atol: 1e-5, rtol: 1e-4 });
+        free(x, b, y, g, gs, g2);
+      }
+    });
+
     it('createGraph is right even when the forward intermediates were freed by tidy', async () => {
       const x = tensor([1, 2, -3], opts);
       // x·x is saved by the outer mul but disposed by tidy: its place in the graph must survive

@@ -180,7 +180,7 @@ export function recordElementwise(
         if (!isTensor(v)) return;
         const gi = grads[i];
         const reduced = gi ? sumToShape(gi, shapes[t]) : null;
-        result.push(reduced === g ? alias(g) : reduced);
+        result.push(reduced);
         t++;
       });
       return result;
@@ -189,9 +189,8 @@ export function recordElementwise(
 }
 
 /**
- * A view sharing `t`'s data under its own reference. Gradient rules return this instead of
- * the incoming gradient itself, because the engine frees each node's incoming gradients
- * after running its rule (a shared view keeps the data alive; no copy is made).
+ * A view sharing `t`'s data under its own reference, outside the graph (ops record it).
+ * Gradient rules need not use it: the engine itself aliases a gradient a rule passes through.
  */
 export function alias(t: Tensor): Tensor {
   return makeView(t, t.shape, t.strides, t.offset);

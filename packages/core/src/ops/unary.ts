@@ -286,7 +286,7 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   x.assertAlive();
   if (x.dtype === dtype) {
     const out = alias(x);
-    recordOp({ name: 'cast', inputs: [x], outputs: [out], backward: ([g]) => [alias(g)] });
+    recordOp({ name: 'cast', inputs: [x], outputs: [out], backward: ([g]) => [g] });
     return out;
   }
   return castUnrecorded(x, dtype);
