@@ -4,13 +4,17 @@
  */
 import {
   type Backend,
+  add,
   type GradcheckOptions,
   type Tensor,
   gradcheck,
   gradients,
   loadBackend,
+  mul,
+  noGrad,
   registerBackend,
   removeBackend,
+  sum,
   tensor,
   tidy,
   zeros,
@@ -41,20 +45,43 @@ export async function expectGradcheck(
  */
 export function useUnfusedBackend(ctx: SuiteContext): string {
   const name = `${ctx.device}-unfused`;
+  useWrapperBackend(ctx, name, () => ({}));
+  return name;
+}
+
+/**
+ * Registers (for the enclosing describe) a low-priority backend `name` wrapping the backend
+ * under test, with the fused kernels `fusedOf(base)`; disposing it leaves the real backend alone.
+ */
+function useWrapperBackend(ctx: SuiteContext, name: string, fusedOf: (base: Backend) => object): void {
   beforeAll(async () => {
     const base = await loadBackend(ctx.device);
     // A prototype-linked wrapper: every method (incl. class methods) reaches the base, whose
     // data ids it shares; only name, fused and dispose differ.
     const wrapper = Object.create(base, {
       name: { value: name },
-      fused: { value: {} },
+      fused: { value: fusedOf(base) },
       dispose: { value: () => undefined },
     }) as Backend;
     registerBackend(name, () => wrapper, { priority: -100 });
     await loadBackend(name);
   });
   afterAll(() => removeBackend(name));
-  return name;
+}
+
+/** Host inputs of the fused-versus-composed checks: values and shape of each input. */
+type HostInputs = readonly { data: readonly number[]; shape: readonly number[] }[];
+
+/** Tensor results as a list. */
+function asList(r: Tensor | Tensor[]): Tensor[] {
+  return Array.isArray(r) ? r : [r];
+}
+
+/** Asserts `got[i]` equals `want[i]` (shape and values within `tol`, absolute and relative) for every `i` of `got`. */
+async function expectAllMatch(got: readonly Tensor[], want: readonly Tensor[], tol: number): Promise<void> {
+  for (let i = 0; i < got.length; i++) {
+    await expectTensor(got[i], Array.from(await want[i].data()), { shape: want[i].shape, atol: tol, rtol: tol });
+  }
 }
 
 /**
@@ -65,15 +92,14 @@ export function useUnfusedBackend(ctx: SuiteContext): string {
 export async function expectFusedMatchesComposed(
   ctx: SuiteContext,
   unfused: string,
-  inputs: readonly { data: readonly number[]; shape: readonly number[] }[],
+  inputs: HostInputs,
   fn: (...xs: Tensor[]) => Tensor | Tensor[],
   tol = 1e-5,
 ): Promise<void> {
   const runOn = (device: string) =>
     tidy(() => {
       const xs = inputs.map((i) => tensor(Float32Array.from(i.data), { shape: i.shape, device, requiresGrad: true }));
-      const r = fn(...xs);
-      const outs = Array.isArray(r) ? r : [r];
+      const outs = asList(fn(...xs));
       for (const o of outs) expect(o.device).toBe(device);
       const gs = gradients(weightedLoss(outs), xs, null, { allowUnused: true }).map((g, i) => g ?? zeros(xs[i].shape, { device }));
       return { outs, gs };
@@ -82,17 +108,123 @@ export async function expectFusedMatchesComposed(
   const composed = runOn(unfused);
   try {
     expect(fused.outs.length).toBe(composed.outs.length);
-    for (let i = 0; i < fused.outs.length; i++) {
-      await expectTensor(fused.outs[i], Array.from(await composed.outs[i].data()), { shape: composed.outs[i].shape, atol: tol, rtol: tol });
-    }
-    for (let i = 0; i < fused.gs.length; i++) {
-      await expectTensor(fused.gs[i], Array.from(await composed.gs[i].data()), {
-        shape: composed.gs[i].shape,
-        atol: 10 * tol,
-        rtol: 10 * tol,
-      });
-    }
+    await expectAllMatch(fused.outs, composed.outs, tol);
+    await expectAllMatch(fused.gs, composed.gs, 10 * tol);
   } finally {
     for (const t of [...fused.outs, ...fused.gs, ...composed.outs, ...composed.gs]) t.dispose();
   }
+}
+
+/** Deterministic host inputs of `shapes`, values uniform in [-scale, scale) (a small LCG). */
+export function seededHostInputs(shapes: readonly (readonly number[])[], seed = 1, scale = 2): { data: number[]; shape: number[] }[] {
+  let state = seed >>> 0 || 1;
+  const next = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+  return shapes.map((shape) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    return { data: Array.from({ length: size }, () => (2 * next() - 1) * scale), shape: [...shape] };
+  });
+}
+
+/**
+ * Like {@link expectFusedMatchesComposed}, without autograd: `fn` runs under `noGrad` on the
+ * backend under test and on the unfused wrapper, and the outputs must agree.
+ */
+export async function expectFusedMatchesComposedNoGrad(
+  ctx: SuiteContext,
+  unfused: string,
+  inputs: HostInputs,
+  fn: (...xs: Tensor[]) => Tensor | Tensor[],
+  tol = 1e-5,
+): Promise<void> {
+  const runOn = (device: string) =>
+    noGrad(() =>
+      tidy(() => {
+        const xs = inputs.map((i) => tensor(Float32Array.from(i.data), { shape: i.shape, device }));
+        return asList(fn(...xs));
+      }),
+    );
+  const fused = runOn(ctx.device);
+  const composed = runOn(unfused);
+  try {
+    await expectAllMatch(fused, composed, tol);
+  } finally {
+    for (const t of [...fused, ...composed]) t.dispose();
+  }
+}
+
+/**
+ * Second derivatives: the gradients of the weighted loss are taken with `createGraph` (they
+ * must agree between the fused and the composed path), then `total = sum_i sum(g_i * g_i)` is
+ * differentiated again on the backend under test, and that must match central differences
+ * of `total` (step `eps`, float32). Fused backward kernels cannot be differentiated, so this
+ * checks that core keeps a differentiable gradient rule while a backward pass is recorded.
+ * (Central differences rather than the composed path: core's composed rules give wrong
+ * second derivatives through broadcast adds, a separate bug.)
+ */
+export async function expectFusedMatchesComposedSecondOrder(
+  ctx: SuiteContext,
+  unfused: string,
+  inputs: HostInputs,
+  fn: (...xs: Tensor[]) => Tensor | Tensor[],
+  tol = 1e-4,
+  eps = 1e-2,
+): Promise<void> {
+  const firstOrder = (device: string, values: readonly (readonly number[])[]) => {
+    const xs = values.map((d, i) => tensor(Float32Array.from(d), { shape: inputs[i].shape, device, requiresGrad: true }));
+    const outs = asList(fn(...xs));
+    const g1 = gradients(weightedLoss(outs), xs, null, { allowUnused: true, createGraph: true }).filter((g): g is Tensor => g !== null);
+    const total = g1.map((g) => sum(mul(g, g))).reduce((p, q) => add(p, q));
+    return { xs, g1, total };
+  };
+  const values = inputs.map((i) => i.data);
+  const fused = tidy(() => {
+    const { xs, g1, total } = firstOrder(ctx.device, values);
+    return { g1, g2: gradients(total, xs, null, { allowUnused: true }).map((g, i) => g ?? zeros(xs[i].shape, { device: ctx.device })) };
+  });
+  const composed = tidy(() => firstOrder(unfused, values).g1);
+  const totalAt = async (vals: readonly (readonly number[])[]) => {
+    const t = tidy(() => firstOrder(ctx.device, vals).total);
+    const v = (await t.data())[0];
+    t.dispose();
+    return v;
+  };
+  try {
+    expect(fused.g1.length).toBe(composed.length);
+    await expectAllMatch(fused.g1, composed, tol);
+    for (let i = 0; i < inputs.length; i++) {
+      const numeric: number[] = [];
+      for (let j = 0; j < inputs[i].data.length; j++) {
+        const at = (delta: number) => values.map((d, k) => (k === i ? d.map((v, m) => (m === j ? v + delta : v)) : d));
+        numeric.push(((await totalAt(at(eps))) - (await totalAt(at(-eps)))) / (2 * eps));
+      }
+      await expectTensor(fused.g2[i], numeric, { shape: inputs[i].shape, atol: 2e-2, rtol: 2e-2 });
+    }
+  } finally {
+    for (const t of [...fused.g1, ...fused.g2, ...composed]) t.dispose();
+  }
+}
+
+/**
+ * Registers (for the enclosing describe) a backend `${device}-counting` that shares the
+ * backend under test and its fused kernels, counting the calls of each fused kernel.
+ * Returns its name and the counts (reset them between tests).
+ */
+export function useCountingBackend(ctx: SuiteContext): { name: string; calls: Map<string, number> } {
+  const name = `${ctx.device}-counting`;
+  const calls = new Map<string, number>();
+  useWrapperBackend(ctx, name, (base) => {
+    const fused: Record<string, unknown> = {};
+    for (const [k, fn] of Object.entries(base.fused)) {
+      if (typeof fn !== 'function') continue;
+      fused[k] = (...args: unknown[]) => {
+        calls.set(k, (calls.get(k) ?? 0) + 1);
+        return (fn as (...a: unknown[]) => unknown).apply(base.fused, args);
+      };
+    }
+    return fused;
+  });
+  return { name, calls };
 }

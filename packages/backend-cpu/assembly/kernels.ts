@@ -366,6 +366,7 @@ const U_NEG = 4;
 const U_ABS = 5;
 const U_SQRT = 6;
 const U_SILU = 7;
+const U_GELU_TANH = 8;
 
 /** `y[i] = op(x[i])` for `count` floats. */
 export function unary(op: i32, x: usize, y: usize, count: i32): void {
@@ -402,6 +403,16 @@ export function unary(op: i32, x: usize, y: usize, count: i32): void {
       case U_SILU:
         r = f32x4.mul(v, V.vsigmoid(v));
         break;
+      // 0.5 x (1 + tanh(u)) = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): no cancellation
+      // of 1 + tanh(u) in the negative tail.
+      case U_GELU_TANH: {
+        const u2 = f32x4.mul(
+          f32x4.splat(1.5957691216057308),
+          f32x4.add(v, f32x4.mul(f32x4.splat(0.044715), f32x4.mul(v, f32x4.mul(v, v)))),
+        );
+        r = f32x4.mul(v, V.vsigmoid(u2));
+        break;
+      }
       default:
         r = v;
     }
@@ -634,6 +645,91 @@ export function gruCell(gi: usize, gh: usize, hPrev: usize, hOut: usize, batch: 
       const ng = V.vtanh(f32x4.add(V.ld(a + 2 * hb + o, tail), f32x4.mul(rg, V.ld(b + 2 * hb + o, tail))));
       const hn = f32x4.add(f32x4.mul(f32x4.sub(one, zg), ng), f32x4.mul(zg, V.ld(hPrev + row + o, tail)));
       V.st(hOut + row + o, hn, tail);
+      o += tail ? 4 : 16;
+    }
+  }
+}
+
+/**
+ * LSTM cell backward: gates `[batch, 4h]`, c `[batch, h]`, dH, dC `[batch, h]` → dGates
+ * `[batch, 4h]`, dCPrev `[batch, h]`. Recomputes i, f, g, o and c' as {@link lstmCell} does;
+ * `dc = dC + dH o (1 - tanh(c')^2)`, dGates = (dc g i(1-i), dc c f(1-f), dc i (1-g^2),
+ * dH tanh(c') o(1-o)), dCPrev = dc f.
+ */
+export function lstmCellBackward(gates: usize, c: usize, dH: usize, dC: usize, dGates: usize, dCPrev: usize, batch: i32, h: i32): void {
+  const vecEnd = (<usize>(h & ~3)) << 2;
+  const end = (<usize>h) << 2;
+  const hb = (<usize>h) << 2;
+  const one = f32x4.splat(1.0);
+  for (let r = 0; r < batch; r++) {
+    const g = gates + <usize>r * <usize>h * 16;
+    const dg = dGates + <usize>r * <usize>h * 16;
+    const row = <usize>r * hb;
+    for (let o: usize = 0; o < end; ) {
+      const tail = o >= vecEnd;
+      const ig = V.vsigmoid(V.ld(g + o, tail));
+      const fg = V.vsigmoid(V.ld(g + hb + o, tail));
+      const gg = V.vtanh(V.ld(g + 2 * hb + o, tail));
+      const og = V.vsigmoid(V.ld(g + 3 * hb + o, tail));
+      const cp = V.ld(c + row + o, tail);
+      const tc = V.vtanh(f32x4.add(f32x4.mul(fg, cp), f32x4.mul(ig, gg)));
+      const gh = V.ld(dH + row + o, tail);
+      const dc = f32x4.add(V.ld(dC + row + o, tail), f32x4.mul(f32x4.mul(gh, og), f32x4.sub(one, f32x4.mul(tc, tc))));
+      V.st(dg + o, f32x4.mul(f32x4.mul(dc, gg), f32x4.mul(ig, f32x4.sub(one, ig))), tail);
+      V.st(dg + hb + o, f32x4.mul(f32x4.mul(dc, cp), f32x4.mul(fg, f32x4.sub(one, fg))), tail);
+      V.st(dg + 2 * hb + o, f32x4.mul(f32x4.mul(dc, ig), f32x4.sub(one, f32x4.mul(gg, gg))), tail);
+      V.st(dg + 3 * hb + o, f32x4.mul(f32x4.mul(gh, tc), f32x4.mul(og, f32x4.sub(one, og))), tail);
+      V.st(dCPrev + row + o, f32x4.mul(dc, fg), tail);
+      o += tail ? 4 : 16;
+    }
+  }
+}
+
+/**
+ * GRU cell backward: gi, gh `[batch, 3h]`, hPrev, dH `[batch, h]` → dGi, dGh `[batch, 3h]`,
+ * dHPrev `[batch, h]`. Recomputes r, z, n as {@link gruCell} does; `dn = dH (1-z)(1-n^2)`,
+ * `dz = dH (h - n) z(1-z)`, `dr = dn gh_n r(1-r)`; dGi = (dr, dz, dn), dGh = (dr, dz, dn r),
+ * dHPrev = dH z.
+ */
+export function gruCellBackward(
+  gi: usize,
+  gh: usize,
+  hPrev: usize,
+  dH: usize,
+  dGi: usize,
+  dGh: usize,
+  dHPrev: usize,
+  batch: i32,
+  h: i32,
+): void {
+  const vecEnd = (<usize>(h & ~3)) << 2;
+  const end = (<usize>h) << 2;
+  const hb = (<usize>h) << 2;
+  const one = f32x4.splat(1.0);
+  for (let r = 0; r < batch; r++) {
+    const off = <usize>r * <usize>h * 12;
+    const a = gi + off;
+    const b = gh + off;
+    const da = dGi + off;
+    const db = dGh + off;
+    const row = <usize>r * hb;
+    for (let o: usize = 0; o < end; ) {
+      const tail = o >= vecEnd;
+      const rg = V.vsigmoid(f32x4.add(V.ld(a + o, tail), V.ld(b + o, tail)));
+      const zg = V.vsigmoid(f32x4.add(V.ld(a + hb + o, tail), V.ld(b + hb + o, tail)));
+      const ghn = V.ld(b + 2 * hb + o, tail);
+      const ng = V.vtanh(f32x4.add(V.ld(a + 2 * hb + o, tail), f32x4.mul(rg, ghn)));
+      const g = V.ld(dH + row + o, tail);
+      const dn = f32x4.mul(f32x4.mul(g, f32x4.sub(one, zg)), f32x4.sub(one, f32x4.mul(ng, ng)));
+      const dz = f32x4.mul(f32x4.mul(g, f32x4.sub(V.ld(hPrev + row + o, tail), ng)), f32x4.mul(zg, f32x4.sub(one, zg)));
+      const dr = f32x4.mul(f32x4.mul(dn, ghn), f32x4.mul(rg, f32x4.sub(one, rg)));
+      V.st(da + o, dr, tail);
+      V.st(da + hb + o, dz, tail);
+      V.st(da + 2 * hb + o, dn, tail);
+      V.st(db + o, dr, tail);
+      V.st(db + hb + o, dz, tail);
+      V.st(db + 2 * hb + o, f32x4.mul(dn, rg), tail);
+      V.st(dHPrev + row + o, f32x4.mul(g, zg), tail);
       o += tail ? 4 : 16;
     }
   }

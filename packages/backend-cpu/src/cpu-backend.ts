@@ -165,12 +165,14 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
 
   // Arrow functions, so they work however core binds `this`.
   const fused: FusedKernels = {
-    linear: (x, weight, bias) => f.linear(store, x, weight, bias),
+    linear: (x, weight, bias, attrs) => f.linear(store, x, weight, bias, attrs),
     softmax: (x, attrs) => f.softmax(store, x, attrs),
     logSoftmax: (x, attrs) => f.logSoftmax(store, x, attrs),
     layerNorm: (x, weight, bias, attrs) => f.layerNorm(store, x, weight, bias, attrs),
     lstmCell: (gates, c) => f.lstmCell(store, gates, c),
     gruCell: (gi, gh, h) => f.gruCell(store, gi, gh, h),
+    lstmCellBackward: (gates, c, dH, dC) => f.lstmCellBackward(store, gates, c, dH, dC),
+    gruCellBackward: (gi, gh, h, dH) => f.gruCellBackward(store, gi, gh, h, dH),
   };
 
   function readSync<D extends DType>(dataId: DataId, dtype: D, size: number): DTypeArrayMap[D] {

@@ -14,10 +14,10 @@ import { concat } from './kernels/concat.js';
 import { cumsum } from './kernels/cumsum.js';
 import { fill } from './kernels/fill.js';
 import { gather } from './kernels/gather.js';
-import { gruCell } from './kernels/fused/gru-cell.js';
+import { gruCell, gruCellBackward } from './kernels/fused/gru-cell.js';
 import { layerNorm } from './kernels/fused/layer-norm.js';
 import { linear } from './kernels/fused/linear.js';
-import { lstmCell } from './kernels/fused/lstm-cell.js';
+import { lstmCell, lstmCellBackward } from './kernels/fused/lstm-cell.js';
 import { logSoftmax, softmax } from './kernels/fused/softmax.js';
 import { matmul } from './kernels/matmul.js';
 import { reduce } from './kernels/reduce.js';
@@ -58,4 +58,6 @@ export const CPU_FUSED_KERNELS: Readonly<CpuFusedTable> = Object.freeze({
   layerNorm,
   lstmCell,
   gruCell,
+  lstmCellBackward,
+  gruCellBackward,
 });

@@ -1,7 +1,8 @@
 /**
  * Fused kernels in WGSL: linear (the tiled matmul with a bias epilogue), softmax and
  * logSoftmax (one pass per line: max, sum of exp, normalise), layerNorm (mean, biased
- * variance and rstd per row, affine in the same pass) and the LSTM/GRU pointwise cell steps.
+ * variance and rstd per row, affine in the same pass) and the LSTM/GRU pointwise cell steps
+ * with their backward passes (one thread per hidden element).
  * Each equals core's composition of primitives within float32 rounding.
  */
 import { type FusedKernels, type Shape, type TensorView, contiguousStrides, sizeOf } from '@ghostflow/core';
@@ -18,7 +19,7 @@ function dimSize(shape: Shape, d: number): number {
 export function createFusedKernels(rt: Runtime): FusedKernels {
   const buf = (v: TensorView) => rt.buffer(v.dataId);
 
-  const linear: FusedKernels['linear'] = (x, weight, bias) => {
+  const linear: FusedKernels['linear'] = (x, weight, bias, attrs) => {
     const r = x.shape.length;
     const k = x.shape[r - 1];
     const n = weight.shape[0];
@@ -31,7 +32,7 @@ export function createFusedKernels(rt: Runtime): FusedKernels {
       strides: [...batch.map(() => 0), weight.strides[1], weight.strides[0]],
       offset: weight.offset,
     };
-    return matmulInto(rt, a, b, bias);
+    return matmulInto(rt, a, b, bias, attrs?.activation ?? null);
   };
 
   function softmaxLike(x: TensorView, axis: number, log: boolean) {
@@ -225,5 +226,119 @@ ${MAIN_1D}
     return out;
   };
 
-  return { linear, softmax, logSoftmax, layerNorm, lstmCell, gruCell };
+  const lstmCellBackward: FusedKernels['lstmCellBackward'] = (gates, c, dH, dC) => {
+    const size = sizeOf(c.shape);
+    const hidden = c.shape[c.shape.length - 1];
+    const dg = rt.alloc('float32', 4 * size);
+    const dc = rt.alloc('float32', size);
+    if (size === 0) return [dg, dc];
+    const meta = new Meta(6)
+      .set(0, size)
+      .set(1, hidden)
+      .viewAt(2, gates.shape, gates.strides, gates.offset)
+      .viewAt(3, c.shape, c.strides, c.offset)
+      .viewAt(4, dH.shape, dH.strides, dH.offset)
+      .viewAt(5, dC.shape, dC.strides, dC.offset);
+    const code = `${bindings(
+      [
+        { name: 'dg', type: 'f32' },
+        { name: 'dcp', type: 'f32' },
+      ],
+      [
+        { name: 'g', type: 'f32' },
+        { name: 'c', type: 'f32' },
+        { name: 'gh', type: 'f32' },
+        { name: 'gc', type: 'f32' },
+      ],
+    )}${VIEW_WGSL}${MATH_WGSL}
+${MAIN_1D}
+  if (i >= prm[0]) { return; }
+  let H = prm[1];
+  let row = i / H;
+  let j = i % H;
+  let gr = row * 4u * H + j;
+  let ig = fsigmoid(g[vpos(prm[2], gr)]);
+  let fg = fsigmoid(g[vpos(prm[2], gr + H)]);
+  let gg = ftanh(g[vpos(prm[2], gr + 2u * H)]);
+  let og = fsigmoid(g[vpos(prm[2], gr + 3u * H)]);
+  let cp = c[vpos(prm[3], i)];
+  let tc = ftanh(fg * cp + ig * gg);
+  let dh = gh[vpos(prm[4], i)];
+  let d = gc[vpos(prm[5], i)] + dh * og * (1.0 - tc * tc);
+  dg[gr] = d * gg * (ig * (1.0 - ig));
+  dg[gr + H] = d * cp * (fg * (1.0 - fg));
+  dg[gr + 2u * H] = d * ig * (1.0 - gg * gg);
+  dg[gr + 3u * H] = dh * tc * (og * (1.0 - og));
+  dcp[i] = d * fg;
+}`;
+    rt.dispatch(
+      'lstmCellBackward',
+      code,
+      meta.words(),
+      [dg.buffer as GPUBuffer, dc.buffer as GPUBuffer, buf(gates), buf(c), buf(dH), buf(dC)],
+      grid1(size),
+    );
+    return [dg, dc];
+  };
+
+  const gruCellBackward: FusedKernels['gruCellBackward'] = (gi, gh, hPrev, dH) => {
+    const size = sizeOf(hPrev.shape);
+    const hidden = hPrev.shape[hPrev.shape.length - 1];
+    const dgi = rt.alloc('float32', 3 * size);
+    const dgh = rt.alloc('float32', 3 * size);
+    const dh = rt.alloc('float32', size);
+    if (size === 0) return [dgi, dgh, dh];
+    const meta = new Meta(6)
+      .set(0, size)
+      .set(1, hidden)
+      .viewAt(2, gi.shape, gi.strides, gi.offset)
+      .viewAt(3, gh.shape, gh.strides, gh.offset)
+      .viewAt(4, hPrev.shape, hPrev.strides, hPrev.offset)
+      .viewAt(5, dH.shape, dH.strides, dH.offset);
+    const code = `${bindings(
+      [
+        { name: 'da', type: 'f32' },
+        { name: 'db', type: 'f32' },
+        { name: 'dh', type: 'f32' },
+      ],
+      [
+        { name: 'a', type: 'f32' },
+        { name: 'b', type: 'f32' },
+        { name: 'hp', type: 'f32' },
+        { name: 'g', type: 'f32' },
+      ],
+    )}${VIEW_WGSL}${MATH_WGSL}
+${MAIN_1D}
+  if (i >= prm[0]) { return; }
+  let H = prm[1];
+  let row = i / H;
+  let j = i % H;
+  let gr = row * 3u * H + j;
+  let r = fsigmoid(a[vpos(prm[2], gr)] + b[vpos(prm[3], gr)]);
+  let z = fsigmoid(a[vpos(prm[2], gr + H)] + b[vpos(prm[3], gr + H)]);
+  let ghn = b[vpos(prm[3], gr + 2u * H)];
+  let n = ftanh(a[vpos(prm[2], gr + 2u * H)] + r * ghn);
+  let gv = g[vpos(prm[5], i)];
+  let dn = gv * (1.0 - z) * (1.0 - n * n);
+  let dz = gv * (hp[vpos(prm[4], i)] - n) * (z * (1.0 - z));
+  let dr = dn * ghn * (r * (1.0 - r));
+  da[gr] = dr;
+  da[gr + H] = dz;
+  da[gr + 2u * H] = dn;
+  db[gr] = dr;
+  db[gr + H] = dz;
+  db[gr + 2u * H] = dn * r;
+  dh[i] = gv * z;
+}`;
+    rt.dispatch(
+      'gruCellBackward',
+      code,
+      meta.words(),
+      [dgi.buffer as GPUBuffer, dgh.buffer as GPUBuffer, dh.buffer as GPUBuffer, buf(gi), buf(gh), buf(hPrev), buf(dH)],
+      grid1(size),
+    );
+    return [dgi, dgh, dh];
+  };
+
+  return { linear, softmax, logSoftmax, layerNorm, lstmCell, gruCell, lstmCellBackward, gruCellBackward };
 }

@@ -583,6 +583,20 @@ function reduceSpec(op: ReduceOp, dtype: DType): ReduceSpec {
 const TS = 32;
 const TK = 16;
 
+/**
+ * The matmul kernel's WGSL; with `activation` (a {@link F32_UNARY} op), its epilogue applies
+ * that op's body (the same code the unary kernel runs) after the bias.
+ */
+function matmulWgsl(activation: UnaryOp | null): string {
+  const act = activation ? F32_UNARY[activation] : undefined;
+  if (activation && !act) throw new BackendError(`webgpu: no linear epilogue for '${activation}'`);
+  const base = MATMUL_WGSL.replace(
+    'out[(bt * M + r) * N + c] = v;',
+    act ? 'out[(bt * M + r) * N + c] = act(v);' : 'out[(bt * M + r) * N + c] = v;',
+  );
+  return act ? `${base}\n${MATH_WGSL}\nfn act(x: f32) -> f32 { ${act} }\n` : base;
+}
+
 const MATMUL_WGSL = /* wgsl */ `${bindings(
   [{ name: 'out', type: 'f32' }],
   [
@@ -662,7 +676,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
  * Batched float32 matmul `a [...batch, M, K] @ b [...batch, K, N] (+ bias[N])` with a tiled
  * workgroup-memory kernel; operands in any strided layout (transposed, broadcast batch).
  */
-export function matmulInto(rt: Runtime, a: TensorView, b: TensorView, bias: TensorView | null): GPUData {
+export function matmulInto(rt: Runtime, a: TensorView, b: TensorView, bias: TensorView | null, activation: UnaryOp | null = null): GPUData {
+  const code = activation ? matmulWgsl(activation) : MATMUL_WGSL;
   const rank = a.shape.length;
   const batchShape = a.shape.slice(0, rank - 2);
   const m = a.shape[rank - 2];
@@ -694,8 +709,8 @@ export function matmulInto(rt: Runtime, a: TensorView, b: TensorView, bias: Tens
       .set(11, bias ? bias.offset : 0)
       .set(12, bias ? (bias.shape.length > 0 ? bias.strides[0] : 0) : 0);
     rt.dispatch(
-      'matmul',
-      MATMUL_WGSL,
+      activation ? `linear-${activation}` : 'matmul',
+      code,
       meta.words(),
       [out.buffer as GPUBuffer, aBuf, bBuf, biasBuf],
       [Math.ceil(n / TS), Math.ceil(m / TS), count],

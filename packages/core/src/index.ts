@@ -36,8 +36,9 @@ export type {
   PrimitiveKernels,
   FusedKernels,
   KernelName,
+  LinearActivation,
 } from './backend/kernels.js';
-export { UNARY_OPS, BINARY_OPS, REDUCE_OPS, PRIMITIVE_KERNELS, FUSED_KERNELS } from './backend/kernels.js';
+export { UNARY_OPS, BINARY_OPS, REDUCE_OPS, PRIMITIVE_KERNELS, FUSED_KERNELS, LINEAR_ACTIVATIONS } from './backend/kernels.js';
 export type { RegisterBackendOptions, RegistrationResult, BackendSelection } from './backend/registry.js';
 export {
   registerBackend,

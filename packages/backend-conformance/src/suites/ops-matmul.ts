@@ -5,6 +5,7 @@
  */
 import {
   DTypeError,
+  LINEAR_ACTIVATIONS,
   ShapeError,
   type Tensor,
   add,
@@ -22,7 +23,14 @@ import {
 import { describe, expect, it } from 'vitest';
 import { type SuiteContext, expectTensor } from '../context.js';
 import { reduceMatmulCases as cases } from '../cases.js';
-import { expectFusedMatchesComposed, expectGradcheck, useUnfusedBackend } from '../checks.js';
+import {
+  expectFusedMatchesComposed,
+  expectFusedMatchesComposedNoGrad,
+  expectFusedMatchesComposedSecondOrder,
+  expectGradcheck,
+  seededHostInputs,
+  useUnfusedBackend,
+} from '../checks.js';
 
 /** Registers the tests of this area. */
 export function opsMatmulSuite(ctx: SuiteContext): void {
@@ -142,6 +150,55 @@ export function opsMatmulSuite(ctx: SuiteContext): void {
       expectFusedMatchesComposed(ctx, unfused, cases.hostInputs('linear_noncontig', 'x', 'w', 'b'), (x, w, b) =>
         linear(transpose(x, 0, 1), w, b),
       ));
+    // The activation epilogue: values and gradients (autograd on) and values under noGrad
+    // (where every activation runs inside the fused kernel), small and GEMM-sized
+    // (8 x 40 x 36 multiply-adds: the CPU backend's wasm GEMM), 3-D and non-contiguous.
+    for (const activation of LINEAR_ACTIVATIONS) {
+      it(`with activation '${activation}', values and gradients`, () =>
+        expectFusedMatchesComposed(ctx, unfused, cases.hostInputs('linear_3d', 'x', 'w', 'b'), (x, w, b) =>
+          linear(x, w, b, { activation }),
+        ));
+      it(`with activation '${activation}', GEMM-sized, values and gradients`, () =>
+        expectFusedMatchesComposed(
+          ctx,
+          unfused,
+          seededHostInputs([[2, 4, 40], [36, 40], [36]], 21, 0.5),
+          (x, w, b) => linear(x, w, b, { activation }),
+          1e-4,
+        ));
+      it(`with activation '${activation}', no grad`, async () => {
+        await expectFusedMatchesComposedNoGrad(
+          ctx,
+          unfused,
+          seededHostInputs([[8, 40], [36, 40], [36]], 22, 0.5),
+          (x, w, b) => linear(x, w, b, { activation }),
+          1e-4,
+        );
+        await expectFusedMatchesComposedNoGrad(
+          ctx,
+          unfused,
+          seededHostInputs(
+            [
+              [3, 5],
+              [4, 3],
+            ],
+            23,
+            2,
+          ),
+          (x, w) => linear(transpose(x, 0, 1), w, null, { activation }),
+        );
+      });
+    }
+    it('with an activation, second derivatives', () =>
+      expectFusedMatchesComposedSecondOrder(ctx, unfused, cases.hostInputs('linear_3d', 'x', 'w', 'b'), (x, w, b) =>
+        linear(x, w, b, { activation: 'tanh' }),
+      ));
+    it('rejects an unknown activation', () => {
+      const x = zeros([2, 3]);
+      const w = zeros([4, 3]);
+      expect(() => linear(x, w, null, { activation: 'softmax' as 'relu' })).toThrow(/activation must be one of/);
+      for (const t of [x, w]) t.dispose();
+    });
   });
 
   describe('einsum', () => {

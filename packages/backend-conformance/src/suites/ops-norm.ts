@@ -10,6 +10,7 @@ import {
   gradients,
   gruCellStep,
   layerNorm,
+  loadBackend,
   logSoftmax,
   lstmCellStep,
   memory,
@@ -23,7 +24,14 @@ import {
 import { describe, expect, it } from 'vitest';
 import { type SuiteContext, expectTensor } from '../context.js';
 import { reduceMatmulCases as cases, weightedLoss } from '../cases.js';
-import { expectFusedMatchesComposed, expectGradcheck, useUnfusedBackend } from '../checks.js';
+import {
+  expectFusedMatchesComposed,
+  expectFusedMatchesComposedSecondOrder,
+  expectGradcheck,
+  seededHostInputs,
+  useCountingBackend,
+  useUnfusedBackend,
+} from '../checks.js';
 
 /** Registers the tests of this area. */
 export function opsNormSuite(ctx: SuiteContext): void {
@@ -189,6 +197,109 @@ export function opsNormSuite(ctx: SuiteContext): void {
       expectFusedMatchesComposed(ctx, unfused, cases.hostInputs('lstm_cell_wide', 'gates', 'c'), (g, c) => lstmCellStep(g, c)));
     it('gruCellStep', () =>
       expectFusedMatchesComposed(ctx, unfused, cases.hostInputs('gru_cell_wide', 'gi', 'gh', 'h'), (gi, gh, h) => gruCellStep(gi, gh, h)));
+    // Big enough (>= 1024 state elements) for the CPU backend's wasm kernels, with a hidden
+    // size that is not a multiple of 4 (vector tails). Gradients come from the fused
+    // lstmCellBackward / gruCellBackward kernels where the backend has them.
+    it('lstmCellStep backward, large with tails', () =>
+      expectFusedMatchesComposed(
+        ctx,
+        unfused,
+        seededHostInputs(
+          [
+            [4, 4 * 259],
+            [4, 259],
+          ],
+          7,
+          3,
+        ),
+        (g, c) => lstmCellStep(g, c),
+        1e-5,
+      ));
+    it('gruCellStep backward, large with tails', () =>
+      expectFusedMatchesComposed(
+        ctx,
+        unfused,
+        seededHostInputs(
+          [
+            [4, 3 * 259],
+            [4, 3 * 259],
+            [4, 259],
+          ],
+          11,
+          3,
+        ),
+        (gi, gh, h) => gruCellStep(gi, gh, h),
+        1e-5,
+      ));
+    it('lstmCellStep backward on non-contiguous inputs', () =>
+      expectFusedMatchesComposed(
+        ctx,
+        unfused,
+        seededHostInputs(
+          [
+            [8, 2],
+            [2, 2],
+          ],
+          3,
+        ),
+        (g, c) => lstmCellStep(transpose(g, 0, 1), transpose(c, 0, 1)),
+      ));
+    it('gruCellStep backward on non-contiguous inputs', () =>
+      expectFusedMatchesComposed(
+        ctx,
+        unfused,
+        seededHostInputs(
+          [
+            [6, 3],
+            [6, 3],
+            [2, 3],
+          ],
+          5,
+        ),
+        (gi, gh, h) => gruCellStep(transpose(gi, 0, 1), transpose(gh, 0, 1), transpose(h, 0, 1)),
+      ));
+    it('lstmCellStep second derivatives (createGraph keeps the composed rule)', () =>
+      expectFusedMatchesComposedSecondOrder(ctx, unfused, cases.hostInputs('lstm_cell_wide', 'gates', 'c'), (g, c) => lstmCellStep(g, c)));
+    it('gruCellStep second derivatives (createGraph keeps the composed rule)', () =>
+      expectFusedMatchesComposedSecondOrder(ctx, unfused, cases.hostInputs('gru_cell_wide', 'gi', 'gh', 'h'), (gi, gh, h) =>
+        gruCellStep(gi, gh, h),
+      ));
+  });
+
+  describe('fused cell backward kernels', () => {
+    const counting = useCountingBackend(ctx);
+    const run = (createGraph: boolean) =>
+      tidy(() => {
+        const device = counting.name;
+        const gates = tensor(
+          Float32Array.from({ length: 16 }, (_, i) => Math.sin(i)),
+          { shape: [2, 8], device, requiresGrad: true },
+        );
+        const c = tensor([0.5, -0.5, 0.25, 1], { shape: [2, 2], device, requiresGrad: true });
+        const gi = tensor(
+          Float32Array.from({ length: 12 }, (_, i) => Math.cos(i)),
+          { shape: [2, 6], device, requiresGrad: true },
+        );
+        const h = tensor([0.1, -0.2, 0.3, 0.4], { shape: [2, 2], device, requiresGrad: true });
+        const outs = [...lstmCellStep(gates, c), gruCellStep(gi, gi, h)];
+        gradients(weightedLoss(outs), [gates, c, gi, h], null, { createGraph });
+      });
+    it('run in the backward pass when the backend has them, but not while it is recorded', async () => {
+      const base = await loadBackend(ctx.device);
+      counting.calls.clear();
+      run(false);
+      const has = (k: string) => typeof (base.fused as Record<string, unknown>)[k] === 'function';
+      for (const [fwd, bwd] of [
+        ['lstmCell', 'lstmCellBackward'],
+        ['gruCell', 'gruCellBackward'],
+      ]) {
+        expect(counting.calls.get(bwd) ?? 0, bwd).toBe(has(fwd) && has(bwd) ? 1 : 0);
+      }
+      counting.calls.clear();
+      run(true);
+      expect(counting.calls.get('lstmCellBackward') ?? 0).toBe(0);
+      expect(counting.calls.get('gruCellBackward') ?? 0).toBe(0);
+    });
   });
 
   describe('memory', () => {

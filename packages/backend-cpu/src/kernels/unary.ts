@@ -12,7 +12,7 @@ const identity: Fn = (x) => x;
  * Float semantics of each op, in float64 (the float32 store rounds once). relu keeps NaN
  * (PyTorch's clamp_min propagates it), which `x > 0 ? x : 0` alone would lose.
  */
-const FLOAT_OPS: Record<UnaryOp, Fn> = {
+export const FLOAT_OPS: Record<UnaryOp, Fn> = {
   identity,
   neg: (x) => -x,
   abs: Math.abs,

@@ -4,7 +4,8 @@
  * the JavaScript kernel it replaces, which stays the reference: same contract, same
  * results within float32 rounding.
  */
-import { type BinaryOp, type DataId, type ReduceOp, type TensorView, type UnaryOp, sizeOf } from '@ghostflow/core';
+import { type BinaryOp, type DataId, type LinearActivation, type ReduceOp, type TensorView, type UnaryOp, sizeOf } from '@ghostflow/core';
+import { applyActivation } from '../kernels/fused/linear.js';
 import type { CpuFusedTable, CpuPrimitiveTable } from '../kernel-table.js';
 import type { CpuStore } from '../storage.js';
 import { isContiguousView, rowMajorValues, stridedOffsets } from '../strided.js';
@@ -26,6 +27,8 @@ export const DEFAULT_THRESHOLDS: WasmThresholds = { minElements: 1024, minMacs: 
 
 /** Unary ops with a wasm implementation, with their op codes in assembly/kernels.ts. */
 const UNARY_CODES: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2, relu: 3, neg: 4, abs: 5, sqrt: 6, silu: 7 };
+/** Activations the linear epilogue runs in wasm (unary op codes; 8 = geluTanh, epilogue only). */
+const EPILOGUE_CODES: Partial<Record<LinearActivation, number>> = { relu: 3, tanh: 1, sigmoid: 2, silu: 7, geluTanh: 8 };
 /** Binary ops with a wasm implementation, with their op codes. */
 const BINARY_CODES: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 };
 
@@ -228,13 +231,25 @@ export function wasmKernelTables(
     return out;
   }
 
-  /** `x @ weight^T + bias`: the GEMM with weight read transposed and bias as the accumulators' start. */
-  function linear(store: CpuStore, x: TensorView, weight: TensorView, bias: TensorView | null): DataId {
+  /**
+   * `act(x @ weight^T + bias)`: the GEMM with weight read transposed and bias as the
+   * accumulators' start; the activation runs over C in wasm memory right after the GEMM
+   * (relu/tanh/sigmoid/silu/geluTanh vector code; erf-gelu with the JS formula on the copy).
+   */
+  function linear(
+    store: CpuStore,
+    x: TensorView,
+    weight: TensorView,
+    bias: TensorView | null,
+    attrs?: { activation?: LinearActivation },
+  ): DataId {
     const rank = x.shape.length;
     const k = x.shape[rank - 1];
     const n = weight.shape[0];
     const rows = sizeOf(x.shape.slice(0, rank - 1));
-    if (x.dtype !== 'float32' || rows * n === 0 || k === 0 || rows * n * k < th.minMacs) return js.fused.linear(store, x, weight, bias);
+    const activation = attrs?.activation;
+    if (x.dtype !== 'float32' || rows * n === 0 || k === 0 || rows * n * k < th.minMacs)
+      return js.fused.linear(store, x, weight, bias, attrs);
     const xs = rowMajorValues(f32(store, x), x) as Float32Array;
     const biasValues = bias ? (rowMajorValues(f32(store, bias), bias) as Float32Array) : null;
     const r = gemmInWasm(rt, th, {
@@ -252,9 +267,12 @@ export function wasmKernelTables(
       k,
       batch: 1,
     });
-    if (!r) return js.fused.linear(store, x, weight, bias);
+    if (!r) return js.fused.linear(store, x, weight, bias, attrs);
+    const code = activation ? EPILOGUE_CODES[activation] : undefined;
+    if (code !== undefined) ex.unary(code, r.c * 4, r.c * 4, rows * n);
     const out = store.alloc('float32', rows * n);
     (out.data as Float32Array).set(r.heap.subarray(r.c, r.c + rows * n));
+    if (activation && code === undefined) applyActivation(out.data as Float32Array, activation);
     return out;
   }
 
@@ -427,8 +445,61 @@ export function wasmKernelTables(
     return out;
   }
 
+  function lstmCellBackward(store: CpuStore, gates: TensorView, c: TensorView, dH: TensorView, dC: TensorView): [DataId, DataId] {
+    const hidden = c.shape[c.shape.length - 1];
+    const size = sizeOf(c.shape);
+    if (gates.dtype !== 'float32' || hidden === 0 || size < th.minElements) return js.fused.lstmCellBackward(store, gates, c, dH, dC);
+    const L = new ScratchLayout();
+    const pg = L.f32(4 * size);
+    const pc = L.f32(size);
+    const ph = L.f32(size);
+    const pd = L.f32(size);
+    const pdg = L.f32(4 * size);
+    const heap = rt.reserve(L.top);
+    if (!heap) return js.fused.lstmCellBackward(store, gates, c, dH, dC);
+    put(heap, store, gates, pg);
+    put(heap, store, c, pc);
+    put(heap, store, dH, ph);
+    put(heap, store, dC, pd);
+    // dCPrev overwrites dC in place (each element is read before it is written).
+    ex.lstmCellBackward(pg, pc, ph, pd, pdg, pd, size / hidden, hidden);
+    const dg = store.alloc('float32', 4 * size);
+    const dc = store.alloc('float32', size);
+    (dg.data as Float32Array).set(heap.subarray(pdg / 4, pdg / 4 + 4 * size));
+    (dc.data as Float32Array).set(heap.subarray(pd / 4, pd / 4 + size));
+    return [dg, dc];
+  }
+
+  function gruCellBackward(store: CpuStore, gi: TensorView, gh: TensorView, h: TensorView, dH: TensorView): [DataId, DataId, DataId] {
+    const hidden = h.shape[h.shape.length - 1];
+    const size = sizeOf(h.shape);
+    if (gi.dtype !== 'float32' || hidden === 0 || size < th.minElements) return js.fused.gruCellBackward(store, gi, gh, h, dH);
+    const L = new ScratchLayout();
+    const pi = L.f32(3 * size);
+    const pg = L.f32(3 * size);
+    const ph = L.f32(size);
+    const pd = L.f32(size);
+    const pdi = L.f32(3 * size);
+    const pdg = L.f32(3 * size);
+    const heap = rt.reserve(L.top);
+    if (!heap) return js.fused.gruCellBackward(store, gi, gh, h, dH);
+    put(heap, store, gi, pi);
+    put(heap, store, gh, pg);
+    put(heap, store, h, ph);
+    put(heap, store, dH, pd);
+    // dHPrev overwrites dH in place (each element is read before it is written).
+    ex.gruCellBackward(pi, pg, ph, pd, pdi, pdg, pd, size / hidden, hidden);
+    const dgi = store.alloc('float32', 3 * size);
+    const dgh = store.alloc('float32', 3 * size);
+    const dh = store.alloc('float32', size);
+    (dgi.data as Float32Array).set(heap.subarray(pdi / 4, pdi / 4 + 3 * size));
+    (dgh.data as Float32Array).set(heap.subarray(pdg / 4, pdg / 4 + 3 * size));
+    (dh.data as Float32Array).set(heap.subarray(pd / 4, pd / 4 + size));
+    return [dgi, dgh, dh];
+  }
+
   return {
     kernels: { matmul, unary, binary, reduce },
-    fused: { linear, softmax, logSoftmax, layerNorm, lstmCell, gruCell },
+    fused: { linear, softmax, logSoftmax, layerNorm, lstmCell, gruCell, lstmCellBackward, gruCellBackward },
   };
 }

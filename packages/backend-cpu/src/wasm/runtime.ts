@@ -34,6 +34,18 @@ export interface KernelExports {
   layerNormRows(x: number, w: number, b: number, y: number, mean: number, rstd: number, rows: number, n: number, eps: number): void;
   lstmCell(gates: number, c: number, h: number, cOut: number, batch: number, hidden: number): void;
   gruCell(gi: number, gh: number, h: number, hOut: number, batch: number, hidden: number): void;
+  lstmCellBackward(gates: number, c: number, dH: number, dC: number, dGates: number, dCPrev: number, batch: number, hidden: number): void;
+  gruCellBackward(
+    gi: number,
+    gh: number,
+    h: number,
+    dH: number,
+    dGi: number,
+    dGh: number,
+    dHPrev: number,
+    batch: number,
+    hidden: number,
+  ): void;
 }
 
 const PAGE = 65536;

@@ -187,12 +187,27 @@ export const PRIMITIVE_KERNELS = [
 ] as const satisfies readonly (keyof PrimitiveKernels)[];
 
 /**
+ * Activations the fused `linear` kernel can apply to its output (its epilogue): each is the
+ * {@link UnaryOp} of the same name (`geluTanh` is gelu's tanh approximation).
+ */
+export const LINEAR_ACTIVATIONS = ['relu', 'gelu', 'geluTanh', 'silu', 'tanh', 'sigmoid'] as const;
+
+/** One of {@link LINEAR_ACTIVATIONS}. */
+export type LinearActivation = (typeof LINEAR_ACTIVATIONS)[number];
+
+/**
  * Optional fused kernels. Core checks for each one and composes primitives when it is
  * absent; results must equal the composition within float32 rounding. All are float32.
  */
 export interface FusedKernels {
-  /** `x @ weight^T + bias`; x `[..., K]`, weight `[N, K]`, bias `[N]` or absent. Output `[..., N]`. */
-  linear(x: TensorView, weight: TensorView, bias: TensorView | null): DataId;
+  /**
+   * `act(x @ weight^T + bias)`; x `[..., K]`, weight `[N, K]`, bias `[N]` or absent. Output
+   * `[..., N]`. `attrs.activation` (absent or undefined = none) is applied to each float32
+   * pre-activation value as the `unary` kernel of that name would be: the result must equal
+   * `linear` followed by `unary({ op: activation })` within float32 rounding. Core passes
+   * `attrs` only when an activation is asked for.
+   */
+  linear(x: TensorView, weight: TensorView, bias: TensorView | null, attrs?: { activation?: LinearActivation }): DataId;
   /** Softmax along `axis`. Output: `x.shape`. */
   softmax(x: TensorView, attrs: { axis: number }): DataId;
   /** Log-softmax along `axis`. Output: `x.shape`. */
@@ -218,6 +233,24 @@ export interface FusedKernels {
    * `[B, 3H]` (r, z, n order) and previous hidden `h` `[B, H]`. Returns `h'` `[B, H]`.
    */
   gruCell(gi: TensorView, gh: TensorView, h: TensorView): DataId;
+  /**
+   * Backward of {@link FusedKernels.lstmCell}: the same inputs `gates` `[B, 4H]` and `c`
+   * `[B, H]`, and the gradients `dH` `[B, H]` of h and `dC` `[B, H]` of c'. Recomputes the gate
+   * activations and c' (rounded to float32, as the forward kernel stores it), then with
+   * `dc = dC + dH * o * (1 - tanh(c')^2)` returns `[dGates, dCPrev]`:
+   * dGates `[B, 4H]` = (`dc g i (1 - i)`, `dc c f (1 - f)`, `dc i (1 - g^2)`,
+   * `dH tanh(c') o (1 - o)`) in i, f, g, o order, and dCPrev `[B, H]` = `dc f`.
+   * Core calls it only while not recording a graph (no `createGraph`).
+   */
+  lstmCellBackward(gates: TensorView, c: TensorView, dH: TensorView, dC: TensorView): [DataId, DataId];
+  /**
+   * Backward of {@link FusedKernels.gruCell}: the same inputs `gi`, `gh` `[B, 3H]` and `h`
+   * `[B, H]`, and the gradient `dH` `[B, H]` of h'. Recomputes r, z, n, then with
+   * `dn = dH (1 - z) (1 - n^2)`, `dz = dH (h - n) z (1 - z)`, `dr = dn gh_n r (1 - r)` returns
+   * `[dGi, dGh, dHPrev]`: dGi `[B, 3H]` = (dr, dz, dn), dGh `[B, 3H]` = (dr, dz, `dn r`) in
+   * r, z, n order, dHPrev `[B, H]` = `dH z`. Core calls it only while not recording a graph.
+   */
+  gruCellBackward(gi: TensorView, gh: TensorView, h: TensorView, dH: TensorView): [DataId, DataId, DataId];
 }
 
 /** Names of the optional fused kernels. */
@@ -228,6 +261,8 @@ export const FUSED_KERNELS = [
   'layerNorm',
   'lstmCell',
   'gruCell',
+  'lstmCellBackward',
+  'gruCellBackward',
 ] as const satisfies readonly (keyof FusedKernels)[];
 
 /** Any kernel name of the contract. */

@@ -2,16 +2,19 @@
  * Matrix products: `matmul` with `torch.matmul`'s rank rules, and `linear` (the backend's
  * fused kernel when it has one, else matmul + add).
  */
-import { recordOp } from '../autograd/record.js';
+import { needsGrad, recordOp } from '../autograd/record.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { tidy } from '../memory/scope.js';
 import { type Shape, broadcastShapes, formatShape, sizeOf } from '../shape.js';
 import { backendOf, fromDataId, fusedKernel } from '../tensor/make.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { add } from './binary.js';
+import type { LinearActivation } from '../backend/kernels.js';
+import { add, gt, mul, sub } from './binary.js';
 import { castUnrecorded } from './elementwise.js';
 import { sum } from './reduce.js';
+import { gelu, relu, sigmoid, silu, tanh } from './unary.js';
 import { reshape, sumToShape, transpose } from './view.js';
+import { where } from './select.js';
 
 /** How two operands line up for the batched kernel. */
 interface MatmulPlan {
@@ -146,38 +149,97 @@ function checkLinear(x: Tensor, weight: Tensor, bias: Tensor | null): void {
   }
 }
 
+/** Options of {@link linear}. */
+export interface LinearOptions {
+  /**
+   * An activation applied to the output (`'geluTanh'` is `gelu(y, { approximate: 'tanh' })`):
+   * exactly `act(linear(x, weight, bias))`, computed in the GEMM's epilogue by the backend's
+   * fused `linear` kernel when it has one.
+   */
+  activation?: LinearActivation | null;
+}
+
+const ACTIVATIONS: Record<LinearActivation, (y: Tensor) => Tensor> = {
+  relu,
+  gelu: (y) => gelu(y),
+  geluTanh: (y) => gelu(y, { approximate: 'tanh' }),
+  silu,
+  tanh,
+  sigmoid,
+};
+
 /**
- * `x @ weight^T + bias` (`torch.nn.functional.linear`). x `[..., K]`, weight `[N, K]`,
- * bias `[N]` (or anything broadcastable to the output) or absent. Uses the backend's fused
- * `linear` kernel when present (2-D weight, bias `[N]` or none); otherwise matmul + add.
- * Gradients: `g @ weight`, `g^T @ x` over all leading dims, and `g` summed to bias.
+ * Gradient of the activations whose derivative is a function of their output, in terms of
+ * that output `y` (the same rules as relu/tanh/sigmoid's own). gelu and silu need the
+ * pre-activation, which the fused kernel does not return.
+ */
+const FROM_OUTPUT: Partial<Record<LinearActivation, (g: Tensor, y: Tensor) => Tensor>> = {
+  relu: (g, y) => where(gt(y, 0), g, 0),
+  tanh: (g, y) => mul(g, sub(1, mul(y, y))),
+  sigmoid: (g, y) => mul(g, mul(y, sub(1, y))),
+};
+
+/**
+ * `act(x @ weight^T + bias)` (`torch.nn.functional.linear`, then the optional activation).
+ * x `[..., K]`, weight `[N, K]`, bias `[N]` (or anything broadcastable to the output) or
+ * absent. Uses the backend's fused `linear` kernel when present (2-D weight, bias `[N]` or
+ * none); otherwise matmul + add, then the activation op.
+ *
+ * With an activation, the fused kernel applies it in its epilogue when nothing needs a
+ * gradient, and for relu/tanh/sigmoid (whose derivative is a function of the output, which
+ * is saved) also when something does. gelu/geluTanh/silu under autograd run the fused
+ * linear without activation and then the activation op, which saves the pre-activation:
+ * cheaper than recomputing it with a second GEMM in the backward pass.
+ * Gradients: `g' @ weight`, `g'^T @ x` over all leading dims, and `g'` summed to bias, where
+ * `g'` is the gradient of the pre-activation.
  * @param x input `[..., K]`
  * @param weight `[N, K]`
  * @param bias `[N]`, or null/undefined
+ * @param options `activation`
  */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options: LinearOptions = {}): Tensor {
   const b = bias ?? null;
+  const activation = options.activation ?? null;
   checkLinear(x, weight, b);
+  if (activation !== null && !Object.hasOwn(ACTIVATIONS, activation)) {
+    throw new DTypeError(`linear: activation must be one of ${Object.keys(ACTIVATIONS).join(', ')}, got '${String(activation)}'`);
+  }
   const fused = fusedKernel(x.backend, 'linear');
   const n = weight.shape[0];
   if (!fused || weight.rank !== 2 || (b && (b.rank !== 1 || b.shape[0] !== n))) {
     return tidy(() => {
       const y = matmul(x, weight.rank === 2 ? transpose(weight, 0, 1) : weight);
-      return b ? add(y, b) : y;
+      const z = b ? add(y, b) : y;
+      return activation ? ACTIVATIONS[activation](z) : z;
     });
+  }
+  const inputs = b ? [x, weight, b] : [x, weight];
+  const fromOutput = activation ? FROM_OUTPUT[activation] : undefined;
+  if (activation && !fromOutput && needsGrad(inputs)) {
+    // The activation's gradient needs the pre-activation: keep it (see above).
+    return tidy(() => ACTIVATIONS[activation](linear(x, weight, b)));
   }
   const backend = x.backend;
   const k = weight.shape[1];
   const lead = x.shape.slice(0, -1);
-  const out = fromDataId(backend, fused(x.kernelInput(), weight.kernelInput(), b ? b.kernelInput() : null), [...lead, n], 'float32');
+  const attrs = activation ? { activation } : undefined;
+  const out = fromDataId(
+    backend,
+    attrs
+      ? fused(x.kernelInput(), weight.kernelInput(), b ? b.kernelInput() : null, attrs)
+      : fused(x.kernelInput(), weight.kernelInput(), b ? b.kernelInput() : null),
+    [...lead, n],
+    'float32',
+  );
   const needs = [x.requiresGrad, weight.requiresGrad, b?.requiresGrad ?? false];
   const rows = sizeOf(lead);
   recordOp({
     name: 'linear',
-    inputs: b ? [x, weight, b] : [x, weight],
+    inputs,
     outputs: [out],
-    save: [x, weight],
-    backward: ([g], [xs, ws]) => {
+    save: fromOutput ? [x, weight, out] : [x, weight],
+    backward: ([g0], [xs, ws, ys]) => {
+      const g = fromOutput ? fromOutput(g0, ys) : g0;
       const g2 = reshape(g, [rows, n]);
       return [
         needs[0] ? matmul(g, ws) : null,

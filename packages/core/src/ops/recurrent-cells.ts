@@ -1,11 +1,14 @@
 /**
  * Pointwise recurrent cell steps: the elementwise part of an LSTM / GRU step, after the
  * gate matmuls. With the backend's fused `lstmCell` / `gruCell` kernel the step is one node
- * whose backward rule recomputes the gate activations from the saved inputs with core ops;
- * without it the step is composed from primitives and autograd differentiates that.
+ * whose backward rule runs the backend's fused `lstmCellBackward` / `gruCellBackward` kernel
+ * when it has one and the backward pass is not itself recorded (no `createGraph`), and
+ * otherwise recomputes the gate activations from the saved inputs with core ops (so second
+ * derivatives stay right); without the forward kernel the step is composed from primitives
+ * and autograd differentiates that.
  * Gate orders are PyTorch's: LSTM i, f, g, o; GRU r, z, n.
  */
-import { recordOp } from '../autograd/record.js';
+import { needsGrad, recordOp } from '../autograd/record.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { tidy } from '../memory/scope.js';
 import { formatShape } from '../shape.js';
@@ -97,6 +100,11 @@ export function lstmCellStep(gates: Tensor, c: Tensor): [Tensor, Tensor] {
     outputs: [hOut, cOut],
     save: [gates, c, cOut],
     backward: ([gH, gC], [gs, cs, cNext]) => {
+      const fusedBackward = fusedKernel(backend, 'lstmCellBackward');
+      if (fusedBackward && !needsGrad([gH, gC, gs, cs])) {
+        const [dg, dcPrev] = fusedBackward(gs.kernelInput(), cs.kernelInput(), gH.kernelInput(), gC.kernelInput());
+        return [fromDataId(backend, dg, gs.shape, 'float32'), fromDataId(backend, dcPrev, shape, 'float32')];
+      }
       const a = lstmGates(gs, h);
       const tc = tanh(cNext);
       // c' reaches the loss directly and through h = o * tanh(c').
@@ -145,6 +153,15 @@ export function gruCellStep(gi: Tensor, gh: Tensor, h: Tensor): Tensor {
     outputs: [out],
     save: [gi, gh, h],
     backward: ([g], [gis, ghs, hs]) => {
+      const fusedBackward = fusedKernel(backend, 'gruCellBackward');
+      if (fusedBackward && !needsGrad([g, gis, ghs, hs])) {
+        const [dgi, dgh, dh] = fusedBackward(gis.kernelInput(), ghs.kernelInput(), hs.kernelInput(), g.kernelInput());
+        return [
+          fromDataId(backend, dgi, gis.shape, 'float32'),
+          fromDataId(backend, dgh, ghs.shape, 'float32'),
+          fromDataId(backend, dh, hs.shape, 'float32'),
+        ];
+      }
       const a = gruGates(gis, ghs, size);
       const dn = mul(mul(g, sub(1, a.z)), dTanh(a.n));
       const dz = mul(mul(g, sub(hs, a.n)), dSigmoid(a.z));

@@ -1,7 +1,7 @@
 /** Transformer encoder and decoder layers (torch.nn.TransformerEncoderLayer / TransformerDecoderLayer). */
-import { type Tensor, GhostFlowError, gelu, relu, tidy } from '@ghostflow/core';
+import { type LinearActivation, type Tensor, GhostFlowError, gelu, linear, relu, tidy } from '@ghostflow/core';
 import type { KVCache } from '../attention/kv-cache.js';
-import { MultiheadAttention } from '../attention/multihead-attention.js';
+import { MultiheadAttention, type MultiheadAttentionForwardOptions } from '../attention/multihead-attention.js';
 import { Dropout } from '../layers/dropout.js';
 import { LayerNorm } from '../layers/layer-norm.js';
 import { Linear } from '../layers/linear.js';
@@ -30,11 +30,102 @@ export interface TransformerLayerOptions {
   device?: string;
 }
 
+/**
+ * The feed-forward block's first half, `act(linear1(x))`. For a named activation it is one
+ * `linear` call with that activation, which the backend's fused linear kernel applies in its
+ * GEMM epilogue (exactly `act(linear1.forward(x))`, saving a pass over the hidden tensor).
+ */
+function feedForwardIn(linear1: Linear, act: (x: Tensor) => Tensor, name: LinearActivation | null, x: Tensor): Tensor {
+  return name ? linear(x, linear1.weight, linear1.bias, { activation: name }) : act(linear1.forward(x));
+}
+
+/** The {@link LinearActivation} of a named Transformer activation; null for a function. */
+function activationName(a: TransformerActivation | undefined): LinearActivation | null {
+  if (a === undefined || a === 'relu') return 'relu';
+  return a === 'gelu' ? 'gelu' : null;
+}
+
 function activationFn(a: TransformerActivation | undefined): (x: Tensor) => Tensor {
   if (a === undefined || a === 'relu') return relu;
   if (a === 'gelu') return (x) => gelu(x);
   if (typeof a === 'function') return a;
   throw new GhostFlowError(`activation should be 'relu' or 'gelu' (or a function), not ${String(a)}`);
+}
+
+/** The sizes and settings both layers build their children with (PyTorch's defaults). */
+function layerSettings(options: TransformerLayerOptions) {
+  return {
+    ff: options.dimFeedforward ?? 2048,
+    p: options.dropout ?? 0.1,
+    eps: options.layerNormEps ?? 1e-5,
+    bias: options.bias ?? true,
+    device: options.device,
+    batchFirst: options.batchFirst ?? false,
+  };
+}
+
+/** An attention branch: `out(attn(query, kv, kv)[0])`, without the weights. */
+function attentionBranch(
+  attn: MultiheadAttention,
+  out: Dropout,
+  query: Tensor,
+  kv: Tensor,
+  options: Omit<MultiheadAttentionForwardOptions, 'needWeights'>,
+): Tensor {
+  return out.forward(attn.forward(query, kv, kv, { ...options, needWeights: false })[0]);
+}
+
+/**
+ * What {@link TransformerEncoderLayer} and {@link TransformerDecoderLayer} share: the
+ * configuration, the feed-forward block, the residual wiring (post-LN or pre-LN) and the repr.
+ * The layers register their children themselves, in PyTorch's order.
+ */
+export abstract class TransformerLayerBase extends Module {
+  /** Model width. */
+  readonly dModel: number;
+  /** Number of heads. */
+  readonly nhead: number;
+  /** The options it was built with (for the layer's `clone`). */
+  readonly options: Readonly<TransformerLayerOptions>;
+  /** Whether the layer is pre-LN. */
+  readonly normFirst: boolean;
+  /** `dModel → dimFeedforward`. */
+  abstract readonly linear1: Linear;
+  /** Dropout inside the feed-forward block. */
+  abstract readonly dropout: Dropout;
+  /** `dimFeedforward → dModel`. */
+  abstract readonly linear2: Linear;
+  private readonly act: (x: Tensor) => Tensor;
+  private readonly actName: LinearActivation | null;
+
+  /**
+   * @param dModel model width
+   * @param nhead number of attention heads
+   */
+  constructor(dModel: number, nhead: number, options: TransformerLayerOptions) {
+    super();
+    this.dModel = dModel;
+    this.nhead = nhead;
+    this.options = Object.freeze({ ...options });
+    this.normFirst = options.normFirst ?? false;
+    this.act = activationFn(options.activation);
+    this.actName = activationName(options.activation);
+  }
+
+  /** The feed-forward branch `out(linear2(dropout(act(linear1(x)))))`, `out` being its residual dropout. */
+  protected feedForward(out: Dropout, x: Tensor): Tensor {
+    return out.forward(this.linear2.forward(this.dropout.forward(feedForwardIn(this.linear1, this.act, this.actName, x))));
+  }
+
+  /** One residual sub-block: `x + block(norm(x))` when pre-LN, `norm(x + block(x))` otherwise. */
+  protected residual(x: Tensor, norm: LayerNorm, block: (x: Tensor) => Tensor): Tensor {
+    return this.normFirst ? x.add(block(norm.forward(x))) : norm.forward(x.add(block(x)));
+  }
+
+  /** `dModel=.., nhead=.., normFirst=..`. */
+  override extraRepr(): string {
+    return `dModel=${this.dModel}, nhead=${this.nhead}, normFirst=${this.normFirst}`;
+  }
 }
 
 /** Options of {@link TransformerEncoderLayer.forward}. */
@@ -55,15 +146,7 @@ export interface TransformerEncoderLayerForwardOptions {
  * pre-LN with `normFirst`). Children: `self_attn`, `linear1`, `dropout`, `linear2`, `norm1`,
  * `norm2`, `dropout1`, `dropout2`, so PyTorch state dicts load key for key.
  */
-export class TransformerEncoderLayer extends Module {
-  /** Model width. */
-  readonly dModel: number;
-  /** Number of heads. */
-  readonly nhead: number;
-  /** The options it was built with (for {@link TransformerEncoderLayer.clone}). */
-  readonly options: Readonly<TransformerLayerOptions>;
-  /** Whether the layer is pre-LN. */
-  readonly normFirst: boolean;
+export class TransformerEncoderLayer extends TransformerLayerBase {
   /** Self-attention. */
   readonly selfAttn: MultiheadAttention;
   /** `dModel → dimFeedforward`. */
@@ -80,28 +163,15 @@ export class TransformerEncoderLayer extends Module {
   readonly dropout1: Dropout;
   /** Dropout on the feed-forward branch. */
   readonly dropout2: Dropout;
-  private readonly act: (x: Tensor) => Tensor;
 
   /**
    * @param dModel model width
    * @param nhead number of attention heads
    */
   constructor(dModel: number, nhead: number, options: TransformerLayerOptions = {}) {
-    super();
-    this.dModel = dModel;
-    this.nhead = nhead;
-    this.options = Object.freeze({ ...options });
-    const ff = options.dimFeedforward ?? 2048;
-    const p = options.dropout ?? 0.1;
-    const eps = options.layerNormEps ?? 1e-5;
-    const bias = options.bias ?? true;
-    const device = options.device;
-    this.normFirst = options.normFirst ?? false;
-    this.act = activationFn(options.activation);
-    this.selfAttn = this.registerModule(
-      'self_attn',
-      new MultiheadAttention(dModel, nhead, { dropout: p, bias, batchFirst: options.batchFirst ?? false, device }),
-    );
+    super(dModel, nhead, options);
+    const { ff, p, eps, bias, device, batchFirst } = layerSettings(options);
+    this.selfAttn = this.registerModule('self_attn', new MultiheadAttention(dModel, nhead, { dropout: p, bias, batchFirst, device }));
     this.linear1 = this.registerModule('linear1', new Linear(dModel, ff, { bias, device }));
     this.dropout = this.registerModule('dropout', new Dropout(p));
     this.linear2 = this.registerModule('linear2', new Linear(ff, dModel, { bias, device }));
@@ -118,26 +188,14 @@ export class TransformerEncoderLayer extends Module {
   forward(src: Tensor, options: TransformerEncoderLayerForwardOptions = {}): Tensor {
     return tidy(() => {
       const sa = (x: Tensor): Tensor =>
-        this.dropout1.forward(
-          this.selfAttn.forward(x, x, x, {
-            attnMask: options.srcMask ?? null,
-            keyPaddingMask: options.srcKeyPaddingMask ?? null,
-            needWeights: false,
-            isCausal: options.isCausal ?? false,
-            kvCache: options.kvCache ?? null,
-          })[0],
-        );
-      const ff = (x: Tensor): Tensor =>
-        this.dropout2.forward(this.linear2.forward(this.dropout.forward(this.act(this.linear1.forward(x)))));
-      let x = src;
-      if (this.normFirst) {
-        x = x.add(sa(this.norm1.forward(x)));
-        x = x.add(ff(this.norm2.forward(x)));
-      } else {
-        x = this.norm1.forward(x.add(sa(x)));
-        x = this.norm2.forward(x.add(ff(x)));
-      }
-      return x;
+        attentionBranch(this.selfAttn, this.dropout1, x, x, {
+          attnMask: options.srcMask ?? null,
+          keyPaddingMask: options.srcKeyPaddingMask ?? null,
+          isCausal: options.isCausal ?? false,
+          kvCache: options.kvCache ?? null,
+        });
+      const x = this.residual(src, this.norm1, sa);
+      return this.residual(x, this.norm2, (h) => this.feedForward(this.dropout2, h));
     });
   }
 
@@ -147,11 +205,6 @@ export class TransformerEncoderLayer extends Module {
     layer.loadStateDict(this.stateDict());
     layer.train(this.training);
     return layer;
-  }
-
-  /** `dModel=.., nhead=.., normFirst=..`. */
-  override extraRepr(): string {
-    return `dModel=${this.dModel}, nhead=${this.nhead}, normFirst=${this.normFirst}`;
   }
 }
 
@@ -177,15 +230,7 @@ export interface TransformerDecoderLayerForwardOptions {
  * pre-LN with `normFirst`). Children: `self_attn`, `multihead_attn`, `linear1`, `dropout`,
  * `linear2`, `norm1`, `norm2`, `norm3`, `dropout1`, `dropout2`, `dropout3`.
  */
-export class TransformerDecoderLayer extends Module {
-  /** Model width. */
-  readonly dModel: number;
-  /** Number of heads. */
-  readonly nhead: number;
-  /** The options it was built with (for {@link TransformerDecoderLayer.clone}). */
-  readonly options: Readonly<TransformerLayerOptions>;
-  /** Whether the layer is pre-LN. */
-  readonly normFirst: boolean;
+export class TransformerDecoderLayer extends TransformerLayerBase {
   /** Self-attention. */
   readonly selfAttn: MultiheadAttention;
   /** Cross-attention over the memory. */
@@ -208,25 +253,14 @@ export class TransformerDecoderLayer extends Module {
   readonly dropout2: Dropout;
   /** Dropout on the feed-forward branch. */
   readonly dropout3: Dropout;
-  private readonly act: (x: Tensor) => Tensor;
 
   /**
    * @param dModel model width
    * @param nhead number of attention heads
    */
   constructor(dModel: number, nhead: number, options: TransformerLayerOptions = {}) {
-    super();
-    this.dModel = dModel;
-    this.nhead = nhead;
-    this.options = Object.freeze({ ...options });
-    const ff = options.dimFeedforward ?? 2048;
-    const p = options.dropout ?? 0.1;
-    const eps = options.layerNormEps ?? 1e-5;
-    const bias = options.bias ?? true;
-    const device = options.device;
-    const batchFirst = options.batchFirst ?? false;
-    this.normFirst = options.normFirst ?? false;
-    this.act = activationFn(options.activation);
+    super(dModel, nhead, options);
+    const { ff, p, eps, bias, device, batchFirst } = layerSettings(options);
     this.selfAttn = this.registerModule('self_attn', new MultiheadAttention(dModel, nhead, { dropout: p, bias, batchFirst, device }));
     this.multiheadAttn = this.registerModule(
       'multihead_attn',
@@ -251,36 +285,20 @@ export class TransformerDecoderLayer extends Module {
   forward(tgt: Tensor, memory: Tensor, options: TransformerDecoderLayerForwardOptions = {}): Tensor {
     return tidy(() => {
       const sa = (x: Tensor): Tensor =>
-        this.dropout1.forward(
-          this.selfAttn.forward(x, x, x, {
-            attnMask: options.tgtMask ?? null,
-            keyPaddingMask: options.tgtKeyPaddingMask ?? null,
-            needWeights: false,
-            isCausal: options.tgtIsCausal ?? false,
-          })[0],
-        );
+        attentionBranch(this.selfAttn, this.dropout1, x, x, {
+          attnMask: options.tgtMask ?? null,
+          keyPaddingMask: options.tgtKeyPaddingMask ?? null,
+          isCausal: options.tgtIsCausal ?? false,
+        });
       const mha = (x: Tensor): Tensor =>
-        this.dropout2.forward(
-          this.multiheadAttn.forward(x, memory, memory, {
-            attnMask: options.memoryMask ?? null,
-            keyPaddingMask: options.memoryKeyPaddingMask ?? null,
-            needWeights: false,
-            isCausal: options.memoryIsCausal ?? false,
-          })[0],
-        );
-      const ff = (x: Tensor): Tensor =>
-        this.dropout3.forward(this.linear2.forward(this.dropout.forward(this.act(this.linear1.forward(x)))));
-      let x = tgt;
-      if (this.normFirst) {
-        x = x.add(sa(this.norm1.forward(x)));
-        x = x.add(mha(this.norm2.forward(x)));
-        x = x.add(ff(this.norm3.forward(x)));
-      } else {
-        x = this.norm1.forward(x.add(sa(x)));
-        x = this.norm2.forward(x.add(mha(x)));
-        x = this.norm3.forward(x.add(ff(x)));
-      }
-      return x;
+        attentionBranch(this.multiheadAttn, this.dropout2, x, memory, {
+          attnMask: options.memoryMask ?? null,
+          keyPaddingMask: options.memoryKeyPaddingMask ?? null,
+          isCausal: options.memoryIsCausal ?? false,
+        });
+      let x = this.residual(tgt, this.norm1, sa);
+      x = this.residual(x, this.norm2, mha);
+      return this.residual(x, this.norm3, (h) => this.feedForward(this.dropout3, h));
     });
   }
 
@@ -290,10 +308,5 @@ export class TransformerDecoderLayer extends Module {
     layer.loadStateDict(this.stateDict());
     layer.train(this.training);
     return layer;
-  }
-
-  /** `dModel=.., nhead=.., normFirst=..`. */
-  override extraRepr(): string {
-    return `dModel=${this.dModel}, nhead=${this.nhead}, normFirst=${this.normFirst}`;
   }
 }

@@ -1,15 +1,30 @@
 /** The fused `linear` kernel: `x @ weight^T + bias` in one pass over the GEMM core. */
-import { type DataId, type TensorView, sizeOf } from '@ghostflow/core';
+import { type DataId, type LinearActivation, type TensorView, sizeOf } from '@ghostflow/core';
 import type { CpuStore } from '../../storage.js';
 import { rowMajorFloat64 } from '../../strided.js';
 import { gemm, packMatrix } from '../matmul.js';
+import { FLOAT_OPS } from '../unary.js';
+
+/** Applies `activation` in place to float32 values (the `unary` kernel's float64 formula, one rounding). */
+export function applyActivation(values: Float32Array, activation: LinearActivation | undefined): void {
+  if (!activation) return;
+  const fn = FLOAT_OPS[activation];
+  for (let i = 0; i < values.length; i++) values[i] = fn(values[i]);
+}
 
 /**
  * x `[..., K]`, weight `[N, K]`, bias `[N]` or null. Output `[..., N]`, float32. The bias
  * seeds the float64 accumulator, so the result is rounded once instead of twice (within
- * float32 rounding of matmul-then-add, as the contract asks).
+ * float32 rounding of matmul-then-add, as the contract asks). `activation` is applied to
+ * the stored float32 result, exactly as the `unary` kernel would.
  */
-export function linear(store: CpuStore, x: TensorView, weight: TensorView, bias: TensorView | null): DataId {
+export function linear(
+  store: CpuStore,
+  x: TensorView,
+  weight: TensorView,
+  bias: TensorView | null,
+  attrs?: { activation?: LinearActivation },
+): DataId {
   const rank = x.shape.length;
   const k = x.shape[rank - 1];
   const n = weight.shape[0];
@@ -22,5 +37,6 @@ export function linear(store: CpuStore, x: TensorView, weight: TensorView, bias:
   const out = store.alloc('float32', rows * n);
   if (rows * n === 0) return out;
   gemm(a, wT, rows, k, n, out.data as Float32Array, 0, b);
+  applyActivation(out.data as Float32Array, attrs?.activation);
   return out;
 }

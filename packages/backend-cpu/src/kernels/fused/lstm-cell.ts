@@ -34,3 +34,40 @@ export function lstmCell(store: CpuStore, gates: TensorView, c: TensorView): [Da
   }
   return [hOut, cOut];
 }
+
+/**
+ * Backward of {@link lstmCell}: gates `[B, 4H]`, c `[B, H]`, dH `[B, H]` (gradient of h),
+ * dC `[B, H]` (gradient of c'). Returns `[dGates [B, 4H], dCPrev [B, H]]`; the gate
+ * activations and c' (rounded to float32, as the forward stores it) are recomputed.
+ */
+export function lstmCellBackward(store: CpuStore, gates: TensorView, c: TensorView, dH: TensorView, dC: TensorView): [DataId, DataId] {
+  const hidden = c.shape[c.shape.length - 1];
+  const size = sizeOf(c.shape);
+  const batch = hidden > 0 ? size / hidden : 0;
+  const g = rowMajorFloat64(store.data(gates.dataId), gates);
+  const cPrev = rowMajorFloat64(store.data(c.dataId), c);
+  const gh = rowMajorFloat64(store.data(dH.dataId), dH);
+  const gc = rowMajorFloat64(store.data(dC.dataId), dC);
+  const dgOut = store.alloc('float32', 4 * size);
+  const dcOut = store.alloc('float32', size);
+  const dg = dgOut.data as Float32Array;
+  const dcp = dcOut.data as Float32Array;
+  for (let bi = 0; bi < batch; bi++) {
+    const row = bi * 4 * hidden;
+    for (let j = 0; j < hidden; j++) {
+      const i = sigmoid(g[row + j]);
+      const f = sigmoid(g[row + hidden + j]);
+      const gg = Math.tanh(g[row + 2 * hidden + j]);
+      const o = sigmoid(g[row + 3 * hidden + j]);
+      const k = bi * hidden + j;
+      const tc = Math.tanh(Math.fround(f * cPrev[k] + i * gg));
+      const dc = gc[k] + gh[k] * o * (1 - tc * tc);
+      dg[row + j] = dc * gg * i * (1 - i);
+      dg[row + hidden + j] = dc * cPrev[k] * f * (1 - f);
+      dg[row + 2 * hidden + j] = dc * i * (1 - gg * gg);
+      dg[row + 3 * hidden + j] = gh[k] * tc * o * (1 - o);
+      dcp[k] = dc * f;
+    }
+  }
+  return [dgOut, dcOut];
+}
