@@ -238,21 +238,26 @@ export function memorySuite(ctx: SuiteContext): void {
   });
 
   describe('autograd memory', () => {
-    it('disposing a graph output without backward frees the saved tensors', () => {
-      const x = tensor(
+    /** The 2x2 `x` and `w` (both requiring grad) that the graph-freeing tests run `forward` on. */
+    const graphInputs = (): [Tensor, Tensor] => [
+      tensor(
         [
           [0.5, -1],
           [2, 0.25],
         ],
         { ...dev, requiresGrad: true },
-      );
-      const w = tensor(
+      ),
+      tensor(
         [
           [1, 2],
           [3, 4],
         ],
         { ...dev, requiresGrad: true },
-      );
+      ),
+    ];
+
+    it('disposing a graph output without backward frees the saved tensors', () => {
+      const [x, w] = graphInputs();
       const before = live(mem());
       const y = tidy(() => forward(x, w));
       expect(mem().buffers, 'saved tensors are alive while the graph is').toBeGreaterThan(before.buffers + 1);
@@ -263,20 +268,7 @@ export function memorySuite(ctx: SuiteContext): void {
     });
 
     it('backward frees saved tensors; disposing the output frees the rest', () => {
-      const x = tensor(
-        [
-          [0.5, -1],
-          [2, 0.25],
-        ],
-        { ...dev, requiresGrad: true },
-      );
-      const w = tensor(
-        [
-          [1, 2],
-          [3, 4],
-        ],
-        { ...dev, requiresGrad: true },
-      );
+      const [x, w] = graphInputs();
       const before = live(mem());
       const y = tidy(() => forward(x, w));
       y.backward();
