@@ -117,78 +117,88 @@ after(async () => {
   writeFileSync(new URL('browser-console.log', OUTPUT), `${logs.join('\n')}\n`);
 });
 
-test(`webgpu training matches cpu in the browser (${PARITY_STEPS} steps, rtol ${LOSS_RTOL})`, { timeout: 60_000, skip: SKIP }, async (t) => {
-  const url = await serve({
-    configFile: false,
-    root: fileURLToPath(new URL('page/', import.meta.url)),
-    resolve: { alias: workspaceAlias },
-  });
-  const page = await openPage(url);
-  t.diagnostic(`adapter: ${await page.evaluate(() => window.adapterInfo())}`);
-  const cpu = await page.evaluate((n) => window.runTraining('cpu', n), PARITY_STEPS);
-  assert.equal(cpu.error, undefined, `cpu run failed: ${cpu.error}`);
-  t.diagnostic(`cpu    ${cpu.ms.toFixed(0)} ms: ${cpu.losses.map((v) => v.toFixed(4)).join(' ')}`);
-  assert.ok(cpu.losses.at(-1) < cpu.losses[0] * 0.8, `cpu loss should fall: ${cpu.losses[0]} -> ${cpu.losses.at(-1)}`);
-  if (ONLY_CPU) {
-    t.skip('GHOSTFLOW_BROWSER_BACKENDS=cpu: webgpu side not checked');
-    return;
-  }
-  const gpu = await page.evaluate((n) => window.runTraining('webgpu', n), PARITY_STEPS);
-  assert.equal(gpu.error, undefined, `webgpu run failed: ${gpu.error}`);
-  assert.equal(gpu.backend, 'webgpu');
-  t.diagnostic(`webgpu ${gpu.ms.toFixed(0)} ms: ${gpu.losses.map((v) => v.toFixed(4)).join(' ')}`);
-  assert.equal(gpu.losses.length, PARITY_STEPS);
-  assert.ok(gpu.losses.at(-1) < gpu.losses[0] * 0.8, `webgpu loss should fall: ${gpu.losses[0]} -> ${gpu.losses.at(-1)}`);
-  let worst = 0;
-  gpu.losses.forEach((v, i) => {
-    const rel = Math.abs(v - cpu.losses[i]) / Math.abs(cpu.losses[i]);
-    worst = Math.max(worst, rel);
-    assert.ok(
-      rel <= LOSS_RTOL,
-      `step ${i}: webgpu loss ${v} vs cpu ${cpu.losses[i]} (relative difference ${rel.toExponential(2)} > ${LOSS_RTOL})`,
-    );
-  });
-  t.diagnostic(`largest relative difference webgpu vs cpu: ${worst.toExponential(2)}`);
-  assert.equal(gpu.buffersAfterLast, gpu.buffersAfterFirst, 'webgpu buffer count grew during training');
-  t.diagnostic(`webgpu compute passes dispatched: ${gpu.dispatches}`);
-  assert.ok(gpu.dispatches > PARITY_STEPS * 10, `webgpu dispatched only ${gpu.dispatches} compute passes: did the work run on the GPU?`);
-});
+test(
+  `webgpu training matches cpu in the browser (${PARITY_STEPS} steps, rtol ${LOSS_RTOL})`,
+  { timeout: 60_000, skip: SKIP },
+  async (t) => {
+    const url = await serve({
+      configFile: false,
+      root: fileURLToPath(new URL('page/', import.meta.url)),
+      resolve: { alias: workspaceAlias },
+    });
+    const page = await openPage(url);
+    t.diagnostic(`adapter: ${await page.evaluate(() => window.adapterInfo())}`);
+    const cpu = await page.evaluate((n) => window.runTraining('cpu', n), PARITY_STEPS);
+    assert.equal(cpu.error, undefined, `cpu run failed: ${cpu.error}`);
+    t.diagnostic(`cpu    ${cpu.ms.toFixed(0)} ms: ${cpu.losses.map((v) => v.toFixed(4)).join(' ')}`);
+    assert.ok(cpu.losses.at(-1) < cpu.losses[0] * 0.8, `cpu loss should fall: ${cpu.losses[0]} -> ${cpu.losses.at(-1)}`);
+    if (ONLY_CPU) {
+      t.skip('GHOSTFLOW_BROWSER_BACKENDS=cpu: webgpu side not checked');
+      return;
+    }
+    const gpu = await page.evaluate((n) => window.runTraining('webgpu', n), PARITY_STEPS);
+    assert.equal(gpu.error, undefined, `webgpu run failed: ${gpu.error}`);
+    assert.equal(gpu.backend, 'webgpu');
+    t.diagnostic(`webgpu ${gpu.ms.toFixed(0)} ms: ${gpu.losses.map((v) => v.toFixed(4)).join(' ')}`);
+    assert.equal(gpu.losses.length, PARITY_STEPS);
+    assert.ok(gpu.losses.at(-1) < gpu.losses[0] * 0.8, `webgpu loss should fall: ${gpu.losses[0]} -> ${gpu.losses.at(-1)}`);
+    let worst = 0;
+    gpu.losses.forEach((v, i) => {
+      const rel = Math.abs(v - cpu.losses[i]) / Math.abs(cpu.losses[i]);
+      worst = Math.max(worst, rel);
+      assert.ok(
+        rel <= LOSS_RTOL,
+        `step ${i}: webgpu loss ${v} vs cpu ${cpu.losses[i]} (relative difference ${rel.toExponential(2)} > ${LOSS_RTOL})`,
+      );
+    });
+    t.diagnostic(`largest relative difference webgpu vs cpu: ${worst.toExponential(2)}`);
+    assert.equal(gpu.buffersAfterLast, gpu.buffersAfterFirst, 'webgpu buffer count grew during training');
+    t.diagnostic(`webgpu compute passes dispatched: ${gpu.dispatches}`);
+    assert.ok(gpu.dispatches > PARITY_STEPS * 10, `webgpu dispatched only ${gpu.dispatches} compute passes: did the work run on the GPU?`);
+  },
+);
 
-test(`playground trains on webgpu and draws a falling loss curve (${PLAYGROUND_STEPS} steps)`, { timeout: 80_000, skip: SKIP }, async (t) => {
-  const page = await openPage(await servePlayground());
-  const backend = ONLY_CPU ? 'cpu' : 'webgpu';
-  const webgpu = await page.evaluate(() => window.__playground.webgpu);
-  t.diagnostic(`playground's webgpu probe: ${JSON.stringify(webgpu)}`);
-  if (!ONLY_CPU) assert.ok(webgpu.available, `the playground says webgpu is unavailable: ${webgpu.reason}`);
-  await page.check(`#backend-${backend}`);
-  await page.fill('#steps', String(PLAYGROUND_STEPS));
-  const blank = await page.evaluate(() => document.getElementById('loss').toDataURL());
-  await page.click('#train');
-  // The curve updates while training: wait for a few steps to be drawn mid-run.
-  await page.waitForFunction(() => Number(document.getElementById('status').dataset.steps) >= 3, null, { timeout: 30_000 });
-  const midway = await page.evaluate(() => document.getElementById('loss').toDataURL());
-  assert.notEqual(midway, blank, 'the loss canvas did not change during training');
-  await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('status').dataset.state), null, { timeout: 60_000 });
-  await page.waitForFunction(() => window.__playground.sample.length > 0 || window.__playground.state === 'error', null, {
-    timeout: 15_000,
-  });
-  const s = await page.evaluate(() => window.__playground);
-  mkdirSync(OUTPUT, { recursive: true });
-  const shot = fileURLToPath(new URL('playground.png', OUTPUT));
-  await page.screenshot({ path: shot, fullPage: true });
-  t.diagnostic(`screenshot: ${shot}`);
-  t.diagnostic(`status: ${await page.textContent('#status')}`);
-  t.diagnostic(`sample: ${JSON.stringify(s.sample)}`);
-  assert.equal(s.error, undefined, `training failed: ${s.error}`);
-  assert.equal(s.backend, backend);
-  assert.equal(s.losses.length, PLAYGROUND_STEPS);
-  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const first = mean(s.losses.slice(0, 5));
-  const last = mean(s.losses.slice(-5));
-  assert.ok(last < first * 0.85, `the playground's loss should fall: first 5 steps ${first.toFixed(3)}, last 5 ${last.toFixed(3)}`);
-  const shown = await page.textContent('#status');
-  assert.match(shown, new RegExp(`^${backend}: done after ${PLAYGROUND_STEPS} steps`));
-});
+test(
+  `playground trains on webgpu and draws a falling loss curve (${PLAYGROUND_STEPS} steps)`,
+  { timeout: 80_000, skip: SKIP },
+  async (t) => {
+    const page = await openPage(await servePlayground());
+    const backend = ONLY_CPU ? 'cpu' : 'webgpu';
+    const webgpu = await page.evaluate(() => window.__playground.webgpu);
+    t.diagnostic(`playground's webgpu probe: ${JSON.stringify(webgpu)}`);
+    if (!ONLY_CPU) assert.ok(webgpu.available, `the playground says webgpu is unavailable: ${webgpu.reason}`);
+    await page.check(`#backend-${backend}`);
+    await page.fill('#steps', String(PLAYGROUND_STEPS));
+    const blank = await page.evaluate(() => document.getElementById('loss').toDataURL());
+    await page.click('#train');
+    // The curve updates while training: wait for a few steps to be drawn mid-run.
+    await page.waitForFunction(() => Number(document.getElementById('status').dataset.steps) >= 3, null, { timeout: 30_000 });
+    const midway = await page.evaluate(() => document.getElementById('loss').toDataURL());
+    assert.notEqual(midway, blank, 'the loss canvas did not change during training');
+    await page.waitForFunction(() => ['done', 'error'].includes(document.getElementById('status').dataset.state), null, {
+      timeout: 60_000,
+    });
+    await page.waitForFunction(() => window.__playground.sample.length > 0 || window.__playground.state === 'error', null, {
+      timeout: 15_000,
+    });
+    const s = await page.evaluate(() => window.__playground);
+    mkdirSync(OUTPUT, { recursive: true });
+    const shot = fileURLToPath(new URL('playground.png', OUTPUT));
+    await page.screenshot({ path: shot, fullPage: true });
+    t.diagnostic(`screenshot: ${shot}`);
+    t.diagnostic(`status: ${await page.textContent('#status')}`);
+    t.diagnostic(`sample: ${JSON.stringify(s.sample)}`);
+    assert.equal(s.error, undefined, `training failed: ${s.error}`);
+    assert.equal(s.backend, backend);
+    assert.equal(s.losses.length, PLAYGROUND_STEPS);
+    const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const first = mean(s.losses.slice(0, 5));
+    const last = mean(s.losses.slice(-5));
+    assert.ok(last < first * 0.85, `the playground's loss should fall: first 5 steps ${first.toFixed(3)}, last 5 ${last.toFixed(3)}`);
+    const shown = await page.textContent('#status');
+    assert.match(shown, new RegExp(`^${backend}: done after ${PLAYGROUND_STEPS} steps`));
+  },
+);
 
 test('playground greys out webgpu, with the reason, when the browser has none', { timeout: 30_000, skip: SKIP }, async () => {
   const url = await servePlayground();

@@ -50,9 +50,18 @@ type AnyNode = GradNode;
  * Accumulates into the leaves (and `retainGrad` tensors) the gradients of `outputs`
  * with respect to them, weighted by `grads` (ones for scalar outputs).
  */
-export function backward(outputs: Tensor | readonly Tensor[], grads?: Tensor | null | readonly (Tensor | null)[], options: BackwardOptions = {}): void {
+export function backward(
+  outputs: Tensor | readonly Tensor[],
+  grads?: Tensor | null | readonly (Tensor | null)[],
+  options: BackwardOptions = {},
+): void {
   const outs = Array.isArray(outputs) ? (outputs as readonly Tensor[]) : [outputs as Tensor];
-  const gs = grads === undefined || grads === null ? outs.map(() => null) : Array.isArray(grads) ? (grads as readonly (Tensor | null)[]) : [grads as Tensor];
+  const gs =
+    grads === undefined || grads === null
+      ? outs.map(() => null)
+      : Array.isArray(grads)
+        ? (grads as readonly (Tensor | null)[])
+        : [grads as Tensor];
   if (gs.length !== outs.length) throw new AutogradError(`backward got ${outs.length} outputs but ${gs.length} gradients`);
   run(outs, gs, null, options);
 }
@@ -69,14 +78,21 @@ export function gradients(
   options: BackwardOptions & { allowUnused?: boolean } = {},
 ): (Tensor | null)[] {
   const outs = Array.isArray(outputs) ? (outputs as readonly Tensor[]) : [outputs as Tensor];
-  const gs = grads === undefined || grads === null ? outs.map(() => null) : Array.isArray(grads) ? (grads as readonly (Tensor | null)[]) : [grads as Tensor];
+  const gs =
+    grads === undefined || grads === null
+      ? outs.map(() => null)
+      : Array.isArray(grads)
+        ? (grads as readonly (Tensor | null)[])
+        : [grads as Tensor];
   const captured = run(outs, gs, inputs, options);
   // Results belong to the caller's tidy scope, like any op output.
   for (const g of captured) if (g) trackInScope(g);
   return inputs.map((t, i) => {
     const g = captured[i];
     if (!g && !options.allowUnused) {
-      throw new AutogradError(`input ${i} (shape ${formatShape(t.shape)}) was not used to compute the outputs; pass { allowUnused: true } to get null for it`);
+      throw new AutogradError(
+        `input ${i} (shape ${formatShape(t.shape)}) was not used to compute the outputs; pass { allowUnused: true } to get null for it`,
+      );
     }
     return g;
   });
@@ -121,11 +137,15 @@ function run(
       outs.forEach((out, i) => {
         out.assertAlive();
         if (!out.requiresGrad) {
-          throw new AutogradError(`output ${i} does not require grad and has no gradFn: nothing to differentiate (was it computed under noGrad, or detached?)`);
+          throw new AutogradError(
+            `output ${i} does not require grad and has no gradFn: nothing to differentiate (was it computed under noGrad, or detached?)`,
+          );
         }
         const given = seeds[i];
         if (!given && out.size !== 1) {
-          throw new AutogradError(`grad can be implicitly created only for scalar outputs; output ${i} has shape ${formatShape(out.shape)}, pass a gradient of that shape`);
+          throw new AutogradError(
+            `grad can be implicitly created only for scalar outputs; output ${i} has shape ${formatShape(out.shape)}, pass a gradient of that shape`,
+          );
         }
         if (given && !shapesEqual(given.shape, out.shape)) {
           throw new AutogradError(`gradient of shape ${formatShape(given.shape)} given for output ${i} of shape ${formatShape(out.shape)}`);
@@ -202,7 +222,9 @@ function run(
             }
             const expected = e.node.outputs[e.index].shape;
             if (!shapesEqual(g.shape, expected)) {
-              throw new AutogradError(`internal: gradient rule of '${node.name}' returned shape ${formatShape(g.shape)} for input ${i}, expected ${formatShape(expected)}`);
+              throw new AutogradError(
+                `internal: gradient rule of '${node.name}' returned shape ${formatShape(g.shape)} for input ${i}, expected ${formatShape(expected)}`,
+              );
             }
             // A rule may hand the same tensor to several inputs, or pass an incoming gradient
             // straight through (identity-like ops). Each receiver must own what it gets, so

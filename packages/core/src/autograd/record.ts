@@ -82,7 +82,11 @@ export function recordOp(op: OpRecord): void {
     next,
     op.outputs.map((o) => ({ shape: o.shape, dtype: o.dtype })),
     saved,
-    (grads, views) => op.backward(grads, views.map((v) => restore(v, node))),
+    (grads, views) =>
+      op.backward(
+        grads,
+        views.map((v) => restore(v, node)),
+      ),
   );
   op.outputs.forEach((o, i) => {
     if (o.dtype === 'float32') o.setGradFn(node, i);

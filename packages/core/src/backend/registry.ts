@@ -121,7 +121,9 @@ function instantiateSync(entry: Entry): Backend {
   }
   if (made instanceof Promise) {
     entry.pending = made;
-    throw new BackendError(`backend '${entry.name}' initialises asynchronously: call 'await setBackend("${entry.name}")' or 'await ready()' first`);
+    throw new BackendError(
+      `backend '${entry.name}' initialises asynchronously: call 'await setBackend("${entry.name}")' or 'await ready()' first`,
+    );
   }
   entry.instance = validate(made, entry.name);
   return entry.instance;

@@ -66,7 +66,9 @@ export function tidy<T>(fn: () => T): T {
   stack.pop();
   if (result instanceof Promise) {
     for (const r of scope) r.dispose();
-    throw new GhostFlowError('tidy() got an async function; tidy scopes must be synchronous. Across awaits, use `using t = ...` or an explicit `new Scope()`');
+    throw new GhostFlowError(
+      'tidy() got an async function; tidy scopes must be synchronous. Across awaits, use `using t = ...` or an explicit `new Scope()`',
+    );
   }
   const survivors = new Set<ScopedResource>();
   collect(result, survivors, new Set());

@@ -4,15 +4,7 @@
  */
 import { recordOp } from '../autograd/record.js';
 import { ShapeError } from '../errors.js';
-import {
-  type Shape,
-  contiguousStrides,
-  formatShape,
-  inferShape,
-  normalizeDim,
-  shapesEqual,
-  viewStrides,
-} from '../shape.js';
+import { type Shape, contiguousStrides, formatShape, inferShape, normalizeDim, shapesEqual, viewStrides } from '../shape.js';
 import { fromDataId, makeView } from '../tensor/make.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { cat } from './join.js';
@@ -44,7 +36,9 @@ export function view(x: Tensor, ...shape: (number | readonly number[])[]): Tenso
   const target = inferShape(shapeArgs(shape), x.size, x.shape);
   const strides = viewStrides(x.shape, x.strides, target);
   if (!strides) {
-    throw new ShapeError(`view size ${formatShape(target)} is not compatible with input of shape ${formatShape(x.shape)} and strides ${formatShape(x.strides)}; use reshape() (which copies) or contiguous() first`);
+    throw new ShapeError(
+      `view size ${formatShape(target)} is not compatible with input of shape ${formatShape(x.shape)} and strides ${formatShape(x.strides)}; use reshape() (which copies) or contiguous() first`,
+    );
   }
   const out = makeView(x, target, strides, x.offset);
   recordOp({ name: 'view', inputs: [x], outputs: [out], backward: ([g]) => [reshape(g, x.shape)] });
@@ -122,7 +116,12 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
 /** Transpose of a matrix (rank <= 2), like `torch.t`. */
 export function t(x: Tensor): Tensor {
   if (x.rank > 2) throw new ShapeError(`t() expects a tensor with <= 2 dims, got shape ${formatShape(x.shape)}; use transpose(dim0, dim1)`);
-  return x.rank < 2 ? permute(x, x.shape.map((_, i) => i)) : transpose(x, 0, 1);
+  return x.rank < 2
+    ? permute(
+        x,
+        x.shape.map((_, i) => i),
+      )
+    : transpose(x, 0, 1);
 }
 
 /**
@@ -143,7 +142,9 @@ export function expand(x: Tensor, ...shape: (number | readonly number[])[]): Ten
     const want = size === -1 ? cur : size;
     if (j < 0 && size === -1) throw new ShapeError(`expand: -1 is not allowed for the new leading dim ${i}`);
     if (cur !== want && cur !== 1) {
-      throw new ShapeError(`expand: size ${cur} of input dim ${j} (shape ${formatShape(x.shape)}) must be 1 to expand to ${want} (target ${formatShape(target)})`);
+      throw new ShapeError(
+        `expand: size ${cur} of input dim ${j} (shape ${formatShape(x.shape)}) must be 1 to expand to ${want} (target ${formatShape(target)})`,
+      );
     }
     outShape.push(want);
     strides.push(j >= 0 && cur === want ? x.strides[j] : 0);

@@ -35,7 +35,9 @@ export function backendOf(...tensors: readonly Tensor[]): Backend {
   for (const t of tensors) {
     t.assertAlive();
     if (t.backend !== backend) {
-      throw new BackendError(`expected all tensors on backend '${backend.name}', but one is on '${t.backend.name}'; move it with 'await t.to("${backend.name}")'`);
+      throw new BackendError(
+        `expected all tensors on backend '${backend.name}', but one is on '${t.backend.name}'; move it with 'await t.to("${backend.name}")'`,
+      );
     }
   }
   return backend;

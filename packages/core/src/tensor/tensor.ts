@@ -172,8 +172,13 @@ export class Tensor {
   /** Replaces (or clears, with null) the stored gradient; the old one is disposed. */
   set grad(value: Tensor | null) {
     if (value === this._grad) return;
-    if (value && (value.dtype !== this.dtype || value.shape.length !== this.shape.length || value.shape.some((d, i) => d !== this.shape[i]))) {
-      throw new GhostFlowError(`grad must have shape [${this.shape.join(', ')}] and dtype ${this.dtype}, got [${value.shape.join(', ')}] ${value.dtype}`);
+    if (
+      value &&
+      (value.dtype !== this.dtype || value.shape.length !== this.shape.length || value.shape.some((d, i) => d !== this.shape[i]))
+    ) {
+      throw new GhostFlowError(
+        `grad must have shape [${this.shape.join(', ')}] and dtype ${this.dtype}, got [${value.shape.join(', ')}] ${value.dtype}`,
+      );
     }
     this._grad?.dispose();
     this._grad = value;
@@ -236,7 +241,9 @@ export class Tensor {
     value.assertAlive();
     if (!this.isLeaf) throw new GhostFlowError('assign() works on leaf tensors only (parameters, buffers, detached tensors)');
     if (value.dtype !== this.dtype || value.shape.length !== this.shape.length || value.shape.some((d, i) => d !== this.shape[i])) {
-      throw new GhostFlowError(`assign() needs shape [${this.shape.join(', ')}] ${this.dtype}, got [${value.shape.join(', ')}] ${value.dtype}`);
+      throw new GhostFlowError(
+        `assign() needs shape [${this.shape.join(', ')}] ${this.dtype}, got [${value.shape.join(', ')}] ${value.dtype}`,
+      );
     }
     if (value.backend !== this.backend) {
       throw new BackendError(`assign() needs a value on backend '${this.device}', got one on '${value.device}'`);
@@ -269,7 +276,9 @@ export class Tensor {
   dataSync(): DTypeArrayMap[DType] {
     const backend = this.backend;
     if (!backend.readSync) {
-      throw new BackendError(`backend '${backend.name}' cannot read synchronously; use 'await tensor.data()' (or array()/item()) instead of dataSync()`);
+      throw new BackendError(
+        `backend '${backend.name}' cannot read synchronously; use 'await tensor.data()' (or array()/item()) instead of dataSync()`,
+      );
     }
     const source = this.readable();
     try {
@@ -303,7 +312,8 @@ export class Tensor {
 
   private checkOneElement(): void {
     this.assertAlive();
-    if (this.size !== 1) throw new GhostFlowError(`item() needs a tensor with one element, got shape [${this.shape.join(', ')}] (${this.size} elements)`);
+    if (this.size !== 1)
+      throw new GhostFlowError(`item() needs a tensor with one element, got shape [${this.shape.join(', ')}] (${this.size} elements)`);
   }
 
   /** A tensor whose storage holds exactly this tensor's elements in order, from offset 0. */
@@ -430,7 +440,7 @@ export interface Tensor {
    * first.
    */
   to(device: string): Promise<Tensor>;
-  }
+}
 
 function toNested(data: ArrayLike<number>, shape: Shape, dtype: DType): NestedArray<number | boolean> {
   const conv = dtype === 'bool' ? (v: number) => v !== 0 : (v: number) => v;

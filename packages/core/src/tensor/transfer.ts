@@ -14,7 +14,9 @@ export async function transferTo(x: Tensor, device: string): Promise<Tensor> {
   const target = await loadBackend(device);
   if (target === x.backend) return x;
   if (!x.isLeaf) {
-    throw new GhostFlowError(`to('${device}'): tensor has gradFn '${x.gradFn}'; gradients do not flow across backends, call detach() first`);
+    throw new GhostFlowError(
+      `to('${device}'): tensor has gradFn '${x.gradFn}'; gradients do not flow across backends, call detach() first`,
+    );
   }
   const values = await x.data();
   const out = uploadTensor(target, values, x.shape, x.dtype);
