@@ -173,6 +173,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     gruCell: (gi, gh, h) => f.gruCell(store, gi, gh, h),
     lstmCellBackward: (gates, c, dH, dC) => f.lstmCellBackward(store, gates, c, dH, dC),
     gruCellBackward: (gi, gh, h, dH) => f.gruCellBackward(store, gi, gh, h, dH),
+    attention: (q, k, v, mask, attrs) => f.attention(store, q, k, v, mask, attrs),
   };
 
   function readSync<D extends DType>(dataId: DataId, dtype: D, size: number): DTypeArrayMap[D] {

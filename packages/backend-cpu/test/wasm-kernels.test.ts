@@ -276,6 +276,33 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
     expectClose(g2, w2, 1e-6, 1e-5);
   });
 
+  it('attention (GEMMs in wasm): broadcast mask with a fully masked row, causal, strided k', () => {
+    const [B, L, S, E, Ev] = [6, 33, 70, 40, 24];
+    const q = rand(B * L * E, -1, 1, 71);
+    const k = rand(S * B * E, -1, 1, 73); // stored [S, B, E], read as [B, S, E]
+    const v = rand(B * S * Ev, -1, 1, 79);
+    const mask = rand(L * S, -2, 2, 83);
+    for (let j = 0; j < S; j++) mask[5 * S + j] = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < S; j += 3) mask[7 * S + j] = Number.NEGATIVE_INFINITY;
+    for (const causal of [false, true]) {
+      const [want, got1, got2] = [js, one, two].map((be) => {
+        const [o, w] = (be.fused.attention as NonNullable<CpuBackend['fused']['attention']>)(
+          view(be, q, [B, L, E]),
+          view(be, k, [B, S, E], [E, B * E, 1]),
+          view(be, v, [B, S, Ev]),
+          view(be, mask, [B, L, S], [0, S, 1]),
+          { scale: 0.2, causal },
+        );
+        return [read(be, o, B * L * Ev), read(be, w, B * L * S)];
+      });
+      for (const got of [got1, got2]) {
+        expectClose(got[0], want[0], 1e-5, 1e-4);
+        expectClose(got[1], want[1], 1e-6, 1e-4);
+        for (let b = 0; b < B; b++) expect(got[1].subarray((b * L + 5) * S, (b * L + 6) * S).every((x) => x === 0)).toBe(true);
+      }
+    }
+  });
+
   it('keeps working single-threaded after dispose, and setThreads restarts the pool', async () => {
     const be = createCpuBackend({ threads: 2, thresholds: zero });
     await be.whenThreadsReady();

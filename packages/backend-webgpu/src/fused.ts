@@ -2,7 +2,8 @@
  * Fused kernels in WGSL: linear (the tiled matmul with a bias epilogue), softmax and
  * logSoftmax (one pass per line: max, sum of exp, normalise), layerNorm (mean, biased
  * variance and rstd per row, affine in the same pass) and the LSTM/GRU pointwise cell steps
- * with their backward passes (one thread per hidden element).
+ * with their backward passes (one thread per hidden element), and attention (one thread per
+ * query row: scores, softmax with fully masked rows giving zeros, weights times values).
  * Each equals core's composition of primitives within float32 rounding.
  */
 import { type FusedKernels, type Shape, type TensorView, contiguousStrides, sizeOf } from '@ghostflow/core';
@@ -340,5 +341,98 @@ ${MAIN_1D}
     return [dgi, dgh, dh];
   };
 
-  return { linear, softmax, logSoftmax, layerNorm, lstmCell, gruCell, lstmCellBackward, gruCellBackward };
+  const attention: FusedKernels['attention'] = (q, k, v, mask, { scale, causal }) => {
+    const [B, L, E] = q.shape;
+    const S = k.shape[1];
+    const Ev = v.shape[2];
+    const out = rt.alloc('float32', B * L * Ev);
+    const weights = rt.alloc('float32', B * L * S);
+    const rows = B * L;
+    if (rows === 0) return [out, weights];
+    const qb = buf(q);
+    const meta = new Meta(12)
+      .set(0, rows)
+      .set(1, L)
+      .set(2, S)
+      .set(3, E)
+      .set(4, Ev)
+      .set(5, f32Bits(scale))
+      .set(6, causal ? 1 : 0)
+      .set(7, mask ? 1 : 0)
+      .viewAt(8, q.shape, q.strides, q.offset)
+      .viewAt(9, k.shape, k.strides, k.offset)
+      .viewAt(10, v.shape, v.strides, v.offset)
+      .viewAt(11, mask ? mask.shape : [], mask ? mask.strides : [], mask ? mask.offset : 0);
+    // One thread per query row: scores into the weights row (max tracked), exp and sum,
+    // normalise, then out = weights v. A row of all -inf gets zero weights and output.
+    const code = `${bindings(
+      [
+        { name: 'out', type: 'f32' },
+        { name: 'w', type: 'f32' },
+      ],
+      [
+        { name: 'q', type: 'f32' },
+        { name: 'k', type: 'f32' },
+        { name: 'v', type: 'f32' },
+        { name: 'mk', type: 'f32' },
+      ],
+    )}${VIEW_WGSL}${MATH_WGSL}
+${MAIN_1D}
+  if (i >= prm[0]) { return; }
+  let L = prm[1];
+  let S = prm[2];
+  let E = prm[3];
+  let Ev = prm[4];
+  let scale = bitcast<f32>(prm[5]);
+  let b = i / L;
+  let qi = i % L;
+  let ro = i * S;
+  let oo = i * Ev;
+  var m = -inff();
+  for (var j = 0u; j < S; j = j + 1u) {
+    var s = -inff();
+    // Causal: key j is masked for query qi when j > qi + (S - L), i.e. j + L > qi + S.
+    if (prm[6] == 0u || j + L <= qi + S) {
+      var dot = 0.0;
+      for (var e = 0u; e < E; e = e + 1u) {
+        dot = dot + q[vpos(prm[8], i * E + e)] * k[vpos(prm[9], (b * S + j) * E + e)];
+      }
+      s = dot * scale;
+      if (prm[7] != 0u) { s = s + mk[vpos(prm[11], ro + j)]; }
+    }
+    w[ro + j] = s;
+    m = fmaxn(m, s);
+  }
+  for (var e = 0u; e < Ev; e = e + 1u) { out[oo + e] = 0.0; }
+  if (is_inf(m) && m < 0.0) {
+    for (var j = 0u; j < S; j = j + 1u) { w[ro + j] = 0.0; }
+    return;
+  }
+  var sum = 0.0;
+  for (var j = 0u; j < S; j = j + 1u) {
+    let ex = fexp(w[ro + j] - m);
+    w[ro + j] = ex;
+    sum = sum + ex;
+  }
+  for (var j = 0u; j < S; j = j + 1u) {
+    let p = w[ro + j] / sum;
+    w[ro + j] = p;
+    if (p != 0.0) {
+      for (var e = 0u; e < Ev; e = e + 1u) {
+        out[oo + e] = out[oo + e] + p * v[vpos(prm[10], (b * S + j) * Ev + e)];
+      }
+    }
+  }
+}`;
+    rt.dispatch(
+      'attention',
+      code,
+      meta.words(),
+      [out.buffer as GPUBuffer, weights.buffer as GPUBuffer, qb, buf(k), buf(v), mask ? buf(mask) : qb],
+      grid1(rows),
+    );
+    return [out, weights];
+  };
+
+  return { linear, softmax, logSoftmax, layerNorm, lstmCell, gruCell, lstmCellBackward, gruCellBackward, attention };
 }

@@ -1,6 +1,6 @@
 /**
  * @ghostflow/backend-webgpu: GhostFlow's WebGPU backend. Every primitive kernel in WGSL,
- * plus fused matmul/linear, softmax, layer norm and LSTM/GRU cells. Importing this module
+ * plus fused matmul/linear, softmax, layer norm, LSTM/GRU cells and attention. Importing this module
  * registers it as `'webgpu'` (priority 2, above cpu):
  * ```ts
  * import '@ghostflow/backend-webgpu';

@@ -80,6 +80,7 @@ export * from './ops/matmul.js';
 export * from './ops/einsum.js';
 export * from './ops/normalization.js';
 export * from './ops/recurrent-cells.js';
+export * from './ops/attention.js';
 export * from './ops/join.js';
 export * from './ops/indexing.js';
 export * from './ops/pad.js';

@@ -1,10 +1,12 @@
 /**
- * Normalisation-style ops: softmax, logSoftmax, layerNorm and the pointwise LSTM / GRU cell
- * steps. Values and gradients against PyTorch (cases/reduce_matmul.json), gradchecks, and
- * equality of the fused-kernel path with the composed path (values and gradients).
+ * Normalisation-style ops: softmax, logSoftmax, layerNorm, the pointwise LSTM / GRU cell
+ * steps and scaled dot-product attention. Values and gradients against PyTorch
+ * (cases/reduce_matmul.json), gradchecks, and equality of the fused-kernel path with the
+ * composed path (values and gradients).
  */
 import {
   DTypeError,
+  attention,
   ShapeError,
   type Tensor,
   gradients,
@@ -299,6 +301,192 @@ export function opsNormSuite(ctx: SuiteContext): void {
       run(true);
       expect(counting.calls.get('lstmCellBackward') ?? 0).toBe(0);
       expect(counting.calls.get('gruCellBackward') ?? 0).toBe(0);
+    });
+  });
+
+  describe('attention', () => {
+    const unfused = useUnfusedBackend(ctx);
+    const counting = useCountingBackend(ctx);
+    const NEG = Number.NEGATIVE_INFINITY;
+    /** Seeded q, k, v (and more shapes) with some entries of input `at` set to -inf. */
+    const withNegInf = (shapes: number[][], at: number, positions: number[], seed: number) => {
+      const inputs = seededHostInputs(shapes, seed);
+      for (const p of positions) inputs[at].data[p] = NEG;
+      return inputs;
+    };
+    it('with a float mask per batch: values and gradients of q, k, v and the mask', () =>
+      expectFusedMatchesComposed(
+        ctx,
+        unfused,
+        seededHostInputs(
+          [
+            [3, 4, 5],
+            [3, 6, 5],
+            [3, 6, 2],
+            [3, 4, 6],
+          ],
+          21,
+        ),
+        (q, k, v, m) => attention(q, k, v, { mask: m }),
+      ));
+    it('without a mask, with an explicit scale', () =>
+      expectFusedMatchesComposed(
+        ctx,
+        unfused,
+        seededHostInputs(
+          [
+            [2, 3, 4],
+            [2, 5, 4],
+            [2, 5, 3],
+          ],
+          22,
+        ),
+        (q, k, v) => attention(q, k, v, { scale: 0.3 }),
+      ));
+    it('causal with L < S (queries are the last L positions)', () =>
+      expectFusedMatchesComposed(
+        ctx,
+        unfused,
+        seededHostInputs(
+          [
+            [2, 3, 4],
+            [2, 5, 4],
+            [2, 5, 3],
+          ],
+          23,
+        ),
+        (q, k, v) => attention(q, k, v, { causal: true }),
+      ));
+    it('causal with L > S: the first rows are fully masked', () =>
+      expectFusedMatchesComposed(
+        ctx,
+        unfused,
+        seededHostInputs(
+          [
+            [2, 4, 3],
+            [2, 2, 3],
+            [2, 2, 3],
+          ],
+          24,
+        ),
+        (q, k, v) => attention(q, k, v, { causal: true }),
+      ));
+    it('a broadcast [L, S] mask with -inf entries and a fully masked row, plus causal', () =>
+      expectFusedMatchesComposed(
+        ctx,
+        unfused,
+        withNegInf(
+          [
+            [2, 3, 4],
+            [2, 4, 4],
+            [2, 4, 2],
+            [3, 4],
+          ],
+          3,
+          [1, 4, 5, 6, 7],
+          25,
+        ),
+        (q, k, v, m) => attention(q, k, v, { mask: m, causal: true }),
+      ));
+    it('a [1, L, S] mask and non-contiguous q, k, v', () =>
+      expectFusedMatchesComposed(
+        ctx,
+        unfused,
+        withNegInf(
+          [
+            [3, 2, 4],
+            [2, 4, 5],
+            [5, 2, 3],
+            [1, 3, 5],
+          ],
+          3,
+          [0, 3],
+          26,
+        ),
+        (q, k, v, m) => attention(transpose(q, 0, 1), transpose(k, 1, 2), transpose(v, 0, 1), { mask: m }),
+      ));
+    it('second derivatives', () =>
+      expectFusedMatchesComposedSecondOrder(
+        ctx,
+        unfused,
+        seededHostInputs(
+          [
+            [1, 2, 2],
+            [1, 3, 2],
+            [1, 3, 2],
+          ],
+          27,
+          1,
+        ),
+        (q, k, v) => attention(q, k, v, { causal: true }),
+      ));
+    it('gives zero weights, zero output and finite gradients for fully masked rows', async () => {
+      const device = ctx.device;
+      const { out, w, grads } = tidy(() => {
+        const q = tensor(
+          Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)),
+          { shape: [2, 2, 3], device, requiresGrad: true },
+        );
+        const k = tensor(
+          Float32Array.from({ length: 18 }, (_, i) => Math.cos(i)),
+          { shape: [2, 3, 3], device, requiresGrad: true },
+        );
+        const v = tensor(
+          Float32Array.from({ length: 12 }, (_, i) => i / 4),
+          { shape: [2, 3, 2], device, requiresGrad: true },
+        );
+        const m = tensor([0, 1, NEG, NEG, NEG, NEG], { shape: [1, 2, 3], device, requiresGrad: true });
+        const [o, weights] = attention(q, k, v, { mask: m });
+        return { out: o, w: weights, grads: gradients(weightedLoss([o, weights]), [q, k, v, m]) as Tensor[] };
+      });
+      const wv = Array.from(await w.data());
+      const ov = Array.from(await out.data());
+      for (let b = 0; b < 2; b++) {
+        expect(wv.slice(b * 6 + 3, b * 6 + 6)).toEqual([0, 0, 0]);
+        expect(ov.slice(b * 4 + 2, b * 4 + 4)).toEqual([0, 0]);
+        expect(wv[b * 6] + wv[b * 6 + 1]).toBeCloseTo(1, 5);
+      }
+      for (const g of grads) for (const x of await g.data()) expect(Number.isFinite(x)).toBe(true);
+      const gq = Array.from(await grads[0].data());
+      expect(gq.slice(3, 6)).toEqual([0, 0, 0]);
+      for (const t of [out, w, ...grads]) t.dispose();
+    });
+    it('runs the fused kernel when the backend has it', async () => {
+      const base = await loadBackend(ctx.device);
+      counting.calls.clear();
+      tidy(() => {
+        const device = counting.name;
+        const q = tensor(
+          Float32Array.from({ length: 8 }, (_, i) => Math.sin(i)),
+          { shape: [1, 2, 4], device, requiresGrad: true },
+        );
+        const [o] = attention(q, q, q, { causal: true });
+        gradients(sum(o), [q]);
+      });
+      expect(counting.calls.get('attention') ?? 0).toBe(typeof base.fused.attention === 'function' ? 1 : 0);
+    });
+    it('leaves no buffers behind after forward and backward', () => {
+      const q = tensor(
+        Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)),
+        { shape: [2, 3, 4], device: ctx.device, requiresGrad: true },
+      );
+      const m = tensor([0, -1, NEG, 0.5, 0, NEG, NEG, NEG, NEG], { shape: [3, 3], device: ctx.device, requiresGrad: true });
+      const before = memory().buffers;
+      tidy(() => {
+        for (const g of gradients(weightedLoss(attention(q, q, q, { mask: m, causal: true })), [q, m])) g?.dispose();
+      });
+      expect(memory().buffers).toBe(before);
+      for (const t of [q, m]) t.dispose();
+    });
+    it('rejects bad shapes and dtypes, naming them', () => {
+      tidy(() => {
+        const q = zeros([2, 3, 4]);
+        expect(() => attention(q, zeros([2, 5, 3]), zeros([2, 5, 3]))).toThrow(ShapeError);
+        expect(() => attention(q, zeros([2, 5, 4]), zeros([2, 4, 3]))).toThrow(ShapeError);
+        expect(() => attention(zeros([3, 4]), zeros([5, 4]), zeros([5, 4]))).toThrow(/3-D/);
+        expect(() => attention(q, zeros([2, 5, 4]), zeros([2, 5, 3]), { mask: zeros([2, 3, 4]) })).toThrow(/mask \[2, 3, 4\]/);
+        expect(() => attention(q, zeros([2, 5, 4]), zeros([2, 5, 3]), { mask: zeros([3, 5], { dtype: 'bool' }) })).toThrow(DTypeError);
+      });
     });
   });
 

@@ -5,10 +5,11 @@
  * results within float32 rounding.
  */
 import { type BinaryOp, type DataId, type LinearActivation, type ReduceOp, type TensorView, type UnaryOp, sizeOf } from '@ghostflow/core';
+import { attentionSoftmaxRows } from '../kernels/fused/attention.js';
 import { applyActivation } from '../kernels/fused/linear.js';
 import type { CpuFusedTable, CpuPrimitiveTable } from '../kernel-table.js';
 import type { CpuStore } from '../storage.js';
-import { isContiguousView, rowMajorValues, stridedOffsets } from '../strided.js';
+import { isContiguousView, rowMajorFloat64, rowMajorValues, stridedOffsets } from '../strided.js';
 import { POOL_OP, type PartArgs } from './pool.js';
 import { type KernelExports, ScratchLayout, type WasmRuntime } from './runtime.js';
 
@@ -498,8 +499,47 @@ export function wasmKernelTables(
     return [dgi, dgh, dh];
   }
 
+  /**
+   * Attention with both products on the wasm GEMM: `q kᵀ` (k read transposed through its
+   * strides), the scale / mask / causal softmax rows in JS (float64, shared with the JS
+   * kernel), then `weights v`. Small problems run the JS kernel.
+   */
+  function attention(
+    store: CpuStore,
+    q: TensorView,
+    k: TensorView,
+    v: TensorView,
+    mask: TensorView | null,
+    attrs: { scale: number; causal: boolean },
+  ): [DataId, DataId] {
+    const [B, L, E] = q.shape;
+    const S = k.shape[1];
+    const Ev = v.shape[2];
+    if (q.dtype !== 'float32' || B * L * S * Math.max(E, Ev) < th.minMacs || E === 0 || S === 0) {
+      return js.fused.attention(store, q, k, v, mask, attrs);
+    }
+    const kT: TensorView = { ...k, shape: [B, E, S], strides: [k.strides[0], k.strides[2], k.strides[1]] };
+    const dots = matmul(store, q, kT);
+    const wData = store.alloc('float32', B * L * S);
+    try {
+      attentionSoftmaxRows(
+        store.data(dots) as Float32Array,
+        mask ? rowMajorFloat64(store.data(mask.dataId), mask) : null,
+        wData.data as Float32Array,
+        B,
+        L,
+        S,
+        attrs,
+      );
+    } finally {
+      store.dispose(dots);
+    }
+    const wView: TensorView = { dataId: wData, dtype: 'float32', shape: [B, L, S], strides: [L * S, S, 1], offset: 0 };
+    return [matmul(store, wView, v), wData];
+  }
+
   return {
     kernels: { matmul, unary, binary, reduce },
-    fused: { linear, softmax, logSoftmax, layerNorm, lstmCell, gruCell, lstmCellBackward, gruCellBackward },
+    fused: { linear, softmax, logSoftmax, layerNorm, lstmCell, gruCell, lstmCellBackward, gruCellBackward, attention },
   };
 }

@@ -251,6 +251,26 @@ export interface FusedKernels {
    * r, z, n order, dHPrev `[B, H]` = `dH z`. Core calls it only while not recording a graph.
    */
   gruCellBackward(gi: TensorView, gh: TensorView, h: TensorView, dH: TensorView): [DataId, DataId, DataId];
+  /**
+   * Scaled dot-product attention over a flattened batch (B = batch * heads): q `[B, L, E]`,
+   * k `[B, S, E]`, v `[B, S, Ev]`, and an additive float32 `mask` viewed as `[B, L, S]` (a mask
+   * shared by the batch arrives with stride 0 on dim 0, like any broadcast input) or null.
+   * Per batch b, query i, key j:
+   * `score = scale * sum_e q[b,i,e] k[b,j,e] + mask[b,i,j]`; with `attrs.causal`, keys
+   * `j > i + (S - L)` are masked out (score -inf: the queries are the last L of S positions,
+   * as with a KV cache; `S = L` is the usual lower triangle). `weights[b,i,:]` is the softmax
+   * of the row's scores (max-subtracted), except that a row whose scores are all -inf gets
+   * all-zero weights (not NaN). `out[b,i,:] = sum_j weights[b,i,j] v[b,j,:]` (computed from the
+   * weights rounded to float32). Returns `[out [B, L, Ev], weights [B, L, S]]`; core keeps the
+   * weights for the backward pass, which it writes with core ops.
+   */
+  attention(
+    q: TensorView,
+    k: TensorView,
+    v: TensorView,
+    mask: TensorView | null,
+    attrs: { scale: number; causal: boolean },
+  ): [DataId, DataId];
 }
 
 /** Names of the optional fused kernels. */
@@ -263,6 +283,7 @@ export const FUSED_KERNELS = [
   'gruCell',
   'lstmCellBackward',
   'gruCellBackward',
+  'attention',
 ] as const satisfies readonly (keyof FusedKernels)[];
 
 /** Any kernel name of the contract. */

@@ -4,7 +4,7 @@ import { fanInOut, normal, xavierUniform } from '../init.js';
 import { Linear } from '../layers/linear.js';
 import { Module } from '../module.js';
 import type { KVCache } from './kv-cache.js';
-import { causalMask, mergeMasks, scaledDotProductAttentionWithWeights } from './sdpa.js';
+import { attentionWithWeights, mergeMasks } from './sdpa.js';
 
 /** Options of {@link MultiheadAttention}. */
 export interface MultiheadAttentionOptions {
@@ -294,14 +294,12 @@ export class MultiheadAttention extends Module {
             .expand(N, H, 1, S)
             .reshape(N * H, 1, S),
         );
-      if (options.isCausal && !attnMask) mask = mergeMasks(mask, causalMask(L, S, past, { device }));
-
-      const { output, weights } = scaledDotProductAttentionWithWeights(qh, kh, vh, {
-        attnMask: mask,
-        dropoutP: this.training ? this.dropout : 0,
-        training: this.training,
-        scale: Math.sqrt(1 / hd),
-      });
+      // Causal: key j is masked out for query i when j > i + past (the op's own causal flag
+      // when past = S - L, an explicit mask otherwise).
+      const causalOffset = options.isCausal && !attnMask ? past : null;
+      const p = this.training ? this.dropout : 0;
+      if (!(p >= 0 && p <= 1)) throw new GhostFlowError(`dropout probability has to be between 0 and 1, but got ${p}`);
+      const { output, weights } = attentionWithWeights(qh, kh, vh, mask, causalOffset, Math.sqrt(1 / hd), p, this.training);
       let out = this.outProj.forward(output.transpose(0, 1).reshape(L * N, E)).reshape(L, N, E);
       let w: Tensor | null = null;
       if (needWeights) {

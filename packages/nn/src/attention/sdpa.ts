@@ -2,7 +2,20 @@
  * Scaled dot-product attention (functional), with GhostFlow's mask convention and safe
  * handling of fully masked rows.
  */
-import { type Tensor, GhostFlowError, ShapeError, formatShape, full, noGrad, tidy, triu, where } from '@ghostflow/core';
+import {
+  type Tensor,
+  GhostFlowError,
+  ShapeError,
+  attention,
+  broadcastShapes,
+  formatShape,
+  full,
+  shapesEqual,
+  sizeOf,
+  tidy,
+  triu,
+  zeros,
+} from '@ghostflow/core';
 import { dropout } from '../functional/activation.js';
 
 /**
@@ -104,28 +117,72 @@ export function scaledDotProductAttentionWithWeights(
     throw new GhostFlowError('scaledDotProductAttention: pass either attnMask or isCausal, not both');
   }
   const scale = options.scale ?? 1 / Math.sqrt(E);
+  const mask = options.attnMask ?? null;
+  const causalOffset = options.isCausal ? (options.causalOffset ?? 0) : null;
+  return attentionWithWeights(query, key, value, mask, causalOffset, scale, p, options.training ?? true);
+}
+
+/**
+ * The shared body (validated inputs): flattens the broadcast batch dims into one, turns a
+ * bool mask into an additive float one (-inf where true) and runs core's `attention` op (the
+ * backend's fused kernel when it has one). A causal mask with `causalOffset = S - L` is the
+ * op's own `causal` flag; another offset becomes an explicit mask, merged with `mask`. With
+ * dropout (`p > 0` while training) the op's weights are dropped out and the output is
+ * recomputed from them. Internal: `MultiheadAttention` passes a mask and a causal offset
+ * together.
+ */
+export function attentionWithWeights(
+  query: Tensor,
+  key: Tensor,
+  value: Tensor,
+  attnMask: Tensor | null,
+  causalOffset: number | null,
+  scale: number,
+  p: number,
+  training: boolean,
+): AttentionResult {
+  if (attnMask && attnMask.dtype !== 'bool' && attnMask.dtype !== 'float32') {
+    throw new GhostFlowError(`attention mask must be bool or float32, got ${attnMask.dtype}`);
+  }
+  const L = query.shape[query.rank - 2];
+  const S = key.shape[key.rank - 2];
+  const Ev = value.shape[value.rank - 1];
   return tidy(() => {
-    let mask = options.attnMask ?? null;
-    if (options.isCausal) mask = causalMask(L, S, options.causalOffset ?? 0, { device: query.device });
-    let scores = query.mul(scale).matmul(key.transpose(-2, -1));
-    if (mask) {
-      if (mask.dtype === 'bool') scores = scores.maskedFill(mask, Number.NEGATIVE_INFINITY);
-      else if (mask.dtype === 'float32') scores = scores.add(mask);
-      else throw new GhostFlowError(`attention mask must be bool or float32, got ${mask.dtype}`);
+    let mask = attnMask;
+    let causal = false;
+    if (causalOffset !== null) {
+      if (causalOffset === S - L) causal = true;
+      else mask = mergeMasks(mask, causalMask(L, S, causalOffset, { device: query.device }));
     }
-    let weights: Tensor;
-    if (mask) {
-      // Rows with every score -inf: softmax would give 0/0 = NaN. Feed those rows zeros
-      // (a finite, uniform softmax) and zero the result, so values and gradients stay finite.
-      const dead = noGrad(() => scores.eq(Number.NEGATIVE_INFINITY).all(-1, true));
-      const safe = where(dead, 0, scores);
-      weights = where(dead, 0, safe.softmax(-1));
-    } else {
-      weights = scores.softmax(-1);
+    if (mask?.dtype === 'bool') mask = zeros(mask.shape, { device: query.device }).maskedFill(mask, Number.NEGATIVE_INFINITY);
+    const lead = (t: Tensor) => t.shape.slice(0, -2);
+    const maskLead = mask && mask.rank > 2 ? lead(mask) : [];
+    let batch: number[];
+    try {
+      batch = broadcastShapes(lead(query), lead(key), lead(value), maskLead);
+    } catch {
+      throw new ShapeError(
+        `scaledDotProductAttention: the batch dims of query ${formatShape(query.shape)}, key ${formatShape(key.shape)}, value ${formatShape(value.shape)}${mask ? ` and mask ${formatShape(mask.shape)}` : ''} cannot be broadcast together`,
+      );
     }
-    if (p > 0) weights = dropout(weights, p, options.training ?? true);
-    const output = weights.matmul(value);
-    return { output, weights };
+    const B = sizeOf(batch);
+    const to3 = (t: Tensor): Tensor => {
+      const shape = [...batch, ...t.shape.slice(-2)];
+      const x = shapesEqual(t.shape, shape) ? t : t.expand(shape);
+      return batch.length === 1 ? x : x.reshape(B, shape[shape.length - 2], shape[shape.length - 1]);
+    };
+    let m3: Tensor | null = null;
+    if (mask) {
+      // A mask shared by the whole batch stays 2-D (the op broadcasts it without a copy).
+      m3 = maskLead.every((d) => d === 1) ? (mask.rank > 2 ? mask.reshape(mask.shape.slice(-2)) : mask) : to3(mask);
+    }
+    const v3 = to3(value);
+    let [output, weights] = attention(to3(query), to3(key), v3, { mask: m3, scale, causal });
+    if (p > 0 && training) {
+      weights = dropout(weights, p, true);
+      output = weights.matmul(v3);
+    }
+    return { output: output.reshape([...batch, L, Ev]), weights: weights.reshape([...batch, L, S]) };
   });
 }
 
