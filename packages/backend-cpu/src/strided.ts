@@ -4,38 +4,17 @@
  * or for a row-major copy of a view's values, so that the odometer logic, the handling of
  * stride-0, size-1 and empty dims, and the contiguous fast path live in one place.
  */
-import { type DType, type Shape, type TensorView, type TypedArray, allocArray, isContiguous, sizeOf } from '@ghostflow/core';
-
-/** A shape with its element strides (what a view is without its buffer). */
-export interface Layout {
-  /** Sizes per dim. */
-  shape: number[];
-  /** Element strides per dim. */
-  strides: number[];
-}
-
-/**
- * Simplifies a layout without changing the row-major order of its positions: size-1 dims
- * are dropped (their stride never matters) and neighbouring dims that step through memory
- * as one dim are merged. Fewer dims make the odometer below cheaper and let a fully
- * contiguous view collapse to one dim with stride 1.
- */
-export function collapseLayout(shape: Shape, strides: readonly number[]): Layout {
-  const outShape: number[] = [];
-  const outStrides: number[] = [];
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && outStrides[last] === strides[d] * shape[d]) {
-      outShape[last] *= shape[d];
-      outStrides[last] = strides[d];
-    } else {
-      outShape.push(shape[d]);
-      outStrides.push(strides[d]);
-    }
-  }
-  return { shape: outShape, strides: outStrides };
-}
+import {
+  type DType,
+  type Layout,
+  type Shape,
+  type TensorView,
+  type TypedArray,
+  allocArray,
+  collapseLayout,
+  isContiguous,
+  sizeOf,
+} from '@ghostflow/core';
 
 /**
  * Buffer position of every logical element of (`shape`, `strides`, `offset`), in row-major

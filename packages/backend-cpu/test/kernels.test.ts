@@ -5,6 +5,7 @@
  * size-1 dims with odd strides) is exercised per kernel.
  */
 import {
+  collapseLayout,
   type BinaryOp,
   type DType,
   type DataId,
@@ -23,7 +24,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../src/cpu-backend.js';
 import { VERSION } from '../src/index.js';
 import { erf, erfc } from '../src/math.js';
-import { collapseLayout, stridedOffsets } from '../src/strided.js';
+import { stridedOffsets } from '../src/strided.js';
 
 const be = createCpuBackend();
 const K = be.kernels;

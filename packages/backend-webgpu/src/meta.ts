@@ -3,34 +3,7 @@
  * Shapes, strides and offsets travel here, not in the shader source, so one compiled
  * pipeline serves every shape and layout.
  */
-import type { Shape } from '@ghostflow/core';
-
-/** A shape with its element strides. */
-export interface Layout {
-  shape: number[];
-  strides: number[];
-}
-
-/**
- * Drops size-1 dims and merges neighbouring dims that step through memory as one, keeping
- * the row-major order of positions (so a contiguous view becomes one dim of stride 1).
- */
-export function collapseLayout(shape: Shape, strides: readonly number[]): Layout {
-  const outShape: number[] = [];
-  const outStrides: number[] = [];
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && outStrides[last] === strides[d] * shape[d]) {
-      outShape[last] *= shape[d];
-      outStrides[last] = strides[d];
-    } else {
-      outShape.push(shape[d]);
-      outStrides.push(strides[d]);
-    }
-  }
-  return { shape: outShape, strides: outStrides };
-}
+import { type Shape, collapseLayout } from '@ghostflow/core';
 
 const f32Scratch = new Float32Array(1);
 const u32Scratch = new Uint32Array(f32Scratch.buffer);

@@ -9,7 +9,7 @@ import './ops/engine-ops.js';
 export type { DType, DTypeArrayMap, TypedArray } from './dtype.js';
 export { DTYPES, bytesPerElement, isDType, promoteTypes, isFloating, allocArray } from './dtype.js';
 export { GhostFlowError, ShapeError, DTypeError, DisposedTensorError, BackendError, AutogradError } from './errors.js';
-export type { Shape } from './shape.js';
+export type { Shape, Layout } from './shape.js';
 export {
   sizeOf,
   contiguousStrides,
@@ -22,6 +22,7 @@ export {
   reducedShape,
   inferShape,
   viewStrides,
+  collapseLayout,
 } from './shape.js';
 
 export type { Backend, BackendFactory, BackendMemory } from './backend/backend.js';

@@ -158,3 +158,34 @@ export function viewStrides(shape: Shape, strides: readonly number[], newShape: 
   if (viewD !== -1) return undefined;
   return newStrides;
 }
+
+/** A strided layout: sizes and element strides per dim. */
+export interface Layout {
+  /** Sizes per dim. */
+  shape: number[];
+  /** Element strides per dim. */
+  strides: number[];
+}
+
+/**
+ * Simplifies a layout without changing the row-major order of its positions: size-1 dims
+ * are dropped (their stride never matters) and neighbouring dims that step through memory
+ * as one dim are merged, so a contiguous view collapses to one dim of stride 1. Backends use
+ * it to iterate strided views with as few dims as possible.
+ */
+export function collapseLayout(shape: Shape, strides: readonly number[]): Layout {
+  const outShape: number[] = [];
+  const outStrides: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && outStrides[last] === strides[d] * shape[d]) {
+      outShape[last] *= shape[d];
+      outStrides[last] = strides[d];
+    } else {
+      outShape.push(shape[d]);
+      outStrides.push(strides[d]);
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+}
