@@ -1,6 +1,7 @@
 /** Every suite of the kit, in the order they run. */
 import type { SuiteContext } from '../context.js';
 import { autogradSuite } from './autograd.js';
+import { badInputsSuite } from './bad-inputs.js';
 import { errorsSuite } from './errors.js';
 import { kernelsSuite } from './kernels.js';
 import { memorySuite } from './memory.js';
@@ -42,5 +43,6 @@ export const SUITES: readonly Suite[] = [
   { name: 'autograd', register: autogradSuite },
   { name: 'memory', register: memorySuite },
   { name: 'errors', register: errorsSuite },
+  { name: 'bad-inputs', register: badInputsSuite },
   { name: 'torch-fixtures', register: torchFixturesSuite },
 ];
