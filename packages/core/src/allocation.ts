@@ -7,7 +7,7 @@
  */
 import { type DType, bytesPerElement } from './dtype.js';
 import { GhostFlowError, ShapeError } from './errors.js';
-import { type Shape, formatShape } from './shape.js';
+import { type Shape, checkSizes, formatShape } from './shape.js';
 
 /**
  * Most elements one tensor may hold: 2^32. JavaScript engines cap a typed array's length
@@ -16,11 +16,6 @@ import { type Shape, formatShape } from './shape.js';
  */
 export const MAX_TENSOR_ELEMENTS = 2 ** 32;
 
-/** A size is usable when it is an integer in [0, 2^53): above that, doubles skip integers. */
-function validSize(d: unknown): d is number {
-  return typeof d === 'number' && Number.isSafeInteger(d) && d >= 0;
-}
-
 /**
  * Checks that every size of `shape` is a non-negative integer below 2^53 and that the
  * tensor's elements fit {@link MAX_TENSOR_ELEMENTS}; `op` names the caller in the message
@@ -28,15 +23,9 @@ function validSize(d: unknown): d is number {
  */
 export function checkAllocation(op: string, shape: Shape, dtype: DType): number {
   if (!Array.isArray(shape)) throw new ShapeError(`${op}: shape must be an array of sizes, got ${typeof shape}`);
+  checkSizes(op, shape);
   let numel = 1;
-  for (let i = 0; i < shape.length; i++) {
-    const d = shape[i];
-    if (!validSize(d)) {
-      const why = typeof d === 'number' && Number.isInteger(d) && d > 0 ? ' (sizes must be integers below 2^53)' : '';
-      throw new ShapeError(`${op}: invalid size ${String(d)} at dim ${i} of shape ${formatShape(shape)}${why}`);
-    }
-    numel *= d;
-  }
+  for (const d of shape) numel *= d;
   if (numel > MAX_TENSOR_ELEMENTS)
     throw tooLarge(op, shape, dtype, numel, `more than the ${MAX_TENSOR_ELEMENTS} elements a tensor may hold`);
   return numel;

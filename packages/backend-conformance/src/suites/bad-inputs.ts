@@ -139,6 +139,14 @@ export function badInputsSuite(ctx: SuiteContext): void {
       expect(e).toBeInstanceOf(ShapeError);
       expect(e.message).toContain('2^53');
       expect(thrown(() => tensor([], { shape: [2 ** 54, 0] }))).toBeInstanceOf(ShapeError);
+      // Views share the check: reshape and expand refuse such sizes too.
+      const made: Tensor[] = [];
+      const e0 = own(zeros([0]), made);
+      expect(thrown(() => e0.reshape([2 ** 60, 0])).message).toContain('2^53');
+      const one = own(zeros([1]), made);
+      expect(thrown(() => one.expand([2 ** 54])).message).toContain('2^53');
+      expect(thrown(() => one.expand([1.5]))).toBeInstanceOf(ShapeError);
+      for (const t of made) t.dispose();
     });
     it('a large shape with a 0 dim is still fine (no elements)', async () => {
       const z = zeros([2 ** 40, 0]);
