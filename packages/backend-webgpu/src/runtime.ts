@@ -94,6 +94,10 @@ export class Runtime {
   private pendingError: BackendError | undefined;
   private disposed = false;
   private readonly lostPromise: Promise<BackendError>;
+  /** Buffers whose allocation failed (out of memory), with the error naming the allocation. */
+  private readonly failed = new WeakMap<GPUBuffer, BackendError>();
+  /** The kernel running now (set by the backend around each kernel call), named in allocation errors. */
+  op: string | undefined;
 
   constructor(
     readonly device: GPUDevice,
@@ -106,15 +110,27 @@ export class Runtime {
       if (!this.disposed) this.lost = err;
       return err;
     });
-    device.addEventListener?.('uncapturederror', (ev: Event) => {
-      const e = (ev as GPUUncapturedErrorEvent).error;
+    // A handler property, not only a listener: Dawn prints uncaptured errors to stdout unless
+    // `onuncapturederror` is set, and they are reported through the next read or sync instead.
+    device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
+      const e = ev.error;
       this.recordError(new BackendError(`webgpu: GPU error: ${e?.message ?? String(e)}`));
-    });
+    };
   }
 
-  private recordError(err: BackendError): void {
-    this.pendingError ??= err;
+  /**
+   * Keeps the first error for the next read/sync, except that an allocation failure replaces
+   * an error already pending: a failed allocation leaves an invalid buffer, and the
+   * validation errors of the kernels that then use it ("Invalid BindGroup") are its echo.
+   */
+  private recordError(err: BackendError, isAllocation = false): void {
+    if (isAllocation && !this.allocationFailed) {
+      this.allocationFailed = true;
+      this.pendingError = err;
+    } else if (!this.allocationFailed) this.pendingError ??= err;
   }
+
+  private allocationFailed = false;
 
   /** Throws if the device was lost or the backend disposed. */
   check(): void {
@@ -128,6 +144,7 @@ export class Runtime {
     const e = this.pendingError;
     if (e) {
       this.pendingError = undefined;
+      this.allocationFailed = false;
       throw e;
     }
   }
@@ -152,12 +169,15 @@ export class Runtime {
     this.device.pushErrorScope('out-of-memory');
     const buf = this.device.createBuffer({ size: bytes, usage });
     const live = this.stats.bytes;
+    const op = this.op ? ` for '${this.op}'` : '';
     void this.device.popErrorScope().then(
       (e) => {
-        if (e)
-          this.recordError(
-            new BackendError(`webgpu: out of GPU memory allocating ${what} of ${bytes} bytes (${live} bytes live): ${e.message}`),
-          );
+        if (!e) return;
+        const err = new BackendError(
+          `webgpu: out of GPU memory allocating ${what} (${bytes} bytes)${op} with ${live} bytes live: ${e.message}`,
+        );
+        this.failed.set(buf, err);
+        this.recordError(err, true);
       },
       () => undefined,
     );
@@ -197,6 +217,12 @@ export class Runtime {
       );
     }
     if (id.buffer === null) throw new BackendError('internal error: the webgpu backend was given a data handle that was already disposed');
+    // A tensor whose allocation failed: say so here rather than let the kernel fail later.
+    const failure = this.failed.get(id.buffer);
+    if (failure)
+      throw new BackendError(
+        `webgpu: ${this.op ? `'${this.op}' got` : 'got'} a tensor whose buffer could not be allocated (${failure.message})`,
+      );
     return id.buffer;
   }
 
@@ -214,7 +240,7 @@ export class Runtime {
     this.stats.buffers--;
     this.stats.bytes -= id.bytes;
     if (this.disposed) return;
-    if (this.pooledBytes + buf.size > POOL_LIMIT_BYTES) {
+    if (this.failed.has(buf) || this.pooledBytes + buf.size > POOL_LIMIT_BYTES) {
       // Destroying a buffer an unsubmitted pass uses would invalidate that pass: submit first.
       this.flush();
       buf.destroy();
@@ -228,7 +254,14 @@ export class Runtime {
 
   /** Copies host words into a new handle. */
   upload(words: Uint32Array | Float32Array | Int32Array, dtype: DType, size: number): GPUData {
-    const data = this.alloc(dtype, size);
+    const outer = this.op;
+    this.op ??= 'upload';
+    let data: GPUData;
+    try {
+      data = this.alloc(dtype, size);
+    } finally {
+      this.op = outer;
+    }
     if (size > 0) {
       // writeBuffer runs on the queue timeline, ahead of unsubmitted passes: submit them first.
       this.flush();
@@ -277,6 +310,7 @@ export class Runtime {
     const metaBuf = this.metaBuffer(meta.length > 0 ? meta : new Uint32Array(4));
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: metaBuf } }];
     buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
+    this.openBatchScope();
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     this.encoder ??= this.device.createCommandEncoder();
     const pass = this.encoder.beginComputePass();
@@ -288,13 +322,42 @@ export class Runtime {
     if (++this.pendingPasses >= MAX_PENDING_PASSES) this.flush();
   }
 
+  /**
+   * Opens the validation error scope of the pending batch (closed by {@link flush}), so that
+   * no validation error goes uncaptured: Dawn prints those to stdout, and an allocation
+   * failure's echo ("Invalid BindGroup") must not be mistaken for the cause.
+   */
+  private openBatchScope(): void {
+    if (this.batchScope) return;
+    this.device.pushErrorScope('validation');
+    this.batchScope = true;
+  }
+
+  private batchScope = false;
+
+  /** Closes the batch's validation scope, recording what it caught for the next read/sync. */
+  private closeBatchScope(): void {
+    if (!this.batchScope) return;
+    this.batchScope = false;
+    void this.device.popErrorScope().then(
+      (e) => {
+        if (e) this.recordError(new BackendError(`webgpu: GPU error: ${e.message}`));
+      },
+      () => undefined,
+    );
+  }
+
   /** Submits the pending command buffer; parameter buffers return to their pool once it has run. */
   flush(): void {
-    if (!this.encoder) return;
+    if (!this.encoder) {
+      this.closeBatchScope();
+      return;
+    }
     const cb = this.encoder.finish();
     this.encoder = null;
     this.pendingPasses = 0;
     this.device.queue.submit([cb]);
+    this.closeBatchScope();
     this.counters.submits++;
     const metas = this.pendingMeta;
     this.pendingMeta = [];
@@ -328,9 +391,11 @@ export class Runtime {
     if (bytes > src.size) throw new BackendError(`internal error: webgpu read of ${size} elements from a buffer of ${src.size / 4}`);
     this.flush();
     const staging = this.createBuffer(bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'a read-back staging buffer');
+    this.openBatchScope();
     const enc = this.device.createCommandEncoder();
     enc.copyBufferToBuffer(src, 0, staging, 0, bytes);
     this.device.queue.submit([enc.finish()]);
+    this.closeBatchScope();
     this.counters.submits++;
     try {
       await this.guard(staging.mapAsync(GPUMapMode.READ));
