@@ -230,5 +230,6 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     memory(): BackendMemory {
       return store.memory();
     },
+    takeIndexFault: () => store.takeIndexFault(),
   };
 }
