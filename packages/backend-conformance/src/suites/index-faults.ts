@@ -183,6 +183,27 @@ export const INDEX_FAULT_SCENARIOS: readonly IndexFaultScenario[] = [
       ),
   },
   {
+    name: 'gather from and scatter into an empty dim: any index is out of bounds',
+    run: (device) =>
+      using(
+        () => [zeros([2, 0], { device }), tensor([[0], [0]], { device, dtype: 'int32' })],
+        async ([x, i]) => {
+          await expectIndexError(
+            device,
+            'gather',
+            () => gather(x, 1, i),
+            /gather: (index 0|an index) is out of bounds for dimension 1 with size 0/,
+          );
+          await expectIndexError(
+            device,
+            'scatter',
+            () => scatter(x, 1, i, 2),
+            /scatter: (index 0|an index) is out of bounds for dimension 1 with size 0/,
+          );
+        },
+      ),
+  },
+  {
     name: 'crossEntropy: target 7 of 4 classes raises IndexError, not a NaN loss',
     run: (device) =>
       using(
