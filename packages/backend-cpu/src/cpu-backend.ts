@@ -273,5 +273,6 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     memory(): BackendMemory {
       return store.memory();
     },
+    takeIndexFault: () => store.takeIndexFault(),
   };
 }

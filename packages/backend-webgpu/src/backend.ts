@@ -117,6 +117,7 @@ export async function createWebGPUBackend(options: WebGPUBackendOptions = {}): P
       return rt.memory();
     },
     sync: () => rt.sync(),
+    takeIndexFault: () => rt.takeIndexFault(),
     dispose: () => rt.dispose(),
     runtimeStats: () => rt.runtimeStats(),
   };

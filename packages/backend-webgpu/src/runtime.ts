@@ -9,7 +9,7 @@
  * `disposeData` is only overwritten after every earlier kernel that reads it, so freeing is
  * immediate and never waits for the GPU.
  */
-import { type BackendMemory, type DType, BackendError, bytesPerElement } from '@ghostflow/core';
+import { type BackendMemory, type DType, type IndexFault, BackendError, bytesPerElement } from '@ghostflow/core';
 
 /** A GPU-resident tensor buffer: the `DataId` the backend hands to core. Every dtype is 4 bytes per element on the GPU (bool as u32 0/1). */
 export class GPUData {
@@ -58,6 +58,26 @@ export function grid1(threads: number, perGroup = WG): [number, number, number] 
   return [MAX_GROUPS, y, 1];
 }
 
+/** Index-fault slots per fault buffer: each is 2 u32 words (flag, one bad index). */
+export const FAULT_SLOTS = 256;
+
+/** What the JS side remembers of a gather/scatter dispatch, to name it if its slot is flagged. */
+type FaultCall = Omit<IndexFault, 'index'>;
+
+/**
+ * WGSL for the fault buffer of an indexing kernel, bound at `binding`: `fault_at(w, k)`
+ * flags slot word `w` (from the meta words) with bad index `k`. Every thread that meets a
+ * bad index stores; all store the same flag and some bad index, so any winner is right.
+ */
+export function faultWgsl(binding: number): string {
+  return /* wgsl */ `@group(0) @binding(${binding}) var<storage, read_write> fault: array<atomic<u32>>;
+fn fault_at(w: u32, k: i32) {
+  atomicStore(&fault[w], 1u);
+  atomicStore(&fault[w + 1u], bitcast<u32>(k));
+}
+`;
+}
+
 /** Statistics about the runtime itself (beyond `memory()`), for tests and tuning. */
 export interface RuntimeStats {
   /** Compiled pipelines in the cache. */
@@ -98,6 +118,15 @@ export class Runtime {
   private readonly failed = new WeakMap<GPUBuffer, BackendError>();
   /** The kernel running now (set by the backend around each kernel call), named in allocation errors. */
   op: string | undefined;
+  /**
+   * Index faults: gather/scatter dispatches since the last collection each own one slot
+   * (`faultCalls[slot]`) in the chain of fault buffers; the next read or sync copies the used
+   * buffers back with its data, clears them in the same submission, and keeps the first
+   * flagged slot in `pendingFault` for `takeIndexFault`.
+   */
+  private readonly faultBuffers: GPUBuffer[] = [];
+  private faultCalls: FaultCall[] = [];
+  private pendingFault: IndexFault | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -347,6 +376,61 @@ export class Runtime {
     );
   }
 
+  /**
+   * Reserves the fault slot of one gather/scatter dispatch: returns the buffer to bind and
+   * the word index of the slot in it (for the kernel's meta words).
+   */
+  faultSlot(call: FaultCall): { buffer: GPUBuffer; word: number } {
+    const slot = this.faultCalls.length;
+    this.faultCalls.push(call);
+    const chunk = Math.floor(slot / FAULT_SLOTS);
+    if (chunk === this.faultBuffers.length) {
+      const bytes = FAULT_SLOTS * 8;
+      const buf = this.createBuffer(bytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, 'index-fault flags');
+      // New buffers are zeroed by WebGPU; queue order keeps this ahead of the pass using it.
+      this.faultBuffers.push(buf);
+    }
+    return { buffer: this.faultBuffers[chunk], word: (slot % FAULT_SLOTS) * 2 };
+  }
+
+  /**
+   * Encodes the copy of every used fault slot into `dst` at byte `at`, then clears them, and
+   * starts a new slot numbering. Returns the calls those slots belong to (for {@link Runtime.noteFaults}).
+   */
+  private encodeFaultCollection(enc: GPUCommandEncoder, dst: GPUBuffer, at: number): FaultCall[] {
+    const calls = this.faultCalls;
+    this.faultCalls = [];
+    for (let c = 0; c * FAULT_SLOTS < calls.length; c++) {
+      const bytes = Math.min(FAULT_SLOTS, calls.length - c * FAULT_SLOTS) * 8;
+      enc.copyBufferToBuffer(this.faultBuffers[c], 0, dst, at + c * FAULT_SLOTS * 8, bytes);
+      enc.clearBuffer(this.faultBuffers[c], 0, bytes);
+    }
+    return calls;
+  }
+
+  /** Keeps the first flagged slot of collected `words` as the pending fault (unless one waits already). */
+  private noteFaults(calls: readonly FaultCall[], words: Uint32Array): void {
+    if (this.pendingFault) return;
+    for (let slot = 0; slot < calls.length; slot++) {
+      if (words[2 * slot] !== 0) {
+        this.pendingFault = { ...calls[slot], index: words[2 * slot + 1] | 0 };
+        return;
+      }
+    }
+  }
+
+  /** Records a fault found without running a kernel (an index into an empty axis). */
+  hostFault(call: FaultCall): void {
+    this.pendingFault ??= call;
+  }
+
+  /** The fault recorded by the last read/sync, forgotten once taken. */
+  takeIndexFault(): IndexFault | null {
+    const f = this.pendingFault;
+    this.pendingFault = null;
+    return f;
+  }
+
   /** Submits the pending command buffer; parameter buffers return to their pool once it has run. */
   flush(): void {
     if (!this.encoder) {
@@ -386,20 +470,25 @@ export class Runtime {
   async readWords(id: object, size: number): Promise<ArrayBuffer> {
     this.takeError();
     const src = this.buffer(id);
-    if (size === 0) return new ArrayBuffer(0);
     const bytes = size * 4;
     if (bytes > src.size) throw new BackendError(`internal error: webgpu read of ${size} elements from a buffer of ${src.size / 4}`);
+    if (size === 0 && this.faultCalls.length === 0) return new ArrayBuffer(0);
     this.flush();
-    const staging = this.createBuffer(bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'a read-back staging buffer');
+    // The fault slots of every kernel enqueued so far ride back in the same staging buffer.
+    const faultBytes = this.faultCalls.length * 8;
+    const staging = this.createBuffer(bytes + faultBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'a read-back staging buffer');
     this.openBatchScope();
     const enc = this.device.createCommandEncoder();
-    enc.copyBufferToBuffer(src, 0, staging, 0, bytes);
+    if (bytes > 0) enc.copyBufferToBuffer(src, 0, staging, 0, bytes);
+    const calls = this.encodeFaultCollection(enc, staging, bytes);
     this.device.queue.submit([enc.finish()]);
     this.closeBatchScope();
     this.counters.submits++;
     try {
       await this.guard(staging.mapAsync(GPUMapMode.READ));
-      const out = staging.getMappedRange().slice(0);
+      const mapped = staging.getMappedRange();
+      const out = mapped.slice(0, bytes);
+      if (calls.length > 0) this.noteFaults(calls, new Uint32Array(mapped.slice(bytes)));
       staging.unmap();
       this.takeError();
       return out;
@@ -412,10 +501,32 @@ export class Runtime {
     }
   }
 
+  /** Reads back (and clears) the fault slots of every kernel submitted so far. */
+  private async collectFaults(): Promise<void> {
+    const staging = this.createBuffer(
+      this.faultCalls.length * 8,
+      GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      'index-fault read-back',
+    );
+    const enc = this.device.createCommandEncoder();
+    const calls = this.encodeFaultCollection(enc, staging, 0);
+    this.device.queue.submit([enc.finish()]);
+    this.counters.submits++;
+    try {
+      await this.guard(staging.mapAsync(GPUMapMode.READ));
+      this.noteFaults(calls, new Uint32Array(staging.getMappedRange().slice(0)));
+      staging.unmap();
+    } finally {
+      staging.destroy();
+    }
+  }
+
   /** Resolves when all submitted work is done; rejects with a recorded GPU error. */
   async sync(): Promise<void> {
     this.check();
     this.flush();
+    // Collect the index-fault slots too: sync is a point where core reports them.
+    if (this.faultCalls.length > 0) await this.collectFaults();
     await this.guard(this.device.queue.onSubmittedWorkDone());
     this.takeError();
   }
@@ -426,6 +537,8 @@ export class Runtime {
     this.flush();
     this.disposed = true;
     for (const list of [...this.pool.values(), ...this.metaPool.values()]) for (const b of list) b.destroy();
+    for (const b of this.faultBuffers) b.destroy();
+    this.faultBuffers.length = 0;
     this.pool.clear();
     this.metaPool.clear();
     this.pipelines.clear();

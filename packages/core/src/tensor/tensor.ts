@@ -7,6 +7,7 @@ import type { TensorLike } from '../ops/binary.js';
 import type { Dims, ValuesIndices, VarianceOptions } from '../ops/reduce.js';
 import type { Backend } from '../backend/backend.js';
 import type { TensorView } from '../backend/kernels.js';
+import { throwIndexFault } from '../backend/index-faults.js';
 import { BackendError, DisposedTensorError, GhostFlowError } from '../errors.js';
 import type { DType, DTypeArrayMap } from '../dtype.js';
 import type { GradNode } from '../autograd/node.js';
@@ -335,7 +336,10 @@ export class Tensor {
   async data(): Promise<DTypeArrayMap[DType]> {
     const source = this.readable();
     try {
-      return await source.storage.backend.read(source.storage.dataId, this.dtype, this.size);
+      const backend = source.storage.backend;
+      const values = await backend.read(source.storage.dataId, this.dtype, this.size);
+      throwIndexFault(backend);
+      return values;
     } finally {
       if (source !== this) source.dispose();
     }
@@ -354,7 +358,9 @@ export class Tensor {
     }
     const source = this.readable();
     try {
-      return backend.readSync(source.storage.dataId, this.dtype, this.size);
+      const values = backend.readSync(source.storage.dataId, this.dtype, this.size);
+      throwIndexFault(backend);
+      return values;
     } finally {
       if (source !== this) source.dispose();
     }
