@@ -145,6 +145,15 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     }
   }
 
+  /**
+   * How many buckets of the current step are launched. Right after a `backward()` that reached
+   * every parameter it equals the bucket count: they all started during backward. 0 after a
+   * backward inside `noSync`, and after `syncGradients()`.
+   */
+  get launchedBuckets(): number {
+    return this.nextToLaunch;
+  }
+
   /** The bucket plan: parameter names and bytes per bucket, in launch order. */
   bucketLayout(): BucketInfo[] {
     return this.buckets.map((b) => ({ params: b.params.map((p) => this.names.get(p) ?? '?'), bytes: b.size * 4 }));

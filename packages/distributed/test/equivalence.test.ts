@@ -19,6 +19,8 @@ interface Trained {
   losses: number[];
   weights: Record<string, number[]>;
   buckets: number;
+  /** ddp.launchedBuckets right after each backward(). */
+  launched: number[];
 }
 
 function trained(run: MpiRun, rank: number, model: 'lstm' | 'transformer'): Trained {
@@ -68,8 +70,14 @@ describe.skipIf(!ready.ok)('DistributedDataParallel equivalence: 2 ranks on half
           `${model}${tcp ? ' (tcp)' : ''}: max |loss diff| ${lossDiff.toExponential(2)}, max |weight diff| ${weightDiff.toExponential(2)}`,
         );
       }
-      // tiny LSTM buckets: several collectives per backward
-      expect(trained(run, 0, 'lstm').buckets).toBeGreaterThan(1);
+      // tiny LSTM buckets: several collectives per backward, all started by the gradient hooks
+      // before backward() returned (overlap), not by syncGradients()
+      const lstm = trained(run, 0, 'lstm');
+      expect(lstm.buckets).toBeGreaterThan(1);
+      expect(lstm.launched).toEqual(new Array(20).fill(lstm.buckets));
+      // transformer: nothing launched after the noSync micro-batch, everything after the second
+      const tf = trained(run, 0, 'transformer');
+      expect(tf.launched).toEqual(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 0 : tf.buckets)));
     }, 150_000);
   }
 });

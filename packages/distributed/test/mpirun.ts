@@ -39,18 +39,24 @@ export interface MpiRunOptions {
   /** Kill the whole run after this long. */
   limitMs?: number;
   env?: Record<string, string>;
+  /** A command that mpirun runs under, e.g. `ip netns exec <ns>`. */
+  prefix?: string[];
+  /** More mpirun arguments (hostfile, MCA parameters). */
+  launcherArgs?: string[];
 }
 
 /** Runs `node <script>` on `np` ranks. */
 export function mpirun(np: number, script: string, options: MpiRunOptions = {}): Promise<MpiRun> {
   const args = ['--allow-run-as-root', '--oversubscribe', '-np', String(np)];
   if (options.tcp) args.push('--mca', 'btl', 'tcp,self');
+  args.push(...(options.launcherArgs ?? []));
   args.push('node', fileURLToPath(new URL(`./mpi/${script}`, import.meta.url)), ...(options.args ?? []));
   const limitMs = options.limitMs ?? 90_000;
   const t0 = performance.now();
   const out = mkdtempSync(join(tmpdir(), 'ghostflow-mpi-'));
   return new Promise((resolve) => {
-    const child = spawn('mpirun', args, {
+    const [cmd, ...pre] = [...(options.prefix ?? []), 'mpirun'];
+    const child = spawn(cmd, [...pre, ...args], {
       cwd: PACKAGE_ROOT,
       detached: true,
       env: { ...process.env, GHOSTFLOW_CPU_THREADS: '1', GHOSTFLOW_TEST_OUT: out, ...options.env },

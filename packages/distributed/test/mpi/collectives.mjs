@@ -4,6 +4,7 @@
  * `RESULT <rank> <json>`: the number of checks, every mismatch, and a few raw values the test
  * asserts itself.
  */
+import { networkInterfaces } from 'node:os';
 import { tensor } from '@ghostflow/core';
 import '@ghostflow/backend-cpu';
 import { allGather, allReduce, barrier, broadcast, destroyProcessGroup, initProcessGroup, reduceScatter } from '@ghostflow/distributed';
@@ -140,4 +141,4 @@ samples.rankPlusOneSum = await (async () => {
 
 await barrier();
 destroyProcessGroup();
-report(me, { rank: me, worldSize: n, checks, failures, samples });
+report(me, { rank: me, worldSize: n, checks, failures, samples, interfaces: Object.keys(networkInterfaces()).sort() });

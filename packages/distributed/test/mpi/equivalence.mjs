@@ -76,6 +76,7 @@ async function trainLstm() {
   const opt = new Adam(model.parameters(), { lr: 1e-2 });
   const random = rng(7);
   const losses = [];
+  const launched = [];
   for (let step = 0; step < STEPS; step++) {
     const x = Float32Array.from({ length: B * 6 * 5 }, () => random() * 2 - 1);
     const y = Float32Array.from({ length: B * 3 }, () => random() * 2 - 1);
@@ -86,6 +87,7 @@ async function trainLstm() {
       const ys = tensor(y.subarray(mine[0] * 3, mine[1] * 3), { shape: [share, 3] });
       const l = mseLoss(ddp.forward(xs), ys);
       l.backward();
+      launched.push(ddp.launchedBuckets); // launched by the gradient hooks, during backward
       return l.detach();
     });
     await ddp.syncGradients();
@@ -93,7 +95,7 @@ async function trainLstm() {
     losses.push(await globalLoss(await loss.item()));
     loss.dispose();
   }
-  return { losses, weights: await weights(model), buckets: ddp.bucketLayout().length };
+  return { losses, weights: await weights(model), buckets: ddp.bucketLayout().length, launched };
 }
 
 async function trainTransformer() {
@@ -106,6 +108,7 @@ async function trainTransformer() {
   const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
   const random = rng(11);
   const losses = [];
+  const launched = [];
   const T = 8;
   for (let step = 0; step < STEPS; step++) {
     const ids = Int32Array.from({ length: B * (T + 1) }, () => Math.floor(random() * 11));
@@ -127,6 +130,7 @@ async function trainTransformer() {
           const logits = ddp.forward(tensor(x, { shape: [micro, T], dtype: 'int32' }));
           const l = crossEntropy(logits.reshape([-1, 11]), tensor(y, { dtype: 'int32' })).mul(0.5);
           l.backward();
+          launched.push(ddp.launchedBuckets); // 0 after the noSync micro-batch
           return l.detach();
         });
       const l = k === 0 ? ddp.noSync(run) : run();
@@ -137,7 +141,7 @@ async function trainTransformer() {
     opt.step();
     losses.push(await globalLoss(local));
   }
-  return { losses, weights: await weights(model), buckets: ddp.bucketLayout().length };
+  return { losses, weights: await weights(model), buckets: ddp.bucketLayout().length, launched };
 }
 
 const lstm = await trainLstm();
