@@ -8,6 +8,7 @@ import {
   DTypeError,
   eq,
   GhostFlowError,
+  IndexError,
   ShapeError,
   formatShape,
   ne,
@@ -258,7 +259,7 @@ function checkTargets(target: Tensor, classes: number, ignoreIndex: number, fn: 
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v !== ignoreIndex && (v < 0 || v >= classes)) {
-      throw new GhostFlowError(
+      throw new IndexError(
         `${fn}: Target ${v} is out of bounds (expected a class index in [0, ${classes}) or ignoreIndex ${ignoreIndex}, at flat index ${i})`,
       );
     }
