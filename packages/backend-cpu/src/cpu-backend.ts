@@ -36,7 +36,9 @@ export interface CpuBackendOptions {
   relaxedSimd?: boolean;
   /**
    * Threads for the parallel kernels (GEMM), this thread included; default
-   * {@link getCpuThreads}. Needs the wasm path and SharedArrayBuffer; 1 otherwise.
+   * {@link getCpuThreads}. Needs the wasm path and SharedArrayBuffer; 1 otherwise. A value
+   * that is not a positive integer is refused (BackendError); one above the machine's core
+   * count is lowered to it, with a warning. Workers start when GEMM first needs them.
    */
   threads?: number;
   /** Work sizes below which the JS kernels run even on the wasm path (tests set them to 0). */

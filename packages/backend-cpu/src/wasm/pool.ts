@@ -267,9 +267,10 @@ export class WorkerPool {
       if (Date.now() - start > stallMs) {
         this.handles[w]?.terminate();
         this.markDead(w);
-        // Termination lands at the worker's next interrupt check, within microseconds;
-        // wait a little so it has before the caller writes the same range.
-        if (this.canBlock) Atomics.wait(c, base + SEQ, Atomics.load(c, base + SEQ), 50);
+        // Termination lands at the worker's next interrupt check (wasm loops have them),
+        // normally within microseconds; give it ample time before the caller rewrites the
+        // range, since a worker that was only starved (not dead) writes partial sums there.
+        if (this.canBlock) Atomics.wait(c, base + SEQ, Atomics.load(c, base + SEQ), 200);
         return false;
       }
       if (this.canBlock) Atomics.wait(c, base + DONE, done, 20);
