@@ -136,7 +136,8 @@ export abstract class Module {
    * parameters, then its buffers, then each child's). The tensors are the live ones, not copies.
    */
   stateDict(prefix = ''): StateDict {
-    const out: StateDict = {};
+    // Null prototype: a tensor named '__proto__' is an own key, not the object's prototype.
+    const out = Object.create(null) as StateDict;
     for (const [name, t] of this.params) if (t) out[prefix + name] = t;
     for (const [name, b] of this.bufs) if (b.tensor && b.persistent) out[prefix + name] = b.tensor;
     for (const [name, child] of this.namedChildren()) Object.assign(out, child.stateDict(`${prefix}${name}.`));
@@ -151,15 +152,16 @@ export abstract class Module {
   loadStateDict(dict: Record<string, Tensor>, options: { strict?: boolean } = {}): LoadStateDictResult {
     const strict = options.strict ?? true;
     const own = this.stateDict();
-    const missingKeys = Object.keys(own).filter((k) => !(k in dict));
-    const unexpectedKeys = Object.keys(dict).filter((k) => !(k in own));
+    // Own keys only: 'constructor' or 'toString' must not be found on Object.prototype.
+    const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(dict, k));
+    const unexpectedKeys = Object.keys(dict).filter((k) => !Object.hasOwn(own, k));
     if (strict && (missingKeys.length > 0 || unexpectedKeys.length > 0)) {
       throw new GhostFlowError(
         `loadStateDict: ${missingKeys.length ? `missing keys: ${missingKeys.join(', ')}` : ''}${missingKeys.length && unexpectedKeys.length ? '; ' : ''}${unexpectedKeys.length ? `unexpected keys: ${unexpectedKeys.join(', ')}` : ''}`,
       );
     }
     for (const [key, target] of Object.entries(own)) {
-      const src = dict[key];
+      const src = Object.hasOwn(dict, key) ? dict[key] : undefined;
       if (!src) continue;
       if (src.shape.length !== target.shape.length || src.shape.some((d, i) => d !== target.shape[i])) {
         throw new ShapeError(
@@ -169,7 +171,7 @@ export abstract class Module {
     }
     noGrad(() => {
       for (const [key, target] of Object.entries(own)) {
-        const src = dict[key];
+        const src = Object.hasOwn(dict, key) ? dict[key] : undefined;
         if (!src) continue;
         const value = keep(src.device === target.device ? src.cast(target.dtype).clone() : src);
         if (value.device !== target.device) {
