@@ -23,7 +23,7 @@ export interface SafetensorsEntry {
 
 /** A parsed header: entries by name, and the metadata. */
 export interface SafetensorsHeader {
-  /** Tensor entries by name, in file order (a null-prototype object). */
+  /** Tensor entries by name, in file order (a null-prototype object; as in any JS object, index-like names such as `0` come first). */
   tensors: Record<string, SafetensorsEntry>;
   /** `__metadata__`, if present (a null-prototype object). */
   metadata: SafetensorsMetadata | null;
