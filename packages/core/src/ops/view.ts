@@ -240,7 +240,12 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
     throw new ShapeError(`select: index ${index} is out of range for dim ${dim} of size ${n}`);
   }
   const i = index < 0 ? index + n : index;
-  return squeeze(slice(x, d, i, i + 1), d);
+  // The intermediate slice is a second view of the storage: dispose it, or it keeps the
+  // buffer alive after the caller disposed both x and the result.
+  const part = slice(x, d, i, i + 1);
+  const out = squeeze(part, d);
+  part.dispose();
+  return out;
 }
 
 /** A contiguous tensor with the same values: `x` itself when already contiguous. */
