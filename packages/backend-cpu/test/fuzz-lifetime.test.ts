@@ -12,7 +12,7 @@ import * as gf from '@ghostflow/core';
 import { DisposedTensorError, GhostFlowError, Scope, type Tensor, keep, noGrad, setBackend, tidy } from '@ghostflow/core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUZZ_SEED, fuzzParams, reportCases } from './fuzz-config.js';
+import { FUZZ_TIMEOUT_MS, FUZZ_SEED, fuzzParams, reportCases } from './fuzz-config.js';
 import { close } from './fuzz-reference.js';
 
 beforeAll(async () => {
@@ -440,7 +440,7 @@ function run(program: Cmd[]): { live: Live[]; leaves: Live[] } {
   return { live: [...pool], leaves };
 }
 
-describe('fuzz: tensor lifetimes and autograd', () => {
+describe('fuzz: tensor lifetimes and autograd', { timeout: FUZZ_TIMEOUT_MS }, () => {
   it('random tidy/keep/dispose/backward/using/Scope programs: no leak, no use-after-free, model grads', () => {
     fc.assert(
       fc.property(programArb, (program) => {

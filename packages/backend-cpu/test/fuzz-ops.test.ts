@@ -10,7 +10,7 @@ import { type DType, type Tensor, registerBackend, setBackend } from '@ghostflow
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../src/cpu-backend.js';
-import { FUZZ_SEED, fuzzParams, reportCases } from './fuzz-config.js';
+import { FUZZ_TIMEOUT_MS, FUZZ_SEED, fuzzParams, reportCases } from './fuzz-config.js';
 import {
   type Layout,
   type Ref,
@@ -211,7 +211,7 @@ describe('bugs the op fuzz found', () => {
   });
 });
 
-describe('fuzz: ops vs a float64 reference', () => {
+describe('fuzz: ops vs a float64 reference', { timeout: FUZZ_TIMEOUT_MS }, () => {
   it('elementwise unary ops on float32 (and int32 where defined) views', () => {
     const arb = fc
       .record({ name: fc.constantFrom(...Object.keys(UNARY)), device: fc.constantFrom(...DEVICES), shape: shapeArb(), int: fc.boolean() })

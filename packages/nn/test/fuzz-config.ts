@@ -11,6 +11,9 @@ const DEFAULT_SEED = 20261201;
 export const FUZZ_SEED = Number.parseInt(process.env.GHOSTFLOW_FUZZ_SEED ?? '', 10) || DEFAULT_SEED;
 const SCALE = Number(process.env.GHOSTFLOW_FUZZ_SCALE ?? '1') > 0 ? Number(process.env.GHOSTFLOW_FUZZ_SCALE ?? '1') : 1;
 
+/** Per-test timeout of the fuzz suites: generous, because CI machines may be loaded. */
+export const FUZZ_TIMEOUT_MS = 180_000;
+
 /** fast-check parameters for a property with `runs` cases at scale 1. */
 export function fuzzParams<T>(runs: number): Parameters<T> {
   return { seed: FUZZ_SEED, numRuns: Math.max(1, Math.round(runs * SCALE)) };

@@ -13,7 +13,7 @@ import { GhostFlowError, type Tensor, memory, setBackend } from '@ghostflow/core
 import { load, loadSafetensors } from '@ghostflow/nn';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FUZZ_SEED, fuzzParams, reportCases } from './fuzz-config.js';
+import { FUZZ_TIMEOUT_MS, FUZZ_SEED, fuzzParams, reportCases } from './fuzz-config.js';
 
 /** Bytes the reader itself allocated for tensor data (its one allocation function, wrapped). */
 let readerAllocated = 0;
@@ -146,7 +146,7 @@ function probe(bytes: Uint8Array): { ok: Record<string, Tensor> } | { error: Gho
     result = { error: e };
   }
   const took = performance.now() - started;
-  expect(took, 'one file took too long').toBeLessThan(2000);
+  expect(took, 'one file took too long (a hang?)').toBeLessThan(5000);
   expect(readerAllocated, 'reader allocated more than the input holds').toBeLessThanOrEqual(bytes.byteLength);
   expect(
     memory().bytesAllocatedTotal - backendBefore.bytesAllocatedTotal,
@@ -162,7 +162,7 @@ function disposeAll(r: { ok: Record<string, Tensor> } | { error: GhostFlowError 
 
 let cases = 0;
 
-describe('fuzz: safetensors reader', () => {
+describe('fuzz: safetensors reader', { timeout: FUZZ_TIMEOUT_MS }, () => {
   it('loads every valid file to exactly the values written, or refuses exactly the unsupported ones', () => {
     let loaded = 0;
     fc.assert(

@@ -236,9 +236,12 @@ except ImportError:
 describe('safetensors: hostile names and inputs (issue 8)', () => {
   it("keeps a tensor named '__proto__' (and 'constructor') through bytes, files and state dicts", async () => {
     const dict = Object.create(null) as Record<string, Tensor>;
-    dict.__proto__ = tensor([1, 2]);
-    dict.constructor = tensor([3]);
-    dict.toString = tensor([4], { dtype: 'int32' });
+    const values: [string, Tensor][] = [
+      ['__proto__', tensor([1, 2])],
+      ['constructor', tensor([3])],
+      ['toString', tensor([4], { dtype: 'int32' })],
+    ];
+    for (const [k, t] of values) dict[k] = t;
     const bytes = await saveSafetensors(dict);
     expect(Object.keys(readSafetensorsHeader(bytes).tensors)).toEqual(['__proto__', 'constructor', 'toString']);
     const back = loadSafetensors(bytes);
