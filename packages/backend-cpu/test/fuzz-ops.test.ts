@@ -1,8 +1,8 @@
 /**
  * Fuzz: ops against a float64 JavaScript reference (test/fuzz-reference.ts) on random shapes
  * (empty and 0-d included), broadcasts and non-contiguous views (permuted, strided slices
- * of padded buffers, expanded, offset 0-d selects), on the default cpu backend (wasm) and its
- * JS-only path. Values must match within float32 tolerance; integer and bool results exactly.
+ * of padded buffers, expanded, offset 0-d selects), on the default cpu backend, its JS-only
+ * path, and its wasm kernels with every size threshold at 0. Values must match within float32 tolerance; integer and bool results exactly.
  */
 import '@ghostflow/backend-cpu';
 import * as gf from '@ghostflow/core';
@@ -29,7 +29,14 @@ import {
 } from './fuzz-reference.js';
 
 registerBackend('cpu-js', () => createCpuBackend({ wasm: false, name: 'cpu-js' }), { priority: 0 });
-const DEVICES = ['cpu', 'cpu-js'] as const;
+// The default thresholds keep tensors this small on the JS kernels: this one sends every case
+// the wasm kernels accept to them (and GEMM to two threads), so the wasm paths are fuzzed too.
+registerBackend(
+  'cpu-wasm-fuzz',
+  () => createCpuBackend({ name: 'cpu-wasm-fuzz', threads: 2, thresholds: { minElements: 0, minMacs: 0, threadMinMacs: 0 } }),
+  { priority: 0 },
+);
+const DEVICES = ['cpu', 'cpu-js', 'cpu-wasm-fuzz'] as const;
 
 beforeAll(async () => {
   await setBackend('cpu');
