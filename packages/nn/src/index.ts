@@ -151,6 +151,7 @@ export type {
   LoadSafetensorsOptions,
   SafetensorsEntry,
   SafetensorsHeader,
+  TensorDict,
 } from './serialization/index.js';
 
 // Attention and Transformer: scaled dot-product attention, MultiheadAttention, KV cache, positional encodings, Transformer layers.

@@ -154,6 +154,7 @@ export abstract class Module {
       throw new GhostFlowError(`loadStateDict: expected an object mapping names to tensors, got ${dict === null ? 'null' : typeof dict}`);
     }
     const own = this.stateDict();
+    // Own keys only: 'constructor' or 'toString' must not be found on Object.prototype.
     const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(dict, k));
     const unexpectedKeys = Object.keys(dict).filter((k) => !Object.hasOwn(own, k));
     if (strict && (missingKeys.length > 0 || unexpectedKeys.length > 0)) {

@@ -5,10 +5,10 @@
  */
 import '@ghostflow/backend-cpu';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Tensor, setBackend, tensor } from '@ghostflow/core';
+import { GhostFlowError, type Tensor, memory, setBackend, tensor } from '@ghostflow/core';
 import {
   LayerNorm,
   Linear,
@@ -230,5 +230,168 @@ except ImportError:
     expect(res.tensors.w).toEqual({ dtype: 'float32', shape: [2, 2], data: [1, 2, 3, 4.5] });
     expect(res.tensors.i).toEqual({ dtype: 'int32', shape: [2], data: [9, -9] });
     expect(res.tensors.m).toEqual({ dtype: 'bool', shape: [2], data: [false, true] });
+  });
+});
+
+describe('safetensors: hostile names and inputs (issue 8)', () => {
+  it("keeps a tensor named '__proto__' (and 'constructor') through bytes, files and state dicts", async () => {
+    const dict = Object.create(null) as Record<string, Tensor>;
+    const values: [string, Tensor][] = [
+      ['__proto__', tensor([1, 2])],
+      ['constructor', tensor([3])],
+      ['toString', tensor([4], { dtype: 'int32' })],
+    ];
+    for (const [k, t] of values) dict[k] = t;
+    const bytes = await saveSafetensors(dict);
+    expect(Object.keys(readSafetensorsHeader(bytes).tensors)).toEqual(['__proto__', 'constructor', 'toString']);
+    const back = loadSafetensors(bytes);
+    expect(Object.keys(back)).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(vals(back.__proto__)).toEqual([1, 2]);
+    expect(vals(back.toString as unknown as Tensor)).toEqual([4]);
+    const viaMap = loadSafetensors(await saveSafetensors(new Map(Object.entries(dict))));
+    expect(vals(viaMap.__proto__)).toEqual([1, 2]);
+    const path = join(dir, 'proto.safetensors');
+    await save(path, dict);
+    const fromFile = await load(path);
+    expect(vals(fromFile.__proto__)).toEqual([1, 2]);
+    expect(vals(fromFile.constructor as unknown as Tensor)).toEqual([3]);
+
+    class Odd extends Module {
+      constructor() {
+        super();
+        this.registerParameter('__proto__', tensor([5, 6]));
+        this.registerParameter('constructor', tensor([7]));
+      }
+      forward(): void {}
+    }
+    const sd = new Odd().stateDict();
+    expect(Object.keys(sd)).toEqual(['__proto__', 'constructor']);
+    expect(vals(sd.__proto__)).toEqual([5, 6]);
+    const target = new Odd();
+    target.loadStateDict(loadSafetensors(await saveSafetensors(sd)));
+    expect(vals(target.getParameter('__proto__') as Tensor)).toEqual([5, 6]);
+  });
+
+  it("strict loadStateDict reports 'constructor'/'toString' keys found only on Object.prototype", () => {
+    class Odd extends Module {
+      constructor() {
+        super();
+        this.registerParameter('constructor', tensor([7]));
+      }
+      forward(): void {}
+    }
+    // The dict lacks 'constructor' (only Object.prototype has it) and has an extra 'toString'.
+    const dict = { toString: tensor([1]) } as unknown as Record<string, Tensor>;
+    expect(() => new Odd().loadStateDict(dict)).toThrow(/missing keys: constructor; unexpected keys: toString/);
+    expect(new Odd().loadStateDict({}, { strict: false })).toEqual({ missingKeys: ['constructor'], unexpectedKeys: [] });
+  });
+
+  it('accepts an ArrayBuffer and every ArrayBufferView; refuses anything else with a GhostFlowError naming it', async () => {
+    const bytes = await saveSafetensors({ a: tensor([1.5, -2]) });
+    const copy = bytes.slice();
+    const padded = new Uint8Array(bytes.length + 8);
+    padded.set(bytes, 8);
+    const inputs: [string, ArrayBuffer | ArrayBufferView][] = [
+      ['ArrayBuffer', copy.buffer],
+      ['Buffer', Buffer.from(bytes)],
+      ['DataView at an offset', new DataView(padded.buffer, 8, bytes.length)],
+      ['Uint8Array at an offset', padded.subarray(8)],
+      // The header is padded to 8 bytes and the data is 8 bytes, so any element width fits.
+      ['Float64Array', new Float64Array(copy.buffer)],
+      ['Int16Array', new Int16Array(copy.buffer)],
+    ];
+    for (const [what, input] of inputs) {
+      expect(vals(loadSafetensors(input).a), what).toEqual([1.5, -2]);
+      expect(Object.keys(readSafetensorsHeader(input).tensors), what).toEqual(['a']);
+    }
+    for (const bad of [null, undefined, 'abc', 42, [1, 2, 3], { length: 8 }, new Map()]) {
+      expect(() => loadSafetensors(bad as unknown as Uint8Array)).toThrow(GhostFlowError);
+      expect(() => loadSafetensors(bad as unknown as Uint8Array)).toThrow(/expected an ArrayBuffer or a typed array/);
+    }
+    const detached = new ArrayBuffer(16);
+    structuredClone(detached, { transfer: [detached] });
+    expect(() => loadSafetensors(detached)).toThrow(GhostFlowError);
+    expect(() => saveSafetensorsSync({ a: [1, 2] } as unknown as Record<string, Tensor>)).toThrow(
+      /expected 'a' to be a Tensor, got an array/,
+    );
+    expect(() => saveSafetensorsSync(null as unknown as Record<string, Tensor>)).toThrow(GhostFlowError);
+  });
+
+  it('caps the rank and the size products of header shapes before copying them', () => {
+    const deep = specFile({ x: { dtype: 'F32', shape: new Array(65).fill(1), data_offsets: [0, 4] } }, Buffer.alloc(4));
+    expect(() => loadSafetensors(new Uint8Array(deep))).toThrow(/rank 65; at most 64/);
+    const ok = specFile({ x: { dtype: 'F32', shape: new Array(64).fill(1), data_offsets: [0, 4] } }, Buffer.alloc(4));
+    expect(loadSafetensors(new Uint8Array(ok)).x.shape.length).toBe(64);
+    // Zero elements, but strides of 2^40 * 2^40 would not be exact.
+    const wide = specFile({ x: { dtype: 'F32', shape: [0, 2 ** 40, 2 ** 40], data_offsets: [0, 0] } }, Buffer.alloc(0));
+    expect(() => loadSafetensors(new Uint8Array(wide))).toThrow(/multiply past 2\^53/);
+    const unsupportedFirst = specFile(
+      { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F16', shape: [1], data_offsets: [4, 6] } },
+      Buffer.alloc(6),
+    );
+    // Refused while planning: no tensor was made for 'a' first.
+    const before = memory().bytesAllocatedTotal;
+    expect(() => loadSafetensors(new Uint8Array(unsupportedFirst))).toThrow(/'b' has dtype F16/);
+    expect(memory().bytesAllocatedTotal).toBe(before);
+  });
+});
+
+describe('load(path): header first, then each tensor by byte range (issue 8)', () => {
+  it('refuses a 1 GB sparse file with a 2^63 header length without reading it', async () => {
+    const path = join(dir, 'huge-header.safetensors');
+    const head = Buffer.alloc(8);
+    head.writeBigUInt64LE(1n << 63n);
+    writeFileSync(path, head);
+    truncateSync(path, 1 << 30);
+    const before = process.memoryUsage().arrayBuffers;
+    await expect(load(path)).rejects.toThrow(/header length of at most 100000000 bytes .* got 9223372036854775808/);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 << 20);
+  });
+
+  it('refuses devices, directories and missing files with GhostFlowErrors', async () => {
+    if (existsSync('/dev/zero')) await expect(load('/dev/zero')).rejects.toThrow(/expected a regular file/);
+    await expect(load(dir)).rejects.toThrow(GhostFlowError);
+    await expect(load(join(dir, 'nope.safetensors'))).rejects.toThrow(/load: cannot access/);
+    await expect(load(42 as unknown as string)).rejects.toThrow(/expected a file path/);
+  });
+
+  it('loads tensors stored beyond 2 GiB in a sparse file (names selects them; the rest is not read)', async () => {
+    const path = join(dir, 'big.safetensors');
+    const bigBytes = 2 ** 31 + 64; // an I64 tensor of zeros spanning the first 2 GiB of data
+    const tail = Buffer.alloc(12);
+    tail.writeFloatLE(1.25, 0);
+    tail.writeFloatLE(-3, 4);
+    tail.writeInt32LE(-7, 8);
+    const header = {
+      big: { dtype: 'I64', shape: [bigBytes / 8], data_offsets: [0, bigBytes] },
+      last: { dtype: 'F32', shape: [2], data_offsets: [bigBytes, bigBytes + 8] },
+      idx: { dtype: 'I32', shape: [], data_offsets: [bigBytes + 8, bigBytes + 12] },
+    };
+    const file = specFile(header, Buffer.alloc(0));
+    writeFileSync(path, file);
+    truncateSync(path, file.length + bigBytes + 12);
+    const fd = openSync(path, 'r+');
+    writeSync(fd, tail, 0, 12, file.length + bigBytes);
+    closeSync(fd);
+    const got = await load(path, { names: ['last', 'idx'] });
+    expect(Object.keys(got)).toEqual(['last', 'idx']);
+    expect(vals(got.last)).toEqual([1.25, -3]);
+    expect(got.idx.shape).toEqual([]);
+    expect(vals(got.idx)).toEqual([-7]);
+    await expect(load(path, { names: ['missing'] })).rejects.toThrow(/expected tensors named 'missing'/);
+    rmSync(path);
+  });
+
+  it('reads I64 in chunks larger than the staging buffer', async () => {
+    const n = (1 << 20) + 3; // more than one staging chunk
+    const data = Buffer.alloc(8 * n);
+    for (let j = 0; j < n; j += 4099) data.writeBigInt64LE(BigInt(j - 500000), 8 * j);
+    const path = join(dir, 'i64.safetensors');
+    writeFileSync(path, specFile({ v: { dtype: 'I64', shape: [n], data_offsets: [0, 8 * n] } }, data));
+    const v = (await load(path)).v.dataSync() as Int32Array;
+    expect(v.length).toBe(n);
+    for (let j = 0; j < n; j += 4099) expect(v[j]).toBe(j - 500000);
+    expect(v[1]).toBe(0);
+    rmSync(path);
   });
 });

@@ -6,5 +6,6 @@ export type {
   LoadSafetensorsOptions,
   SafetensorsEntry,
   SafetensorsHeader,
+  TensorDict,
 } from './safetensors.js';
 export { save, load } from './node.js';
