@@ -13,7 +13,7 @@ Run: /usr/bin/python3 tools/torch-cases/sort_sample.py   (torch 1.13; determinis
 """
 import torch
 
-from common import case_recorder, rnd, write_cases
+from common import case_recorder, rnd, weight, write_cases
 
 torch.manual_seed(0)
 cases = {}
@@ -118,5 +118,24 @@ case('logcumsumexp_tiny', lambda x: torch.logcumsumexp(x, 0), x=torch.tensor([-2
 case('logcumsumexp_neg_inf', lambda x: torch.logcumsumexp(x, 0), grad=False, x=torch.tensor([-INF, -INF, 0., -INF]))
 case('logcumsumexp_noncontig', lambda x: torch.logcumsumexp(x.t(), -1), x=rnd(5, 2))
 case('logcumsumexp_0d', lambda x: torch.logcumsumexp(x, 0), x=rnd(()))
+
+# ---- double backward: the output is d/dx sum(op(x) * v) with v = 1 + w (built by graph), so
+# the recorded gradient is a second derivative (the suites compute the same with createGraph).
+
+
+def first_grad(op):
+    def fn(x):
+        y = op(x)
+        v = 1 + weight(y.numel()).reshape(y.shape)
+        return torch.autograd.grad((y * v).sum(), x, create_graph=True)[0]
+    return fn
+
+
+case('double_cumprod_zero', first_grad(lambda x: torch.cumprod(x, -1)), x=torch.tensor([[2., 0., 3., -1.5], [0.5, 1.5, 0., 0.]]))
+case('double_logcumsumexp', first_grad(lambda x: torch.logcumsumexp(x, 1)), x=rnd(2, 4))
+case('double_norm_2', first_grad(lambda x: torch.norm(x, 2, 1)), x=rnd(2, 3))
+case('double_norm_3', first_grad(lambda x: torch.norm(x, 3, 1)), x=rnd(2, 3))
+case('double_sort', first_grad(lambda x: torch.sort(x, 1).values ** 2), x=distinct(2, 4))
+case('double_topk', first_grad(lambda x: torch.topk(x, 2).values ** 2), x=distinct(2, 4))
 
 write_cases('sort_sample', {'cases': cases})

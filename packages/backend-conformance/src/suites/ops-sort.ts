@@ -10,7 +10,12 @@ import {
   type Tensor,
   argsort,
   cumprod,
+  add,
   flip,
+  gradients,
+  mul,
+  pow,
+  sum,
   isfinite,
   isinf,
   isnan,
@@ -30,7 +35,7 @@ import {
   zeros,
 } from '@ghostflow/core';
 import { describe, expect, it } from 'vitest';
-import { namedCases } from '../cases.js';
+import { caseWeight, namedCases } from '../cases.js';
 import { expectGradcheck } from '../checks.js';
 import { type SuiteContext, expectTensor } from '../context.js';
 
@@ -47,6 +52,16 @@ async function host(t: Tensor): Promise<number[]> {
   const v = Array.from(await t.data(), Number);
   t.dispose();
   return v;
+}
+
+/** `d/dx sum(op(x) * (1 + w))`, recorded (createGraph), so it can be differentiated again. */
+function firstGrad(op: (x: Tensor) => Tensor): (inputs: Record<string, Tensor>) => Tensor {
+  return ({ x }) => {
+    const y = op(x);
+    const g = gradients(sum(mul(y, add(caseWeight(y.shape), 1))), [x], null, { createGraph: true })[0];
+    if (!g) throw new Error('no gradient');
+    return g;
+  };
 }
 
 /** Registers the tests of this area. */
@@ -213,6 +228,39 @@ export function opsSortSuite(_ctx: SuiteContext): void {
       expect(() => logcumsumexp(x, 0)).toThrow(/float32/);
       x.dispose();
     });
+  });
+
+  describe('double backward (PyTorch values)', () => {
+    it('cumprod with zeros', () =>
+      cases.check(
+        'double_cumprod_zero',
+        firstGrad((x) => cumprod(x, -1)),
+      ));
+    it('logcumsumexp', () =>
+      cases.check(
+        'double_logcumsumexp',
+        firstGrad((x) => logcumsumexp(x, 1)),
+      ));
+    it('norm 2', () =>
+      cases.check(
+        'double_norm_2',
+        firstGrad((x) => norm(x, 2, 1)),
+      ));
+    it('norm 3', () =>
+      cases.check(
+        'double_norm_3',
+        firstGrad((x) => norm(x, 3, 1)),
+      ));
+    it('sort values', () =>
+      cases.check(
+        'double_sort',
+        firstGrad((x) => pow(sort(x, 1).values, 2)),
+      ));
+    it('topk values', () =>
+      cases.check(
+        'double_topk',
+        firstGrad((x) => pow(topk(x, 2).values, 2)),
+      ));
   });
 
   describe('multinomial', () => {
