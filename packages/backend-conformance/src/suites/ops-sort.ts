@@ -28,15 +28,16 @@ import {
   repeat,
   repeatInterleave,
   roll,
+  setBackend,
   sort,
   tensor,
   tile,
   topk,
   zeros,
 } from '@ghostflow/core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseWeight, namedCases } from '../cases.js';
-import { expectGradcheck } from '../checks.js';
+import { expectGradcheck, useAsyncReadBackend } from '../checks.js';
 import { type SuiteContext, expectTensor } from '../context.js';
 
 /** cases/sort_sample.json. */
@@ -65,7 +66,54 @@ function firstGrad(op: (x: Tensor) => Tensor): (inputs: Record<string, Tensor>) 
 }
 
 /** Registers the tests of this area. */
-export function opsSortSuite(_ctx: SuiteContext): void {
+export function opsSortSuite(ctx: SuiteContext): void {
+  describe('sort / topk on the device path (no synchronous reads)', () => {
+    const name = useAsyncReadBackend(ctx);
+    beforeAll(() => setBackend(name));
+    afterAll(() => ctx.activate());
+    it('sort: stable ties, NaN order, int32, non-contiguous, empty, 0-d', async () => {
+      await cases.check('sort_stable_ties', ({ x }) => vi(sort(x, -1, { stable: true })));
+      await cases.check('sort_stable_ties_desc', ({ x }) => vi(sort(x, -1, { descending: true, stable: true })));
+      await cases.check('sort_nan', ({ x }) => vi(sort(x, -1, { stable: true })));
+      await cases.check('sort_nan_desc', ({ x }) => vi(sort(x, -1, { descending: true, stable: true })));
+      await cases.check('sort_int', ({ x }) => vi(sort(x, -1, { stable: true })));
+      await cases.check('sort_neg_noncontig', ({ x }) => vi(sort(x.t(), -1)));
+      await cases.check('sort_3d_dim1', ({ x }) => vi(sort(x, 1)));
+      await cases.check('sort_empty', ({ x }) => vi(sort(x, 1)));
+      await cases.check('sort_0d', ({ x }) => vi(sort(x)));
+      await cases.check('argsort_desc_dim0', ({ x }) => argsort(x, 0, { descending: true }));
+    });
+    it('topk: picking path, sorting path, NaN, int32, exhausted -inf', async () => {
+      const probe = tensor([1]);
+      expect(probe.backend.readSync).toBeUndefined();
+      probe.dispose();
+      await cases.check('topk_vocab', ({ x }) => vi(topk(x, 5)));
+      await cases.check('topk_large_k', ({ x }) => vi(topk(x, 150)));
+      await cases.check('topk_nan', ({ x }) => vi(topk(x, 4)));
+      await cases.check('topk_nan_smallest', ({ x }) => vi(topk(x, 5, -1, { largest: false })));
+      await cases.check('topk_smallest_dim0', ({ x }) => vi(topk(x, 2, 0, { largest: false })));
+      await cases.check('topk_int', ({ x }) => vi(topk(x, 2)));
+      await cases.check('topk_noncontig', ({ x }) => vi(topk(x.t(), 2)));
+      const x = tensor([-INF, 2, -INF, -INF]);
+      const r = topk(x, 4);
+      await expectTensor(r.indices, [1, 0, 2, 3], { dtype: 'int32' });
+      const s = topk(tensor([INF, Number.NaN, INF]), 3, 0, { largest: false });
+      await expectTensor(s.indices, [0, 2, 1], { dtype: 'int32' });
+      for (const t of [x, r.values, r.indices, s.values, s.indices]) t.dispose();
+    });
+    it('multinomial without replacement (via topk) gives distinct categories', async () => {
+      const p = tensor([
+        [0.2, 0.3, 0.5, 0],
+        [1, 1, 1, 1],
+      ]);
+      const v = await host(multinomial(p, 3, { generator: new Generator(2) }));
+      expect(new Set(v.slice(0, 3)).size).toBe(3);
+      expect(v.slice(0, 3).includes(3)).toBe(false);
+      expect(new Set(v.slice(3)).size).toBe(3);
+      p.dispose();
+    });
+  });
+
   describe('sort / argsort', () => {
     it('1-d', () => cases.check('sort_1d', ({ x }) => vi(sort(x))));
     it('descending along dim 0', () => cases.check('sort_desc_dim0', ({ x }) => vi(sort(x, 0, { descending: true }))));

@@ -3,14 +3,18 @@
  * so they run on asynchronous backends (WebGPU) without a device-to-host round trip.
  *
  * Design (the kernel contract has no sort kernel and is closed):
+ * - On backends that read synchronously (backend-cpu: the data already lives in host
+ *   memory) the indices are computed on the host, O(n log n) per row, and uploaded: about
+ *   2 ms for a 10k row. Everything below is the device path that asynchronous backends
+ *   (WebGPU) take, so no op here ever waits for a device-to-host copy.
  * - `sort`/`argsort` rank every element by pairwise comparison: the sorted position of
  *   element i is the number of elements that go before it (smaller, or equal with a smaller
  *   index, which makes the sort stable). Positions are turned into indices with one
  *   `scatter`, values with one `gather`. Cost: O(n^2) comparisons per sorted row, done in
  *   blocks of at most {@link RANK_BLOCK_ELEMENTS} comparison cells so memory stays bounded;
  *   the number of kernel calls is a small constant per block. Fine for rows of a few
- *   thousand; a full sort of a 10k-vocabulary row is 10^8 comparisons (about a second on
- *   the JS cpu kernels), so decoders should prefer `topk`.
+ *   hundred to a few thousand on a GPU; a full sort of a 10k-vocabulary row is 10^8
+ *   comparisons, so decoders on asynchronous backends should prefer `topk`.
  * - `topk` with k well below n picks the k extremes one after the other with `argReduce`
  *   (O(k n) work, about eight kernel calls per pick): top-50 over a 10k vocabulary for a
  *   batch of a few rows is a few hundred small kernel calls. Larger k falls back to sorting.
@@ -24,6 +28,7 @@ import { noGrad } from '../autograd/grad-mode.js';
 import { DTypeError, GhostFlowError } from '../errors.js';
 import { tidy } from '../memory/scope.js';
 import { normalizeDim } from '../shape.js';
+import { uploadTensor } from '../tensor/make.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { add, eq, gt, logicalAnd, logicalOr, lt, mul } from './binary.js';
 import { arange, zeros } from './creation.js';
@@ -113,8 +118,42 @@ function noGradIsNan(x: Tensor): Tensor {
   return logicalNot(eq(x, x));
 }
 
-/** Indices that sort `x` along dim `d` (int32, `x`'s shape). Runs without grad. */
+/** PyTorch's order: NaN above every number; 0 for equal values (ties broken by index). */
+function compareAscending(a: number, b: number): number {
+  if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : 1;
+  if (Number.isNaN(b)) return -1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The same indices as the composed ranking, computed on the host: only where the backend
+ * reads synchronously (the data is already in host memory there), O(n log n) per row.
+ */
+function hostSortIndices(x: Tensor, d: number, descending: boolean): Tensor {
+  return tidy(() => {
+    const last = x.rank - 1;
+    const xt = d === last ? x : transpose(x, d, last);
+    const n = xt.shape[last];
+    const values = xt.dataSync();
+    const out = new Int32Array(values.length);
+    const order = new Array<number>(n);
+    const sign = descending ? -1 : 1;
+    for (let base = 0; base < values.length; base += n) {
+      for (let i = 0; i < n; i++) order[i] = i;
+      order.sort((i, j) => sign * compareAscending(values[base + i], values[base + j]) || i - j);
+      for (let i = 0; i < n; i++) out[base + i] = order[i];
+    }
+    const idx = uploadTensor(x.backend, out, xt.shape, 'int32');
+    return d === last ? idx : transpose(idx, d, last);
+  });
+}
+
+/**
+ * Indices that sort `x` along dim `d` (int32, `x`'s shape). Runs without grad. Backends
+ * with synchronous reads sort on the host; the others rank on the device.
+ */
 function sortIndices(x: Tensor, d: number, descending: boolean): Tensor {
+  if (x.backend.readSync) return hostSortIndices(x, d, descending);
   return noGrad(() =>
     tidy(() => {
       const last = x.rank - 1;
@@ -133,7 +172,8 @@ function sortIndices(x: Tensor, d: number, descending: boolean): Tensor {
  * Sorts `x` along `dim` (`torch.sort`): ascending by default, NaN last (first when
  * descending), equal elements in their original order. 0-d inputs give themselves and
  * index 0. Differentiable in `values` (the gradient scatters back to the source positions).
- * Cost: O(n^2) comparisons per row on every backend (see the module notes).
+ * Cost: O(n log n) per row on the host where the backend reads synchronously (cpu),
+ * O(n^2) comparisons per row on the device otherwise (see the module notes).
  * @param x float32, int32 or bool input
  * @param dim the dim to sort along (default -1; may be negative)
  * @param options `descending`, `stable`
@@ -214,7 +254,8 @@ function pickIndices(x: Tensor, d: number, k: number, largest: boolean): Tensor 
 /**
  * The `k` largest (or smallest) elements along `dim` (`torch.topk`), in sorted order, NaN
  * counted as the largest value, equal values in their original order. Differentiable in
- * `values`. Cost: O(k n) per row with a few kernel calls per pick when k is small next to
+ * `values`. Cost: a host sort where the backend reads synchronously (cpu); otherwise
+ * O(k n) per row with a few kernel calls per pick when k is small next to
  * n (the decoding case), otherwise the O(n^2) sort.
  * @param x float32, int32 or bool input
  * @param k how many (0 to the size of `dim`)
@@ -238,7 +279,7 @@ export function topk(x: Tensor, k: number, dim = -1, options: TopkOptions = {}):
   const outShape = view.shape.map((s, i) => (i === d ? k : s));
   let indices: Tensor;
   if (k === 0 || view.size === 0) indices = zeros(outShape, { dtype: 'int32', device: x.device });
-  else if (pickOneByOne(k, n)) indices = pickIndices(view, d, k, largest);
+  else if (!view.backend.readSync && pickOneByOne(k, n)) indices = pickIndices(view, d, k, largest);
   else {
     const all = sortIndices(view, d, largest);
     indices = narrow(all, d, 0, k);
