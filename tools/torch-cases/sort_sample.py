@@ -63,6 +63,20 @@ case('topk_k0', lambda x: st(torch.topk(x, 0)), x=distinct(2, 3))
 case('topk_int', lambda x: st(torch.topk(x, 2)), x=torch.tensor([[4, -1, 7, 0], [3, 8, -5, 1]], dtype=I32))
 case('topk_large_k', lambda x: st(torch.topk(x, 150)), x=distinct(2, 160))
 case('topk_vocab', lambda x: st(torch.topk(x, 5)), x=distinct(2, 1000))
+# Ties and NaN in long rows (k < n/4: cpu's one-pass host selection). PyTorch leaves the
+# order of tied elements in topk unspecified; GhostFlow promises the stable sort's order, so
+# the reference is the prefix of torch's stable sort.
+TIES = torch.tensor([[1., 3., NAN, 3., -2., 3., 0., 5., 5., 1., 2., 3., 5., -1., 0., 2.],
+                     [2., 2., 2., 2., 2., 2., 2., 2., 2., 2., 2., 2., -INF, 2., 2., NAN]])
+
+
+def stable_prefix(x, k, descending):
+    s = torch.sort(x, dim=-1, descending=descending, stable=True)
+    return [s.values[:, :k], s.indices[:, :k]]
+
+
+case('topk_ties_nan_long', lambda x: stable_prefix(x, 3, True), x=TIES)
+case('topk_ties_nan_long_smallest', lambda x: stable_prefix(x, 3, False), x=TIES)
 # ---- repeat / tile / repeat_interleave / flip / roll
 case('repeat_2d', lambda x: x.repeat(2, 3), x=rnd(2, 3))
 case('repeat_more_dims', lambda x: x.repeat(2, 1, 2), x=rnd(3, 2))

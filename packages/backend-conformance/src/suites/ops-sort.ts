@@ -88,6 +88,8 @@ export function opsSortSuite(ctx: SuiteContext): void {
       expect(probe.backend.readSync).toBeUndefined();
       probe.dispose();
       await cases.check('topk_vocab', ({ x }) => vi(topk(x, 5)));
+      await cases.check('topk_ties_nan_long', ({ x }) => vi(topk(x, 3)));
+      await cases.check('topk_ties_nan_long_smallest', ({ x }) => vi(topk(x, 3, -1, { largest: false })));
       await cases.check('topk_large_k', ({ x }) => vi(topk(x, 150)));
       await cases.check('topk_nan', ({ x }) => vi(topk(x, 4)));
       await cases.check('topk_nan_smallest', ({ x }) => vi(topk(x, 5, -1, { largest: false })));
@@ -157,6 +159,11 @@ export function opsSortSuite(ctx: SuiteContext): void {
     it('int32', () => cases.check('topk_int', ({ x }) => vi(topk(x, 2))));
     it('large k (the sorting path)', () => cases.check('topk_large_k', ({ x }) => vi(topk(x, 150))));
     it('a vocabulary-sized row (the picking path)', () => cases.check('topk_vocab', ({ x }) => vi(topk(x, 5))));
+    it('ties and NaN in long rows keep the stable order', async () => {
+      await cases.check('topk_ties_nan_long', ({ x }) => vi(topk(x, 3)));
+      await cases.check('topk_ties_nan_long_smallest', ({ x }) => vi(topk(x, 3, -1, { largest: false })));
+      await cases.check('topk_ties_nan_long', ({ x }) => vi(topk(x.t(), 3, 0)).map((t) => t.t()));
+    });
     it('picks every -inf once when they are all that is left', async () => {
       const x = tensor([-INF, 2, -INF, -INF]);
       const r = topk(x, 4);

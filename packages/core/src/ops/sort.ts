@@ -252,9 +252,47 @@ function pickIndices(x: Tensor, d: number, k: number, largest: boolean): Tensor 
 }
 
 /**
+ * The k extreme indices along `d` computed on the host (synchronous backends only): one
+ * pass per row keeping the best k in order, O(n) plus O(k) per insertion.
+ */
+function hostTopkIndices(x: Tensor, d: number, k: number, largest: boolean): Tensor {
+  return tidy(() => {
+    const last = x.rank - 1;
+    const xt = d === last ? x : transpose(x, d, last);
+    const n = xt.shape[last];
+    const values = xt.dataSync();
+    const rows = values.length / n;
+    const out = new Int32Array(rows * k);
+    const sign = largest ? 1 : -1;
+    const best = new Int32Array(k);
+    for (let r = 0; r < rows; r++) {
+      const base = r * n;
+      let count = 0;
+      for (let i = 0; i < n; i++) {
+        const v = values[base + i];
+        // Later elements never beat earlier equal ones: equal values keep index order.
+        if (count === k && sign * compareAscending(v, values[base + best[k - 1]]) <= 0) continue;
+        let pos = count < k ? count : k - 1;
+        while (pos > 0 && sign * compareAscending(v, values[base + best[pos - 1]]) > 0) {
+          best[pos] = best[pos - 1];
+          pos--;
+        }
+        best[pos] = i;
+        if (count < k) count++;
+      }
+      out.set(best, r * k);
+    }
+    const shape = xt.shape.map((v, i) => (i === last ? k : v));
+    const idx = uploadTensor(x.backend, out, shape, 'int32');
+    return d === last ? idx : transpose(idx, d, last);
+  });
+}
+
+/**
  * The `k` largest (or smallest) elements along `dim` (`torch.topk`), in sorted order, NaN
  * counted as the largest value, equal values in their original order. Differentiable in
- * `values`. Cost: a host sort where the backend reads synchronously (cpu); otherwise
+ * `values`. Cost: one host pass per row (a host sort for k >= n/4) where the backend reads
+ * synchronously (cpu); otherwise
  * O(k n) per row with a few kernel calls per pick when k is small next to
  * n (the decoding case), otherwise the O(n^2) sort.
  * @param x float32, int32 or bool input
@@ -279,6 +317,7 @@ export function topk(x: Tensor, k: number, dim = -1, options: TopkOptions = {}):
   const outShape = view.shape.map((s, i) => (i === d ? k : s));
   let indices: Tensor;
   if (k === 0 || view.size === 0) indices = zeros(outShape, { dtype: 'int32', device: x.device });
+  else if (view.backend.readSync && 4 * k < n) indices = hostTopkIndices(view, d, k, largest);
   else if (!view.backend.readSync && pickOneByOne(k, n)) indices = pickIndices(view, d, k, largest);
   else {
     const all = sortIndices(view, d, largest);
