@@ -164,6 +164,18 @@ export function opsSortSuite(ctx: SuiteContext): void {
       await cases.check('topk_ties_nan_long_smallest', ({ x }) => vi(topk(x, 3, -1, { largest: false })));
       await cases.check('topk_ties_nan_long', ({ x }) => vi(topk(x.t(), 3, 0)).map((t) => t.t()));
     });
+    it('of a 0-d tensor gives the element for k = 0 and k = 1, as PyTorch 1.13', async () => {
+      const x = tensor(5);
+      for (const k of [0, 1]) {
+        const r = x.topk(k);
+        await expectTensor(r.values, 5, { shape: [] });
+        await expectTensor(r.indices, 0, { shape: [], dtype: 'int32' });
+        r.values.dispose();
+        r.indices.dispose();
+      }
+      expect(() => topk(x, 2)).toThrow(/selected index k out of range/);
+      x.dispose();
+    });
     it('picks every -inf once when they are all that is left', async () => {
       const x = tensor([-INF, 2, -INF, -INF]);
       const r = topk(x, 4);

@@ -305,32 +305,26 @@ export function topk(x: Tensor, k: number, dim = -1, options: TopkOptions = {}):
   checkSortable('topk()', x);
   if (x.rank === 0) {
     if (k !== 0 && k !== 1) throw new GhostFlowError(`topk(): selected index k out of range (k = ${k}, dimension size 1)`);
-    if (k === 1) return on0d(x, (v) => topk(v, 1, 0, options));
+    normalizeDim(dim, 0);
+    // PyTorch 1.13 returns the element itself for k = 0 as well as k = 1 on a 0-d input.
+    return on0d(x, (v) => topk(v, 1, 0, options));
   }
-  const view = x.rank === 0 ? reshape(x, [1]) : x;
-  const d = normalizeDim(dim, view.rank);
-  const n = view.shape[d];
+  const d = normalizeDim(dim, x.rank);
+  const n = x.shape[d];
   if (!Number.isInteger(k) || k < 0 || k > n) {
     throw new GhostFlowError(`topk(): selected index k out of range (k = ${k}, dimension ${d} has size ${n})`);
   }
   const largest = options.largest ?? true;
-  const outShape = view.shape.map((s, i) => (i === d ? k : s));
+  const outShape = x.shape.map((s, i) => (i === d ? k : s));
+  const sync = x.backend.readSync !== undefined;
   let indices: Tensor;
-  if (k === 0 || view.size === 0) indices = zeros(outShape, { dtype: 'int32', device: x.device });
-  else if (view.backend.readSync && 4 * k < n) indices = hostTopkIndices(view, d, k, largest);
-  else if (!view.backend.readSync && pickOneByOne(k, n)) indices = pickIndices(view, d, k, largest);
+  if (k === 0 || x.size === 0) indices = zeros(outShape, { dtype: 'int32', device: x.device });
+  else if (sync && 4 * k < n) indices = hostTopkIndices(x, d, k, largest);
+  else if (!sync && pickOneByOne(k, n)) indices = pickIndices(x, d, k, largest);
   else {
-    const all = sortIndices(view, d, largest);
+    const all = sortIndices(x, d, largest);
     indices = narrow(all, d, 0, k);
     all.dispose();
   }
-  const values = gather(view, d, indices);
-  if (view !== x) {
-    view.dispose();
-    const r = { values: reshape(values, []), indices: reshape(indices, []) };
-    values.dispose();
-    indices.dispose();
-    return r;
-  }
-  return { values, indices };
+  return { values: gather(x, d, indices), indices };
 }
