@@ -50,10 +50,23 @@ export function useUnfusedBackend(ctx: SuiteContext): string {
 }
 
 /**
- * Registers (for the enclosing describe) a low-priority backend `name` wrapping the backend
- * under test, with the fused kernels `fusedOf(base)`; disposing it leaves the real backend alone.
+ * Registers (for the enclosing describe) a backend `${device}-async` that shares the backend
+ * under test's storage, kernels and fused kernels but has no `readSync`, so core takes the
+ * paths asynchronous (GPU) backends take even on a backend that reads synchronously (e.g.
+ * sort's device-side ranking instead of its host sort). Returns its name.
  */
-function useWrapperBackend(ctx: SuiteContext, name: string, fusedOf: (base: Backend) => object): void {
+export function useAsyncReadBackend(ctx: SuiteContext): string {
+  const name = `${ctx.device}-async`;
+  useWrapperBackend(ctx, name, (base) => base.fused, { readSync: { value: undefined } });
+  return name;
+}
+
+/**
+ * Registers (for the enclosing describe) a low-priority backend `name` wrapping the backend
+ * under test, with the fused kernels `fusedOf(base)` (and `extra` properties overridden);
+ * disposing it leaves the real backend alone.
+ */
+function useWrapperBackend(ctx: SuiteContext, name: string, fusedOf: (base: Backend) => object, extra: PropertyDescriptorMap = {}): void {
   beforeAll(async () => {
     const base = await loadBackend(ctx.device);
     // A prototype-linked wrapper: every method (incl. class methods) reaches the base, whose
@@ -62,6 +75,7 @@ function useWrapperBackend(ctx: SuiteContext, name: string, fusedOf: (base: Back
       name: { value: name },
       fused: { value: fusedOf(base) },
       dispose: { value: () => undefined },
+      ...extra,
     }) as Backend;
     registerBackend(name, () => wrapper, { priority: -100 });
     await loadBackend(name);

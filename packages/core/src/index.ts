@@ -93,3 +93,9 @@ export * from './ops/triangular.js';
 export * from './ops/one-hot.js';
 export * from './ops/view.js';
 export * from './ops/inplace.js';
+// Sequence-model tensor ops (issue 11): sorting, sampling, rearranging, non-finite checks, norms.
+export * from './ops/sort.js';
+export * from './ops/sampling.js';
+export * from './ops/rearrange.js';
+export * from './ops/nonfinite.js';
+export * from './ops/norm.js';

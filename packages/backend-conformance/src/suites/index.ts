@@ -15,6 +15,7 @@ import { opsMiscSuite } from './ops-misc.js';
 import { opsNormSuite } from './ops-norm.js';
 import { opsReduceSuite } from './ops-reduce.js';
 import { opsSelectSuite } from './ops-select.js';
+import { opsSortSuite } from './ops-sort.js';
 import { opsUnarySuite } from './ops-unary.js';
 import { opsViewSuite } from './ops-view.js';
 import { torchFixturesSuite } from './torch-fixtures.js';
@@ -41,6 +42,7 @@ export const SUITES: readonly Suite[] = [
   { name: 'ops-join', register: opsJoinSuite },
   { name: 'ops-indexing', register: opsIndexingSuite },
   { name: 'ops-misc', register: opsMiscSuite },
+  { name: 'ops-sort', register: opsSortSuite },
   { name: 'autograd', register: autogradSuite },
   { name: 'inplace', register: inplaceSuite },
   { name: 'memory', register: memorySuite },

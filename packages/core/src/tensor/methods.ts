@@ -20,6 +20,10 @@ import * as SM from '../ops/softmax.js';
 import * as T from '../ops/triangular.js';
 import * as U from '../ops/unary.js';
 import * as V from '../ops/view.js';
+import * as SO from '../ops/sort.js';
+import * as RA from '../ops/rearrange.js';
+import * as NF from '../ops/nonfinite.js';
+import * as NO from '../ops/norm.js';
 import { transferTo } from './transfer.js';
 import { Tensor } from './tensor.js';
 
@@ -134,6 +138,22 @@ const methods: Record<string, Method> = {
   scatter_(this: Tensor, d: number, i: Tensor, s: Tensor | number) { return IP.scatter_(this, d, i, s); },
   scatterAdd_(this: Tensor, d: number, i: Tensor, s: Tensor) { return IP.scatterAdd_(this, d, i, s); },
   detach_(this: Tensor) { return IP.detach_(this); },
+  // ---- Sequence-model ops (issue 11)
+  sort(this: Tensor, d?: number, o?: SO.SortOptions) { return SO.sort(this, d, o); },
+  argsort(this: Tensor, d?: number, o?: SO.SortOptions) { return SO.argsort(this, d, o); },
+  topk(this: Tensor, k: number, d?: number, o?: SO.TopkOptions) { return SO.topk(this, k, d, o); },
+  repeat(this: Tensor, ...s: (number | readonly number[])[]) { return RA.repeat(this, ...s); },
+  tile(this: Tensor, d: readonly number[]) { return RA.tile(this, d); },
+  repeatInterleave(this: Tensor, r: number | readonly number[] | Tensor, d?: number) { return RA.repeatInterleave(this, r, d); },
+  flip(this: Tensor, d: number | readonly number[]) { return RA.flip(this, d); },
+  roll(this: Tensor, s: number | readonly number[], d?: number | readonly number[]) { return RA.roll(this, s, d); },
+  isnan(this: Tensor) { return NF.isnan(this); },
+  isinf(this: Tensor) { return NF.isinf(this); },
+  isfinite(this: Tensor) { return NF.isfinite(this); },
+  nanToNum(this: Tensor, o?: NF.NanToNumOptions) { return NF.nanToNum(this, o); },
+  norm(this: Tensor, p?: NO.NormOrder, d?: number | readonly number[], k?: boolean) { return NO.norm(this, p, d, k); },
+  cumprod(this: Tensor, d: number) { return C.cumprod(this, d); },
+  logcumsumexp(this: Tensor, d: number) { return C.logcumsumexp(this, d); },
 };
 for (const name of Object.keys(IP.UNARY_INPLACE) as IP.UnaryInPlaceName[]) {
   methods[name] = function (this: Tensor) {

@@ -12,6 +12,9 @@ import { BackendError, DisposedTensorError, GhostFlowError } from '../errors.js'
 import type { DType, DTypeArrayMap } from '../dtype.js';
 import type { GradNode } from '../autograd/node.js';
 import type { Generator } from '../random/generator.js';
+import type { SortOptions, SortResult, TopkOptions } from '../ops/sort.js';
+import type { NanToNumOptions } from '../ops/nonfinite.js';
+import type { NormOrder } from '../ops/norm.js';
 import { type Shape, contiguousStrides, isContiguous, sizeOf } from '../shape.js';
 import { trackInScope } from '../memory/scope.js';
 import { type TensorHeld, unwatch, watch } from './lifetime.js';
@@ -593,6 +596,23 @@ export interface Tensor {
    * first.
    */
   to(device: string): Promise<Tensor>;
+
+  // ---- Sequence-model ops (issue 11): sorting, rearranging, non-finite checks, norms, scans.
+  /** Same as the `sort` function. */ sort(dim?: number, options?: SortOptions): SortResult;
+  /** Same as the `argsort` function. */ argsort(dim?: number, options?: SortOptions): Tensor;
+  /** Same as the `topk` function. */ topk(k: number, dim?: number, options?: TopkOptions): SortResult;
+  /** Same as the `repeat` function (`Tensor.repeat` in PyTorch). */ repeat(...sizes: (number | readonly number[])[]): Tensor;
+  /** Same as the `tile` function. */ tile(dims: readonly number[]): Tensor;
+  /** Same as the `repeatInterleave` function. */ repeatInterleave(repeats: number | readonly number[] | Tensor, dim?: number): Tensor;
+  /** Same as the `flip` function. */ flip(dims: number | readonly number[]): Tensor;
+  /** Same as the `roll` function. */ roll(shifts: number | readonly number[], dims?: number | readonly number[]): Tensor;
+  /** Same as the `isnan` function. */ isnan(): Tensor;
+  /** Same as the `isinf` function. */ isinf(): Tensor;
+  /** Same as the `isfinite` function. */ isfinite(): Tensor;
+  /** Same as the `nanToNum` function. */ nanToNum(options?: NanToNumOptions): Tensor;
+  /** Same as the `norm` function. */ norm(p?: NormOrder, dim?: number | readonly number[], keepdim?: boolean): Tensor;
+  /** Same as the `cumprod` function. */ cumprod(dim: number): Tensor;
+  /** Same as the `logcumsumexp` function. */ logcumsumexp(dim: number): Tensor;
 }
 
 function toNested(data: ArrayLike<number>, shape: Shape, dtype: DType): NestedArray<number | boolean> {
