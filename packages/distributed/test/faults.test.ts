@@ -35,7 +35,8 @@ describe.skipIf(!ready.ok)('faults', () => {
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/CollectiveTimeoutError/);
     expect(run.stderr).toMatch(/rank 1 never called it/);
-    expect(run.stderr).toMatch(/MPI_ABORT/);
+    // the rank's own notice (Open MPI's MPI_ABORT banner is not always forwarded before the kill)
+    expect(run.stderr).toMatch(/this rank is exiting \(a collective timed out\); aborting the job with MPI_Abort/);
     expect(run.elapsedMs).toBeLessThan(30_000);
   }, 60_000);
 
