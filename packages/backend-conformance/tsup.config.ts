@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'es2022',
+  // import.meta.url (how the kit finds its shipped cases and fixtures) in the CJS build too.
+  shims: true,
 });
