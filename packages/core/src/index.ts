@@ -27,6 +27,7 @@ export {
 
 export type { Backend, BackendFactory, BackendMemory } from './backend/backend.js';
 export { KERNEL_CONTRACT_VERSION } from './backend/backend.js';
+export { CORE_VERSION } from './global-state.js';
 export type {
   DataId,
   TensorView,

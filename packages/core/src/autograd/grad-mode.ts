@@ -1,19 +1,21 @@
-/** Whether operations record the autograd graph. */
-let enabled = true;
+import { sharedSlot } from '../global-state.js';
+
+/** Whether operations record the autograd graph: one switch per process (see global-state.ts). */
+const mode = sharedSlot('gradMode', () => ({ enabled: true }));
 
 /** Whether operations currently record gradients. */
 export function isGradEnabled(): boolean {
-  return enabled;
+  return mode.enabled;
 }
 
 /** Runs `fn` with gradient recording set to `on`, restoring the previous mode afterwards. */
 export function withGradMode<T>(on: boolean, fn: () => T): T {
-  const prev = enabled;
-  enabled = on;
+  const prev = mode.enabled;
+  mode.enabled = on;
   try {
     return fn();
   } finally {
-    enabled = prev;
+    mode.enabled = prev;
   }
 }
 

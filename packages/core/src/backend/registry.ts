@@ -6,6 +6,7 @@
 import { BackendError } from '../errors.js';
 import { type Backend, type BackendFactory, KERNEL_CONTRACT_VERSION } from './backend.js';
 import { PRIMITIVE_KERNELS } from './kernels.js';
+import { CORE_VERSION, foreignCoreVersion, sharedSlot } from '../global-state.js';
 
 /** Options for {@link registerBackend}. */
 export interface RegisterBackendOptions {
@@ -43,9 +44,13 @@ interface Entry {
   failure: string | undefined;
 }
 
-const entries = new Map<string, Entry>();
-let active: Backend | undefined;
-let lastSelection: BackendSelection | undefined;
+// One registry per process, whether core was loaded through require, import or both.
+const registry = sharedSlot('registry', () => ({
+  entries: new Map<string, Entry>(),
+  active: undefined as Backend | undefined,
+  lastSelection: undefined as BackendSelection | undefined,
+}));
+const entries = registry.entries;
 
 /**
  * Registers a backend factory under `name`. Backend packages call this when imported.
@@ -82,7 +87,7 @@ export function registerBackend(name: string, factory: BackendFactory, options: 
 export function removeBackend(name: string): void {
   const entry = entries.get(name);
   if (!entry) return;
-  if (entry.instance && active === entry.instance) active = undefined;
+  if (entry.instance && registry.active === entry.instance) registry.active = undefined;
   entry.instance?.dispose?.();
   entries.delete(name);
 }
@@ -150,9 +155,9 @@ async function instantiate(entry: Entry): Promise<Backend> {
 export async function setBackend(name: string): Promise<Backend> {
   const entry = entries.get(name);
   if (!entry) throw new BackendError(`no backend named '${name}' is registered (registered: ${listBackends().join(', ') || 'none'})`);
-  active = await instantiate(entry);
-  lastSelection = { backend: name, skipped: [] };
-  return active;
+  registry.active = await instantiate(entry);
+  registry.lastSelection = { backend: name, skipped: [] };
+  return registry.active;
 }
 
 /**
@@ -160,13 +165,13 @@ export async function setBackend(name: string): Promise<Backend> {
  * Resolves with the choice and the reasons others were skipped.
  */
 export async function ready(): Promise<BackendSelection> {
-  if (active && lastSelection) return lastSelection;
+  if (registry.active && registry.lastSelection) return registry.lastSelection;
   const skipped: { name: string; reason: string }[] = [];
   for (const entry of sortedEntries()) {
     try {
-      active = await instantiate(entry);
-      lastSelection = { backend: entry.name, skipped };
-      return lastSelection;
+      registry.active = await instantiate(entry);
+      registry.lastSelection = { backend: entry.name, skipped };
+      return registry.lastSelection;
     } catch (e) {
       skipped.push({ name: entry.name, reason: (e as Error).message });
     }
@@ -175,6 +180,9 @@ export async function ready(): Promise<BackendSelection> {
 }
 
 function noBackendMessage(skipped: { name: string; reason: string }[]): string {
+  if (entries.size === 0 && foreignCoreVersion !== undefined) {
+    return `no backend is registered with this copy of @ghostflow/core (v${CORE_VERSION}): another copy, v${foreignCoreVersion}, is loaded in this process and backends imported through it register there. Install one version of @ghostflow/core (deduplicate your dependencies)`;
+  }
   if (entries.size === 0) return "no backend is registered: import one, e.g. `import '@ghostflow/backend-cpu'`";
   return `no registered backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`;
 }
@@ -184,13 +192,13 @@ function noBackendMessage(skipped: { name: string; reason: string }[]): string {
  * backend that starts synchronously.
  */
 export function getBackend(): Backend {
-  if (active) return active;
+  if (registry.active) return registry.active;
   const skipped: { name: string; reason: string }[] = [];
   for (const entry of sortedEntries()) {
     try {
-      active = instantiateSync(entry);
-      lastSelection = { backend: entry.name, skipped };
-      return active;
+      registry.active = instantiateSync(entry);
+      registry.lastSelection = { backend: entry.name, skipped };
+      return registry.active;
     } catch (e) {
       skipped.push({ name: entry.name, reason: (e as Error).message });
     }

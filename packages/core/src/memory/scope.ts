@@ -4,6 +4,7 @@
  * guesses ownership from timing.
  */
 import { GhostFlowError } from '../errors.js';
+import { sharedSlot } from '../global-state.js';
 
 /** Anything a scope can dispose. */
 export interface ScopedResource {
@@ -13,8 +14,9 @@ export interface ScopedResource {
   readonly isDisposed: boolean;
 }
 
-const stack: Set<ScopedResource>[] = [];
-const kept = new WeakSet<ScopedResource>();
+// One tidy stack per process (see global-state.ts): a tensor made by either copy of core joins
+// the scope the other copy opened.
+const { stack, kept } = sharedSlot('scopes', () => ({ stack: [] as Set<ScopedResource>[], kept: new WeakSet<ScopedResource>() }));
 
 /** Called by core for every tensor it creates: the innermost open `tidy` scope owns it. */
 export function trackInScope(resource: ScopedResource): void {

@@ -7,6 +7,7 @@
  * is that a seed gives the same sequence on every backend and platform.
  */
 import { GhostFlowError } from '../errors.js';
+import { sharedSlot } from '../global-state.js';
 import { philox4x32 } from './philox.js';
 
 const TWO_POW_32 = 4294967296;
@@ -111,5 +112,5 @@ export class Generator {
   }
 }
 
-/** The global generator behind `rand`, `randn`, ... (reseed it with `manualSeed`). */
-export const defaultGenerator = new Generator();
+/** The global generator behind `rand`, `randn`, ... (reseed it with `manualSeed`): one per process (see global-state.ts). */
+export const defaultGenerator: Generator = sharedSlot('defaultGenerator', () => new Generator());
