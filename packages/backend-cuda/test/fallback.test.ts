@@ -25,7 +25,7 @@ describe.runIf(reason !== null)('backend-cuda without a GPU', () => {
     const choice = await ready();
     expect(choice.backend).toBe('cpu');
     const skipped = choice.skipped.find((s) => s.name === 'cuda');
-    expect(skipped?.reason).toBe(reason?.message);
+    expect(skipped?.reason).toBe(`backend 'cuda' failed to initialise: ${reason?.message}`);
   });
 
   it('the reason is one of the documented fallback reasons', () => {
