@@ -161,6 +161,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     cumsum: (x, attrs) => k.cumsum(store, x, attrs),
     concat: (inputs, attrs) => k.concat(store, inputs, attrs),
     fill: (attrs) => k.fill(store, attrs),
+    write: (target, src) => k.write(store, target, src),
   };
 
   // Arrow functions, so they work however core binds `this`.

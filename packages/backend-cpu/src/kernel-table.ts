@@ -25,6 +25,7 @@ import { reduce } from './kernels/reduce.js';
 import { scatter } from './kernels/scatter.js';
 import { unary } from './kernels/unary.js';
 import { where } from './kernels/where.js';
+import { write } from './kernels/write.js';
 
 /** A contract kernel's signature with the backend's store prepended. */
 export type WithStore<F> = F extends (...args: infer A) => infer R ? (store: CpuStore, ...args: A) => R : never;
@@ -49,6 +50,7 @@ export const CPU_PRIMITIVE_KERNELS: Readonly<CpuPrimitiveTable> = Object.freeze(
   cumsum,
   concat,
   fill,
+  write,
 });
 
 /** The reference JavaScript implementation of every fused kernel of the contract. */

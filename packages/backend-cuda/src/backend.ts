@@ -239,6 +239,12 @@ class CudaBackendImpl implements CudaBackend {
         );
         return this.track(out, base.dtype, size);
       },
+      write: (target, src) => {
+        // The one in-place kernel: a strided copy into the target's own buffer, enqueued on the
+        // stream behind every earlier kernel that reads or writes it.
+        if (sizeOf(src.shape) === 0) return;
+        this.copy(src, asData(target.dataId).id, { offset: target.offset, strides: target.strides });
+      },
       concat: (inputs, { axis }) => {
         const first = inputs[0];
         const shape = [...first.shape];

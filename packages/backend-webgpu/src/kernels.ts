@@ -181,7 +181,7 @@ export function createPrimitiveKernels(rt: Runtime): PrimitiveKernels {
   const buf = (v: TensorView) => rt.buffer(v.dataId);
 
   /** Copies the view `src` (bits) into `out` at the positions of the view (`shape`, `outStrides`, `outOffset`). */
-  function copyInto(out: GPUData, src: TensorView, outStrides: readonly number[], outOffset: number): void {
+  function copyInto(out: GPUBuffer, src: TensorView, outStrides: readonly number[], outOffset: number): void {
     const n = sizeOf(src.shape);
     if (n === 0) return;
     const meta = new Meta(3).set(0, n).viewAt(1, src.shape, src.strides, src.offset).viewAt(2, src.shape, outStrides, outOffset);
@@ -189,13 +189,13 @@ export function createPrimitiveKernels(rt: Runtime): PrimitiveKernels {
   if (i >= prm[0]) { return; }
   out[vpos(prm[2], i)] = x[vpos(prm[1], i)];
 }`;
-    rt.dispatch('copy', code, meta.words(), [out.buffer as GPUBuffer, buf(src)], grid1(n));
+    rt.dispatch('copy', code, meta.words(), [out, buf(src)], grid1(n));
   }
 
   /** A contiguous copy of a view (any dtype). */
   function copy(x: TensorView, dtype: DType = x.dtype): DataId {
     const out = rt.alloc(dtype, sizeOf(x.shape));
-    copyInto(out, x, contiguousStrides(x.shape), 0);
+    copyInto(out.buffer as GPUBuffer, x, contiguousStrides(x.shape), 0);
     return out;
   }
 
@@ -403,7 +403,7 @@ ${MAIN_1D}
     const out = rt.alloc(base.dtype, size);
     if (size === 0) return out;
     const outStrides = contiguousStrides(base.shape);
-    copyInto(out, base, outStrides, 0);
+    copyInto(out.buffer as GPUBuffer, base, outStrides, 0);
     const lines = splitAxes(index, [axis]);
     const nLines = sizeOf(lines.keptShape);
     const len = dimSize(index.shape, axis);
@@ -510,13 +510,17 @@ ${MAIN_1D}
     const outStrides = contiguousStrides(outShape);
     let slot = 0;
     for (const v of inputs) {
-      copyInto(out, v, outStrides, slot * outStrides[axis]);
+      copyInto(out.buffer as GPUBuffer, v, outStrides, slot * outStrides[axis]);
       slot += v.shape[axis];
     }
     return out;
   };
 
-  return { unary, binary, cast, where, reduce, argReduce, matmul, gather, scatter, cumsum, concat, fill };
+  // In place: the same strided bit copy, aimed at the target view's positions in its own
+  // buffer. Dispatches run in queue order, so earlier kernels read the old values.
+  const write: PrimitiveKernels['write'] = (target, src) => copyInto(buf(target), src, target.strides, target.offset);
+
+  return { unary, binary, cast, where, reduce, argReduce, matmul, gather, scatter, cumsum, concat, fill, write };
 }
 
 interface ReduceSpec {

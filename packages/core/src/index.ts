@@ -89,3 +89,4 @@ export * from './ops/cumulative.js';
 export * from './ops/triangular.js';
 export * from './ops/one-hot.js';
 export * from './ops/view.js';
+export * from './ops/inplace.js';

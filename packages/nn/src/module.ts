@@ -2,7 +2,7 @@
  * The Module base: a tree of named parameters, buffers and submodules with PyTorch's
  * naming (`layer.0.weight`), so a PyTorch `state_dict` maps onto it key for key.
  */
-import { type Tensor, GhostFlowError, ShapeError, keep, noGrad } from '@ghostflow/core';
+import { GhostFlowError, ShapeError, Tensor, keep, noGrad } from '@ghostflow/core';
 
 /** What `loadStateDict` found missing or extra. */
 export interface LoadStateDictResult {
@@ -150,36 +150,44 @@ export abstract class Module {
    */
   loadStateDict(dict: Record<string, Tensor>, options: { strict?: boolean } = {}): LoadStateDictResult {
     const strict = options.strict ?? true;
+    if (dict === null || typeof dict !== 'object') {
+      throw new GhostFlowError(`loadStateDict: expected an object mapping names to tensors, got ${dict === null ? 'null' : typeof dict}`);
+    }
     const own = this.stateDict();
-    const missingKeys = Object.keys(own).filter((k) => !(k in dict));
-    const unexpectedKeys = Object.keys(dict).filter((k) => !(k in own));
+    const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(dict, k));
+    const unexpectedKeys = Object.keys(dict).filter((k) => !Object.hasOwn(own, k));
     if (strict && (missingKeys.length > 0 || unexpectedKeys.length > 0)) {
       throw new GhostFlowError(
         `loadStateDict: ${missingKeys.length ? `missing keys: ${missingKeys.join(', ')}` : ''}${missingKeys.length && unexpectedKeys.length ? '; ' : ''}${unexpectedKeys.length ? `unexpected keys: ${unexpectedKeys.join(', ')}` : ''}`,
       );
     }
+    // Check every entry before writing any, so a bad dict leaves the module as it was.
+    const writes: [Tensor, Tensor][] = [];
     for (const [key, target] of Object.entries(own)) {
-      const src = dict[key];
-      if (!src) continue;
+      if (!Object.hasOwn(dict, key)) continue;
+      const src: unknown = dict[key];
+      if (!(src instanceof Tensor)) {
+        throw new GhostFlowError(
+          `loadStateDict: '${key}' must be a Tensor, got ${src === null ? 'null' : Array.isArray(src) ? 'an array' : typeof src}`,
+        );
+      }
+      src.assertAlive();
       if (src.shape.length !== target.shape.length || src.shape.some((d, i) => d !== target.shape[i])) {
         throw new ShapeError(
           `loadStateDict: '${key}' has shape [${src.shape.join(', ')}] in the dict but [${target.shape.join(', ')}] in the module`,
         );
       }
-    }
-    noGrad(() => {
-      for (const [key, target] of Object.entries(own)) {
-        const src = dict[key];
-        if (!src) continue;
-        const value = keep(src.device === target.device ? src.cast(target.dtype).clone() : src);
-        if (value.device !== target.device) {
-          throw new GhostFlowError(
-            `loadStateDict: '${key}' is on backend '${src.device}' but the module is on '${target.device}'; move it with to() first`,
-          );
-        }
-        target.assign(value);
-        value.dispose();
+      if (src.device !== target.device) {
+        throw new GhostFlowError(
+          `loadStateDict: '${key}' is on backend '${src.device}' but the module is on '${target.device}'; move it with to() first`,
+        );
       }
+      writes.push([target, src]);
+    }
+    // In place, as PyTorch's `param.copy_(input_param)`: parameters keep their identity, and
+    // views of them (tied weights, cached slices) see the loaded values.
+    noGrad(() => {
+      for (const [target, src] of writes) target.copy_(src);
     });
     return { missingKeys, unexpectedKeys };
   }
@@ -209,37 +217,31 @@ export abstract class Module {
 
   /**
    * Moves every parameter and buffer of this module and its descendants to the backend
-   * `device` (like `nn.Module.to`). Each tensor is replaced by its copy on `device` (the old one
-   * is disposed); the module's own fields that referenced it (e.g. `linear.weight`) are
-   * updated, and a tensor shared by several modules stays shared. Optimizers hold the old
-   * tensors, so create them after `to()`. Returns this.
+   * `device` (like `nn.Module.to`). As in PyTorch, each tensor object stays the same (its data
+   * is swapped for a copy on `device` with `assign()`, and its `.grad` moves with it), so
+   * optimizers and anything else holding the parameters keep working, and a tensor shared by
+   * several modules stays shared. Views taken before the move keep viewing the old data.
+   * Returns this.
    */
   async to(device: string): Promise<this> {
-    const moved = new Map<Tensor, Tensor>();
-    const move = async (t: Tensor, detach: boolean): Promise<Tensor> => {
-      let copy = moved.get(t);
-      if (!copy) {
-        copy = keep(await (detach ? t.detach() : t).to(device));
-        moved.set(t, copy);
-      }
-      return copy;
-    };
+    const seen = new Set<Tensor>();
     for (const m of this.modules()) {
-      for (const [name, t] of m.params) {
-        if (t && (moved.has(t) || t.device !== device)) m.rebind(t, m.registerParameter(name, await move(t, true)));
-      }
-      for (const [name, b] of m.bufs) {
-        if (b.tensor && (moved.has(b.tensor) || b.tensor.device !== device))
-          m.rebind(b.tensor, m.registerBuffer(name, await move(b.tensor, false), b.persistent) as Tensor);
+      const tensors = [
+        ...[...m.params.values()].filter((t): t is Tensor => t !== null),
+        ...[...m.bufs.values()].flatMap((b) => (b.tensor ? [b.tensor] : [])),
+      ];
+      for (const t of tensors) {
+        if (seen.has(t)) continue;
+        seen.add(t);
+        if (t.device === device) continue;
+        const copy = await t.detach().to(device);
+        t.assign(copy);
+        copy.dispose();
+        const grad = t.grad;
+        if (grad) t.grad = keep(await grad.to(device));
       }
     }
     return this;
-  }
-
-  /** Points this module's own fields that hold `old` at `replacement`. */
-  private rebind(old: Tensor, replacement: Tensor): void {
-    const fields = this as unknown as Record<string, unknown>;
-    for (const key of Object.keys(fields)) if (fields[key] === old) fields[key] = replacement;
   }
 
   /** Total number of parameter elements (trainable ones only when `trainableOnly`). */

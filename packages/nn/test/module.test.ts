@@ -6,7 +6,7 @@
 import '@ghostflow/backend-cpu';
 import { createCpuBackend } from '@ghostflow/backend-cpu';
 import { type Backend, type Tensor, manualSeed, registerBackend, setBackend, tensor, zeros } from '@ghostflow/core';
-import { CrossEntropyLoss, Dropout, LSTM, Linear, Module, ModuleList, ReLU, Sequential } from '@ghostflow/nn';
+import { CrossEntropyLoss, Dropout, LSTM, Linear, Module, ModuleList, ReLU, SGD, Sequential } from '@ghostflow/nn';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 // A second, independent CPU backend (own buffers) under another name: a real move target for
@@ -144,13 +144,42 @@ describe('loadStateDict', () => {
   });
 });
 
+describe('loadStateDict validation', () => {
+  it('refuses non-tensor values (null included) with the key named, and writes nothing when any entry is bad', () => {
+    const a = new Linear(3, 2);
+    const before = vals(a.weight);
+    const weight = a.weight;
+    const good = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    for (const bad of [null, 5, [1, 2], { data: [1] }]) {
+      const dict = { weight: good, bias: bad } as unknown as Record<string, Tensor>;
+      expect(() => a.loadStateDict(dict)).toThrow(/loadStateDict: 'bias' must be a Tensor, got/);
+      expect(vals(a.weight)).toEqual(before);
+    }
+    expect(() => a.loadStateDict(null as unknown as Record<string, Tensor>)).toThrow(
+      /expected an object mapping names to tensors, got null/,
+    );
+    // A good dict is copied into the same parameter objects.
+    a.loadStateDict({ weight: good, bias: tensor([7, 8]) });
+    expect(a.weight).toBe(weight);
+    expect(vals(a.weight)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});
+
 describe('to(backend)', () => {
   it('moves every parameter and buffer, keeps values and trainability, and runs there', async () => {
     const net = new Net().eval();
     const x = tensor([[1, -2, 0.5]]);
     const before = vals(net.forward(x));
     const state = Object.fromEntries(Object.entries(net.stateDict()).map(([k, v]) => [k, vals(v)]));
+    const params = net.parameters();
+    const opt = new SGD(params, { lr: 0.1 });
     expect(await net.to('cpu-second')).toBe(net);
+    // As in PyTorch, the parameter objects stay the same, so an optimizer made before to() works.
+    expect(net.parameters()).toEqual(params);
+    net.parameters().forEach((p, i) => expect(p).toBe(params[i]));
     for (const [k, t] of Object.entries(net.stateDict())) {
       expect(t.device, k).toBe('cpu-second');
       expect(vals(t), k).toEqual(state[k]);
@@ -165,6 +194,12 @@ describe('to(backend)', () => {
     expect(vals(y)).toEqual(before);
     y.sum().backward();
     expect(net.head.weight.grad?.device).toBe('cpu-second');
+    const w0 = vals(net.head.weight);
+    const g0 = vals(net.head.weight.grad as Tensor);
+    opt.step();
+    expect(net.head.weight.device).toBe('cpu-second');
+    vals(net.head.weight).forEach((v, i) => expect(v).toBeCloseTo(w0[i] - 0.1 * g0[i], 6));
+    opt.dispose();
     // A tensor shared by two modules (weight tying) stays one tensor.
     const enc = new Linear(2, 2);
     const dec = new Linear(2, 2);

@@ -62,6 +62,7 @@ function wrapBackend(base: Backend, name: string, options: WrapOptions = {}): Ba
     cumsum: (x, a) => k.cumsum(x, a),
     concat: (xs, a) => k.concat(xs, a),
     fill: (a) => k.fill(a),
+    write: (t, s) => k.write(t, s),
   };
   const kernels: Partial<PrimitiveKernels> = { ...all };
   if (options.omit) delete kernels[options.omit];

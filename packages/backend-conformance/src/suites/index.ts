@@ -2,6 +2,7 @@
 import type { SuiteContext } from '../context.js';
 import { autogradSuite } from './autograd.js';
 import { errorsSuite } from './errors.js';
+import { inplaceSuite } from './inplace.js';
 import { kernelsSuite } from './kernels.js';
 import { memorySuite } from './memory.js';
 import { opsBinarySuite } from './ops-binary.js';
@@ -40,6 +41,7 @@ export const SUITES: readonly Suite[] = [
   { name: 'ops-indexing', register: opsIndexingSuite },
   { name: 'ops-misc', register: opsMiscSuite },
   { name: 'autograd', register: autogradSuite },
+  { name: 'inplace', register: inplaceSuite },
   { name: 'memory', register: memorySuite },
   { name: 'errors', register: errorsSuite },
   { name: 'torch-fixtures', register: torchFixturesSuite },

@@ -1339,6 +1339,94 @@ export function kernelsSuite(ctx: SuiteContext): void {
     });
   });
 
+  describe('write', () => {
+    /** Reads a whole buffer of `n` elements. */
+    const whole = (id: DataId, dtype: DType, n: number) => h.read(id, dtype, n);
+
+    it('writes into a contiguous target at an offset, leaving the rest of the buffer as it was', async () => {
+      const target = h.raw([0, 1, 2, 3, 4, 5], [3], [1], 'float32', 2);
+      backend.kernels.write(target, h.view([10.5, -11, 12], [3]));
+      expectValues(await whole(target.dataId, 'float32', 6), [0, 1, 10.5, -11, 12, 5], 'buffer after write', {}, true);
+    });
+
+    it('writes every dtype exactly (NaN, -0, infinities, int32 extremes, bool)', async () => {
+      const f = h.raw([1, 1, 1, 1], [4], [1]);
+      backend.kernels.write(f, h.view([Number.NaN, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY], [4]));
+      const got = await whole(f.dataId, 'float32', 4);
+      expect(
+        Number.isNaN(got[0]) && Object.is(got[1], -0) && got[2] === Number.POSITIVE_INFINITY && got[3] === Number.NEGATIVE_INFINITY,
+      ).toBe(true);
+      const i = h.raw([0, 0, 0], [3], [1], 'int32');
+      backend.kernels.write(i, h.view([2147483647, -2147483648, -1], [3], 'int32'));
+      expectValues(await whole(i.dataId, 'int32', 3), [2147483647, -2147483648, -1], 'int32', {}, true);
+      const b = h.raw([0, 1, 0], [3], [1], 'bool');
+      backend.kernels.write(b, h.view([1, 0, 1], [3], 'bool'));
+      expectValues(await whole(b.dataId, 'bool', 3), [1, 0, 1], 'bool', {}, true);
+    });
+
+    it('writes through strided, transposed and stepped targets (a column, a transposed block, every other element)', async () => {
+      // Column 1 of a 3x3 row-major buffer.
+      const col = h.raw([0, 1, 2, 3, 4, 5, 6, 7, 8], [3], [3], 'float32', 1);
+      backend.kernels.write(col, h.view([-1, -2, -3], [3]));
+      expectValues(await whole(col.dataId, 'float32', 9), [0, -1, 2, 3, -2, 5, 6, -3, 8], 'column', {}, true);
+      // The transpose of a 2x3 buffer, viewed as 3x2.
+      const tr = h.raw([0, 0, 0, 0, 0, 0], [3, 2], [1, 3]);
+      backend.kernels.write(tr, h.view([1, 2, 3, 4, 5, 6], [3, 2]));
+      expectValues(await whole(tr.dataId, 'float32', 6), [1, 3, 5, 2, 4, 6], 'transposed', {}, true);
+      // Every other element, starting at 1.
+      const step = h.raw([9, 9, 9, 9, 9, 9, 9], [3], [2], 'int32', 1);
+      backend.kernels.write(step, h.view([4, 5, 6], [3], 'int32'));
+      expectValues(await whole(step.dataId, 'int32', 7), [9, 4, 9, 5, 9, 6, 9], 'stepped', {}, true);
+    });
+
+    for (const layout of LAYOUTS) {
+      it(`reads a ${layout} source`, async () => {
+        const values = [1.25, -2, 3, 4.5, -5, 6];
+        const target = h.raw(new Array<number>(6).fill(0), [2, 3], [3, 1]);
+        backend.kernels.write(target, h.view(values, [2, 3], 'float32', layout));
+        expectValues(await whole(target.dataId, 'float32', 6), values, layout, {}, true);
+      });
+    }
+
+    it('reads a broadcast (stride-0) source: a scalar to every element and a row to every row', async () => {
+      const target = h.raw(new Array<number>(6).fill(0), [2, 3], [3, 1]);
+      backend.kernels.write(target, h.raw([7], [2, 3], [0, 0]));
+      expectValues(await whole(target.dataId, 'float32', 6), [7, 7, 7, 7, 7, 7], 'scalar source', {}, true);
+      backend.kernels.write(target, h.raw([1, 2, 3], [2, 3], [0, 1]));
+      expectValues(await whole(target.dataId, 'float32', 6), [1, 2, 3, 1, 2, 3], 'row source', {}, true);
+    });
+
+    it('handles 0-d and empty targets, and size-1 dims with any stride', async () => {
+      const scalarTarget = h.raw([5, 6], [], [], 'float32', 1);
+      backend.kernels.write(scalarTarget, h.raw([8], [], []));
+      expectValues(await whole(scalarTarget.dataId, 'float32', 2), [5, 8], '0-d', {}, true);
+      const empty = h.raw([1, 2], [0, 2], [2, 1]);
+      backend.kernels.write(empty, h.raw([3], [0, 2], [0, 0]));
+      expectValues(await whole(empty.dataId, 'float32', 2), [1, 2], 'empty', {}, true);
+      const size1 = h.raw([0, 0, 0, 0], [1, 2], [99, 2], 'float32', 0);
+      backend.kernels.write(size1, h.view([3, 4], [1, 2]));
+      expectValues(await whole(size1.dataId, 'float32', 4), [3, 0, 4, 0], 'size-1 dim', {}, true);
+    });
+
+    it('is ordered with the kernels around it: earlier kernels see the old values, later ones the new', async () => {
+      const buf = h.view([1, 2, 3], [3]);
+      const before = backend.kernels.unary(buf, { op: 'neg' });
+      backend.kernels.write(buf, h.view([10, 20, 30], [3]));
+      const after = backend.kernels.unary(buf, { op: 'neg' });
+      await h.expect(before, 'float32', [-1, -2, -3], 'kernel enqueued before the write');
+      await h.expect(after, 'float32', [-10, -20, -30], 'kernel enqueued after the write');
+    });
+
+    it('leaves the buffer count unchanged (it allocates no output)', async () => {
+      const target = h.view([0, 0], [2]);
+      const src = h.view([1, 2], [2]);
+      const buffers = backend.memory().buffers;
+      backend.kernels.write(target, src);
+      expect(backend.memory().buffers).toBe(buffers);
+      expectValues(await whole(target.dataId, 'float32', 2), [1, 2], 'written', {}, true);
+    });
+  });
+
   describe('fused kernels equal the composition of primitives', () => {
     /** Primitive compositions, built from the backend's own kernels. */
     const P = {

@@ -30,6 +30,10 @@ export interface SavedView {
   producer: GradEdge | null;
   /** When the saved tensor is output `outputIndex` of the node saving it. */
   outputIndex: number;
+  /** `storage.version` when it was saved: an in-place write since then makes it unusable. */
+  version: number;
+  /** The producing op's name when saved (for the in-place error message); null for leaves. */
+  producerName: string | null;
 }
 
 /** Where a gradient flows next: the node (and its output slot) that produced an input. */
@@ -77,14 +81,33 @@ export class GradNode {
     readonly accumulateInto: Tensor | null = null,
   ) {
     for (const e of next) e?.node.retain();
+    this.savesTensors = saved.length > 0;
   }
 
-  /** Tensors saved for the rule; throws when they were freed by an earlier backward. */
+  /**
+   * Whether the rule needs saved tensors. A node that saved none (a view such as a weight's
+   * transpose cached across steps) can be backpropagated through again after a backward
+   * freed the graph, as in PyTorch.
+   */
+  private readonly savesTensors: boolean;
+
+  /**
+   * Tensors saved for the rule; throws when they were freed by an earlier backward, or when
+   * an in-place op wrote into one of them after it was saved (PyTorch's version check).
+   */
   savedViews(): SavedView[] {
-    if (this.freedByBackward || this.released) {
+    if ((this.freedByBackward && this.savesTensors) || this.released) {
       throw new AutogradError(
         `trying to backward through '${this.name}' a second time (or after its saved tensors were freed). Pass { retainGraph: true } to the first backward() if you need to backward twice`,
       );
+    }
+    for (const s of this.saved) {
+      if (s.storage.version !== s.version) {
+        const which = s.producerName === null ? '' : `, which is output ${s.producer?.index ?? s.outputIndex} of '${s.producerName}',`;
+        throw new AutogradError(
+          `one of the variables needed for gradient computation has been modified by an inplace operation: [${s.dtype} [${s.shape.join(', ')}]]${which} is at version ${s.storage.version}; expected version ${s.version} instead. '${this.name}' saved it for its backward pass; clone() it before the in-place op, or do the in-place op after backward()`,
+        );
+      }
     }
     return this.saved;
   }

@@ -26,8 +26,19 @@ export interface OpRecord {
 
 const leafAccumulators = new WeakMap<Tensor, GradNode>();
 
+let refreshStaleView: ((view: Tensor) => void) | null = null;
+
+/**
+ * @internal installs how a view whose base was modified in place gets its history rebuilt
+ * (ops/inplace.ts owns that logic; this module cannot import the op library).
+ */
+export function setStaleViewRefresher(fn: (view: Tensor) => void): void {
+  refreshStaleView = fn;
+}
+
 /** The edge a gradient for `t` flows along, or null when `t` needs none. */
 export function edgeOf(t: Tensor): GradEdge | null {
+  if (refreshStaleView && t.hasStaleViewHistory) refreshStaleView(t);
   const { node, index } = t.autograd;
   if (node) return { node, index };
   if (!t.requiresGrad) return null;
@@ -44,14 +55,25 @@ export function needsGrad(inputs: readonly Tensor[]): boolean {
   return isGradEnabled() && inputs.some((t) => t.requiresGrad);
 }
 
-function saveView(t: Tensor, outputs: readonly Tensor[]): SavedView {
+function saveView(t: Tensor, outputs: readonly Tensor[], opName: string): SavedView {
   const storage = t.storage;
   storage.retain();
   const outputIndex = outputs.indexOf(t);
   // An op's own output will point at this node; retaining that edge would be a cycle.
   const producer = outputIndex < 0 ? edgeOf(t) : null;
   producer?.node.retain();
-  return { storage, shape: t.shape, strides: t.strides, offset: t.offset, dtype: t.dtype, producer, outputIndex };
+  const producerName = outputIndex >= 0 ? opName : producer && !producer.node.accumulateInto ? producer.node.name : null;
+  return {
+    storage,
+    shape: t.shape,
+    strides: t.strides,
+    offset: t.offset,
+    dtype: t.dtype,
+    producer,
+    outputIndex,
+    version: storage.version,
+    producerName,
+  };
 }
 
 /**
@@ -76,7 +98,7 @@ function restore(v: SavedView, self: GradNode): Tensor {
 export function recordOp(op: OpRecord): void {
   if (!needsGrad(op.inputs) || !op.outputs.some((o) => o.dtype === 'float32')) return;
   const next = op.inputs.map(edgeOf);
-  const saved = (op.save ?? []).map((t) => saveView(t, op.outputs));
+  const saved = (op.save ?? []).map((t) => saveView(t, op.outputs, op.name));
   const node: GradNode = new GradNode(
     op.name,
     next,

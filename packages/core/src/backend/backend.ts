@@ -5,8 +5,11 @@
 import type { DType, DTypeArrayMap } from '../dtype.js';
 import type { DataId, FusedKernels, PrimitiveKernels } from './kernels.js';
 
-/** The version of the kernel contract this core speaks. A backend declares the one it targets. */
-export const KERNEL_CONTRACT_VERSION = 1;
+/**
+ * The version of the kernel contract this core speaks. A backend declares the one it targets.
+ * v2 added the `write` primitive (in-place ops).
+ */
+export const KERNEL_CONTRACT_VERSION = 2;
 
 /** Memory statistics a backend reports. */
 export interface BackendMemory {

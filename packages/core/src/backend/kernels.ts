@@ -9,7 +9,8 @@
  * - Broadcasting is resolved by core before the call: elementwise inputs already share the
  *   output shape (through stride-0 dims). Dtypes are already promoted.
  * - A kernel returns the handle of a new, contiguous, row-major output it allocated. It may
- *   enqueue the work and return at once; core never assumes the data is ready.
+ *   enqueue the work and return at once; core never assumes the data is ready. The one
+ *   exception is `write`, which writes into an existing buffer (in-place ops).
  * - Kernels never see autograd: every gradient rule lives in core.
  * - A 0-d input may come with axis 0 (or axes `[0]`): that axis denotes its single element.
  * - int32 arithmetic wraps (two's complement), like `Int32Array` stores and `Math.imul`.
@@ -123,7 +124,8 @@ export type ArgReduceOp = 'argmax' | 'argmin';
 
 /**
  * The primitive kernels. Every backend implements all of them. Each returns the handle of a
- * new contiguous output; the doc of each states its output shape and dtype.
+ * new contiguous output (except `write`, which writes into an existing one); the doc of each
+ * states its output shape and dtype.
  */
 export interface PrimitiveKernels {
   /** Output: `x.shape`, dtype `x.dtype` (`bool` for logicalNot). */
@@ -168,6 +170,21 @@ export interface PrimitiveKernels {
   concat(inputs: readonly TensorView[], attrs: { axis: number }): DataId;
   /** A new contiguous buffer of `shape` filled with `value`. */
   fill(attrs: { shape: Shape; dtype: DType; value: number }): DataId;
+  /**
+   * In place: writes `src`'s values into the elements of an EXISTING buffer that `target`
+   * views (`target.dataId[target.offset + sum_d i_d * target.strides[d]] = src[i]` for every
+   * index `i` of the shape), leaving every other element of that buffer as it was. This is
+   * the only kernel that mutates a buffer; core builds every in-place op (`add_`, `copy_`,
+   * `fill_`, optimizer updates...) on it, so views of the buffer see the new values.
+   *
+   * Core guarantees: `target.shape` equals `src.shape` and the dtypes are equal; `target`'s
+   * strides are not 0 on any dim of size > 1 and no two of its elements share a memory
+   * location (core refuses such targets, as PyTorch does); `src` may be strided or broadcast
+   * (stride 0) but never shares `target`'s buffer (core copies an aliasing source first).
+   * Returns nothing; an asynchronous backend enqueues the write after all work already
+   * enqueued that reads or writes the buffer, so earlier kernel calls see the old values.
+   */
+  write(target: TensorView, src: TensorView): void;
 }
 
 /** Names of the primitive kernels, in a fixed order (for coverage tables and checks). */
@@ -184,6 +201,7 @@ export const PRIMITIVE_KERNELS = [
   'cumsum',
   'concat',
   'fill',
+  'write',
 ] as const satisfies readonly (keyof PrimitiveKernels)[];
 
 /**

@@ -5,7 +5,7 @@
 import { recordOp } from '../autograd/record.js';
 import { ShapeError } from '../errors.js';
 import { type Shape, contiguousStrides, formatShape, inferShape, normalizeDim, shapesEqual, viewStrides } from '../shape.js';
-import { fromDataId, makeView } from '../tensor/make.js';
+import { fromDataId, makeView, shareData } from '../tensor/make.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { cat } from './join.js';
 import { sum } from './reduce.js';
@@ -240,7 +240,12 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
     throw new ShapeError(`select: index ${index} is out of range for dim ${dim} of size ${n}`);
   }
   const i = index < 0 ? index + n : index;
-  return squeeze(slice(x, d, i, i + 1), d);
+  const row = slice(x, d, i, i + 1);
+  try {
+    return squeeze(row, d);
+  } finally {
+    row.dispose();
+  }
 }
 
 /** A contiguous tensor with the same values: `x` itself when already contiguous. */
@@ -261,5 +266,5 @@ export function clone(x: Tensor): Tensor {
 /** A tensor sharing `x`'s data but outside the autograd graph (a new leaf). */
 export function detach(x: Tensor): Tensor {
   x.assertAlive();
-  return makeView(x, x.shape, x.strides, x.offset);
+  return shareData(x);
 }

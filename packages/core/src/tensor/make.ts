@@ -16,8 +16,22 @@ export function fromDataId(backend: Backend, dataId: DataId, shape: Shape, dtype
   return new Tensor(new Storage(backend, dataId, sizeOf(shape), dtype), shape);
 }
 
-/** A new view onto `source`'s storage with another shape/strides/offset (shares data). */
+/**
+ * A new view onto `source`'s storage with another shape/strides/offset (shares data). The
+ * view remembers its base (the tensor that owns the data, as PyTorch's `_base`), so in-place
+ * ops on it follow PyTorch's view rules.
+ */
 export function makeView(source: Tensor, shape: Shape, strides: readonly number[], offset: number): Tensor {
+  const out = shareData(source, shape, strides, offset);
+  out.setBase(source.base ?? source);
+  return out;
+}
+
+/**
+ * A new tensor over `source`'s storage that is NOT a view for autograd (no base): what
+ * `detach()` returns, as in PyTorch, where writing into a detached tensor is allowed.
+ */
+export function shareData(source: Tensor, shape: Shape = source.shape, strides = source.strides, offset = source.offset): Tensor {
   const storage = source.storage;
   storage.retain();
   return new Tensor(storage, shape, strides, offset);

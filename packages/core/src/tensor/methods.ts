@@ -9,6 +9,8 @@ import * as B from '../ops/binary.js';
 import type { TensorLike } from '../ops/binary.js';
 import * as C from '../ops/cumulative.js';
 import * as I from '../ops/indexing.js';
+import * as IP from '../ops/inplace.js';
+import type { AlphaOptions, RandomFillOptions } from '../ops/inplace.js';
 import * as J from '../ops/join.js';
 import * as M from '../ops/matmul.js';
 import * as R from '../ops/reduce.js';
@@ -114,7 +116,30 @@ const methods: Record<string, Method> = {
   triu(this: Tensor, d?: number) { return T.triu(this, d); },
   backward(this: Tensor, g?: Tensor | null, o?: BackwardOptions) { backward(this, g ?? null, o); },
   to(this: Tensor, device: string) { return transferTo(this, device); },
+  add_(this: Tensor, o: TensorLike, a?: AlphaOptions) { return IP.add_(this, o, a); },
+  sub_(this: Tensor, o: TensorLike, a?: AlphaOptions) { return IP.sub_(this, o, a); },
+  mul_(this: Tensor, o: TensorLike) { return IP.mul_(this, o); },
+  div_(this: Tensor, o: TensorLike) { return IP.div_(this, o); },
+  pow_(this: Tensor, o: TensorLike) { return IP.pow_(this, o); },
+  clamp_(this: Tensor, lo?: TensorLike | null, hi?: TensorLike | null) { return IP.clamp_(this, lo, hi); },
+  maskedFill_(this: Tensor, m: Tensor, v: number | Tensor) { return IP.maskedFill_(this, m, v); },
+  addcmul_(this: Tensor, a: Tensor, b: Tensor, o?: { value?: number }) { return IP.addcmul_(this, a, b, o); },
+  addcdiv_(this: Tensor, a: Tensor, b: Tensor, o?: { value?: number }) { return IP.addcdiv_(this, a, b, o); },
+  lerp_(this: Tensor, e: Tensor, w: TensorLike) { return IP.lerp_(this, e, w); },
+  copy_(this: Tensor, s: Tensor) { return IP.copy_(this, s); },
+  fill_(this: Tensor, v: number | boolean | Tensor) { return IP.fill_(this, v); },
+  zero_(this: Tensor) { return IP.zero_(this); },
+  uniform_(this: Tensor, a?: number, b?: number, o?: RandomFillOptions) { return IP.uniform_(this, a, b, o); },
+  normal_(this: Tensor, m?: number, s?: number, o?: RandomFillOptions) { return IP.normal_(this, m, s, o); },
+  scatter_(this: Tensor, d: number, i: Tensor, s: Tensor | number) { return IP.scatter_(this, d, i, s); },
+  scatterAdd_(this: Tensor, d: number, i: Tensor, s: Tensor) { return IP.scatterAdd_(this, d, i, s); },
+  detach_(this: Tensor) { return IP.detach_(this); },
 };
+for (const name of Object.keys(IP.UNARY_INPLACE) as IP.UnaryInPlaceName[]) {
+  methods[name] = function (this: Tensor) {
+    return IP.unaryInPlace(this, name);
+  };
+}
 
 for (const [name, fn] of Object.entries(methods)) {
   Object.defineProperty(Tensor.prototype, name, { value: fn, writable: true, configurable: true, enumerable: false });

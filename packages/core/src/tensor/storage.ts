@@ -9,6 +9,12 @@ import type { DType } from '../dtype.js';
 /** Backend data plus how many holders share it. */
 export class Storage {
   private refs = 1;
+  /**
+   * How many times the buffer was written in place (PyTorch's version counter). Saved-for-
+   * backward views remember the version they saw, so a gradient rule never reads values that
+   * an in-place op changed after the forward pass.
+   */
+  version = 0;
 
   /**
    * @param backend the backend that owns `dataId`

@@ -10,6 +10,7 @@ import type { TensorView } from '../backend/kernels.js';
 import { BackendError, DisposedTensorError, GhostFlowError } from '../errors.js';
 import type { DType, DTypeArrayMap } from '../dtype.js';
 import type { GradNode } from '../autograd/node.js';
+import type { Generator } from '../random/generator.js';
 import { type Shape, contiguousStrides, isContiguous, sizeOf } from '../shape.js';
 import { trackInScope } from '../memory/scope.js';
 import { type TensorHeld, unwatch, watch } from './lifetime.js';
@@ -53,6 +54,15 @@ export class Tensor {
   private _retainsGrad = false;
   /** @internal the accumulated gradient. */
   private _grad: Tensor | null = null;
+  /** @internal the tensor whose data this view shares (PyTorch's `_base`), or null. */
+  private _base: Tensor | null = null;
+  /**
+   * @internal bumped whenever an in-place op gives this tensor a new autograd history, so
+   * views taken earlier know their own history is stale (see `historyGeneration`).
+   */
+  private _historyGeneration = 0;
+  /** @internal the base's `historyGeneration` when this view's history was last set. */
+  private _baseGeneration = 0;
 
   /**
    * Not for users: makes a tensor over `storage`, taking over one reference to it.
@@ -139,6 +149,68 @@ export class Tensor {
   requiresGrad_(value = true): this {
     this.requiresGrad = value;
     return this;
+  }
+
+  /**
+   * The tensor whose data this one views (PyTorch's `_base`): set by view ops (`slice`,
+   * `transpose`, `view`, `expand`...), null for tensors that own their data and for
+   * `detach()`ed ones. In-place ops on a view follow PyTorch's rules through it.
+   */
+  get base(): Tensor | null {
+    return this._base;
+  }
+
+  /** Whether this tensor is a view of another (`base` is set). */
+  get isView(): boolean {
+    return this._base !== null;
+  }
+
+  /**
+   * How many in-place writes the underlying data has seen (PyTorch's `_version`); shared by
+   * every view of the same data.
+   */
+  get version(): number {
+    return this.storage.version;
+  }
+
+  /** @internal records the base of a view (called once, by `makeView`). */
+  setBase(base: Tensor): void {
+    this._base = base;
+    this._baseGeneration = base._historyGeneration;
+  }
+
+  /** @internal counts in-place history changes of this tensor (see `rebaseHistory`). */
+  get historyGeneration(): number {
+    return this._historyGeneration;
+  }
+
+  /** @internal whether this view's base got a new history since this view's was set. */
+  get hasStaleViewHistory(): boolean {
+    return this._base !== null && this._base._historyGeneration !== this._baseGeneration;
+  }
+
+  /**
+   * @internal gives this tensor a new producer after an in-place op (PyTorch's
+   * `rebase_history`): the old node is released (the new one already holds it as an input).
+   */
+  rebaseHistory(node: GradNode, index: number): void {
+    this.assertAlive();
+    node.retain();
+    this.held.node?.release();
+    this.held.node = node;
+    this.outputIndex = index;
+    this._requiresGrad = true;
+    this._historyGeneration++;
+    if (this._base) this._baseGeneration = this._base._historyGeneration;
+  }
+
+  /** @internal makes this tensor a leaf that does not require grad (`detach_()`). */
+  detachInPlace(): void {
+    this.held.node?.release();
+    this.held.node = null;
+    this.outputIndex = 0;
+    this._requiresGrad = false;
+    this._historyGeneration++;
   }
 
   /** Whether no op produced this tensor (a user-created tensor or a detached one). */
@@ -232,9 +304,12 @@ export class Tensor {
   }
 
   /**
-   * Replaces this tensor's data with `value`'s (same shape and dtype), in place: the object
-   * stays the same, so modules and optimizers holding it see the new values. Only leaves
-   * may be assigned; the value is detached from any graph.
+   * Swaps this tensor's data for `value`'s (same shape and dtype, any backend): the object
+   * stays the same but now points at `value`'s buffer, like PyTorch's `t.data = value`.
+   * Views taken before keep the OLD data, so to change values that views (tied weights,
+   * cached slices) must see, write in place with `copy_()` instead. Only leaves may be
+   * assigned; the value is detached from any graph. `Module.to()` uses it to move parameters
+   * between backends while keeping their identity.
    */
   assign(value: Tensor): this {
     this.assertAlive();
@@ -244,9 +319,6 @@ export class Tensor {
       throw new GhostFlowError(
         `assign() needs shape [${this.shape.join(', ')}] ${this.dtype}, got [${value.shape.join(', ')}] ${value.dtype}`,
       );
-    }
-    if (value.backend !== this.backend) {
-      throw new BackendError(`assign() needs a value on backend '${this.device}', got one on '${value.device}'`);
     }
     const storage = value.storage;
     storage.retain();
@@ -429,6 +501,52 @@ export interface Tensor {
   /** Same as the `cumsum` function. */ cumsum(dim: number): Tensor;
   /** Same as the `tril` function. */ tril(diagonal?: number): Tensor;
   /** Same as the `triu` function. */ triu(diagonal?: number): Tensor;
+  /** In place `this += alpha * other`; returns `this` (`torch.Tensor.add_`). */ add_(
+    other: TensorLike,
+    options?: { alpha?: number },
+  ): this;
+  /** In place `this -= alpha * other`; returns `this`. */ sub_(other: TensorLike, options?: { alpha?: number }): this;
+  /** In place `this *= other`; returns `this`. */ mul_(other: TensorLike): this;
+  /** In place `this /= other`; returns `this`. */ div_(other: TensorLike): this;
+  /** In place `this = this ** exponent`; returns `this`. */ pow_(exponent: TensorLike): this;
+  /** In place `clamp`; returns `this`. */ clamp_(min?: TensorLike | null, max?: TensorLike | null): this;
+  /** In place `maskedFill`; returns `this`. */ maskedFill_(mask: Tensor, value: number | Tensor): this;
+  /** In place `this += value * t1 * t2`; returns `this`. */ addcmul_(t1: Tensor, t2: Tensor, options?: { value?: number }): this;
+  /** In place `this += value * t1 / t2`; returns `this`. */ addcdiv_(t1: Tensor, t2: Tensor, options?: { value?: number }): this;
+  /** In place `this += weight * (end - this)`; returns `this`. */ lerp_(end: Tensor, weight: TensorLike): this;
+  /** Copies `src` (broadcast, converted) into this tensor's elements; returns `this`. */ copy_(src: Tensor): this;
+  /** Sets every element to `value`; returns `this`. */ fill_(value: number | boolean | Tensor): this;
+  /** Sets every element to 0; returns `this`. */ zero_(): this;
+  /** Fills with uniform values in [from, to); returns `this`. */ uniform_(
+    from?: number,
+    to?: number,
+    options?: { generator?: Generator },
+  ): this;
+  /** Fills with normal values; returns `this`. */ normal_(mean?: number, std?: number, options?: { generator?: Generator }): this;
+  /** In place `scatter`; returns `this`. */ scatter_(dim: number, index: Tensor, src: Tensor | number): this;
+  /** In place `scatterAdd`; returns `this`. */ scatterAdd_(dim: number, index: Tensor, src: Tensor): this;
+  /** Makes this tensor a leaf outside the graph, in place; returns `this`. */ detach_(): this;
+  /** In place `neg`; returns `this`. */ neg_(): this;
+  /** In place `abs`; returns `this`. */ abs_(): this;
+  /** In place `sign`; returns `this`. */ sign_(): this;
+  /** In place `exp`; returns `this`. */ exp_(): this;
+  /** In place `expm1`; returns `this`. */ expm1_(): this;
+  /** In place `log`; returns `this`. */ log_(): this;
+  /** In place `log1p`; returns `this`. */ log1p_(): this;
+  /** In place `sqrt`; returns `this`. */ sqrt_(): this;
+  /** In place `rsqrt`; returns `this`. */ rsqrt_(): this;
+  /** In place `reciprocal`; returns `this`. */ reciprocal_(): this;
+  /** In place `sin`; returns `this`. */ sin_(): this;
+  /** In place `cos`; returns `this`. */ cos_(): this;
+  /** In place `tanh`; returns `this`. */ tanh_(): this;
+  /** In place `sigmoid`; returns `this`. */ sigmoid_(): this;
+  /** In place `relu`; returns `this`. */ relu_(): this;
+  /** In place `silu`; returns `this`. */ silu_(): this;
+  /** In place `erf`; returns `this`. */ erf_(): this;
+  /** In place `floor`; returns `this`. */ floor_(): this;
+  /** In place `ceil`; returns `this`. */ ceil_(): this;
+  /** In place `round`; returns `this`. */ round_(): this;
+  /** In place `square`; returns `this`. */ square_(): this;
   /**
    * Backpropagates from this tensor: accumulates into `.grad` of every leaf that requires
    * grad. `grad` defaults to ones for a one-element tensor.

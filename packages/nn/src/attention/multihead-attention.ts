@@ -1,6 +1,6 @@
 /** Multi-head attention (torch.nn.MultiheadAttention). */
 import { type Tensor, GhostFlowError, ShapeError, cat, formatShape, full, linear, noGrad, tidy, zeros } from '@ghostflow/core';
-import { fanInOut, normal, xavierUniform } from '../init.js';
+import { constant_, fanInOut, normal, xavierUniform } from '../init.js';
 import { Linear } from '../layers/linear.js';
 import { Module } from '../module.js';
 import type { KVCache } from './kv-cache.js';
@@ -141,10 +141,7 @@ export class MultiheadAttention extends Module {
       this.biasK = this.biasV = null;
     }
     this.outProj = this.registerModule('out_proj', new Linear(embedDim, embedDim, { bias, device }));
-    if (this.outProj.bias) {
-      const b = this.outProj.bias;
-      noGrad(() => b.assign(zeros([embedDim], { device: b.device })));
-    }
+    if (this.outProj.bias) constant_(this.outProj.bias, 0);
   }
 
   /**

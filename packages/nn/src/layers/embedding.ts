@@ -49,12 +49,10 @@ export class Embedding extends Module {
     const w = normal([numEmbeddings, embeddingDim], 0, 1, { device: options.device });
     this.weight = this.registerParameter('weight', w);
     if (pad !== null) {
-      noGrad(() =>
-        tidy(() => {
-          const rows = eq(arange(0, numEmbeddings, 1, { dtype: 'int32', device: w.device }), pad).unsqueeze(1);
-          this.weight.assign(where(rows, 0, this.weight));
-        }),
-      );
+      // PyTorch: `self.weight[padding_idx].fill_(0)` under no_grad.
+      const row = w.select(0, pad);
+      noGrad(() => row.fill_(0));
+      row.dispose();
     }
   }
 

@@ -45,7 +45,7 @@ function adamUpdate(param: Tensor, p: Tensor, g: Tensor, group: ParamGroup<AdamO
     second = state.set('max_exp_avg_sq', prevMax.maximum(v));
   }
   const denom = second.sqrt().div(biasCorrection2Sqrt).add(group.eps);
-  param.assign(p.add(m.div(denom).mul(-stepSize)));
+  param.copy_(p.add(m.div(denom).mul(-stepSize)));
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * The optimizer base: parameter groups with per-group hyper-parameters, per-parameter state
- * tensors, and an in-place `step()`: each parameter gets its new value through
- * `param.assign(...)` under `noGrad`, so modules (and anything else holding the tensor) see
- * the update with no re-registration.
+ * tensors, and an in-place `step()`: each parameter's new value is written into its own
+ * buffer (`param.copy_(...)` under `noGrad`, like PyTorch's `param.add_`), so modules, views
+ * of the parameter (weight tying through `.t()`, cached slices) and anything else holding it
+ * see the update.
  */
 import { type Tensor, GhostFlowError, keep, noGrad, tidy } from '@ghostflow/core';
 
@@ -135,7 +136,7 @@ export abstract class Optimizer<O extends BaseGroupOptions> {
 
   /**
    * Computes one parameter's update: read `grad`, update `state` with `state.set`, and
-   * write the new value with `param.assign(...)`. Runs under noGrad inside a tidy;
+   * write the new value in place (`param.copy_(...)`). Runs under noGrad inside a tidy;
    * `state.step` is already incremented.
    */
   protected abstract updateParameter(param: Tensor, grad: Tensor, group: ParamGroup<O>, state: ParamState): void;

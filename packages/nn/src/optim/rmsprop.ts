@@ -65,9 +65,9 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     if (group.momentum > 0) {
       const buf0 = state.get('momentum_buffer') ?? zerosLike(param);
       const buf = state.set('momentum_buffer', buf0.mul(group.momentum).add(g.div(avg)));
-      param.assign(param.add(buf.mul(-group.lr)));
+      param.copy_(param.add(buf.mul(-group.lr)));
     } else {
-      param.assign(param.add(g.div(avg).mul(-group.lr)));
+      param.copy_(param.add(g.div(avg).mul(-group.lr)));
     }
   }
 }

@@ -45,6 +45,6 @@ export class SGD extends Optimizer<SGDOptions> {
       const buf = state.set('momentum_buffer', prev ? prev.mul(group.momentum).add(d.mul(1 - group.dampening)) : d.clone());
       d = group.nesterov ? d.add(buf.mul(group.momentum)) : buf;
     }
-    param.assign(param.add(d.mul(-group.lr)));
+    param.copy_(param.add(d.mul(-group.lr)));
   }
 }

@@ -2,7 +2,7 @@
 import { type Tensor, GhostFlowError, ShapeError, formatShape, full, noGrad, tidy, triu } from '@ghostflow/core';
 import type { KVCache } from '../attention/kv-cache.js';
 import { ModuleList } from '../containers.js';
-import { xavierUniform } from '../init.js';
+import { xavierUniform_ } from '../init.js';
 import { LayerNorm } from '../layers/layer-norm.js';
 import { Module } from '../module.js';
 import {
@@ -237,15 +237,7 @@ export class Transformer extends Module {
       );
       proto.dispose();
     }
-    noGrad(() => {
-      for (const p of this.parameters()) {
-        if (p.rank > 1) {
-          const v = xavierUniform(p.shape, 1, { device: p.device });
-          p.assign(v);
-          v.dispose();
-        }
-      }
-    });
+    for (const p of this.parameters()) if (p.rank > 1) xavierUniform_(p);
   }
 
   /**
