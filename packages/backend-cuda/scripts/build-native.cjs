@@ -19,6 +19,10 @@ const build = (dir) => {
 build(path.join(root, 'native', 'host'));
 const cuda = findCudaRoot();
 if (cuda) build(root);
+else if (process.env.GHOSTFLOW_REQUIRE_NVCC === '1') {
+  console.error('backend-cuda: GHOSTFLOW_REQUIRE_NVCC=1 but no CUDA toolkit was found (CUDA_PATH, /usr/local/cuda, nvcc on PATH)');
+  process.exit(1);
+}
 console.log(
   `backend-cuda: built the host-emulation addon${cuda ? ` and the nvcc addon (${cuda})` : ' (no CUDA toolkit found: no nvcc addon)'}`,
 );
