@@ -27,9 +27,10 @@ try {
   if (hasAddon()) process.exit(0);
   const { findCudaRoot, nodeDirArgs } = require('./find-nvcc.cjs');
   const gyp = nodeGyp();
-  if (!findCudaRoot() || !gyp) {
+  const missing = !findCudaRoot() ? 'no CUDA toolkit (nvcc)' : !gyp ? 'no node-gyp' : null;
+  if (missing) {
     console.log(
-      `@ghostflow/backend-cuda: no prebuilt addon for ${process.platform}-${process.arch} and no ${gyp ? 'CUDA toolkit (nvcc)' : 'node-gyp'}: the cuda backend will be unavailable (cpu is used).`,
+      `@ghostflow/backend-cuda: no prebuilt addon for ${process.platform}-${process.arch} and ${missing}: the cuda backend will be unavailable (cpu is used).`,
     );
     process.exit(0);
   }
