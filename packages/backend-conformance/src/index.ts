@@ -15,6 +15,9 @@ export { runTorchFixture } from './fixtures/runner.js';
 export { MODULE_BUILDERS, FUNCTIONAL } from './fixtures/builders.js';
 export type { FixtureBuilder, BuiltFixture } from './fixtures/builders.js';
 export type { Suite } from './suites/index.js';
+export { INDEX_FAULT_SCENARIOS, expectIndexError } from './suites/index-faults.js';
+export type { IndexFaultScenario } from './suites/index-faults.js';
+export { float32StorageViolations } from './suites/kernels.js';
 
 /** Options for {@link runConformance}. */
 export interface ConformanceOptions {

@@ -510,8 +510,8 @@ function ln(x: f64): f64 {
 
 /**
  * Softmax (`log` = 0) or log-softmax (`log` = 1) of each row, max-subtracted. The sum is
- * float64; log-softmax subtracts the float64 log-sum-exp in float64 lanes, so a large
- * logit does not lose the small difference to rounding.
+ * float64; log-softmax subtracts the max, then the float64 log of the sum, in float64 lanes,
+ * so a large logit does not lose the small difference to rounding.
  */
 export function softmaxRows(x: usize, y: usize, rows: i32, n: i32, log: i32): void {
   const vecEnd = (<usize>(n & ~3)) << 2;
@@ -541,15 +541,18 @@ export function softmaxRows(x: usize, y: usize, rows: i32, n: i32, log: i32): vo
       for (o = 0; o < vecEnd; o += 16) v128.store(py + o, f32x4.mul(v128.load(py + o), inv));
       for (; o < end; o += 4) store<f32>(py + o, load<f32>(py + o) * <f32>(1.0 / s));
     } else {
-      const lse = <f64>m + ln(s);
-      const vl = f64x2.splat(lse);
+      // (x - max) - log(sum), in that order as PyTorch: max + log(sum) would round the log
+      // away once |max| is large (float64 spacing 0.125 at 1e15, 1e14 at 1e30).
+      const ls = ln(s);
+      const vm64 = f64x2.splat(<f64>m);
+      const vl = f64x2.splat(ls);
       for (o = 0; o < vecEnd; o += 16) {
         const v = v128.load(px + o);
-        const lo = f64x2.sub(f64x2.promote_low_f32x4(v), vl);
-        const hi = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)), vl);
+        const lo = f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(v), vm64), vl);
+        const hi = f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)), vm64), vl);
         v128.store(py + o, i32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
       }
-      for (; o < end; o += 4) store<f32>(py + o, <f32>(<f64>load<f32>(px + o) - lse));
+      for (; o < end; o += 4) store<f32>(py + o, <f32>(<f64>load<f32>(px + o) - <f64>m - ls));
     }
   }
 }

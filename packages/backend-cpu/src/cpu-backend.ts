@@ -1,6 +1,7 @@
 /** The CPU backend object: storage, the kernel tables bound to it, and statistics. */
 import {
   type Backend,
+  BackendError,
   type BackendMemory,
   type DType,
   type DTypeArrayMap,
@@ -77,28 +78,68 @@ const followers = new Set<WasmRuntime>();
  */
 export function getCpuThreads(): number {
   if (defaultThreads !== undefined) return defaultThreads;
-  const env = Number(envVar('GHOSTFLOW_CPU_THREADS'));
-  if (Number.isInteger(env) && env > 0) return env;
+  const raw = envVar('GHOSTFLOW_CPU_THREADS');
+  if (raw !== undefined && raw.trim() !== '') return capThreads(checkThreads('GHOSTFLOW_CPU_THREADS', Number(raw), raw));
+  return machineThreads();
+}
+
+/** The machine's parallelism: `os.availableParallelism()` in Node, `navigator.hardwareConcurrency` in a browser, else 1. */
+function machineThreads(): number {
   const os = nodeBuiltin<{ availableParallelism?: () => number; cpus(): unknown[] }>('node:os');
-  if (os) return os.availableParallelism?.() ?? os.cpus().length;
+  if (os) return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  return nav?.hardwareConcurrency ?? 1;
+  return Math.max(1, nav?.hardwareConcurrency ?? 1);
+}
+
+/**
+ * `threads` when it is a positive integer; otherwise a BackendError naming `what` and the
+ * value (`shown`: the text it came from, for an environment variable).
+ */
+function checkThreads(what: string, threads: number, shown: unknown = threads): number {
+  if (!Number.isSafeInteger(threads) || threads < 1) {
+    throw new BackendError(
+      `${what}: expected a positive integer thread count, got ${typeof shown === 'string' ? `'${shown}'` : String(shown)}`,
+    );
+  }
+  return threads;
+}
+
+let warnedCap = false;
+
+/**
+ * At most one thread per core: more only adds isolates (about 8 MB each) that compete for
+ * the same cores. Warns once when it lowers a request.
+ */
+function capThreads(threads: number): number {
+  const cores = machineThreads();
+  if (threads <= cores) return threads;
+  if (!warnedCap) {
+    warnedCap = true;
+    console.warn(`ghostflow cpu backend: ${threads} threads requested, using ${cores} (the machine's core count)`);
+  }
+  return cores;
 }
 
 /**
  * Sets the default thread count, and applies it to every live CPU backend that was created
- * without an explicit `threads` option (the registered `'cpu'` backend among them).
+ * without an explicit `threads` option (the registered `'cpu'` backend among them). A
+ * count above the machine's cores is lowered to it (with a warning); workers start lazily.
  */
 export function setCpuThreads(threads: number): void {
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`setCpuThreads: expected a positive integer, got ${threads}`);
-  defaultThreads = threads;
-  for (const rt of followers) rt.setThreads(threads);
+  defaultThreads = capThreads(checkThreads('setCpuThreads', threads));
+  for (const rt of followers) rt.setThreads(defaultThreads);
 }
 
 function envFlag(name: string): boolean | undefined {
   const v = envVar(name);
   if (v === undefined || v === '') return undefined;
   return !(v === '0' || v.toLowerCase() === 'false' || v.toLowerCase() === 'off');
+}
+
+/** The thread count `options` ask for (checked, capped at the cores), else the default. */
+function requestedThreads(options: CpuBackendOptions): number {
+  if (options.threads === undefined) return getCpuThreads();
+  return capThreads(checkThreads('createCpuBackend', options.threads));
 }
 
 /**
@@ -112,7 +153,7 @@ export function cpuBackendInfo(backendOrOptions: Backend | CpuBackendOptions = {
     (options.wasm ?? envFlag('GHOSTFLOW_CPU_WASM') ?? true) &&
     wasmBuild(options.relaxedSimd ?? envFlag('GHOSTFLOW_CPU_RELAXED_SIMD') ?? true);
   if (!useWasm) return { path: 'js', threads: 1, readyWorkers: 0 };
-  const threads = typeof SharedArrayBuffer === 'function' ? (options.threads ?? getCpuThreads()) : 1;
+  const threads = typeof SharedArrayBuffer === 'function' ? requestedThreads(options) : 1;
   return { path: useWasm.path, threads, readyWorkers: 0 };
 }
 
@@ -125,13 +166,14 @@ export function cpuBackendInfo(backendOrOptions: Backend | CpuBackendOptions = {
  * Each call makes an independent instance with its own statistics and threads.
  */
 export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
+  const threads = requestedThreads(options);
   const store = new CpuStore();
   const useWasm = options.wasm ?? envFlag('GHOSTFLOW_CPU_WASM') ?? true;
   const build = useWasm ? wasmBuild(options.relaxedSimd ?? envFlag('GHOSTFLOW_CPU_RELAXED_SIMD') ?? true) : null;
   let runtime: WasmRuntime | null = null;
   if (build) {
     try {
-      runtime = new WasmRuntime(build, options.threads ?? getCpuThreads());
+      runtime = new WasmRuntime(build, threads);
     } catch {
       // No memory or instance here (e.g. a locked-down engine): the JS kernels still work.
       runtime = null;
@@ -197,9 +239,9 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
       };
     },
     setThreads(threads: number): void {
-      if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`setThreads: expected a positive integer, got ${threads}`);
+      const n = capThreads(checkThreads('setThreads', threads));
       followers.delete(runtime as WasmRuntime);
-      runtime?.setThreads(threads);
+      runtime?.setThreads(n);
     },
     whenThreadsReady(): Promise<void> {
       return runtime?.workers?.whenReady() ?? Promise.resolve();
@@ -231,5 +273,6 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     memory(): BackendMemory {
       return store.memory();
     },
+    takeIndexFault: () => store.takeIndexFault(),
   };
 }

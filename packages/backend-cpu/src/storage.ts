@@ -3,7 +3,16 @@
  * statistics it reports. Kernels allocate every output through {@link CpuStore.alloc} so
  * that the numbers in `memory()` count exactly the buffers core can still see.
  */
-import { type BackendMemory, type DType, type DataId, type TypedArray, BackendError, allocArray, bytesPerElement } from '@ghostflow/core';
+import {
+  type BackendMemory,
+  type DType,
+  type DataId,
+  type IndexFault,
+  type TypedArray,
+  BackendError,
+  allocArray,
+  bytesPerElement,
+} from '@ghostflow/core';
 
 /**
  * The CPU backend's data handle: a typed array plus its dtype. Core treats it as opaque;
@@ -29,6 +38,23 @@ export class CpuData {
 /** Allocation, lookup and statistics shared by every kernel of one backend instance. */
 export class CpuStore {
   private readonly stats: BackendMemory = { buffers: 0, bytes: 0, bytesAllocatedTotal: 0, peakBytes: 0 };
+  /** The first index fault since the last take (later ones merge into it). */
+  private fault: IndexFault | null = null;
+
+  /**
+   * Records an out-of-range index a gather/scatter kernel skipped. Only the first one is
+   * kept until {@link CpuStore.takeIndexFault}: one bad call gives one error.
+   */
+  recordIndexFault(fault: IndexFault): void {
+    this.fault ??= fault;
+  }
+
+  /** The recorded fault, forgotten once taken (so it is reported exactly once). */
+  takeIndexFault(): IndexFault | null {
+    const f = this.fault;
+    this.fault = null;
+    return f;
+  }
 
   /**
    * A new zeroed buffer of `size` elements, counted as live until disposed. Kernels look

@@ -43,6 +43,27 @@ function describeAdapter(adapter: GPUAdapter | undefined): string {
 }
 
 /**
+ * The kernels of `table`, each telling the runtime its name while it runs, so that an
+ * allocation failure names the kernel that asked for the memory.
+ */
+function labelled<T extends object>(rt: Runtime, table: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(table)) {
+    if (typeof fn !== 'function') continue;
+    out[name] = (...args: unknown[]) => {
+      const outer = rt.op;
+      rt.op = name;
+      try {
+        return fn(...args);
+      } finally {
+        rt.op = outer;
+      }
+    };
+  }
+  return out as T;
+}
+
+/**
  * Creates a WebGPU backend: requests an adapter and a device (`navigator.gpu` in browsers,
  * the `webgpu` package in Node) and rejects with a BackendError saying how to get WebGPU when
  * none is available. Kernels are asynchronous: they enqueue GPU work and return at once;
@@ -56,8 +77,8 @@ export async function createWebGPUBackend(options: WebGPUBackendOptions = {}): P
     ({ adapter, device } = await requestDevice(gpu, options.powerPreference));
   }
   const rt = new Runtime(device, describeAdapter(adapter));
-  const kernels = createPrimitiveKernels(rt);
-  const fused = createFusedKernels(rt);
+  const kernels = labelled(rt, createPrimitiveKernels(rt));
+  const fused = labelled(rt, createFusedKernels(rt));
 
   function upload<D extends DType>(values: DTypeArrayMap[D], dtype: D): DataId {
     const n = values.length;
@@ -96,6 +117,7 @@ export async function createWebGPUBackend(options: WebGPUBackendOptions = {}): P
       return rt.memory();
     },
     sync: () => rt.sync(),
+    takeIndexFault: () => rt.takeIndexFault(),
     dispose: () => rt.dispose(),
     runtimeStats: () => rt.runtimeStats(),
   };

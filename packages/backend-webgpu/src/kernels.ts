@@ -24,7 +24,7 @@ import {
   sizeOf,
 } from '@ghostflow/core';
 import { Meta, f32Bits, i32Bits } from './meta.js';
-import { type GPUData, type Runtime, WG, grid1 } from './runtime.js';
+import { type GPUData, type Runtime, WG, faultWgsl, grid1 } from './runtime.js';
 import { INT_WGSL, MATH_WGSL, VIEW_WGSL } from './wgsl/math.js';
 
 /** WGSL storage type of each dtype. */
@@ -369,39 +369,54 @@ ${MAIN_1D}
 
   const matmul: PrimitiveKernels['matmul'] = (a, b) => matmulInto(rt, a, b, null);
 
-  const gather: PrimitiveKernels['gather'] = (x, index, { axis }) => {
+  const gather: PrimitiveKernels['gather'] = (x, index, { axis, caller }) => {
     const n = sizeOf(index.shape);
     const out = rt.alloc(x.dtype, n);
     if (n === 0) return out;
     const xStrides = [...x.strides];
     const axisStride = xStrides[axis] ?? 0;
     if (axis < xStrides.length) xStrides[axis] = 0;
+    const axisSize = dimSize(x.shape, axis);
+    const fault = rt.faultSlot({ kernel: 'gather', caller, axis, size: axisSize });
     // x walked with index's shape: the position of x[..., 0, ...] for every output element.
-    const meta = new Meta(4)
+    const meta = new Meta(6)
       .set(0, n)
       .set(1, axisStride)
       .viewAt(2, index.shape, index.strides, index.offset)
-      .viewAt(3, index.shape, xStrides.slice(0, index.shape.length), x.offset);
+      .viewAt(3, index.shape, xStrides.slice(0, index.shape.length), x.offset)
+      .set(4, axisSize)
+      .set(5, fault.word);
+    // An index outside the axis reads nothing: the element is 0 and the fault slot is flagged.
     const code = `${bindings(
       [{ name: 'out', type: 'u32' }],
       [
         { name: 'x', type: 'u32' },
         { name: 'index', type: 'i32' },
       ],
-    )}${VIEW_WGSL}
+    )}${faultWgsl(4)}${VIEW_WGSL}
 ${MAIN_1D}
   if (i >= prm[0]) { return; }
-  let k = u32(index[vpos(prm[2], i)]);
+  let raw = index[vpos(prm[2], i)];
+  if (raw < 0 || u32(raw) >= prm[4]) {
+    fault_at(prm[5], raw);
+    out[i] = 0u;
+    return;
+  }
+  let k = u32(raw);
   out[i] = x[vpos(prm[3], i) + k * prm[1]];
 }`;
-    rt.dispatch('gather', code, meta.words(), [out.buffer as GPUBuffer, buf(x), buf(index)], grid1(n));
+    rt.dispatch('gather', code, meta.words(), [out.buffer as GPUBuffer, buf(x), buf(index), fault.buffer], grid1(n));
     return out;
   };
 
-  const scatter: PrimitiveKernels['scatter'] = (base, index, src, { axis, reduce: mode }) => {
+  const scatter: PrimitiveKernels['scatter'] = (base, index, src, { axis, reduce: mode, caller }) => {
     const size = sizeOf(base.shape);
     const out = rt.alloc(base.dtype, size);
-    if (size === 0) return out;
+    if (size === 0) {
+      // An index into an empty axis is out of range whatever its value.
+      if (sizeOf(index.shape) > 0) rt.hostFault({ kernel: 'scatter', caller, axis, size: 0 });
+      return out;
+    }
     const outStrides = contiguousStrides(base.shape);
     copyInto(out.buffer as GPUBuffer, base, outStrides, 0);
     const lines = splitAxes(index, [axis]);
@@ -410,7 +425,9 @@ ${MAIN_1D}
     if (nLines === 0 || len === 0) return out;
     const srcSplit = splitAxes(src, [axis]);
     const outKept = outStrides.filter((_, d) => d !== axis);
-    const meta = new Meta(8)
+    const axisSize = dimSize(base.shape, axis);
+    const fault = rt.faultSlot({ kernel: 'scatter', caller, axis, size: axisSize });
+    const meta = new Meta(10)
       .set(0, nLines)
       .set(1, len)
       .set(2, axis < index.shape.length ? index.strides[axis] : 0)
@@ -418,7 +435,9 @@ ${MAIN_1D}
       .set(4, axis < outStrides.length ? outStrides[axis] : 0)
       .viewAt(5, lines.keptShape, lines.keptStrides, index.offset)
       .viewAt(6, srcSplit.keptShape, srcSplit.keptStrides, src.offset)
-      .viewAt(7, lines.keptShape, outKept, 0);
+      .viewAt(7, lines.keptShape, outKept, 0)
+      .set(8, axisSize)
+      .set(9, fault.word);
     const t = WGSL_TYPE[base.dtype];
     const write =
       mode === 'none'
@@ -436,20 +455,26 @@ ${MAIN_1D}
         { name: 'index', type: 'i32' },
         { name: 'src', type: t },
       ],
-    )}${VIEW_WGSL}${INT_WGSL}
+    )}${faultWgsl(4)}${VIEW_WGSL}${INT_WGSL}
 ${MAIN_1D}
   if (i >= prm[0]) { return; }
   let ib = vpos(prm[5], i);
   let sb = vpos(prm[6], i);
   let ob = vpos(prm[7], i);
   for (var j = 0u; j < prm[1]; j = j + 1u) {
-    let k = u32(index[ib + j * prm[2]]);
+    let raw = index[ib + j * prm[2]];
+    // An index outside the axis writes nothing (not the next row): flag it and go on.
+    if (raw < 0 || u32(raw) >= prm[8]) {
+      fault_at(prm[9], raw);
+      continue;
+    }
+    let k = u32(raw);
     let v = src[sb + j * prm[3]];
     let p = ob + k * prm[4];
     ${write}
   }
 }`;
-    rt.dispatch(`scatter-${mode}-${t}`, code, meta.words(), [out.buffer as GPUBuffer, buf(index), buf(src)], grid1(nLines));
+    rt.dispatch(`scatter-${mode}-${t}`, code, meta.words(), [out.buffer as GPUBuffer, buf(index), buf(src), fault.buffer], grid1(nLines));
     return out;
   };
 

@@ -9,7 +9,7 @@
  * `disposeData` is only overwritten after every earlier kernel that reads it, so freeing is
  * immediate and never waits for the GPU.
  */
-import { type BackendMemory, type DType, BackendError, bytesPerElement } from '@ghostflow/core';
+import { type BackendMemory, type DType, type IndexFault, BackendError, bytesPerElement } from '@ghostflow/core';
 
 /** A GPU-resident tensor buffer: the `DataId` the backend hands to core. Every dtype is 4 bytes per element on the GPU (bool as u32 0/1). */
 export class GPUData {
@@ -58,6 +58,26 @@ export function grid1(threads: number, perGroup = WG): [number, number, number] 
   return [MAX_GROUPS, y, 1];
 }
 
+/** Index-fault slots per fault buffer: each is 2 u32 words (flag, one bad index). */
+export const FAULT_SLOTS = 256;
+
+/** What the JS side remembers of a gather/scatter dispatch, to name it if its slot is flagged. */
+type FaultCall = Omit<IndexFault, 'index'>;
+
+/**
+ * WGSL for the fault buffer of an indexing kernel, bound at `binding`: `fault_at(w, k)`
+ * flags slot word `w` (from the meta words) with bad index `k`. Every thread that meets a
+ * bad index stores; all store the same flag and some bad index, so any winner is right.
+ */
+export function faultWgsl(binding: number): string {
+  return /* wgsl */ `@group(0) @binding(${binding}) var<storage, read_write> fault: array<atomic<u32>>;
+fn fault_at(w: u32, k: i32) {
+  atomicStore(&fault[w], 1u);
+  atomicStore(&fault[w + 1u], bitcast<u32>(k));
+}
+`;
+}
+
 /** Statistics about the runtime itself (beyond `memory()`), for tests and tuning. */
 export interface RuntimeStats {
   /** Compiled pipelines in the cache. */
@@ -94,6 +114,19 @@ export class Runtime {
   private pendingError: BackendError | undefined;
   private disposed = false;
   private readonly lostPromise: Promise<BackendError>;
+  /** Buffers whose allocation failed (out of memory), with the error naming the allocation. */
+  private readonly failed = new WeakMap<GPUBuffer, BackendError>();
+  /** The kernel running now (set by the backend around each kernel call), named in allocation errors. */
+  op: string | undefined;
+  /**
+   * Index faults: gather/scatter dispatches since the last collection each own one slot
+   * (`faultCalls[slot]`) in the chain of fault buffers; the next read or sync copies the used
+   * buffers back with its data, clears them in the same submission, and keeps the first
+   * flagged slot in `pendingFault` for `takeIndexFault`.
+   */
+  private readonly faultBuffers: GPUBuffer[] = [];
+  private faultCalls: FaultCall[] = [];
+  private pendingFault: IndexFault | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -106,15 +139,27 @@ export class Runtime {
       if (!this.disposed) this.lost = err;
       return err;
     });
-    device.addEventListener?.('uncapturederror', (ev: Event) => {
-      const e = (ev as GPUUncapturedErrorEvent).error;
+    // A handler property, not only a listener: Dawn prints uncaptured errors to stdout unless
+    // `onuncapturederror` is set, and they are reported through the next read or sync instead.
+    device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
+      const e = ev.error;
       this.recordError(new BackendError(`webgpu: GPU error: ${e?.message ?? String(e)}`));
-    });
+    };
   }
 
-  private recordError(err: BackendError): void {
-    this.pendingError ??= err;
+  /**
+   * Keeps the first error for the next read/sync, except that an allocation failure replaces
+   * an error already pending: a failed allocation leaves an invalid buffer, and the
+   * validation errors of the kernels that then use it ("Invalid BindGroup") are its echo.
+   */
+  private recordError(err: BackendError, isAllocation = false): void {
+    if (isAllocation && !this.allocationFailed) {
+      this.allocationFailed = true;
+      this.pendingError = err;
+    } else if (!this.allocationFailed) this.pendingError ??= err;
   }
+
+  private allocationFailed = false;
 
   /** Throws if the device was lost or the backend disposed. */
   check(): void {
@@ -128,6 +173,7 @@ export class Runtime {
     const e = this.pendingError;
     if (e) {
       this.pendingError = undefined;
+      this.allocationFailed = false;
       throw e;
     }
   }
@@ -152,12 +198,15 @@ export class Runtime {
     this.device.pushErrorScope('out-of-memory');
     const buf = this.device.createBuffer({ size: bytes, usage });
     const live = this.stats.bytes;
+    const op = this.op ? ` for '${this.op}'` : '';
     void this.device.popErrorScope().then(
       (e) => {
-        if (e)
-          this.recordError(
-            new BackendError(`webgpu: out of GPU memory allocating ${what} of ${bytes} bytes (${live} bytes live): ${e.message}`),
-          );
+        if (!e) return;
+        const err = new BackendError(
+          `webgpu: out of GPU memory allocating ${what} (${bytes} bytes)${op} with ${live} bytes live: ${e.message}`,
+        );
+        this.failed.set(buf, err);
+        this.recordError(err, true);
       },
       () => undefined,
     );
@@ -197,6 +246,12 @@ export class Runtime {
       );
     }
     if (id.buffer === null) throw new BackendError('internal error: the webgpu backend was given a data handle that was already disposed');
+    // A tensor whose allocation failed: say so here rather than let the kernel fail later.
+    const failure = this.failed.get(id.buffer);
+    if (failure)
+      throw new BackendError(
+        `webgpu: ${this.op ? `'${this.op}' got` : 'got'} a tensor whose buffer could not be allocated (${failure.message})`,
+      );
     return id.buffer;
   }
 
@@ -214,7 +269,7 @@ export class Runtime {
     this.stats.buffers--;
     this.stats.bytes -= id.bytes;
     if (this.disposed) return;
-    if (this.pooledBytes + buf.size > POOL_LIMIT_BYTES) {
+    if (this.failed.has(buf) || this.pooledBytes + buf.size > POOL_LIMIT_BYTES) {
       // Destroying a buffer an unsubmitted pass uses would invalidate that pass: submit first.
       this.flush();
       buf.destroy();
@@ -228,7 +283,14 @@ export class Runtime {
 
   /** Copies host words into a new handle. */
   upload(words: Uint32Array | Float32Array | Int32Array, dtype: DType, size: number): GPUData {
-    const data = this.alloc(dtype, size);
+    const outer = this.op;
+    this.op ??= 'upload';
+    let data: GPUData;
+    try {
+      data = this.alloc(dtype, size);
+    } finally {
+      this.op = outer;
+    }
     if (size > 0) {
       // writeBuffer runs on the queue timeline, ahead of unsubmitted passes: submit them first.
       this.flush();
@@ -277,6 +339,7 @@ export class Runtime {
     const metaBuf = this.metaBuffer(meta.length > 0 ? meta : new Uint32Array(4));
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: metaBuf } }];
     buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
+    this.openBatchScope();
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     this.encoder ??= this.device.createCommandEncoder();
     const pass = this.encoder.beginComputePass();
@@ -288,13 +351,97 @@ export class Runtime {
     if (++this.pendingPasses >= MAX_PENDING_PASSES) this.flush();
   }
 
+  /**
+   * Opens the validation error scope of the pending batch (closed by {@link flush}), so that
+   * no validation error goes uncaptured: Dawn prints those to stdout, and an allocation
+   * failure's echo ("Invalid BindGroup") must not be mistaken for the cause.
+   */
+  private openBatchScope(): void {
+    if (this.batchScope) return;
+    this.device.pushErrorScope('validation');
+    this.batchScope = true;
+  }
+
+  private batchScope = false;
+
+  /** Closes the batch's validation scope, recording what it caught for the next read/sync. */
+  private closeBatchScope(): void {
+    if (!this.batchScope) return;
+    this.batchScope = false;
+    void this.device.popErrorScope().then(
+      (e) => {
+        if (e) this.recordError(new BackendError(`webgpu: GPU error: ${e.message}`));
+      },
+      () => undefined,
+    );
+  }
+
+  /**
+   * Reserves the fault slot of one gather/scatter dispatch: returns the buffer to bind and
+   * the word index of the slot in it (for the kernel's meta words).
+   */
+  faultSlot(call: FaultCall): { buffer: GPUBuffer; word: number } {
+    const slot = this.faultCalls.length;
+    this.faultCalls.push(call);
+    const chunk = Math.floor(slot / FAULT_SLOTS);
+    if (chunk === this.faultBuffers.length) {
+      const bytes = FAULT_SLOTS * 8;
+      const buf = this.createBuffer(bytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, 'index-fault flags');
+      // New buffers are zeroed by WebGPU; queue order keeps this ahead of the pass using it.
+      this.faultBuffers.push(buf);
+    }
+    return { buffer: this.faultBuffers[chunk], word: (slot % FAULT_SLOTS) * 2 };
+  }
+
+  /**
+   * Encodes the copy of every used fault slot into `dst` at byte `at`, then clears them, and
+   * starts a new slot numbering. Returns the calls those slots belong to (for {@link Runtime.noteFaults}).
+   */
+  private encodeFaultCollection(enc: GPUCommandEncoder, dst: GPUBuffer, at: number): FaultCall[] {
+    const calls = this.faultCalls;
+    this.faultCalls = [];
+    for (let c = 0; c * FAULT_SLOTS < calls.length; c++) {
+      const bytes = Math.min(FAULT_SLOTS, calls.length - c * FAULT_SLOTS) * 8;
+      enc.copyBufferToBuffer(this.faultBuffers[c], 0, dst, at + c * FAULT_SLOTS * 8, bytes);
+      enc.clearBuffer(this.faultBuffers[c], 0, bytes);
+    }
+    return calls;
+  }
+
+  /** Keeps the first flagged slot of collected `words` as the pending fault (unless one waits already). */
+  private noteFaults(calls: readonly FaultCall[], words: Uint32Array): void {
+    if (this.pendingFault) return;
+    for (let slot = 0; slot < calls.length; slot++) {
+      if (words[2 * slot] !== 0) {
+        this.pendingFault = { ...calls[slot], index: words[2 * slot + 1] | 0 };
+        return;
+      }
+    }
+  }
+
+  /** Records a fault found without running a kernel (an index into an empty axis). */
+  hostFault(call: FaultCall): void {
+    this.pendingFault ??= call;
+  }
+
+  /** The fault recorded by the last read/sync, forgotten once taken. */
+  takeIndexFault(): IndexFault | null {
+    const f = this.pendingFault;
+    this.pendingFault = null;
+    return f;
+  }
+
   /** Submits the pending command buffer; parameter buffers return to their pool once it has run. */
   flush(): void {
-    if (!this.encoder) return;
+    if (!this.encoder) {
+      this.closeBatchScope();
+      return;
+    }
     const cb = this.encoder.finish();
     this.encoder = null;
     this.pendingPasses = 0;
     this.device.queue.submit([cb]);
+    this.closeBatchScope();
     this.counters.submits++;
     const metas = this.pendingMeta;
     this.pendingMeta = [];
@@ -323,18 +470,25 @@ export class Runtime {
   async readWords(id: object, size: number): Promise<ArrayBuffer> {
     this.takeError();
     const src = this.buffer(id);
-    if (size === 0) return new ArrayBuffer(0);
     const bytes = size * 4;
     if (bytes > src.size) throw new BackendError(`internal error: webgpu read of ${size} elements from a buffer of ${src.size / 4}`);
+    if (size === 0 && this.faultCalls.length === 0) return new ArrayBuffer(0);
     this.flush();
-    const staging = this.createBuffer(bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'a read-back staging buffer');
+    // The fault slots of every kernel enqueued so far ride back in the same staging buffer.
+    const faultBytes = this.faultCalls.length * 8;
+    const staging = this.createBuffer(bytes + faultBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'a read-back staging buffer');
+    this.openBatchScope();
     const enc = this.device.createCommandEncoder();
-    enc.copyBufferToBuffer(src, 0, staging, 0, bytes);
+    if (bytes > 0) enc.copyBufferToBuffer(src, 0, staging, 0, bytes);
+    const calls = this.encodeFaultCollection(enc, staging, bytes);
     this.device.queue.submit([enc.finish()]);
+    this.closeBatchScope();
     this.counters.submits++;
     try {
       await this.guard(staging.mapAsync(GPUMapMode.READ));
-      const out = staging.getMappedRange().slice(0);
+      const mapped = staging.getMappedRange();
+      const out = mapped.slice(0, bytes);
+      if (calls.length > 0) this.noteFaults(calls, new Uint32Array(mapped.slice(bytes)));
       staging.unmap();
       this.takeError();
       return out;
@@ -347,10 +501,32 @@ export class Runtime {
     }
   }
 
+  /** Reads back (and clears) the fault slots of every kernel submitted so far. */
+  private async collectFaults(): Promise<void> {
+    const staging = this.createBuffer(
+      this.faultCalls.length * 8,
+      GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      'index-fault read-back',
+    );
+    const enc = this.device.createCommandEncoder();
+    const calls = this.encodeFaultCollection(enc, staging, 0);
+    this.device.queue.submit([enc.finish()]);
+    this.counters.submits++;
+    try {
+      await this.guard(staging.mapAsync(GPUMapMode.READ));
+      this.noteFaults(calls, new Uint32Array(staging.getMappedRange().slice(0)));
+      staging.unmap();
+    } finally {
+      staging.destroy();
+    }
+  }
+
   /** Resolves when all submitted work is done; rejects with a recorded GPU error. */
   async sync(): Promise<void> {
     this.check();
     this.flush();
+    // Collect the index-fault slots too: sync is a point where core reports them.
+    if (this.faultCalls.length > 0) await this.collectFaults();
     await this.guard(this.device.queue.onSubmittedWorkDone());
     this.takeError();
   }
@@ -361,6 +537,8 @@ export class Runtime {
     this.flush();
     this.disposed = true;
     for (const list of [...this.pool.values(), ...this.metaPool.values()]) for (const b of list) b.destroy();
+    for (const b of this.faultBuffers) b.destroy();
+    this.faultBuffers.length = 0;
     this.pool.clear();
     this.metaPool.clear();
     this.pipelines.clear();

@@ -30,3 +30,15 @@ export class BackendError extends GhostFlowError {
 export class AutogradError extends GhostFlowError {
   override name = 'AutogradError';
 }
+
+/**
+ * An index outside the range of the dim it indexes (PyTorch's IndexError), from gather,
+ * scatter, indexSelect and what is built on them (embedding, class-index losses). On
+ * backends that read synchronously it is thrown by the op itself; on asynchronous ones a
+ * kernel records the fault and core throws it at the next read (`data()`, `array()`,
+ * `item()`) or `sync()`. A {@link ShapeError} subclass, so code that caught these as shape
+ * errors before keeps working.
+ */
+export class IndexError extends ShapeError {
+  override name = 'IndexError';
+}

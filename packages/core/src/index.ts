@@ -8,7 +8,7 @@ import './ops/engine-ops.js';
 
 export type { DType, DTypeArrayMap, TypedArray } from './dtype.js';
 export { DTYPES, bytesPerElement, isDType, promoteTypes, isFloating, allocArray } from './dtype.js';
-export { GhostFlowError, ShapeError, DTypeError, DisposedTensorError, BackendError, AutogradError } from './errors.js';
+export { GhostFlowError, ShapeError, DTypeError, DisposedTensorError, BackendError, AutogradError, IndexError } from './errors.js';
 export type { Shape, Layout } from './shape.js';
 export {
   sizeOf,
@@ -38,9 +38,12 @@ export type {
   FusedKernels,
   KernelName,
   LinearActivation,
+  IndexFault,
+  IndexKernelAttrs,
 } from './backend/kernels.js';
 export { UNARY_OPS, BINARY_OPS, REDUCE_OPS, PRIMITIVE_KERNELS, FUSED_KERNELS, LINEAR_ACTIVATIONS } from './backend/kernels.js';
 export type { RegisterBackendOptions, RegistrationResult, BackendSelection } from './backend/registry.js';
+export { sync } from './backend/sync.js';
 export {
   registerBackend,
   removeBackend,

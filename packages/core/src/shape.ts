@@ -100,6 +100,19 @@ export function reducedShape(shape: Shape, axes: readonly number[], keepdim: boo
 }
 
 /**
+ * Throws a ShapeError naming `op` unless every size of `shape` is an integer in [0, 2^53):
+ * above 2^53 doubles skip integers, so element counts and offsets would silently be wrong.
+ */
+export function checkSizes(op: string, shape: readonly unknown[]): void {
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
+    if (typeof d === 'number' && Number.isSafeInteger(d) && d >= 0) continue;
+    const why = typeof d === 'number' && Number.isInteger(d) && d > 0 ? ' (sizes must be integers below 2^53)' : '';
+    throw new ShapeError(`${op}: invalid size ${String(d)} at dim ${i} of shape ${formatShape(shape as number[])}${why}`);
+  }
+}
+
+/**
  * Resolves a requested shape that may hold one -1 against a total element count.
  * Throws naming both shapes when they cannot hold the same number of elements.
  */
@@ -110,8 +123,9 @@ export function inferShape(requested: readonly number[], total: number, from: Sh
     if (d === -1) {
       if (infer >= 0) throw new ShapeError(`only one dimension can be -1, got ${formatShape(requested)}`);
       infer = i;
-    } else if (!Number.isInteger(d) || d < 0) {
-      throw new ShapeError(`invalid size ${d} in shape ${formatShape(requested)}`);
+    } else if (!Number.isSafeInteger(d) || d < 0) {
+      const why = Number.isInteger(d) && d > 0 ? ' (sizes must be integers below 2^53)' : '';
+      throw new ShapeError(`invalid size ${d} in shape ${formatShape(requested)}${why}`);
     } else known *= d;
   });
   const out = [...requested];

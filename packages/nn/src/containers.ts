@@ -8,6 +8,21 @@ export interface UnaryModule<I = unknown, O = unknown> extends Module {
   forward(input: I): O;
 }
 
+/**
+ * Refuses a child that is not a Module (`new Sequential(5)`), as PyTorch does ("int is not a
+ * Module subclass"), instead of failing later with a TypeError in forward or parameters().
+ */
+function checkChild(container: string, index: number, value: unknown): void {
+  if (value instanceof Module) return;
+  const got =
+    value === null
+      ? 'null'
+      : typeof value === 'object'
+        ? `an object (${value.constructor?.name ?? 'no prototype'})`
+        : `${typeof value} ${String(value)}`;
+  throw new GhostFlowError(`${container}: child ${index} must be a Module, got ${got}`);
+}
+
 /** Runs its children in order, each on the previous one's output. */
 export class Sequential extends Module {
   private readonly layers: UnaryModule[];
@@ -15,6 +30,7 @@ export class Sequential extends Module {
   /** @param layers children, registered as '0', '1', ... */
   constructor(...layers: UnaryModule[]) {
     super();
+    layers.forEach((m, i) => checkChild('Sequential', i, m));
     this.layers = layers;
     layers.forEach((m, i) => this.registerModule(String(i), m));
   }
@@ -51,6 +67,7 @@ export class ModuleList<M extends Module = Module> extends Module {
 
   /** Adds a module at the end. Returns this. */
   append(module: M): this {
+    checkChild('ModuleList', this.items.length, module);
     this.registerModule(String(this.items.length), module);
     this.items.push(module);
     return this;

@@ -213,6 +213,52 @@ export function autogradSuite(ctx: SuiteContext): void {
     });
   });
 
+  describe('post-accumulate-grad hooks', () => {
+    it('run once per backward after .grad holds the new total; remove() stops them', async () => {
+      const a = tensor([1, 2], opts);
+      const b = tensor([3], opts);
+      const seen: string[] = [];
+      const totals: Tensor[] = [];
+      const ha = a.registerPostAccumulateGradHook((t) => {
+        expect(t).toBe(a);
+        seen.push('a');
+        totals.push(gradOf(a).clone());
+      });
+      b.registerPostAccumulateGradHook(() => seen.push('b'));
+      for (let k = 0; k < 2; k++) {
+        const y = mul(mul(b, 2).sum(), a.sum().mul(a.sum()));
+        y.backward();
+        y.dispose();
+      }
+      // dy/da = 2·(2b)·sum(a) = 36 per element; accumulated twice.
+      expect(totals).toHaveLength(2);
+      await expectTensor(totals[0], [36, 36]);
+      await expectTensor(totals[1], [72, 72]);
+      expect(seen.filter((s) => s === 'a')).toHaveLength(2);
+      expect(seen.filter((s) => s === 'b')).toHaveLength(2);
+      ha.remove();
+      const z = a.sum();
+      z.backward();
+      expect(seen).toHaveLength(4);
+      free(a, b, z, ...totals);
+    });
+
+    it('gradients() does not call them; non-leaves and leaves without grad refuse them', () => {
+      const x = tensor([1, 2], opts);
+      let calls = 0;
+      x.registerPostAccumulateGradHook(() => calls++);
+      const y = mul(x, x).sum();
+      const [g] = gradients(y, [x]);
+      expect(calls).toBe(0);
+      const e = thrown(() => y.registerPostAccumulateGradHook(() => {}));
+      expect(e).toBeInstanceOf(GhostFlowError);
+      expect(e.message).toMatch(/non-leaf/);
+      const c = tensor([1], { device: ctx.device });
+      expect(thrown(() => c.registerPostAccumulateGradHook(() => {})).message).toMatch(/requiresGrad=false/);
+      free(x, y, g, c);
+    });
+  });
+
   describe('grad mode and detach', () => {
     it('noGrad records nothing; enableGrad inside it records again', () => {
       const x = tensor([1, 2], opts);

@@ -32,6 +32,7 @@ import {
 } from '@ghostflow/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type SuiteContext, expectTensor } from '../context.js';
+import { INDEX_FAULT_SCENARIOS } from './index-faults.js';
 
 /** What the wrapper leaves out of the backend it wraps. */
 interface WrapOptions {
@@ -76,6 +77,15 @@ function wrapBackend(base: Backend, name: string, options: WrapOptions = {}): Ba
     disposeData: (id) => base.disposeData(id),
     memory: () => base.memory(),
   };
+  // The kernels are the base's, so the faults they record are too.
+  if (base.takeIndexFault) {
+    const take = base.takeIndexFault.bind(base);
+    wrapper.takeIndexFault = () => take();
+  }
+  if (base.sync) {
+    const sync = base.sync.bind(base);
+    wrapper.sync = () => sync();
+  }
   if (options.readSync !== false && base.readSync) {
     const readSync = base.readSync.bind(base);
     return { ...wrapper, readSync: (id, dtype, size) => readSync(id, dtype, size) };
@@ -280,6 +290,25 @@ export function errorsSuite(ctx: SuiteContext): void {
       expect(await one.item()).toBe(5);
       expect(Array.from(await t.data())).toEqual([1, 2, 3]);
     });
+  });
+
+  describe('out-of-range indices on an asynchronous backend (this one without readSync) raise IndexError at the next read', () => {
+    // Core cannot check indices before the kernels run on a backend without readSync: the
+    // kernels must skip the bad element and report it through takeIndexFault. A backend
+    // with readSync and no takeIndexFault never takes this path (core checks at the call),
+    // so these tests are skipped for it rather than failed.
+    for (const scenario of INDEX_FAULT_SCENARIOS) {
+      it(`${scenario.name} (skipped for a backend with readSync and no takeIndexFault)`, async (test) => {
+        if (base.readSync && !base.takeIndexFault) {
+          test.skip();
+          return;
+        }
+        const name = registerTemp(`${ctx.device}-conformance-async-indices`, () =>
+          wrapBackend(base, `${ctx.device}-conformance-async-indices`, { readSync: false, fused: true }),
+        );
+        await scenario.run(name);
+      });
+    }
   });
 
   describe('registration', () => {

@@ -1,6 +1,7 @@
 /** Every suite of the kit, in the order they run. */
 import type { SuiteContext } from '../context.js';
 import { autogradSuite } from './autograd.js';
+import { badInputsSuite } from './bad-inputs.js';
 import { errorsSuite } from './errors.js';
 import { inplaceSuite } from './inplace.js';
 import { kernelsSuite } from './kernels.js';
@@ -44,5 +45,6 @@ export const SUITES: readonly Suite[] = [
   { name: 'inplace', register: inplaceSuite },
   { name: 'memory', register: memorySuite },
   { name: 'errors', register: errorsSuite },
+  { name: 'bad-inputs', register: badInputsSuite },
   { name: 'torch-fixtures', register: torchFixturesSuite },
 ];

@@ -223,8 +223,8 @@ const UNARY_SPECIAL: Record<Exclude<UnaryOp, 'logicalNot'>, [readonly number[], 
     neg: [all, [N, -I, I]],
     abs: [all, [N, I, I]],
     sign: [
-      [I, -I],
-      [1, -1],
+      [I, -I, N],
+      [1, -1, 0],
     ],
     exp: [all, [N, I, 0]],
     expm1: [all, [N, I, -1]],
@@ -339,6 +339,89 @@ function matmulRef(a: readonly number[], b: readonly number[], batch: number, m:
 }
 
 const range = (n: number, start = 1, step = 1): number[] => Array.from({ length: n }, (_, i) => start + i * step);
+
+/**
+ * Checks that every float32 output of the backend's arithmetic kernels holds float32 values.
+ * A read cannot tell (a backend that keeps float64 values rounds them when it reads), so
+ * each output `y` is read back as `r`, `r` is uploaded, and `y - r` is computed on the
+ * backend: with float32 storage `y` is exactly `r` and the difference is 0; with float64
+ * storage it is the rounding error. Such a backend drifts from PyTorch as kernels chain.
+ * Exported so the kit's own tests can prove it fails a float64 backend.
+ * @returns the kernels whose outputs were not float32 (empty when all were)
+ */
+export async function float32StorageViolations(backend: Backend): Promise<string[]> {
+  const owned: DataId[] = [];
+  const own = (id: DataId): DataId => {
+    owned.push(id);
+    return id;
+  };
+  const view = (id: DataId, shape: Shape): TensorView => ({
+    dataId: id,
+    dtype: 'float32',
+    shape,
+    strides: contiguousStrides(shape),
+    offset: 0,
+  });
+  const upload = (values: readonly number[], shape: Shape): TensorView =>
+    view(own(backend.upload(Float32Array.from(values), 'float32')), shape);
+  const bad: string[] = [];
+  /** Records `what` when the float32 output `id` of `shape` is not made of float32 values. */
+  const check = async (what: string, id: DataId, shape: Shape): Promise<void> => {
+    own(id);
+    const n = sizeOf(shape);
+    const got = await backend.read(id, 'float32', n);
+    const diff = own(backend.kernels.binary(view(id, shape), upload(Array.from(got), shape), { op: 'sub' }));
+    const d = await backend.read(diff, 'float32', n);
+    const off = Array.from(d).findIndex((v) => v !== 0 && !Number.isNaN(v));
+    if (off >= 0) bad.push(`${what} (element ${off} is ${got[off]} + ${d[off]} before rounding)`);
+  };
+  try {
+    // Positive, non-dyadic inputs: almost no result of these ops is a float32 value in float64.
+    const X = [0.1, 0.7, 1.3, 2.9, 0.37, 1.9];
+    const Y = [0.3, 1.1, 0.9, 1.7, 2.3, 0.6];
+    const x = upload(X, [2, 3]);
+    const y = upload(Y, [2, 3]);
+    const floatUnary: readonly UnaryOp[] = [
+      'exp',
+      'expm1',
+      'log',
+      'log1p',
+      'sqrt',
+      'rsqrt',
+      'reciprocal',
+      'sin',
+      'cos',
+      'tanh',
+      'sigmoid',
+      'gelu',
+      'geluTanh',
+      'silu',
+      'softplus',
+      'erf',
+    ];
+    for (const op of floatUnary) await check(`unary ${op}`, backend.kernels.unary(x, { op }), [2, 3]);
+    for (const op of ['add', 'sub', 'mul', 'div', 'pow'] as const)
+      await check(`binary ${op}`, backend.kernels.binary(x, y, { op }), [2, 3]);
+    await check('reduce sum', backend.kernels.reduce(x, { op: 'sum', axes: [1] }), [2]);
+    await check('reduce prod', backend.kernels.reduce(x, { op: 'prod', axes: [0] }), [3]);
+    await check('cumsum', backend.kernels.cumsum(x, { axis: 1 }), [2, 3]);
+    const yt: TensorView = { ...y, shape: [3, 2], strides: [1, 3] };
+    await check('matmul', backend.kernels.matmul(x, yt), [2, 2]);
+    const f = backend.fused;
+    if (f.linear) await check('fused linear', f.linear.call(f, x, y, null), [2, 2]);
+    if (f.softmax) await check('fused softmax', f.softmax.call(f, x, { axis: 1 }), [2, 3]);
+    if (f.logSoftmax) await check('fused logSoftmax', f.logSoftmax.call(f, x, { axis: 1 }), [2, 3]);
+    if (f.layerNorm) {
+      const [o, m, r] = f.layerNorm.call(f, x, null, null, { normalizedSize: 3, eps: 1e-5 });
+      await check('fused layerNorm', o, [2, 3]);
+      await check('fused layerNorm mean', m, [2]);
+      await check('fused layerNorm rstd', r, [2]);
+    }
+  } finally {
+    for (const id of owned) backend.disposeData(id);
+  }
+  return bad;
+}
 
 /** Registers the kernel tests. */
 export function kernelsSuite(ctx: SuiteContext): void {
@@ -566,6 +649,33 @@ export function kernelsSuite(ctx: SuiteContext): void {
         );
       });
     }
+
+    it('pow (float32) follows C / PyTorch on special values: pow(1, y) = 1, pow(x, 0) = 1, pow(-1, ±inf) = 1', async () => {
+      // JavaScript's ** gives NaN for the first two with NaN and for the third: a backend
+      // built on it (or on a GPU pow) must special-case them.
+      const a = [1, 1, 1, 1, N, 2, -3, I, -I, 0, -0, N, -1, -1];
+      const b = [N, I, -I, -2.5, 0, 0, -0, 0, 0, 0, 0, -0, I, -I];
+      const id = backend.kernels.binary(h.view(a, [a.length]), h.view(b, [b.length]), { op: 'pow' });
+      await h.expect(id, 'float32', new Array<number>(a.length).fill(1), 'pow special values', { atol: 0, rtol: 0 });
+    });
+
+    it('add / mul / maximum / minimum (bool) act as or / and / or / and', async () => {
+      const a = [0, 0, 1, 1];
+      const b = [0, 1, 0, 1];
+      const want: Partial<Record<BinaryOp, number[]>> = {
+        add: [0, 1, 1, 1],
+        mul: [0, 0, 0, 1],
+        maximum: [0, 1, 1, 1],
+        minimum: [0, 0, 0, 1],
+      };
+      for (const [op, w] of Object.entries(want) as [BinaryOp, number[]][]) {
+        await h.expect(backend.kernels.binary(h.view(a, [4], 'bool'), h.view(b, [4], 'bool'), { op }), 'bool', w, `${op} (bool)`);
+      }
+    });
+
+    it('stores float32 results as float32 values (a backend keeping float64 drifts as kernels chain)', async () => {
+      expect(await float32StorageViolations(backend), 'kernels whose float32 outputs hold values that are not float32').toEqual([]);
+    });
 
     for (const layout of LAYOUTS) {
       it(`honours ${layout} inputs`, async () => {

@@ -2,11 +2,12 @@
  * Indexing: gather, scatter, scatterAdd, indexSelect. Values and gradients against PyTorch
  * (cases/join_index.json), gradchecks, and the validation errors.
  */
-import { type Tensor, gather, getBackend, indexSelect, scatter, scatterAdd, tensor, zeros } from '@ghostflow/core';
+import { type Tensor, gather, indexSelect, scatter, scatterAdd, tensor, zeros } from '@ghostflow/core';
 import { describe, expect, it } from 'vitest';
 import { joinIndexCases as cases } from '../cases.js';
 import { expectGradcheck } from '../checks.js';
 import { type SuiteContext, expectTensor } from '../context.js';
+import { INDEX_FAULT_SCENARIOS, expectIndexError } from './index-faults.js';
 
 /** The int32 index tensor `key` of case `name`. */
 function caseIndex(name: string, key = 'i'): Tensor {
@@ -18,7 +19,7 @@ function dispose(...ts: Tensor[]): void {
 }
 
 /** Registers the tests of this area. */
-export function opsIndexingSuite(_ctx: SuiteContext): void {
+export function opsIndexingSuite(ctx: SuiteContext): void {
   describe('gather', () => {
     it('along dim 1', () => cases.check('gather_dim1', ({ x, i }) => gather(x, 1, i)));
     it('along dim 0 with an index smaller than the input', () => cases.check('gather_dim0_small', ({ x, i }) => gather(x, 0, i)));
@@ -49,14 +50,16 @@ export function opsIndexingSuite(_ctx: SuiteContext): void {
       expect(() => gather(x, 1, big)).toThrow(/size 3 of index \[3, 3\] in dimension 0 exceeds size 2/);
       dispose(x, f, r, big);
     });
-    it('rejects out-of-range indices on backends that read synchronously', () => {
-      if (!getBackend().readSync) return; // undefined behaviour elsewhere, as on CUDA
+    it('rejects out-of-range indices (at the call, or at the next read on asynchronous backends)', async () => {
       const x = zeros([2, 3]);
       const hi = tensor([[0, 3]], { dtype: 'int32' });
       const lo = tensor([[-1, 0]], { dtype: 'int32' });
-      expect(() => gather(x, 1, hi)).toThrow(/index 3 is out of bounds for dimension 1 with size 3/);
-      expect(() => gather(x, 1, lo)).toThrow(/index -1 is out of bounds/);
-      dispose(x, hi, lo);
+      try {
+        await expectIndexError(ctx.device, 'gather', () => gather(x, 1, hi), /index 3 is out of bounds for dimension 1 with size 3/);
+        await expectIndexError(ctx.device, 'gather', () => gather(x, 1, lo), /index -1 is out of bounds/);
+      } finally {
+        dispose(x, hi, lo);
+      }
     });
   });
 
@@ -96,20 +99,20 @@ export function opsIndexingSuite(_ctx: SuiteContext): void {
       const i = caseIndex('scatter_add_dup');
       return expectGradcheck((x, s) => scatterAdd(x, 0, i, s), cases.inputs('scatter_add_dup', 'x', 's')).finally(() => i.dispose());
     });
-    it('rejects a src of another dtype or too small, and bad indices', () => {
+    it('rejects a src of another dtype or too small, and bad indices (at the call, or at the next read)', async () => {
       const x = zeros([2, 3]);
       const i = zeros([2, 2], { dtype: 'int32' });
       const si = zeros([2, 2], { dtype: 'int32' });
       const small = zeros([2, 1]);
-      expect(() => scatter(x, 1, i, si)).toThrow(/src.*dtype float32.*int32/);
-      expect(() => scatterAdd(x, 1, i, small)).toThrow(/exceeds size 1 of src \[2, 1\]/);
-      expect(() => scatter(x, 1, small, 1)).toThrow(/int32 index/);
-      if (getBackend().readSync) {
-        const bad = tensor([[0, 5]], { dtype: 'int32' });
-        expect(() => scatter(x, 1, bad, 1)).toThrow(/index 5 is out of bounds for dimension 1 with size 3/);
-        bad.dispose();
+      const bad = tensor([[0, 5]], { dtype: 'int32' });
+      try {
+        expect(() => scatter(x, 1, i, si)).toThrow(/src.*dtype float32.*int32/);
+        expect(() => scatterAdd(x, 1, i, small)).toThrow(/exceeds size 1 of src \[2, 1\]/);
+        expect(() => scatter(x, 1, small, 1)).toThrow(/int32 index/);
+        await expectIndexError(ctx.device, 'scatter', () => scatter(x, 1, bad, 1), /index 5 is out of bounds for dimension 1 with size 3/);
+      } finally {
+        dispose(x, i, si, small, bad);
       }
-      dispose(x, i, si, small);
     });
   });
 
@@ -134,18 +137,27 @@ export function opsIndexingSuite(_ctx: SuiteContext): void {
       const i = caseIndex('index_select_dim0');
       return expectGradcheck((x) => indexSelect(x, 0, i), cases.inputs('index_select_dim0', 'x')).finally(() => i.dispose());
     });
-    it('rejects a 2-D or float index, and out-of-range values', () => {
+    it('rejects a 2-D or float index, and out-of-range values (at the call, or at the next read)', async () => {
       const x = zeros([3, 2]);
       const i2 = zeros([1, 1], { dtype: 'int32' });
       const f = zeros([1]);
-      expect(() => indexSelect(x, 0, i2)).toThrow(/1-D/);
-      expect(() => indexSelect(x, 0, f)).toThrow(/int32 index/);
-      if (getBackend().readSync) {
-        const bad = tensor([3], { dtype: 'int32' });
-        expect(() => indexSelect(x, 0, bad)).toThrow(/index 3 is out of bounds for dimension 0 with size 3/);
-        bad.dispose();
+      const bad = tensor([3], { dtype: 'int32' });
+      try {
+        expect(() => indexSelect(x, 0, i2)).toThrow(/1-D/);
+        expect(() => indexSelect(x, 0, f)).toThrow(/int32 index/);
+        await expectIndexError(
+          ctx.device,
+          'indexSelect',
+          () => indexSelect(x, 0, bad),
+          /index 3 is out of bounds for dimension 0 with size 3/,
+        );
+      } finally {
+        dispose(x, i2, f, bad);
       }
-      dispose(x, i2, f);
     });
+  });
+
+  describe('out-of-range indices raise IndexError, at the call or (asynchronous backends) at the next read or sync', () => {
+    for (const scenario of INDEX_FAULT_SCENARIOS) it(scenario.name, () => scenario.run(ctx.device));
   });
 }

@@ -110,7 +110,7 @@ function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob): void {
   ];
   const call = (p: PartArgs): void => ex.gemm(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12]);
   const pool = rt.workers;
-  const parts = pool && batch * m * n * k >= th.threadMinMacs ? Math.min(tasks, pool.readyWorkers() + 1) : 1;
+  const parts = pool && batch * m * n * k >= th.threadMinMacs ? Math.min(tasks, pool.available() + 1) : 1;
   if (!pool || parts < 2) {
     call(args(0, tasks));
     return;

@@ -17,48 +17,71 @@ const READY = 2; // 1 once the worker has instantiated the module
 const FAILED = 3; // 1 if a part threw (the caller then raises an error)
 const OP = 4; // 0 = stop, 1 = gemm
 const NARGS = 5;
-const ARGS = 6;
+const TAKEN = 6; // 0 = posted, 1 = a worker runs it, 2 = the caller took it back
+const DEAD = 7; // 1 once the worker's thread has ended (set by the worker on its way out)
+const ARGS = 8;
 const SLOT = 32;
+
+/**
+ * Least time the caller waits for a part a worker has started before it decides the
+ * worker is gone (killed without a word, e.g. terminated or out of memory), stops it and
+ * runs the part itself. A live worker's part takes about as long as the caller's own, so
+ * the wait is also at least {@link STALL_FACTOR} times that.
+ */
+const STALL_MIN_MS = 2000;
+const STALL_FACTOR = 50;
 
 /** Operation codes a worker understands (index into its function table). */
 export const POOL_OP = { stop: 0, gemm: 1 } as const;
 
 /**
  * The worker's whole program, plain JavaScript so that it runs from a string in both Node
- * (`eval: true`) and a browser (Blob URL); no file to locate next to a bundle.
+ * (`eval: true`) and a browser (Blob URL); no file to locate next to a bundle. A part is
+ * claimed (TAKEN 0 -> 1) before it runs, so the caller can take back a part no worker
+ * started; on its way out (return, throw) the worker sets DEAD and wakes the caller.
  */
 const WORKER_BODY = `
 function ghostflowWorker(init) {
   const c = new Int32Array(init.control);
   const base = init.slot;
-  const ex = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports;
-  const fns = [null, ex.gemm];
-  Atomics.store(c, base + ${READY}, 1);
-  let seen = 0;
-  for (;;) {
-    Atomics.wait(c, base + ${SEQ}, seen);
-    const seq = Atomics.load(c, base + ${SEQ});
-    if (seq === seen) continue;
-    seen = seq;
-    const op = c[base + ${OP}];
-    if (op === 0) return;
-    try {
-      const args = [];
-      for (let i = 0; i < c[base + ${NARGS}]; i++) args.push(c[base + ${ARGS} + i]);
-      fns[op](...args);
-    } catch (e) {
-      Atomics.store(c, base + ${FAILED}, 1);
+  try {
+    const ex = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports;
+    const fns = [null, ex.gemm];
+    Atomics.store(c, base + ${READY}, 1);
+    let seen = 0;
+    for (;;) {
+      Atomics.wait(c, base + ${SEQ}, seen);
+      const seq = Atomics.load(c, base + ${SEQ});
+      if (seq === seen) continue;
+      seen = seq;
+      const op = c[base + ${OP}];
+      if (op === 0) return;
+      if (Atomics.compareExchange(c, base + ${TAKEN}, 0, 1) !== 0) continue;
+      const job = Atomics.load(c, base + ${SEQ});
+      try {
+        const args = [];
+        for (let i = 0; i < c[base + ${NARGS}]; i++) args.push(c[base + ${ARGS} + i]);
+        fns[op](...args);
+      } catch (e) {
+        Atomics.store(c, base + ${FAILED}, 1);
+      }
+      Atomics.store(c, base + ${DONE}, job);
+      Atomics.notify(c, base + ${DONE});
     }
-    Atomics.store(c, base + ${DONE}, seq);
-    Atomics.notify(c, base + ${DONE});
+  } finally {
+    ghostflowWorkerGone(c, base);
   }
+}
+function ghostflowWorkerGone(c, base) {
+  Atomics.store(c, base + ${DEAD}, 1);
+  Atomics.notify(c, base + ${DONE});
 }
 `;
 
 interface NodeWorker {
   unref(): void;
   terminate(): Promise<number>;
-  on(event: 'error', listener: (err: unknown) => void): void;
+  on(event: 'error' | 'exit', listener: (arg: unknown) => void): void;
 }
 
 interface NodeWorkerThreads {
@@ -73,47 +96,103 @@ interface Handle {
 /** A job part: the arguments one thread passes to the op's wasm function. */
 export type PartArgs = readonly number[];
 
+let warnedDeath = false;
+
 /**
- * Threads sharing one memory. `size` counts the calling thread: `size - 1` workers.
- * Workers start in the background; until one is ready, its share runs on the caller.
+ * Threads sharing one memory. `size` counts the calling thread: up to `threads - 1`
+ * workers. Workers start lazily, in the background, the first time the pool is asked for
+ * them; until one is ready, its share runs on the caller.
+ *
+ * A worker that dies (its thread ends: an error, `process.exit`, terminated, out of
+ * memory) is marked dead and never gets work again; a part it had not started or did not
+ * finish runs on the calling thread instead, so a job always completes.
  */
 export class WorkerPool {
-  /** Threads including the caller. */
-  readonly size: number;
   private readonly control: Int32Array;
-  private readonly handles: Handle[] = [];
+  private readonly handles: (Handle | null)[] = [];
   private readonly seq: number[] = [];
+  private readonly dead: boolean[] = [];
   private readonly canBlock: boolean;
+  private readonly wanted: number;
+  private started = false;
   private stopped = false;
 
-  /** Starts `threads - 1` workers over `memory` (shared) running `module`. */
-  constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number) {
-    const workers = Math.max(0, threads - 1);
-    this.control = new Int32Array(new SharedArrayBuffer(4 * SLOT * Math.max(1, workers)));
+  /** A pool of `threads - 1` workers over `memory` (shared) running `module`, started on first use. */
+  constructor(
+    private readonly module: WebAssembly.Module,
+    private readonly memory: WebAssembly.Memory,
+    threads: number,
+  ) {
+    this.wanted = Math.max(0, threads - 1);
+    this.control = new Int32Array(new SharedArrayBuffer(4 * SLOT * Math.max(1, this.wanted)));
     this.canBlock = canBlock(this.control);
-    for (let w = 0; w < workers; w++) {
-      const init = { module, memory, control: this.control.buffer, slot: w * SLOT };
-      const handle = spawn(init);
+    // Whether this platform has workers at all decides `size` before any is started.
+    if (!workersAvailable()) this.wanted = 0;
+  }
+
+  /** Threads including the caller: 1 + the workers not known to be dead. */
+  get size(): number {
+    if (!this.started) return this.wanted + 1;
+    let n = 1;
+    for (let w = 0; w < this.handles.length; w++) if (!this.isDead(w)) n++;
+    return n;
+  }
+
+  /** Starts the workers (once; later calls do nothing). */
+  private start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    for (let w = 0; w < this.wanted; w++) {
+      const slot = w * SLOT;
+      this.control[slot + TAKEN] = 1; // nothing to claim until a part is posted
+      const init = { module: this.module, memory: this.memory, control: this.control.buffer, slot };
+      const handle = spawn(init, () => this.markDead(w));
       if (!handle) break;
       this.handles.push(handle);
       this.seq.push(0);
+      this.dead.push(false);
     }
-    this.size = this.handles.length + 1;
+  }
+
+  private isDead(w: number): boolean {
+    return this.dead[w] || Atomics.load(this.control, w * SLOT + DEAD) === 1;
+  }
+
+  /** Records that worker `w` is gone; its slot is never posted to again. */
+  private markDead(w: number): void {
+    if (this.dead[w]) return;
+    this.dead[w] = true;
+    Atomics.store(this.control, w * SLOT + DEAD, 1);
+    Atomics.notify(this.control, w * SLOT + DONE);
+    if (!this.stopped && !warnedDeath) {
+      warnedDeath = true;
+      console.warn('ghostflow cpu backend: a GEMM worker thread died; its share of the work now runs on the calling thread');
+    }
   }
 
   /** How many workers have instantiated the module and can take work now. */
   readyWorkers(): number {
     let n = 0;
-    for (let w = 0; w < this.handles.length; w++) if (Atomics.load(this.control, w * SLOT + READY) === 1) n++;
+    for (let w = 0; w < this.handles.length; w++) if (!this.isDead(w) && Atomics.load(this.control, w * SLOT + READY) === 1) n++;
     return n;
   }
 
-  /** Resolves once every worker is ready (for tests and benchmarks that want all threads at once). */
+  /**
+   * {@link readyWorkers}, first starting the workers if they are not yet (a kernel that
+   * could split its work calls this: the pool costs nothing until then).
+   */
+  available(): number {
+    this.start();
+    return this.readyWorkers();
+  }
+
+  /** Resolves once every live worker is ready (for tests and benchmarks that want all threads at once). */
   async whenReady(timeoutMs = 10_000): Promise<void> {
+    this.start();
     const start = Date.now();
-    while (!this.stopped && this.readyWorkers() < this.handles.length) {
-      if (Date.now() - start > timeoutMs)
-        throw new Error(`cpu backend: ${this.handles.length - this.readyWorkers()} worker(s) did not start`);
+    const pending = () => this.size - 1 - this.readyWorkers();
+    while (!this.stopped && pending() > 0) {
+      if (Date.now() - start > timeoutMs) throw new Error(`cpu backend: ${pending()} worker(s) did not start`);
       await new Promise((r) => setTimeout(r, 2));
     }
   }
@@ -121,39 +200,80 @@ export class WorkerPool {
   /**
    * Runs `parts[0]` on the caller through `local`, and `parts[1..]` on ready workers, then
    * returns when all are done. Parts beyond the ready workers run on the caller too, so a
-   * job never waits for a worker that is still starting.
+   * job never waits for a worker that is still starting, and a part no worker has claimed
+   * by the time the caller is done is taken back and run here (its worker may be dead).
    */
   run(op: number, parts: readonly PartArgs[], local: (args: PartArgs) => void): void {
+    this.start();
     const c = this.control;
-    const posted: number[] = [];
+    const posted: { w: number; args: PartArgs }[] = [];
     let next = 1;
     for (let w = 0; w < this.handles.length && next < parts.length && !this.stopped; w++) {
       const base = w * SLOT;
-      if (Atomics.load(c, base + READY) !== 1) continue;
+      if (this.isDead(w) || Atomics.load(c, base + READY) !== 1) continue;
       const args = parts[next++];
       c[base + OP] = op;
       c[base + NARGS] = args.length;
       for (let i = 0; i < args.length; i++) c[base + ARGS + i] = args[i];
       const seq = (this.seq[w] + 1) | 0;
       this.seq[w] = seq;
+      // SEQ before TAKEN: a worker that claims the part then reads this job's number.
       Atomics.store(c, base + SEQ, seq);
+      Atomics.store(c, base + TAKEN, 0);
       Atomics.notify(c, base + SEQ);
-      posted.push(w);
+      posted.push({ w, args });
     }
+    const t0 = Date.now();
     local(parts[0]);
+    const localMs = Date.now() - t0;
     for (; next < parts.length; next++) local(parts[next]);
     let failed = false;
-    for (const w of posted) {
+    for (const { w, args } of posted) {
       const base = w * SLOT;
-      const seq = this.seq[w];
-      for (;;) {
-        const done = Atomics.load(c, base + DONE);
-        if (done === seq) break;
-        if (this.canBlock) Atomics.wait(c, base + DONE, done);
+      // Not started yet (slow to wake, or dead while idle): take it back.
+      if (Atomics.compareExchange(c, base + TAKEN, 0, 2) === 0) {
+        local(args);
+        continue;
+      }
+      if (!this.waitFor(w, Math.max(STALL_MIN_MS, STALL_FACTOR * localMs))) {
+        // The worker died during the part (which may be half written): redo it here. A GEMM
+        // part overwrites its whole output range, so running it again is exact.
+        Atomics.store(c, base + FAILED, 0);
+        local(args);
+        continue;
       }
       if (Atomics.exchange(c, base + FAILED, 0) !== 0) failed = true;
     }
     if (failed) throw new Error('cpu backend: a worker thread failed while running a kernel');
+  }
+
+  /**
+   * Waits for worker `w` to finish its posted part; false when it died instead, or did not
+   * finish within `stallMs` (then it is stopped and marked dead: no later write of it can
+   * land in memory the caller reuses).
+   */
+  private waitFor(w: number, stallMs: number): boolean {
+    const c = this.control;
+    const base = w * SLOT;
+    const seq = this.seq[w];
+    const start = Date.now();
+    for (;;) {
+      const done = Atomics.load(c, base + DONE);
+      if (done === seq) return true;
+      if (this.isDead(w)) {
+        this.markDead(w);
+        return false;
+      }
+      if (Date.now() - start > stallMs) {
+        this.handles[w]?.terminate();
+        this.markDead(w);
+        // Termination lands at the worker's next interrupt check, within microseconds;
+        // wait a little so it has before the caller writes the same range.
+        if (this.canBlock) Atomics.wait(c, base + SEQ, Atomics.load(c, base + SEQ), 50);
+        return false;
+      }
+      if (this.canBlock) Atomics.wait(c, base + DONE, done, 20);
+    }
   }
 
   /** Stops and terminates every worker; the pool runs everything on the caller afterwards. */
@@ -166,7 +286,8 @@ export class WorkerPool {
       c[base + OP] = POOL_OP.stop;
       Atomics.store(c, base + SEQ, (this.seq[w] + 1) | 0);
       Atomics.notify(c, base + SEQ);
-      this.handles[w].terminate();
+      this.handles[w]?.terminate();
+      this.dead[w] = true;
     }
     this.handles.length = 0;
   }
@@ -182,16 +303,32 @@ function canBlock(c: Int32Array): boolean {
   }
 }
 
-/** Starts one worker on this platform, or null when there are no workers here. */
-function spawn(init: { module: WebAssembly.Module; memory: WebAssembly.Memory; control: ArrayBufferLike; slot: number }): Handle | null {
+/** Whether this platform can run worker threads over a shared memory. */
+function workersAvailable(): boolean {
+  if (nodeBuiltin<NodeWorkerThreads>('node:worker_threads')) return true;
+  const g = globalThis as { Worker?: unknown; crossOriginIsolated?: boolean; Blob?: unknown; URL?: unknown };
+  return Boolean(g.Worker && g.Blob && g.URL && g.crossOriginIsolated);
+}
+
+/**
+ * Starts one worker on this platform, or null when there are no workers here. `onGone`
+ * runs (on this thread's event loop) when the worker's thread ends for any reason.
+ */
+function spawn(
+  init: { module: WebAssembly.Module; memory: WebAssembly.Memory; control: ArrayBufferLike; slot: number },
+  onGone: () => void,
+): Handle | null {
   const wt = nodeBuiltin<NodeWorkerThreads>('node:worker_threads');
   if (wt) {
-    const worker = new wt.Worker(`${WORKER_BODY}\nghostflowWorker(require('node:worker_threads').workerData);`, {
-      eval: true,
-      workerData: init,
-    });
-    // A failed worker never sets READY, so it simply never gets work; keep the error quiet.
-    worker.on('error', () => {});
+    // process.exit() in the worker skips the body's finally; its 'exit' event still runs there.
+    const boot = `${WORKER_BODY}
+const { workerData } = require('node:worker_threads');
+process.on('exit', () => ghostflowWorkerGone(new Int32Array(workerData.control), workerData.slot));
+ghostflowWorker(workerData);`;
+    const worker = new wt.Worker(boot, { eval: true, workerData: init });
+    // Reported through the pool (the caller's share absorbs the dead worker's); no stack dump.
+    worker.on('error', () => onGone());
+    worker.on('exit', () => onGone());
     worker.unref();
     return { terminate: () => void worker.terminate().catch(() => {}) };
   }
@@ -201,6 +338,7 @@ function spawn(init: { module: WebAssembly.Module; memory: WebAssembly.Memory; c
       new g.Blob([`${WORKER_BODY}\nself.onmessage = (e) => ghostflowWorker(e.data);`], { type: 'text/javascript' }),
     );
     const worker = new g.Worker(url);
+    worker.addEventListener('error', () => onGone());
     worker.postMessage(init);
     return { terminate: () => worker.terminate() };
   }

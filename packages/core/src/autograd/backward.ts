@@ -203,6 +203,7 @@ function run(
               g.dispose();
               leaf.grad = sum;
             } else leaf.grad = g;
+            leaf.runPostAccumulateGradHooks();
           }
         } else if (node.rule && slots.some((g) => g)) {
           const saved = node.savedViews();

@@ -3,7 +3,7 @@
  * optional fused kernels, and memory statistics.
  */
 import type { DType, DTypeArrayMap } from '../dtype.js';
-import type { DataId, FusedKernels, PrimitiveKernels } from './kernels.js';
+import type { DataId, FusedKernels, IndexFault, PrimitiveKernels } from './kernels.js';
 
 /**
  * The version of the kernel contract this core speaks. A backend declares the one it targets.
@@ -53,6 +53,17 @@ export interface Backend {
   sync?(): Promise<void>;
   /** Releases everything the backend holds (device, workers). */
   dispose?(): void;
+  /**
+   * Returns the first {@link IndexFault} recorded since the last call and forgets it (so it
+   * is reported once), or null. Core calls it right after every `read`/`readSync`/`sync`
+   * resolves and throws an `IndexError` for a fault. It must cover every gather/scatter
+   * enqueued before that read or sync (collect the kernels' flags with the read, not
+   * later); faults of later kernels wait for a later call. Faults met while one is still
+   * untaken may be merged into it. Optional in the type, so older backends still compile;
+   * a backend without `readSync` needs it (core cannot check indices before the kernels
+   * run there), and the conformance kit fails such a backend without it.
+   */
+  takeIndexFault?(): IndexFault | null;
 }
 
 /** Creates a backend instance; may be async (e.g. requesting a GPU device). */

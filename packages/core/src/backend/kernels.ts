@@ -14,6 +14,10 @@
  * - Kernels never see autograd: every gradient rule lives in core.
  * - A 0-d input may come with axis 0 (or axes `[0]`): that axis denotes its single element.
  * - int32 arithmetic wraps (two's complement), like `Int32Array` stores and `Math.imul`.
+ * - float32 means float32: every float32 element a kernel stores is a float32 value (a JS
+ *   backend computes in float64 and stores into a `Float32Array`, or rounds with
+ *   `Math.fround`). A buffer that keeps float64 values makes chained kernels drift from
+ *   PyTorch; the conformance kernels suite checks this.
  * - Edge values left to the backend, which core never relies on: float→int32 of NaN or of
  *   values outside the int32 range.
  */
@@ -102,7 +106,10 @@ export const BINARY_OPS = [
 /**
  * One of {@link BINARY_OPS}. Comparisons and logical ops return `bool`; the rest return the
  * input dtype. `div` is only called on float32 (core promotes int division). int32 `pow` with
- * a negative exponent is never called. `maximum`/`minimum` propagate NaN like PyTorch.
+ * a negative exponent is never called. float32 `pow` is C's `pow` (PyTorch's), which differs
+ * from JavaScript's `**` on special values: `pow(1, y) = 1` for every y (NaN included),
+ * `pow(x, 0) = 1` for every x (NaN included) and `pow(-1, ±inf) = 1`.
+ * `maximum`/`minimum` propagate NaN like PyTorch.
  * Logical ops take `bool` inputs. Comparisons may get `bool` inputs (compared as 0/1);
  * `add`/`mul`/`maximum`/`minimum` on `bool` act as or/and/or/and and store 0 or 1.
  */
@@ -154,16 +161,19 @@ export interface PrimitiveKernels {
   /**
    * `out[..., i, ...] = x[..., index[..., i, ...], ...]` along `axis` (torch.gather).
    * `index` is int32 with the output's shape and the same rank as `x`; its sizes are
-   * at most `x`'s on the other axes. Indices are already checked to be in range.
+   * at most `x`'s on the other axes. On backends with `readSync` core has checked every
+   * index; elsewhere an index outside `[0, x.shape[axis])` must not be read: the kernel
+   * writes 0 for that element and records an {@link IndexFault} (see there).
    */
-  gather(x: TensorView, index: TensorView, attrs: { axis: number }): DataId;
+  gather(x: TensorView, index: TensorView, attrs: IndexKernelAttrs): DataId;
   /**
    * Copy of `base` with `src` written (`reduce: 'none'`) or added (`'add'`) at `index`
    * along `axis` (torch.scatter / scatter_add). `index` and `src` share a shape.
    * With 'none' and repeated indices, which value wins is unspecified (as in PyTorch).
-   * Output: `base.shape`, `base.dtype`.
+   * An index outside `[0, base.shape[axis])` is skipped (never written, not even into
+   * another row) and recorded as an {@link IndexFault}. Output: `base.shape`, `base.dtype`.
    */
-  scatter(base: TensorView, index: TensorView, src: TensorView, attrs: { axis: number; reduce: 'none' | 'add' }): DataId;
+  scatter(base: TensorView, index: TensorView, src: TensorView, attrs: IndexKernelAttrs & { reduce: 'none' | 'add' }): DataId;
   /** Inclusive cumulative sum along `axis`. Output: `x.shape`, `x.dtype` (float32 or int32). */
   cumsum(x: TensorView, attrs: { axis: number }): DataId;
   /** Concatenation along `axis`; inputs share a dtype and all other sizes. */
@@ -185,6 +195,42 @@ export interface PrimitiveKernels {
    * enqueued that reads or writes the buffer, so earlier kernel calls see the old values.
    */
   write(target: TensorView, src: TensorView): void;
+}
+
+// ---------------------------------------------------------------------------------------
+// Index faults: how gather/scatter report a bad index without a device round trip.
+// ---------------------------------------------------------------------------------------
+
+/** Attributes of the indexing kernels (`gather`, `scatter`). */
+export interface IndexKernelAttrs {
+  /** The axis indexed. */
+  axis: number;
+  /**
+   * The user-facing op that made this call (`'indexSelect'`, `'scatterAdd'`, ...), for the
+   * error message. Optional and informational: a backend copies it into the
+   * {@link IndexFault} it records and otherwise ignores it.
+   */
+  caller?: string;
+}
+
+/**
+ * An out-of-range index a `gather` or `scatter` kernel met. The kernel never reads or
+ * writes out of bounds: gather writes 0 for that element, scatter skips it. It records the
+ * fault instead (a flag plus these details, e.g. a small GPU buffer written with atomics),
+ * and the backend hands it to core through `Backend.takeIndexFault()` after the next
+ * `read()`/`sync()`; core then throws an `IndexError` naming `caller`, `index` and `size`.
+ */
+export interface IndexFault {
+  /** The kernel that met the index. */
+  readonly kernel: 'gather' | 'scatter';
+  /** `attrs.caller` of that call, when core passed one. */
+  readonly caller?: string;
+  /** The axis indexed. */
+  readonly axis: number;
+  /** Size of that axis (`x.shape[axis]`, or 1 for a 0-d `x`). */
+  readonly size: number;
+  /** One offending index value (any one, when several are bad), if the backend kept it. */
+  readonly index?: number;
 }
 
 /** Names of the primitive kernels, in a fixed order (for coverage tables and checks). */

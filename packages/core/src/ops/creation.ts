@@ -2,6 +2,7 @@
 import type { Backend } from '../backend/backend.js';
 import { findBackend, getBackend } from '../backend/registry.js';
 import { type DType, type TypedArray, allocArray, dtypeOfArray, isDType } from '../dtype.js';
+import { checkAllocation } from '../allocation.js';
 import { DTypeError, GhostFlowError, ShapeError } from '../errors.js';
 import { formatShape, sizeOf } from '../shape.js';
 import { uploadTensor } from '../tensor/make.js';
@@ -33,13 +34,6 @@ function checkDType(dtype: DType | undefined, fallback: DType): DType {
   if (dtype === undefined) return fallback;
   if (!isDType(dtype)) throw new DTypeError(`unknown dtype '${String(dtype)}' (expected float32, int32 or bool)`);
   return dtype;
-}
-
-function checkShape(shape: readonly number[], what: string): void {
-  if (!Array.isArray(shape)) throw new ShapeError(`${what}: shape must be an array of sizes, got ${typeof shape}`);
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${what}: invalid size ${d} in shape ${formatShape(shape)}`);
-  }
 }
 
 function finish(t: Tensor, options: CreationOptions | undefined): Tensor {
@@ -96,7 +90,13 @@ function flattenNested(values: NestedArray<number | boolean>): { shape: number[]
           `tensor(): ragged nested array: expected length ${shape[depth]} at dim ${depth} (element [${path.join('][')}]), got ${got}; every row must have the same length`,
         );
       }
-      v.forEach((item, i) => walk(item, depth + 1, [...path, i]));
+      for (let i = 0; i < v.length; i++) {
+        // A hole (`[1, , 3]`) is not a value: forEach would skip it and shift every later one.
+        if (!(i in v)) {
+          throw new DTypeError(`tensor(): element [${[...path, i].join('][')}] is a hole in a sparse array; expected a number or boolean`);
+        }
+        walk(v[i], depth + 1, [...path, i]);
+      }
       return;
     }
     if (Array.isArray(v)) {
@@ -151,7 +151,7 @@ export function tensor(
     );
   }
   if (options?.shape) {
-    checkShape(options.shape, 'tensor()');
+    checkAllocation('tensor()', options.shape, options.dtype ?? natural);
     if (sizeOf(options.shape) !== flat.length) {
       throw new ShapeError(
         `tensor(): shape ${formatShape(options.shape)} needs ${sizeOf(options.shape)} values, got ${flat.length} (shape ${formatShape(shape)})`,
@@ -190,8 +190,8 @@ export function ones(shape: readonly number[], options?: CreationOptions): Tenso
  * dtype float32, bool for a boolean value; a fractional value with dtype int32 throws.
  */
 export function full(shape: readonly number[], value: number | boolean, options?: CreationOptions): Tensor {
-  checkShape(shape, 'full()');
   const dtype = checkDType(options?.dtype, typeof value === 'boolean' ? 'bool' : 'float32');
+  checkAllocation('full()', shape, dtype);
   checkFillValue(value, dtype, 'full()');
   return finish(constant(creationBackend(options), [...shape], dtype, value), options);
 }
@@ -223,6 +223,7 @@ export function arange(start: number, endOrOptions?: number | CreationOptions, s
     throw new DTypeError(`arange(): dtype int32 needs integer start, end and step, got ${from}, ${to}, ${step}`);
   }
   const n = Math.max(0, Math.ceil((to - from) / step));
+  checkAllocation('arange()', [n], dtype);
   const values = new Float64Array(n);
   for (let i = 0; i < n; i++) values[i] = from + i * step;
   return finish(uploadTensor(creationBackend(options), toStorage(values, dtype, 'arange()'), [n], dtype), options);
@@ -236,6 +237,7 @@ export function arange(start: number, endOrOptions?: number | CreationOptions, s
 export function linspace(start: number, end: number, steps: number, options?: CreationOptions): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw new GhostFlowError(`linspace(): steps must be a non-negative integer, got ${steps}`);
   const dtype = checkDType(options?.dtype, 'float32');
+  checkAllocation('linspace()', [steps], dtype);
   const values = new Float64Array(steps);
   if (steps === 1) values[0] = start;
   else if (steps > 1) {
@@ -249,8 +251,8 @@ export function linspace(start: number, end: number, steps: number, options?: Cr
 /** `n x m` identity matrix (m defaults to n); float32 unless `dtype` says otherwise. */
 export function eye(n: number, m?: number, options?: CreationOptions): Tensor {
   const cols = m ?? n;
-  checkShape([n, cols], 'eye()');
   const dtype = checkDType(options?.dtype, 'float32');
+  checkAllocation('eye()', [n, cols], dtype);
   const values = allocArray(dtype, n * cols);
   for (let i = 0; i < Math.min(n, cols); i++) values[i * cols + i] = 1;
   return finish(uploadTensor(creationBackend(options), values, [n, cols], dtype), options);

@@ -4,6 +4,7 @@
  * views, and recording a broadcasting op whose gradients must be summed back to each input's
  * shape. Internal to the op library; not exported from the package.
  */
+import { allocating } from '../allocation.js';
 import type { Backend } from '../backend/backend.js';
 import type { DataId, TensorView } from '../backend/kernels.js';
 import { needsGrad, recordOp } from '../autograd/record.js';
@@ -71,7 +72,8 @@ export function broadcastView(t: Tensor, shape: Shape): TensorView {
 
 /** A new tensor of `shape` filled with `value` through the backend's `fill` kernel. */
 export function constant(backend: Backend, shape: Shape, dtype: DType, value: number | boolean): Tensor {
-  return fromDataId(backend, backend.kernels.fill({ shape, dtype, value: scalarValue(value, dtype) }), shape, dtype);
+  const id = allocating('fill', shape, dtype, () => backend.kernels.fill({ shape, dtype, value: scalarValue(value, dtype) }));
+  return fromDataId(backend, id, shape, dtype);
 }
 
 /** How a JS scalar is stored in `dtype` (bool is `x != 0`, so NaN is true like in PyTorch). */

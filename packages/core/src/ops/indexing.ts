@@ -2,13 +2,15 @@
  * Gather/scatter and index selection (`torch.gather`, `scatter`, `scatter_add`,
  * `index_select`), out of place, all differentiable with respect to their float inputs.
  *
- * Index range checks: kernels assume indices are in range. Backends that can read
- * synchronously (`readSync`, e.g. backend-cpu) get every index checked and a clear error.
- * On backends without it (GPU backends), checking would force a device round trip per call,
- * so out-of-range indices are undefined behaviour there, as on CUDA in PyTorch.
+ * Index range checks: on backends that read synchronously (`readSync`, e.g. backend-cpu)
+ * core checks every index before the kernel runs and throws an `IndexError` at the call.
+ * On asynchronous backends (GPU) that check would cost a device round trip per call, so the
+ * kernel checks instead: it skips the bad element (gather gives 0 there, scatter writes
+ * nothing), records the fault, and core throws the same `IndexError` at the next read or
+ * `sync()` (see `Backend.takeIndexFault`), like a CUDA device-side assert in PyTorch.
  */
 import { recordOp } from '../autograd/record.js';
-import { DTypeError, ShapeError } from '../errors.js';
+import { DTypeError, IndexError, ShapeError } from '../errors.js';
 import { formatShape, normalizeDim, sizeOf } from '../shape.js';
 import { backendOf, fromDataId } from '../tensor/make.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -23,7 +25,8 @@ function checkIndexDType(op: string, index: Tensor): void {
 
 /**
  * Throws when some index lies outside `[0, n)`. Only on backends with `readSync`: reading
- * the indices back is free there, while on asynchronous backends it would stall the queue.
+ * the indices back is free there, while on asynchronous backends it would stall the queue
+ * (their kernels record the fault; core raises it at the next read).
  */
 function checkIndexRange(op: string, index: Tensor, n: number, dim: number): void {
   if (!index.backend.readSync || index.size === 0) return;
@@ -31,7 +34,7 @@ function checkIndexRange(op: string, index: Tensor, n: number, dim: number): voi
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v < 0 || v >= n) {
-      throw new ShapeError(`${op}: index ${v} is out of bounds for dimension ${dim} with size ${n}`);
+      throw new IndexError(`${op}: index ${v} is out of bounds for dimension ${dim} with size ${n}`);
     }
   }
 }
@@ -76,12 +79,12 @@ function on1d(tensors: readonly Tensor[], fn: (views: Tensor[]) => Tensor, outSh
   return out;
 }
 
-function gatherUnchecked(x: Tensor, d: number, index: Tensor): Tensor {
+function gatherUnchecked(x: Tensor, d: number, index: Tensor, caller = 'gather'): Tensor {
   const backend = backendOf(x, index);
   const dataId =
     index.size === 0
       ? backend.kernels.fill({ shape: index.shape, dtype: x.dtype, value: 0 })
-      : backend.kernels.gather(x.kernelInput(), index.kernelInput(), { axis: d });
+      : backend.kernels.gather(x.kernelInput(), index.kernelInput(), { axis: d, caller });
   const out = fromDataId(backend, dataId, index.shape, x.dtype);
   recordOp({
     name: 'gather',
@@ -148,6 +151,7 @@ function scatterImpl(op: 'scatter' | 'scatterAdd', x: Tensor, dim: number, index
       : backend.kernels.scatter(x.kernelInput(), index.kernelInput(), s.kernelInput(), {
           axis: d,
           reduce: op === 'scatter' ? 'none' : 'add',
+          caller: op,
         });
   const out = fromDataId(backend, dataId, x.shape, x.dtype);
   const add = op === 'scatterAdd';
@@ -221,7 +225,7 @@ function indexSelectUnchecked(x: Tensor, d: number, index: Tensor): Tensor {
   const col = reshape(index, idxShape);
   const spread = expand(col, outShape);
   try {
-    return gatherUnchecked(x, d, spread);
+    return gatherUnchecked(x, d, spread, 'indexSelect');
   } finally {
     col.dispose();
     spread.dispose();

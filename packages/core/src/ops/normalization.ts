@@ -76,7 +76,9 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
   const k = normalizedShape.length;
   const dims = Array.from({ length: k }, (_, i) => x.rank - k + i);
   const fused = fusedKernel(x.backend, 'layerNorm');
-  if (!fused) return composed(x, dims, w, b, eps);
+  // A normalized shape with a 0 dim has no per-row statistics for a kernel to return (its
+  // rows are empty, not absent); the composition gives PyTorch's empty outputs and grads.
+  if (!fused || sizeOf(normalizedShape) === 0) return composed(x, dims, w, b, eps);
 
   const backend = x.backend;
   const normalizedSize = sizeOf(normalizedShape);

@@ -5,12 +5,13 @@
  * uploaded. The streams are GhostFlow's own, not PyTorch's: the same seed gives the same
  * numbers on every GhostFlow backend, but not the numbers `torch.manual_seed` gives.
  */
+import { checkAllocation } from '../allocation.js';
 import { findBackend, getBackend } from '../backend/registry.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import type { DType } from '../dtype.js';
-import { DTypeError, GhostFlowError, ShapeError } from '../errors.js';
+import { DTypeError, GhostFlowError } from '../errors.js';
 import { type Generator, defaultGenerator } from '../random/generator.js';
-import { formatShape, sizeOf } from '../shape.js';
+import { sizeOf } from '../shape.js';
 import { uploadTensor } from '../tensor/make.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { lt } from './binary.js';
@@ -32,11 +33,9 @@ export function manualSeed(seed: number): void {
 }
 
 function prepare(shape: readonly number[], options: RandomOptions | undefined, what: string, dtypes: readonly DType[], fallback: DType) {
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new ShapeError(`${what}: invalid shape ${Array.isArray(shape) ? formatShape(shape) : String(shape)}`);
-  }
   const dtype = options?.dtype ?? fallback;
   if (!dtypes.includes(dtype)) throw new DTypeError(`${what} supports dtype ${dtypes.join(' or ')}, got ${dtype}`);
+  checkAllocation(what, shape, dtype);
   const backend = options?.device !== undefined ? findBackend(options.device) : getBackend();
   return { dtype, backend, generator: options?.generator ?? defaultGenerator, size: sizeOf(shape) };
 }
@@ -79,7 +78,7 @@ export function randint(low: number, high: number, shape: readonly number[], opt
 export function bernoulli(p: Tensor | number, shape?: readonly number[], options?: RandomOptions): Tensor {
   if (!isTensor(p)) {
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new GhostFlowError(`bernoulli(): p must be in [0, 1], got ${String(p)}`);
-  }
+  } else checkProbabilities(p);
   const outShape = shape ?? (isTensor(p) ? p.shape : []);
   const device = options?.device ?? (isTensor(p) ? p.device : undefined);
   return noGrad(() => {
@@ -90,6 +89,23 @@ export function bernoulli(p: Tensor | number, shape?: readonly number[], options
     for (const t of [u, hit, ...(probs !== p && isTensor(probs) ? [probs] : [])]) t.dispose();
     return out;
   });
+}
+
+/**
+ * PyTorch refuses a probability outside [0, 1] (NaN included). Checked where the backend reads
+ * synchronously; elsewhere reading `p` back would stall the queue, so there it is the
+ * caller's contract (as for index ranges).
+ */
+function checkProbabilities(p: Tensor): void {
+  p.assertAlive();
+  if (!p.backend.readSync || p.size === 0) return;
+  const values = p.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!(v >= 0 && v <= 1)) {
+      throw new GhostFlowError(`bernoulli(): expected every probability in p to satisfy 0 <= p <= 1, got ${v} at flat index ${i}`);
+    }
+  }
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -4,7 +4,7 @@
  */
 import { recordOp } from '../autograd/record.js';
 import { ShapeError } from '../errors.js';
-import { type Shape, contiguousStrides, formatShape, inferShape, normalizeDim, shapesEqual, viewStrides } from '../shape.js';
+import { type Shape, checkSizes, contiguousStrides, formatShape, inferShape, normalizeDim, shapesEqual, viewStrides } from '../shape.js';
 import { fromDataId, makeView, shareData } from '../tensor/make.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { cat } from './join.js';
@@ -149,6 +149,7 @@ export function expand(x: Tensor, ...shape: (number | readonly number[])[]): Ten
     outShape.push(want);
     strides.push(j >= 0 && cur === want ? x.strides[j] : 0);
   });
+  checkSizes('expand', outShape);
   if (shapesEqual(outShape, x.shape)) return makeIdentityView(x);
   const out = makeView(x, outShape, strides, x.offset);
   recordOp({ name: 'expand', inputs: [x], outputs: [out], backward: ([g]) => [sumToShape(g, x.shape)] });

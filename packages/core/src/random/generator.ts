@@ -6,6 +6,7 @@
  * (PyTorch uses mt19937 on CPU and a different Philox layout on CUDA). What is guaranteed
  * is that a seed gives the same sequence on every backend and platform.
  */
+import { GhostFlowError } from '../errors.js';
 import { philox4x32 } from './philox.js';
 
 const TWO_POW_32 = 4294967296;
@@ -36,7 +37,7 @@ export class Generator {
    */
   manualSeed(seed: number): this {
     if (!Number.isInteger(seed) || seed < 0 || seed > Number.MAX_SAFE_INTEGER) {
-      throw new RangeError(`manualSeed expects a non-negative integer below 2^53, got ${seed}`);
+      throw new GhostFlowError(`manualSeed expects a non-negative integer below 2^53, got ${String(seed)}`);
     }
     this.seedValue = seed;
     this.key0 = (seed % TWO_POW_32) >>> 0;

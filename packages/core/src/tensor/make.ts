@@ -2,6 +2,7 @@
  * The few ways core turns backend handles into tensors and tensors into kernel inputs.
  * Every op goes through these, so backend checks and error messages live in one place.
  */
+import { allocating } from '../allocation.js';
 import type { Backend } from '../backend/backend.js';
 import type { DataId, FusedKernels } from '../backend/kernels.js';
 import { getBackend } from '../backend/registry.js';
@@ -68,5 +69,10 @@ export function uploadTensor(backend: Backend, values: Float32Array | Int32Array
   if (values.length !== sizeOf(shape)) {
     throw new BackendError(`internal: ${values.length} values for shape [${shape.join(', ')}]`);
   }
-  return fromDataId(backend, backend.upload(values as never, dtype), shape, dtype);
+  return fromDataId(
+    backend,
+    allocating('upload', shape, dtype, () => backend.upload(values as never, dtype)),
+    shape,
+    dtype,
+  );
 }

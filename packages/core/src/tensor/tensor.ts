@@ -7,6 +7,7 @@ import type { TensorLike } from '../ops/binary.js';
 import type { Dims, ValuesIndices, VarianceOptions } from '../ops/reduce.js';
 import type { Backend } from '../backend/backend.js';
 import type { TensorView } from '../backend/kernels.js';
+import { throwIndexFault } from '../backend/index-faults.js';
 import { BackendError, DisposedTensorError, GhostFlowError } from '../errors.js';
 import type { DType, DTypeArrayMap } from '../dtype.js';
 import type { GradNode } from '../autograd/node.js';
@@ -63,6 +64,8 @@ export class Tensor {
   private _historyGeneration = 0;
   /** @internal the base's `historyGeneration` when this view's history was last set. */
   private _baseGeneration = 0;
+  /** @internal hooks run after backward accumulated into `.grad` (leaves only). */
+  private _postAccumulateGradHooks: ((tensor: Tensor) => void)[] = [];
 
   /**
    * Not for users: makes a tensor over `storage`, taking over one reference to it.
@@ -256,6 +259,33 @@ export class Tensor {
     this._grad = value;
   }
 
+  /**
+   * Registers `hook`, called with this tensor each time a backward pass has accumulated a
+   * gradient into its `.grad` (after the store, so `.grad` holds the new total). Like PyTorch
+   * 2.1's `register_post_accumulate_grad_hook`: it tells code such as distributed data
+   * parallelism that a parameter's gradient is final for this pass while backward goes on with
+   * the rest of the graph. Only leaves that require grad accept hooks; `gradients()` (which
+   * does not touch `.grad`) does not call them. Returns a handle whose `remove()` unregisters it.
+   */
+  registerPostAccumulateGradHook(hook: (tensor: Tensor) => void): { remove(): void } {
+    if (!this.isLeaf || !this._requiresGrad) {
+      throw new GhostFlowError(
+        `registerPostAccumulateGradHook needs a leaf tensor that requires grad, got ${this.isLeaf ? 'a leaf with requiresGrad=false' : `a non-leaf (gradFn ${this.gradFn})`}`,
+      );
+    }
+    this._postAccumulateGradHooks.push(hook);
+    return {
+      remove: () => {
+        this._postAccumulateGradHooks = this._postAccumulateGradHooks.filter((h) => h !== hook);
+      },
+    };
+  }
+
+  /** @internal called by the backward engine right after it stored this leaf's `.grad`. */
+  runPostAccumulateGradHooks(): void {
+    for (const hook of [...this._postAccumulateGradHooks]) hook(this);
+  }
+
   /** Keeps `.grad` for this non-leaf tensor after backward (leaves always keep it). */
   retainGrad(): this {
     this._retainsGrad = true;
@@ -335,7 +365,10 @@ export class Tensor {
   async data(): Promise<DTypeArrayMap[DType]> {
     const source = this.readable();
     try {
-      return await source.storage.backend.read(source.storage.dataId, this.dtype, this.size);
+      const backend = source.storage.backend;
+      const values = await backend.read(source.storage.dataId, this.dtype, this.size);
+      throwIndexFault(backend);
+      return values;
     } finally {
       if (source !== this) source.dispose();
     }
@@ -354,7 +387,9 @@ export class Tensor {
     }
     const source = this.readable();
     try {
-      return backend.readSync(source.storage.dataId, this.dtype, this.size);
+      const values = backend.readSync(source.storage.dataId, this.dtype, this.size);
+      throwIndexFault(backend);
+      return values;
     } finally {
       if (source !== this) source.dispose();
     }

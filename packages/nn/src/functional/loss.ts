@@ -3,7 +3,21 @@
  * every backend gets values and gradients. Each takes `reduction`: `'none'` (per-element
  * losses), `'mean'` (default) or `'sum'`.
  */
-import { type Tensor, DTypeError, eq, GhostFlowError, ShapeError, formatShape, ne, sigmoid, tidy, where } from '@ghostflow/core';
+import {
+  type Tensor,
+  DTypeError,
+  eq,
+  GhostFlowError,
+  IndexError,
+  ShapeError,
+  formatShape,
+  ne,
+  noGrad,
+  recordOp,
+  sigmoid,
+  tidy,
+  where,
+} from '@ghostflow/core';
 
 /** How a loss combines its per-element values. */
 export type Reduction = 'none' | 'mean' | 'sum';
@@ -66,7 +80,11 @@ export function huberLoss(input: Tensor, target: Tensor, options: HuberLossOptio
   return tidy(() => {
     const diff = input.sub(target);
     const d = diff.abs();
-    return reduce(where(d.lt(delta), diff.square().mul(0.5), d.sub(0.5 * delta).mul(delta)), options.reduction);
+    const small = d.lt(delta);
+    // Square only the differences on the quadratic side: squaring an infinite one would put
+    // 0 * inf = NaN into the gradient of the branch `where` does not take (PyTorch: +-delta).
+    const quadratic = where(small, diff, 0).square().mul(0.5);
+    return reduce(where(small, quadratic, d.sub(0.5 * delta).mul(delta)), options.reduction);
   });
 }
 
@@ -88,7 +106,12 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options: SmoothL1Los
   return tidy(() => {
     const diff = input.sub(target);
     const d = diff.abs();
-    return reduce(where(d.lt(beta), diff.square().mul(0.5 / beta), d.sub(0.5 * beta)), options.reduction);
+    const small = d.lt(beta);
+    // As in huberLoss: keep infinite differences out of the square, whose gradient would be NaN.
+    const quadratic = where(small, diff, 0)
+      .square()
+      .mul(0.5 / beta);
+    return reduce(where(small, quadratic, d.sub(0.5 * beta)), options.reduction);
   });
 }
 
@@ -105,14 +128,35 @@ export interface BinaryCrossEntropyOptions extends ReductionOptions {
 export function binaryCrossEntropy(input: Tensor, target: Tensor, options: BinaryCrossEntropyOptions = {}): Tensor {
   sameShape(input, target, 'binaryCrossEntropy');
   return tidy(() => {
-    const t = floatTarget(target);
-    const logX = input.log().clamp(-100);
-    const log1mX = input.neg().log1p().clamp(-100);
-    let loss = t.mul(logX).add(t.neg().add(1).mul(log1mX)).neg();
+    let loss = bceElements(input, floatTarget(target));
     if (options.weight) loss = loss.mul(options.weight);
     return reduce(loss, options.reduction);
   });
 }
+
+/**
+ * Unweighted per-element BCE with PyTorch's own gradient rule. Differentiating the clamped
+ * logs would give 0 * inf = NaN at a probability of exactly 0 or 1; PyTorch instead uses
+ * `(x - t) / max(x (1 - x), 1e-12)` for the input and `log(1 - x) - log(x)` for the target.
+ */
+function bceElements(x: Tensor, t: Tensor): Tensor {
+  const out = noGrad(() => {
+    const logX = x.log().clamp(-100);
+    const log1mX = x.neg().log1p().clamp(-100);
+    return t.mul(logX).add(t.neg().add(1).mul(log1mX)).neg();
+  });
+  recordOp({
+    name: 'binaryCrossEntropy',
+    inputs: [x, t],
+    outputs: [out],
+    save: [x, t],
+    backward: ([g], [xs, ts]) => [g.mul(xs.sub(ts)).div(xs.mul(xs.neg().add(1)).clamp(BCE_EPS)), g.mul(xs.neg().log1p().sub(xs.log()))],
+  });
+  return out;
+}
+
+/** PyTorch's floor on `x (1 - x)` in the BCE gradient. */
+const BCE_EPS = 1e-12;
 
 /** Options of {@link binaryCrossEntropyWithLogits}. */
 export interface BinaryCrossEntropyWithLogitsOptions extends ReductionOptions {
@@ -196,10 +240,30 @@ function nllParts(
 export function nllLoss(input: Tensor, target: Tensor, options: NLLLossOptions = {}): Tensor {
   const { input: x, target: t, unbatched } = classShapes(input, target, 'nllLoss');
   checkClassWeight(options.weight, x.shape[1], 'nllLoss');
+  checkTargets(t, x.shape[1], options.ignoreIndex ?? -100, 'nllLoss');
   return tidy(() => {
     const { losses, weights } = nllParts(x, t, options.weight, options.ignoreIndex ?? -100);
     return reduceNll(losses, weights, options.reduction, unbatched);
   });
+}
+
+/**
+ * PyTorch's "Target 7 is out of bounds." for a class index outside [0, classes) that is not
+ * `ignoreIndex`, instead of the message of the gather it would reach. Only where the backend
+ * reads synchronously: elsewhere a read would stall the device queue.
+ */
+function checkTargets(target: Tensor, classes: number, ignoreIndex: number, fn: string): void {
+  target.assertAlive();
+  if (!target.backend.readSync || target.size === 0) return;
+  const values = target.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== ignoreIndex && (v < 0 || v >= classes)) {
+      throw new IndexError(
+        `${fn}: Target ${v} is out of bounds (expected a class index in [0, ${classes}) or ignoreIndex ${ignoreIndex}, at flat index ${i})`,
+      );
+    }
+  }
 }
 
 function checkClassWeight(weight: Tensor | null | undefined, classes: number, fn: string): void {
@@ -241,6 +305,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   const { input: x, target: t, unbatched } = classShapes(input, target, 'crossEntropy');
   const classes = x.shape[1];
   checkClassWeight(options.weight, classes, 'crossEntropy');
+  checkTargets(t, classes, options.ignoreIndex ?? -100, 'crossEntropy');
   return tidy(() => {
     const logp = x.logSoftmax(1);
     const { losses, weights, keepMask } = nllParts(logp, t, options.weight, options.ignoreIndex ?? -100);

@@ -155,10 +155,15 @@ export class LinearLR extends LRScheduler {
       throw new GhostFlowError(`LinearLR: startFactor must be in (0, 1], got ${this.startFactor}`);
     if (!(this.endFactor >= 0 && this.endFactor <= 1))
       throw new GhostFlowError(`LinearLR: endFactor must be in [0, 1], got ${this.endFactor}`);
+    if (!(Number.isInteger(this.totalIters) && this.totalIters >= 0))
+      throw new GhostFlowError(`LinearLR: totalIters must be a non-negative integer, got ${this.totalIters}`);
     this.step();
   }
 
   protected lrAt(baseLr: number, epoch: number): number {
+    // No ramp: PyTorch applies startFactor at epoch 0 and then leaves the lr alone, so it
+    // stays at startFactor (the closed form would divide 0 by 0).
+    if (this.totalIters === 0) return baseLr * this.startFactor;
     return baseLr * (this.startFactor + ((this.endFactor - this.startFactor) * Math.min(this.totalIters, epoch)) / this.totalIters);
   }
 }

@@ -51,13 +51,17 @@ export function softmax(store: CpuStore, x: TensorView, attrs: { axis: number })
   });
 }
 
-/** `x - max - log(sum(exp(x - max)))` along `axis`. Output: `x.shape`, float32. */
+/**
+ * `(x - max) - log(sum(exp(x - max)))` along `axis`. Output: `x.shape`, float32. The max is
+ * subtracted first, as PyTorch does: folding it into `max + log(sum)` would round the small
+ * log away once |x| is large (at 1e15 the float64 spacing is 0.125; at 1e30, 1e14).
+ */
 export function logSoftmax(store: CpuStore, x: TensorView, attrs: { axis: number }): DataId {
   return alongAxis(store, x, attrs.axis, (buf, n) => {
     const m = lineMax(buf, n);
     let s = 0;
     for (let j = 0; j < n; j++) s += Math.exp(buf[j] - m);
-    const lse = m + Math.log(s);
-    for (let j = 0; j < n; j++) buf[j] -= lse;
+    const ls = Math.log(s);
+    for (let j = 0; j < n; j++) buf[j] = buf[j] - m - ls;
   });
 }

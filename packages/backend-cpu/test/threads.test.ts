@@ -1,0 +1,172 @@
+/**
+ * The GEMM worker pool under failure, and thread-count validation. A worker that dies (its
+ * thread exits mid-part, is terminated while idle, or hangs without a trace) must never block
+ * the calling thread: the job completes on the caller with the right values and the worker
+ * is marked dead. Thread counts that are not positive integers are refused naming the value;
+ * counts above the core count are capped (with one warning), and workers start lazily.
+ *
+ * Faults are injected through node:worker_threads' Worker class (the pool creates its workers
+ * through it), by rewriting the worker's program text; the pool's code is unchanged. A
+ * watchdog thread kills the test process if a job ever blocks, so a regression fails this
+ * file instead of hanging the run.
+ */
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import type { Worker as NodeWorker } from 'node:worker_threads';
+import { BackendError, type DataId, type TensorView, contiguousStrides } from '@ghostflow/core';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { type CpuBackend, createCpuBackend, getCpuThreads, setCpuThreads } from '../src/cpu-backend.js';
+
+const wt = createRequire(import.meta.url)('node:worker_threads') as { Worker: typeof NodeWorker };
+const OriginalWorker = wt.Worker;
+/** Every worker made since the file started (the pool's and nobody else's). */
+const made: NodeWorker[] = [];
+/** Rewrites the program of the next workers (fault injection), or null. */
+let inject: ((code: string) => string) | null = null;
+wt.Worker = class RecordingWorker extends OriginalWorker {
+  constructor(code: string | URL, options?: ConstructorParameters<typeof NodeWorker>[1]) {
+    super(typeof code === 'string' && inject ? inject(code) : code, options);
+    made.push(this as NodeWorker);
+  }
+} as typeof NodeWorker;
+afterAll(() => {
+  wt.Worker = OriginalWorker;
+});
+afterEach(() => {
+  inject = null;
+  vi.restoreAllMocks();
+});
+
+const cores = os.availableParallelism();
+const zero = { minElements: 0, minMacs: 0, threadMinMacs: 0 };
+const js = createCpuBackend({ wasm: false });
+
+/** Kills this process (failing the file) unless `fn` finishes within `ms`: a blocked thread cannot time out a test. */
+async function withWatchdog<T>(ms: number, fn: () => T | Promise<T>): Promise<T> {
+  const dog = new OriginalWorker(
+    `setTimeout(() => { console.error('watchdog: the pool blocked the calling thread'); process.kill(${process.pid}, 'SIGKILL'); }, ${ms});`,
+    {
+      eval: true,
+    },
+  );
+  try {
+    return await fn();
+  } finally {
+    await dog.terminate();
+  }
+}
+
+function view(be: CpuBackend, values: Float32Array, shape: number[]): TensorView {
+  return { dataId: be.upload(values, 'float32'), dtype: 'float32', shape, strides: contiguousStrides(shape), offset: 0 };
+}
+
+const N = 384;
+const A = Float32Array.from({ length: N * N }, (_, i) => Math.sin(i * 0.37));
+const B = Float32Array.from({ length: N * N }, (_, i) => Math.cos(i * 0.11));
+const WANT = js.readSync?.(js.kernels.matmul(view(js, A, [N, N]), view(js, B, [N, N])), 'float32', N * N) as Float32Array;
+
+/**
+ * An N x N product (24 column panels: split over both threads), large enough that the
+ * worker claims its part before the caller finishes its own, and the JS reference.
+ */
+function product(be: CpuBackend): { got: Float32Array; want: Float32Array } {
+  const out: DataId = be.kernels.matmul(view(be, A, [N, N]), view(be, B, [N, N]));
+  return { got: be.readSync?.(out, 'float32', N * N) as Float32Array, want: WANT };
+}
+
+function expectClose(got: Float32Array, want: Float32Array): void {
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i])));
+  expect(worst).toBeLessThan(1e-4);
+}
+
+describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread', () => {
+  it('a worker whose thread exits in the middle of a part: the caller redoes the part', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    inject = (code) => code.replace('fns[op](...args);', 'process.exit(1);');
+    const be = createCpuBackend({ threads: 2, thresholds: zero });
+    await be.whenThreadsReady();
+    expect(be.info).toMatchObject({ threads: 2, readyWorkers: 1 });
+    const { got, want } = await withWatchdog(30_000, () => product(be));
+    expectClose(got, want);
+    expect(be.info).toMatchObject({ threads: 1, readyWorkers: 0 });
+    // Later jobs no longer post to it.
+    const again = await withWatchdog(30_000, () => product(be));
+    expectClose(again.got, again.want);
+    expect(warn.mock.calls.some((c) => String(c[0]).includes('worker thread died'))).toBe(true);
+    be.dispose();
+  });
+
+  it('a worker terminated while idle, before the event loop hears of it', async () => {
+    const be = createCpuBackend({ threads: 2, thresholds: zero });
+    await be.whenThreadsReady();
+    const worker = made[made.length - 1];
+    const stopping = worker.terminate();
+    // Synchronously, so no 'exit' event can have run: the part is taken back or redone.
+    const first = await withWatchdog(30_000, () => product(be));
+    expectClose(first.got, first.want);
+    await stopping;
+    const second = await withWatchdog(30_000, () => product(be));
+    expectClose(second.got, second.want);
+    expect(be.info.threads).toBe(1);
+    be.dispose();
+  });
+
+  it('a worker that never returns from a part (killed without a trace): stopped after a stall, part redone', async () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    inject = (code) => code.replace('fns[op](...args);', 'for (;;) {}');
+    const be = createCpuBackend({ threads: 2, thresholds: zero });
+    await be.whenThreadsReady();
+    const t0 = Date.now();
+    const { got, want } = await withWatchdog(30_000, () => product(be));
+    expectClose(got, want);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(be.info.threads).toBe(1);
+    be.dispose();
+  });
+});
+
+describe('thread counts', () => {
+  it('createCpuBackend refuses threads 0, -1, NaN, Infinity and 1.5, naming the value', () => {
+    for (const threads of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 1.5]) {
+      expect(() => createCpuBackend({ threads })).toThrow(BackendError);
+      expect(() => createCpuBackend({ threads })).toThrow(`got ${threads}`);
+    }
+    expect(() => setCpuThreads(0)).toThrow(BackendError);
+    expect(() => createCpuBackend({ threads: 2 }).setThreads(-3)).toThrow('got -3');
+  });
+
+  it('a bad GHOSTFLOW_CPU_THREADS is refused, naming the value', () => {
+    const before = process.env.GHOSTFLOW_CPU_THREADS;
+    try {
+      for (const bad of ['abc', '0', '-2', '2.5', 'Infinity']) {
+        process.env.GHOSTFLOW_CPU_THREADS = bad;
+        expect(() => createCpuBackend()).toThrow(BackendError);
+        expect(() => getCpuThreads()).toThrow(`GHOSTFLOW_CPU_THREADS: expected a positive integer thread count, got '${bad}'`);
+      }
+      process.env.GHOSTFLOW_CPU_THREADS = '1';
+      expect(getCpuThreads()).toBe(1);
+    } finally {
+      if (before === undefined) Reflect.deleteProperty(process.env, 'GHOSTFLOW_CPU_THREADS');
+      else process.env.GHOSTFLOW_CPU_THREADS = before;
+    }
+  });
+
+  it('setCpuThreads(1000) caps at the core count, warns once and starts no worker synchronously', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const be = createCpuBackend({ thresholds: zero });
+    const count = made.length;
+    setCpuThreads(1000);
+    expect(getCpuThreads()).toBe(cores);
+    expect(be.info.threads).toBe(cores);
+    const big = createCpuBackend({ threads: 1000, thresholds: zero });
+    expect(big.info.threads).toBe(cores);
+    expect(made.length).toBe(count);
+    expect(warn.mock.calls.filter((c) => String(c[0]).includes('1000 threads requested'))).toHaveLength(1);
+    // The workers start when work asks for them.
+    await big.whenThreadsReady();
+    expect(made.length).toBe(count + cores - 1);
+    for (const b of [be, big]) b.dispose();
+    setCpuThreads(cores);
+  });
+});
