@@ -30,6 +30,8 @@ size_t inUse = 0, cachedBytes = 0, peak = 0, deviceAllocs = 0;
 std::string initReason = "not initialised";
 bool ready = false;
 std::string lastLaunch = "none";
+uint64_t faultWords = 0;  // device int[2]: [call id, index] of the first bad gather/scatter index
+const int kZeroWords[2] = {0, 0};
 
 size_t sizeClass(size_t n) {
   if (n <= 512) return 512;
@@ -197,8 +199,10 @@ void readerLoop() {
   }
 }
 
-// Enqueues a read of `bytes` of `id` (or just a marker when staging is not wanted: sync()).
-Napi::Value enqueueRead(Napi::Env env, uint64_t src, size_t bytes) {
+// Enqueues a read of `bytes` of `id` (0 bytes: sync()), followed by the 8 bytes of fault words
+// (which are then cleared on the stream): the result holds the data, then [call id, index].
+Napi::Value enqueueRead(Napi::Env env, uint64_t src, size_t dataBytes) {
+  const size_t bytes = dataBytes + 8;
   auto* job = new ReadJob{Napi::Promise::Deferred::New(env), nullptr, bytes, nullptr, {}};
   Napi::Promise promise = job->deferred.Promise();
   try {
@@ -209,7 +213,9 @@ Napi::Value enqueueRead(Napi::Env env, uint64_t src, size_t bytes) {
     } else {
       job->staging = gfdev::pinnedAlloc(sizeClass(bytes));
     }
-    if (bytes) gfdev::readAsync(job->staging, src, bytes);
+    if (dataBytes) gfdev::readAsync(job->staging, src, dataBytes);
+    gfdev::readAsync(static_cast<uint8_t*>(job->staging) + dataBytes, faultWords, 8);
+    gfdev::upload(faultWords, kZeroWords, 8);
     job->event = gfdev::eventRecord();
   } catch (const std::exception& e) {
     if (job->staging) stagingCache[sizeClass(bytes)].push_back(job->staging);
@@ -264,10 +270,11 @@ Napi::Value Upload(const Napi::CallbackInfo& info) {
 Napi::Value ReadSync(const Napi::CallbackInfo& info) {
   const uint64_t src = handle(static_cast<uint32_t>(num(info[0]))).ptr;
   const size_t bytes = num(info[1]);
-  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(info.Env(), bytes);
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(info.Env(), bytes + 8);
   try {
-    if (bytes) gfdev::readSync(ab.Data(), src, bytes);
-    else gfdev::sync();
+    if (bytes) gfdev::readAsync(ab.Data(), src, bytes);  // pageable: completes by the readSync below
+    gfdev::readSync(static_cast<uint8_t*>(ab.Data()) + bytes, faultWords, 8);
+    gfdev::upload(faultWords, kZeroWords, 8);
   } catch (const std::exception& e) {
     throw std::runtime_error(withLast(e.what()));
   }
@@ -360,7 +367,7 @@ Napi::Value Line(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), out);
 }
 
-// index(kernel, mode, axis, n, outId, xView, indexView, outView)
+// index(kernel, mode, axis, n, outId, xView, indexView, outView, axisSize, callId)
 Napi::Value Index(const Napi::CallbackInfo& info) {
   const std::string kernel = info[0].As<Napi::String>();
   GfIndexArgs a;
@@ -372,6 +379,9 @@ Napi::Value Index(const Napi::CallbackInfo& info) {
   a.out = ptrOf<void>(out);
   a.x = ptr<void>(view(info[5], a.xv));
   a.index = ptr<int>(view(info[6], a.iv));
+  a.size = num(info[8]);
+  a.call = static_cast<int>(num(info[9]));
+  a.fault = ptr<int>(faultWords);
   if (!info[7].IsNull()) {
     Napi::Array ov = info[7].As<Napi::Array>();  // [rank, ...shape, ...strides] of the output
     a.ov.rank = static_cast<int>(num(ov[0u]));
@@ -530,6 +540,11 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initReason = gfdev::init();
   ready = initReason.empty();
+  if (ready && !faultWords) {
+    faultWords = gfdev::malloc(8);
+    if (faultWords) gfdev::upload(faultWords, kZeroWords, 8);
+    else { ready = false; initReason = "cannot allocate 8 bytes of device memory"; }
+  }
   if (!reader) {
     reader = new Reader();
     reader->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),

@@ -11,6 +11,7 @@ import {
   type DTypeArrayMap,
   type DataId,
   type FusedKernels,
+  type IndexFault,
   KERNEL_CONTRACT_VERSION,
   type PrimitiveKernels,
   type Shape,
@@ -109,6 +110,10 @@ class CudaBackendImpl implements CudaBackend {
   readonly kernels: PrimitiveKernels;
   readonly fused: Partial<FusedKernels>;
   private stats: BackendMemory = { buffers: 0, bytes: 0, bytesAllocatedTotal: 0, peakBytes: 0 };
+  /** gather/scatter calls since the last read or sync, by the call id their kernel records on a fault. */
+  private faultCalls = new Map<number, Omit<IndexFault, 'index'>>();
+  private nextCall = 1;
+  private pendingFault: IndexFault | null = null;
 
   constructor(
     private readonly addon: NativeAddon,
@@ -200,7 +205,8 @@ class CudaBackendImpl implements CudaBackend {
         this.lineKernel(`gf_argreduce_${DTYPE_SUFFIX[x.dtype]}`, op === 'argmax' ? 0 : 1, x, axis, 'int32', false),
       cumsum: (x, { axis }) => this.lineKernel(`gf_cumsum_${DTYPE_SUFFIX[x.dtype]}`, 0, x, axis, x.dtype, true),
       matmul: (a, b) => this.matmul(a, b, null, -1),
-      gather: (x, index, { axis }) => {
+      gather: (x, index, attrs) => {
+        const { axis } = attrs;
         const n = sizeOf(index.shape);
         const out = guard('gather', () => this.addon.alloc(n * bytesPerElement(x.dtype)));
         const xd = dims(x);
@@ -215,11 +221,14 @@ class CudaBackendImpl implements CudaBackend {
             encode(asData(x.dataId).id, x.offset, xd.shape, xd.strides),
             encode(asData(index.dataId).id, index.offset, id.shape, id.strides),
             null,
+            xd.shape[axis],
+            this.faultCall({ kernel: 'gather', caller: attrs.caller, axis, size: xd.shape[axis] }),
           ),
         );
         return this.track(out, x.dtype, n);
       },
-      scatter: (base, index, src, { axis, reduce }) => {
+      scatter: (base, index, src, attrs) => {
+        const { axis, reduce } = attrs;
         const size = sizeOf(base.shape);
         const out = this.copy(base, -1, null);
         const bd = dims(base);
@@ -235,6 +244,8 @@ class CudaBackendImpl implements CudaBackend {
             encode(asData(src.dataId).id, src.offset, sd.shape, sd.strides),
             encode(asData(index.dataId).id, index.offset, id.shape, id.strides),
             [bd.shape.length, ...bd.shape, ...contiguousStrides(bd.shape)],
+            bd.shape[axis],
+            this.faultCall({ kernel: 'scatter', caller: attrs.caller, axis, size: bd.shape[axis] }),
           ),
         );
         return this.track(out, base.dtype, size);
@@ -478,21 +489,56 @@ class CudaBackendImpl implements CudaBackend {
     return this.track(id, dtype, values.length);
   }
 
+  /** An id for a gather/scatter call, so a fault its kernel records can be described. */
+  private faultCall(call: Omit<IndexFault, 'index'>): number {
+    const id = this.nextCall;
+    this.nextCall = this.nextCall >= 0x7fffffff ? 1 : this.nextCall + 1;
+    this.faultCalls.set(id, call.caller === undefined ? { kernel: call.kernel, axis: call.axis, size: call.size } : call);
+    return id;
+  }
+
+  /**
+   * The calls a read enqueued now covers (every gather/scatter so far), and a function that
+   * turns the fault words that read brings back into the pending fault.
+   */
+  private faultWatch(): (buffer: ArrayBuffer, dataBytes: number) => void {
+    const calls = this.faultCalls;
+    this.faultCalls = new Map();
+    return (buffer, dataBytes) => {
+      const words = new DataView(buffer, dataBytes, 8); // after the data: any byte alignment
+      const call = words.getInt32(0, true);
+      const index = words.getInt32(4, true);
+      const c = calls.get(call);
+      if (call !== 0 && c && !this.pendingFault) this.pendingFault = { ...c, index };
+    };
+  }
+
+  takeIndexFault(): IndexFault | null {
+    const f = this.pendingFault;
+    this.pendingFault = null;
+    return f;
+  }
+
   async read<D extends DType>(dataId: DataId, dtype: D, size: number): Promise<DTypeArrayMap[D]> {
     const d = asData(dataId);
     const bytes = size * bytesPerElement(dtype);
+    const watch = this.faultWatch();
     let buffer: ArrayBuffer;
     try {
       buffer = await guard('read', () => this.addon.read(d.id, bytes));
     } catch (e) {
       throw e instanceof BackendError ? e : new BackendError(`cuda read: ${(e as Error).message}`);
     }
+    watch(buffer, bytes);
     return new ARRAY[dtype](buffer, 0, size);
   }
 
   readSync<D extends DType>(dataId: DataId, dtype: D, size: number): DTypeArrayMap[D] {
     const d = asData(dataId);
-    const buffer = guard('readSync', () => this.addon.readSync(d.id, size * bytesPerElement(dtype)));
+    const bytes = size * bytesPerElement(dtype);
+    const watch = this.faultWatch();
+    const buffer = guard('readSync', () => this.addon.readSync(d.id, bytes));
+    watch(buffer, bytes);
     return new ARRAY[dtype](buffer, 0, size);
   }
 
@@ -513,11 +559,14 @@ class CudaBackendImpl implements CudaBackend {
   }
 
   async sync(): Promise<void> {
+    const watch = this.faultWatch();
+    let buffer: ArrayBuffer;
     try {
-      await this.addon.sync();
+      buffer = await this.addon.sync();
     } catch (e) {
       throw new BackendError(`cuda sync: ${(e as Error).message}`);
     }
+    watch(buffer, 0);
   }
 }
 

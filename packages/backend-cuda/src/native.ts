@@ -34,8 +34,11 @@ export interface NativeAddon {
   alloc(bytes: number): number;
   free(id: number): void;
   upload(unused: number, values: ArrayBufferView): number;
+  /** The data, then 8 bytes of index-fault words `[call id, index]` (cleared by the read). */
   readSync(id: number, bytes: number): ArrayBuffer;
+  /** Like readSync, resolved off the event loop. */
   read(id: number, bytes: number): Promise<ArrayBuffer>;
+  /** Resolves with the 8 fault words once the stream drains. */
   sync(): Promise<ArrayBuffer>;
   memory(): NativeMemory;
   emptyCache(): void;

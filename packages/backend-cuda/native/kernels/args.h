@@ -51,7 +51,9 @@ struct GfLineArgs {
 // gather (out = x[.., idx, ..]) and scatter (out[.., idx, ..] = / += src).
 struct GfIndexArgs {
   long long n;
-  int axis, type, mode, pad;
+  long long size;       // x.shape[axis] (gather) / base.shape[axis] (scatter): valid indices
+  int* fault;           // [call id, bad index] of the first out-of-range index, 0 when none
+  int axis, type, mode, call;
   void* out;
   const void* x;        // gather source / scatter src values
   const int* index;

@@ -28,4 +28,5 @@ void gf_register_kernel(const char* name, void (*body)(const void*));
 // Fibers of one block run on one OS thread, one at a time: plain read-modify-write is atomic.
 inline float atomicAdd(float* p, float v) { float o = *p; *p = o + v; return o; }
 inline int atomicAdd(int* p, int v) { int o = *p; *p = (int)((unsigned)o + (unsigned)v); return o; }
+inline int atomicCAS(int* p, int cmp, int v) { int o = *p; if (o == cmp) *p = v; return o; }
 #endif

@@ -93,8 +93,14 @@ GF_DEV void gfCumsum(const GfLineArgs& a) {
 GF_KERNEL(gf_cumsum_f32, GfLineArgs) { gfCumsum<float>(a); }
 GF_KERNEL(gf_cumsum_i32, GfLineArgs) { gfCumsum<int>(a); }
 
-// Position in `x` of output element i of gather (index view iv, x view xv, axis).
-GF_DEV void gfIndexPos(const GfIndexArgs& a, long long i, const GfView& target, long long* ip, long long* tp) {
+// Records the first out-of-range index of any gather/scatter since the fault words were last read.
+GF_DEV void gfFault(const GfIndexArgs& a, long long idx) {
+  if (atomicCAS(a.fault, 0, a.call) == 0) a.fault[1] = (int)idx;
+}
+
+// Position in `x` of output element i of gather (index view iv, x view xv, axis); false when the
+// index is out of range (recorded as a fault; nothing may be read or written for it).
+GF_DEV bool gfIndexPos(const GfIndexArgs& a, long long i, const GfView& target, long long* ip, long long* tp) {
   long long pi = a.iv.off, pt = target.off, rest = i;
   long long coord[GF_MAX_RANK];
   for (int d = a.iv.rank - 1; d >= 0; --d) {
@@ -104,17 +110,21 @@ GF_DEV void gfIndexPos(const GfIndexArgs& a, long long i, const GfView& target, 
     rest = q;
   }
   long long idx = a.index[pi];
-  for (int d = 0; d < a.iv.rank; d++) pt += (d == a.axis ? idx : coord[d]) * target.stride[d];
   *ip = pi;
+  if (idx < 0 || idx >= a.size) {
+    gfFault(a, idx);
+    return false;
+  }
+  for (int d = 0; d < a.iv.rank; d++) pt += (d == a.axis ? idx : coord[d]) * target.stride[d];
   *tp = pt;
+  return true;
 }
 
 template <class T>
 GF_DEV void gfGather(const GfIndexArgs& a) {
   GF_FOR(i, a.n) {
     long long ip, xp;
-    gfIndexPos(a, i, a.xv, &ip, &xp);
-    static_cast<T*>(a.out)[i] = static_cast<const T*>(a.x)[xp];
+    static_cast<T*>(a.out)[i] = gfIndexPos(a, i, a.xv, &ip, &xp) ? static_cast<const T*>(a.x)[xp] : (T)0;
   }
 }
 GF_KERNEL(gf_gather_4, GfIndexArgs) { gfGather<int>(a); }
@@ -125,7 +135,7 @@ template <class T>
 GF_DEV void gfScatter(const GfIndexArgs& a) {
   GF_FOR(i, a.n) {
     long long ip, op;
-    gfIndexPos(a, i, a.ov, &ip, &op);
+    if (!gfIndexPos(a, i, a.ov, &ip, &op)) continue;
     T v = static_cast<const T*>(a.x)[gfPos(a.xv, i)];
     T* dst = static_cast<T*>(a.out) + op;
     if (a.mode == 0) *dst = v;
@@ -137,7 +147,7 @@ GF_KERNEL(gf_scatter_i32, GfIndexArgs) { gfScatter<int>(a); }
 GF_KERNEL(gf_scatter_b8, GfIndexArgs) {  // bool: 'add' is or, which is a plain store of 1
   GF_FOR(i, a.n) {
     long long ip, op;
-    gfIndexPos(a, i, a.ov, &ip, &op);
+    if (!gfIndexPos(a, i, a.ov, &ip, &op)) continue;
     unsigned char v = static_cast<const unsigned char*>(a.x)[gfPos(a.xv, i)];
     unsigned char* dst = static_cast<unsigned char*>(a.out) + op;
     if (a.mode == 0) *dst = v;
