@@ -65,6 +65,8 @@ export interface NativeAddon {
     x: NativeView,
     index: NativeView,
     out: number[] | null,
+    axisSize: number,
+    callId: number,
   ): number;
   matmul(
     M: number,
