@@ -12,4 +12,5 @@ export const workspaceAlias = {
   '@ghostflow/backend-conformance': pkg('backend-conformance'),
   '@ghostflow/nn': pkg('nn'),
   '@ghostflow/backend-webgpu': pkg('backend-webgpu'),
+  '@ghostflow/backend-cuda': pkg('backend-cuda'),
 };

@@ -1,6 +1,8 @@
 /**
  * GhostFlow end-to-end demo: a 2-layer MLP (1 → 32 → 1, tanh) fits a noisy sine with real
- * autograd on backend-cpu, trained by plain full-batch gradient descent written by hand.
+ * autograd, trained by plain full-batch gradient descent written by hand. It runs on the best
+ * backend that starts: cuda on an NVIDIA GPU (@ghostflow/backend-cuda), else cpu (the reason cuda
+ * was skipped is printed); GHOSTFLOW_BACKEND=cuda|cpu forces one.
  *
  * Everything here is the public API of @ghostflow/core, run from the built packages:
  *   npx --yes pnpm@9.15.9 install --frozen-lockfile && npx --yes pnpm@9.15.9 demo
@@ -12,8 +14,15 @@
  *   is freed: `memory().buffers` is the same after 200 steps as before the first.
  * It exits with status 1 if the loss did not fall or memory grew, so it doubles as a smoke test.
  */
-import { getBackendName, linspace, manualSeed, memory, noGrad, randn, tidy, zeros } from '@ghostflow/core';
+import { getBackendName, linspace, manualSeed, memory, noGrad, randn, ready, setBackend, tidy, zeros } from '@ghostflow/core';
 import '@ghostflow/backend-cpu'; // registers the 'cpu' backend on import
+import '@ghostflow/backend-cuda'; // registers 'cuda' (highest priority; falls back when no GPU)
+
+if (process.env.GHOSTFLOW_BACKEND) {
+  await setBackend(process.env.GHOSTFLOW_BACKEND);
+} else {
+  for (const s of (await ready()).skipped) console.log(`(skipped ${s.name}: ${s.reason})`);
+}
 
 const STEPS = Number(process.env.STEPS ?? 200);
 const LR = 0.1;

@@ -38,7 +38,7 @@ const pkgVersion = (name) => {
   }
 };
 /** Column order. The two WebGPU columns sit together at the end; their ratio is ghostflow-webgpu / tfjs-webgpu. */
-const ENGINE_ORDER = ['ghostflow', 'tfjs-cpu', 'tfjs-wasm', 'onnxruntime', 'pytorch', 'ghostflow-webgpu', 'tfjs-webgpu'];
+const ENGINE_ORDER = ['ghostflow', 'tfjs-cpu', 'tfjs-wasm', 'onnxruntime', 'pytorch', 'ghostflow-webgpu', 'tfjs-webgpu', 'ghostflow-cuda'];
 const WEBGPU_ENGINES = ['ghostflow-webgpu', 'tfjs-webgpu'];
 /** Debian chromium's SwiftShader Vulkan ICD: Dawn's software fallback when there is no GPU. */
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -416,6 +416,34 @@ async function setupWebGPU() {
     software = false;
   }
   return { available: true, info, desc, label, software, icd };
+}
+
+/**
+ * GhostFlow on @ghostflow/backend-cuda (self-registered as 'cuda'), the same workloads as `ghostflow`;
+ * skipped with the backend's own reason ("no NVIDIA driver: libcuda.so.1 not found", ...) without a GPU.
+ */
+async function setupGhostflowCuda() {
+  const name = 'ghostflow-cuda';
+  let core;
+  let nn;
+  let cudaPkg;
+  let backend;
+  try {
+    core = await import('@ghostflow/core');
+    nn = await import('@ghostflow/nn');
+    cudaPkg = await import('@ghostflow/backend-cuda');
+    backend = await core.loadBackend('cuda');
+  } catch (e) {
+    return { name, available: false, note: `skipped: @ghostflow/backend-cuda did not start: ${e.message.split('\n')[0]}` };
+  }
+  const make = ghostflowMaker(core, nn, { device: 'cuda', backend, asyncRead: true });
+  return {
+    name,
+    available: true,
+    note: `@ghostflow/backend-cuda ${cudaPkg.VERSION ?? ''} on ${backend.info.device} (GEMM: ${backend.info.blas.startsWith('cublas') ? backend.info.blas : `own kernel; cuBLAS ${backend.info.blas}`}); each run ends with await t.data()`,
+    info: { device: backend.info.device, blas: backend.info.blas },
+    make,
+  };
 }
 
 /** GhostFlow on @ghostflow/backend-webgpu (self-registered as 'webgpu'), the same workloads as `ghostflow`. */
@@ -848,6 +876,7 @@ async function main() {
   if (wantWebgpu && !wg.available) notes.push(`WebGPU columns left out: ${wg.reason}`);
   if (wanted('ghostflow')) engines.push(await setupGhostflow());
   if (wanted('ghostflow-webgpu')) engines.push(await setupGhostflowWebgpu(wg));
+  if (wanted('ghostflow-cuda')) engines.push(await setupGhostflowCuda());
   if (wanted('tfjs-cpu') || wanted('tfjs-wasm') || wanted('tfjs-webgpu')) {
     engines.push(...(await setupTfjs(wg, wanted('tfjs-webgpu'))).filter((e) => wanted(e.name)));
   }

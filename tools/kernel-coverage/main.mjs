@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import * as core from '@ghostflow/core';
 
 /** Backend packages to import; each registers one or more backends on import. */
-const BACKEND_PACKAGES = ['@ghostflow/backend-cpu', '@ghostflow/backend-webgpu'];
+const BACKEND_PACKAGES = ['@ghostflow/backend-cpu', '@ghostflow/backend-webgpu', '@ghostflow/backend-cuda'];
 
 // Without a GPU, WebGPU runs on SwiftShader's software Vulkan when Debian's chromium is installed.
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -26,7 +26,12 @@ const { PRIMITIVE_KERNELS, FUSED_KERNELS, UNARY_OPS, BINARY_OPS, REDUCE_OPS, KER
 const OUT = fileURLToPath(new URL('../../docs/kernel-coverage.md', import.meta.url));
 const check = process.argv.includes('--check');
 
-for (const pkg of BACKEND_PACKAGES) await import(pkg);
+for (const pkg of BACKEND_PACKAGES) {
+  const mod = await import(pkg);
+  // backend-cuda's host-emulation build runs the very same kernel sources without a GPU: where
+  // 'cuda' cannot start, its column is probed through 'cuda-host' (below).
+  if (typeof mod.registerCudaHostBackend === 'function') mod.registerCudaHostBackend();
+}
 
 /** @type {{ name: string, backend?: import('@ghostflow/core').Backend, error?: string }[]} */
 const backends = [];
@@ -35,6 +40,17 @@ for (const name of listBackends()) {
     backends.push({ name, backend: await loadBackend(name) });
   } catch (e) {
     backends.push({ name, error: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+const cudaEntry = backends.find((b) => b.name === 'cuda');
+const hostIndex = backends.findIndex((b) => b.name === 'cuda-host');
+if (hostIndex >= 0) {
+  const [host] = backends.splice(hostIndex, 1);
+  if (cudaEntry?.error && host.backend) {
+    cudaEntry.viaHost = cudaEntry.error;
+    cudaEntry.error = undefined;
+    cudaEntry.backend = host.backend;
   }
 }
 
@@ -98,6 +114,12 @@ each op on a tiny input. See [writing-a-backend.md](writing-a-backend.md) for wh
 - ${COMPOSED}: the backend has no fused kernel; core computes the same result by composing primitive
   kernels (correct, just more kernel launches and memory traffic).
 - ${NO} missing or failing on the probe (a primitive kernel cannot be missing: registration rejects such a backend).`);
+
+for (const b of backends.filter((x) => x.viaHost)) {
+  sections.push(
+    `\`${b.name}\` has no GPU on the machine that generated this file (${b.viaHost}): its column is probed through its host-emulation build \`cuda-host\` (the same kernel sources and addon code, CUDA threads emulated by fibers).`,
+  );
+}
 
 const unavailable = backends.filter((b) => b.error);
 if (unavailable.length > 0) {

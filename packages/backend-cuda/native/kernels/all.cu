@@ -1,0 +1,5 @@
+// The one translation unit nvcc compiles into the fatbin (and the host build compiles as C++).
+#include "elementwise.cu"
+#include "reduce.cu"
+#include "matmul.cu"
+#include "fused.cu"
