@@ -136,7 +136,8 @@ export abstract class Module {
    * parameters, then its buffers, then each child's). The tensors are the live ones, not copies.
    */
   stateDict(prefix = ''): StateDict {
-    const out: StateDict = {};
+    // Null prototype: a tensor named '__proto__' is an own key, not the object's prototype.
+    const out = Object.create(null) as StateDict;
     for (const [name, t] of this.params) if (t) out[prefix + name] = t;
     for (const [name, b] of this.bufs) if (b.tensor && b.persistent) out[prefix + name] = b.tensor;
     for (const [name, child] of this.namedChildren()) Object.assign(out, child.stateDict(`${prefix}${name}.`));
