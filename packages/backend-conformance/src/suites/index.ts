@@ -3,6 +3,7 @@ import type { SuiteContext } from '../context.js';
 import { autogradSuite } from './autograd.js';
 import { errorsSuite } from './errors.js';
 import { kernelsSuite } from './kernels.js';
+import { leakCensusSuite } from './leak-census.js';
 import { memorySuite } from './memory.js';
 import { opsBinarySuite } from './ops-binary.js';
 import { opsCreationSuite } from './ops-creation.js';
@@ -43,4 +44,5 @@ export const SUITES: readonly Suite[] = [
   { name: 'memory', register: memorySuite },
   { name: 'errors', register: errorsSuite },
   { name: 'torch-fixtures', register: torchFixturesSuite },
+  { name: 'leak-census', register: leakCensusSuite },
 ];

@@ -240,7 +240,11 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
     throw new ShapeError(`select: index ${index} is out of range for dim ${dim} of size ${n}`);
   }
   const i = index < 0 ? index + n : index;
-  return squeeze(slice(x, d, i, i + 1), d);
+  const sliced = slice(x, d, i, i + 1);
+  const out = squeeze(sliced, d);
+  // The slice is this op's temporary; the graph (squeeze's edge) keeps what backward needs.
+  sliced.dispose();
+  return out;
 }
 
 /** A contiguous tensor with the same values: `x` itself when already contiguous. */

@@ -28,6 +28,7 @@ import {
   stack,
   tanh,
   tensor,
+  tidy,
   where,
   zeros,
 } from '@ghostflow/core';
@@ -240,6 +241,15 @@ export abstract class RNNBase extends Module {
    * entries mean zeros); returns the output and the final states in the input's form.
    */
   protected runNetwork(
+    input: Tensor | PackedSequence,
+    states: readonly (Tensor | null | undefined)[],
+  ): { output: Tensor | PackedSequence; finals: Tensor[] } {
+    // Every temporary (zero states, views, per-step tensors, masks) is freed here; only the
+    // output (a tensor or a PackedSequence, which declares its tensors) and the finals survive.
+    return tidy(() => this.runNetworkUntidied(input, states));
+  }
+
+  private runNetworkUntidied(
     input: Tensor | PackedSequence,
     states: readonly (Tensor | null | undefined)[],
   ): { output: Tensor | PackedSequence; finals: Tensor[] } {
