@@ -317,6 +317,23 @@ export function memorySuite(ctx: SuiteContext): void {
       expect(g.isDisposed).toBe(true);
       expect(live(mem())).toEqual(before);
     });
+
+    it('a backward that throws part-way frees the gradients it had computed', () => {
+      const x = tensor([0.5, 1, 2], { ...dev, requiresGrad: true });
+      const h = x.exp();
+      const first = h.sum();
+      first.backward(); // frees exp's saved output: the next backward through exp must throw
+      first.dispose();
+      x.grad = null;
+      const scaled = h.mul(3);
+      const loss = scaled.sum();
+      const before = live(mem());
+      // sum and mul run (their gradients reach exp's slot), then exp's rule throws.
+      expect(() => loss.backward()).toThrow(/second time/);
+      expect(x.grad).toBeNull();
+      expect(live(mem()), 'buffers after the failed backward').toEqual(before);
+      for (const t of [loss, scaled, h, x]) t.dispose();
+    });
   });
 
   describe('statistics', () => {
