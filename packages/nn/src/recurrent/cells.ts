@@ -19,6 +19,7 @@ import {
 } from '@ghostflow/core';
 import { uniform } from '../init.js';
 import { Module } from '../module.js';
+import { checkStatePair, checkStateTensor } from './state.js';
 
 /** Options shared by the three cells. */
 export interface RNNCellBaseOptions {
@@ -196,9 +197,10 @@ export class RNNCell extends RNNCellBase {
    */
   forward(input: Tensor, hx?: Tensor | null): Tensor {
     // tidy frees the zero state, the projections and the batched views: only h' survives.
+    const given = checkStateTensor('RNNCell', hx, 'hx');
     return tidy(() => {
       const { x, batched } = this.prepareInput(input);
-      const h = this.prepareState(hx, x, batched, 'hx');
+      const h = this.prepareState(given, x, batched, 'hx');
       const pre = linear(x, this.weight_ih, this.bias_ih).add(linear(h, this.weight_hh, this.bias_hh));
       const out = this.nonlinearity === 'tanh' ? tanh(pre) : relu(pre);
       return batched ? out : out.squeeze(0);
@@ -233,10 +235,11 @@ export class LSTMCell extends RNNCellBase {
    * @returns `[h', c']`, each `[B, H]` (or `[H]`)
    */
   forward(input: Tensor, hx?: readonly [Tensor, Tensor] | null): [Tensor, Tensor] {
+    const given = checkStatePair('LSTMCell', hx, ['h0', 'c0'], false);
     return tidy(() => {
       const { x, batched } = this.prepareInput(input);
-      const h = this.prepareState(hx?.[0], x, batched, 'h0');
-      const c = this.prepareState(hx?.[1], x, batched, 'c0');
+      const h = this.prepareState(given?.[0], x, batched, 'h0');
+      const c = this.prepareState(given?.[1], x, batched, 'c0');
       const gates = linear(x, this.weight_ih, this.bias_ih).add(linear(h, this.weight_hh, this.bias_hh));
       const [h1, c1] = lstmCellStep(gates, c);
       return batched ? [h1, c1] : [h1.squeeze(0), c1.squeeze(0)];
@@ -266,9 +269,10 @@ export class GRUCell extends RNNCellBase {
    * @returns the next hidden state, `[B, H]` (or `[H]`)
    */
   forward(input: Tensor, hx?: Tensor | null): Tensor {
+    const given = checkStateTensor('GRUCell', hx, 'hx');
     return tidy(() => {
       const { x, batched } = this.prepareInput(input);
-      const h = this.prepareState(hx, x, batched, 'hx');
+      const h = this.prepareState(given, x, batched, 'hx');
       const gi = linear(x, this.weight_ih, this.bias_ih);
       const gh = linear(h, this.weight_hh, this.bias_hh);
       const out = gruCellStep(gi, gh, h);
