@@ -18,6 +18,8 @@ import {
   mul,
   ones,
   tensor,
+  select,
+  sumToShape,
   tidy,
   zeros,
 } from '@ghostflow/core';
@@ -215,6 +217,29 @@ export function memorySuite(ctx: SuiteContext): void {
       const beforeLast = mem().buffers;
       e.dispose();
       expect(mem().buffers).toBe(beforeLast - 1);
+    });
+
+    it('composite view ops hold no hidden reference: select, sumToShape', () => {
+      const before = live(mem());
+      const x = tensor(
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        dev,
+      );
+      const t = x.transpose(0, 1);
+      x.dispose();
+      // select = squeeze(slice): the slice view must not outlive the call.
+      const row = select(t, 1, 1);
+      t.dispose();
+      row.dispose();
+      expect(live(mem()), 'select of a transposed view: its buffer goes with the last view').toEqual(before);
+      const g = ones([2, 3], dev);
+      const reduced = sumToShape(g, [1, 3]);
+      g.dispose();
+      reduced.dispose();
+      expect(live(mem()), 'sumToShape frees its intermediate sum').toEqual(before);
     });
 
     it('reshape of a transposed tensor copies (and frees its copy with it)', () => {
