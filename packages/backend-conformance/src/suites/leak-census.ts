@@ -5,12 +5,14 @@
  * forward + backward + an optimizer step 50 times and asserts `memory().buffers` after the
  * last step equals the count after the first (the first step creates the optimizer state).
  *
- * The count is exact without a garbage collector: the 50 steps run synchronously, so no GC
- * finalizer (the safety net for other tests' leaks) can run between the two readings. Where
- * `gc` is exposed (`node --expose-gc`), earlier suites' garbage is collected before the
- * census, and after each case one more collection must leave the count where it was after
- * step 1: garbage counted in that baseline (a one-time leak) is a leak too. Cases are built
- * inside `tidy`, so what building leaves behind never reaches the counts.
+ * Where `gc` is exposed (`node --expose-gc`; backend-cpu and backend-webgpu run their tests
+ * so), the counts are exact: earlier suites' garbage is collected before the census and each
+ * case is built inside `tidy`, so only a tensor the case itself leaked can reach a finalizer.
+ * After each case one more collection must leave the count where it was after step 1
+ * (garbage counted in that baseline is a leak too), and `memory().leakedTensors` must not have
+ * moved (a leak the GC freed between steps is a leak, even when the counts look flat).
+ * Without `gc`, disposing what the caller got back is still all it takes to be flat, but a
+ * finalizer of another suite's leaked tensor could move the count while the steps yield.
  */
 import { type Tensor, heldTensors, memory, noGrad, onesLike, tidy } from '@ghostflow/core';
 import {
@@ -110,16 +112,23 @@ async function runCensus(label: string, device: string, build: () => CensusCase)
       c.step();
       optimizer?.step();
     };
+    const leakedBefore = memory(device).leakedTensors;
     // Inference first: the no-grad forward must be flat on its own.
     c.infer();
     const afterInfer = memory(device).buffers;
     for (let i = 0; i < 5; i++) c.infer();
     const inferLeak = memory(device).buffers - afterInfer;
+    expect(inferLeak, `${label}: buffers leaked by 5 no-grad forwards (${inferLeak / 5} per call)`).toBe(0);
     step();
     const first = memory(device).buffers;
-    for (let i = 1; i < CENSUS_STEPS; i++) step();
+    for (let i = 1; i < CENSUS_STEPS; i++) {
+      step();
+      // Yield between steps: an async backend (webgpu) must get to run the queued work, and a
+      // test worker that never yields misses its RPC deadline. Only a finalizer could move the
+      // count here, and only for a tensor this case leaked: `leakedTensors` below catches those.
+      await tick();
+    }
     const last = memory(device).buffers;
-    expect(inferLeak, `${label}: buffers leaked by 5 no-grad forwards (${inferLeak / 5} per call)`).toBe(0);
     expect(
       last - first,
       `${label}: buffers leaked by ${CENSUS_STEPS - 1} training steps (${(last - first) / (CENSUS_STEPS - 1)} per step)`,
@@ -131,6 +140,8 @@ async function runCensus(label: string, device: string, build: () => CensusCase)
       gc();
       await tick();
       expect(memory(device).buffers, `${label}: buffers after GC vs after step 1`).toBe(first);
+      // Every tensor the case made was disposed: none reached the GC net.
+      expect(memory(device).leakedTensors - leakedBefore, `${label}: tensors freed by the GC net instead of dispose()`).toBe(0);
     }
   } finally {
     optimizer?.zeroGrad();
