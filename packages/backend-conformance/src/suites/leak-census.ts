@@ -66,15 +66,20 @@ const gc = (globalThis as { gc?: () => void }).gc;
 /** Lets the GC's finalizers (the safety net's callbacks) run. */
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
-/** Runs the GC and its finalizers until the buffer count stops moving (no-op without `gc`). */
+/**
+ * Runs the GC and its finalizers until the buffer count has not moved for 5 passes (no-op
+ * without `gc`): each pass frees one more link of a chain of garbage, and V8 runs the
+ * registry's cleanup as a later task, so one quiet pass under load proves little.
+ */
 async function drain(device: string): Promise<void> {
   if (!gc) return;
   let last = -1;
-  for (let i = 0; i < 20; i++) {
+  let quiet = 0;
+  for (let i = 0; i < 60 && quiet < 5; i++) {
     gc();
-    await tick();
+    await new Promise((r) => setTimeout(r, 5));
     const now = memory(device).buffers;
-    if (now === last) return;
+    quiet = now === last ? quiet + 1 : 0;
     last = now;
   }
 }
