@@ -73,12 +73,13 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
  */
 async function drain(device: string): Promise<void> {
   if (!gc) return;
-  let last = -1;
+  let last = '';
   let quiet = 0;
-  for (let i = 0; i < 60 && quiet < 5; i++) {
+  for (let i = 0; i < 100 && quiet < 5; i++) {
     gc();
     await new Promise((r) => setTimeout(r, 5));
-    const now = memory(device).buffers;
+    const m = memory(device);
+    const now = `${m.buffers}/${m.leakedTensors}`;
     quiet = now === last ? quiet + 1 : 0;
     last = now;
   }
