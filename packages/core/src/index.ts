@@ -60,8 +60,8 @@ export {
 export { Tensor } from './tensor/tensor.js';
 export type { NestedArray } from './tensor/tensor.js';
 
-export { tidy, keep, Scope } from './memory/scope.js';
-export type { ScopedResource } from './memory/scope.js';
+export { tidy, keep, Scope, heldTensors } from './memory/scope.js';
+export type { ScopedResource, HoldsTensors } from './memory/scope.js';
 export { memory } from './memory/memory.js';
 export type { MemoryInfo } from './memory/memory.js';
 

@@ -1,7 +1,7 @@
 /** Unit tests of tidy/keep/Scope with a fake resource (no backend, no tensors). */
 import { describe, expect, it } from 'vitest';
 import { GhostFlowError } from '../src/errors.js';
-import { Scope, type ScopedResource, isKept, keep, tidy, trackInScope } from '../src/memory/scope.js';
+import { Scope, type ScopedResource, heldTensors, isKept, keep, tidy, trackInScope } from '../src/memory/scope.js';
 
 /** A resource that counts disposals and registers with the open tidy scope like a tensor. */
 class FakeResource implements ScopedResource {
@@ -20,6 +20,24 @@ class FakeResource implements ScopedResource {
 /** A non-plain object holding a resource: tidy does not look inside class instances. */
 class Holder {
   constructor(readonly r: FakeResource) {}
+}
+
+/**
+ * A class instance that declares what it holds (like nn's PackedSequence) and is itself
+ * disposable: tidy must keep its resources, not treat it as one opaque resource.
+ */
+class Declaring {
+  isDisposed = false;
+  constructor(
+    readonly data: FakeResource,
+    readonly extra: { lengths: FakeResource | null },
+  ) {}
+  [heldTensors](): FakeResource[] {
+    return [this.data, ...(this.extra.lengths ? [this.extra.lengths] : [])];
+  }
+  dispose(): void {
+    this.isDisposed = true;
+  }
 }
 
 describe('tidy', () => {
@@ -46,6 +64,32 @@ describe('tidy', () => {
     const result = tidy(() => ({ list: [mk(), [mk()]], obj: { deep: mk() }, map: new Map([['k', mk()]]), holder: new Holder(mk()), n: 3 }));
     expect(made.map((r) => r.isDisposed)).toEqual([false, false, false, false, true]);
     expect(result.n).toBe(3);
+  });
+
+  it('keeps the resources of objects that declare them (heldTensors), nested in tuples and objects', () => {
+    const made: FakeResource[] = [];
+    const mk = () => {
+      const r = new FakeResource();
+      made.push(r);
+      return r;
+    };
+    const result = tidy(() => {
+      const packed = new Declaring(mk(), { lengths: mk() });
+      mk(); // a temporary: freed
+      return [
+        packed,
+        [mk(), mk()],
+        { output: new Declaring(mk(), { lengths: null }), hN: mk() },
+        Object.assign(Object.create(null), { x: mk() }),
+      ] as const;
+    });
+    expect(made.map((r) => r.isDisposed)).toEqual([false, false, true, false, false, false, false, false]);
+    expect(result[0].isDisposed).toBe(false);
+    // The kept resources moved to the enclosing scope: an outer tidy frees them.
+    tidy(() => {
+      tidy(() => new Declaring(mk(), { lengths: null }));
+    });
+    expect(made[made.length - 1].disposals).toBe(1);
   });
 
   it('moves results to the enclosing tidy, which frees them unless returned again', () => {

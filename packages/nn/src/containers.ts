@@ -1,5 +1,5 @@
 /** Containers: Sequential, ModuleList, ModuleDict (PyTorch's names: children '0', '1', ...). */
-import { GhostFlowError } from '@ghostflow/core';
+import { GhostFlowError, tidy } from '@ghostflow/core';
 import { Module } from './module.js';
 
 /** A layer that maps one value to one value, as Sequential chains them. */
@@ -37,9 +37,12 @@ export class Sequential extends Module {
 
   /** Feeds `input` through every layer. */
   forward(input: unknown): unknown {
-    let x = input;
-    for (const layer of this.layers) x = layer.forward(x as never);
-    return x;
+    // The outputs between layers are this call's temporaries: tidy frees them.
+    return tidy(() => {
+      let x = input;
+      for (const layer of this.layers) x = layer.forward(x as never);
+      return x;
+    });
   }
 
   /** Number of layers. */

@@ -409,5 +409,24 @@ describe('memory', () => {
       cache.dispose();
     });
     expect(memory().buffers).toBe(before);
+    // With grad on too, each append frees the previous keys/values (the graph keeps what
+    // backward needs), and backward through every step still works.
+    const cache = new KVCache();
+    const outs: Tensor[] = [];
+    for (let t = 0; t < 5; t++) {
+      const xt = x.narrow(1, t, 1);
+      const [o, w] = mha.forward(xt, xt, xt, { isCausal: true, kvCache: cache });
+      outs.push(o);
+      w?.dispose();
+      xt.dispose();
+    }
+    tidy(() => outs.reduce((acc, o) => acc.add(o.sum()), outs[0].sum().mul(0)).backward());
+    expect(mha.inProjWeight?.grad).not.toBeNull();
+    for (const o of outs) o.dispose();
+    mha.zeroGrad();
+    expect(memory().buffers - before, 'only the cache (keys, values) is left').toBe(2);
+    cache.dispose();
+    mha.zeroGrad();
+    expect(memory().buffers).toBe(before);
   });
 });

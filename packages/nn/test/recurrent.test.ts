@@ -4,7 +4,7 @@
  */
 import '@ghostflow/backend-cpu';
 import { loadFixture } from '@ghostflow/backend-conformance';
-import { type Tensor, manualSeed, memory, randn, setBackend, tensor, tidy } from '@ghostflow/core';
+import { DTypeError, GhostFlowError, type Tensor, manualSeed, memory, randn, setBackend, tensor, tidy } from '@ghostflow/core';
 import {
   GRU,
   GRUCell,
@@ -369,6 +369,31 @@ describe('memory', () => {
   });
 });
 
+describe("tidy keeps the library's own return types", () => {
+  it('PackedSequence, [output, [hN, cN]] and padPackedSequence results survive tidy; PackedSequence.dispose frees them', async () => {
+    const lstm = new LSTM(3, 4);
+    const x = randn([4, 3, 3]);
+    const before = memory().buffers;
+    const packed = tidy(() => packPaddedSequence(x.mul(2), [4, 2, 3], { enforceSorted: false }));
+    expect(packed.data.isDisposed).toBe(false);
+    expect(packed.sortedIndices?.isDisposed).toBe(false);
+    const [out, [hN, cN]] = tidy(() => lstm.forward(packed));
+    for (const t of [out.data, out.batchSizes, out.unsortedIndices as Tensor, hN, cN]) expect(t.isDisposed).toBe(false);
+    const [padded, lengths] = tidy(() => padPackedSequence(out));
+    expect(await lengths.array()).toEqual([4, 2, 3]);
+    expect(padded.shape).toEqual([4, 3, 4]);
+    // The output's index tensors are its own views: disposing the input keeps them.
+    packed.dispose();
+    expect(packed.isDisposed).toBe(true);
+    expect(out.batchSizes.isDisposed).toBe(false);
+    expect(await out.batchSizes.array()).toEqual([3, 3, 2, 1]);
+    for (const t of [out, hN, cN, padded, lengths]) t.dispose();
+    expect(memory().buffers).toBe(before);
+    lstm.dispose();
+    x.dispose();
+  });
+});
+
 describe('errors name what was expected and what came', () => {
   it('RNN / LSTM / GRU', () => {
     const lstm = new LSTM(3, 4, { numLayers: 2 });
@@ -389,6 +414,55 @@ describe('errors name what was expected and what came', () => {
     );
     const rnn = new RNN(3, 4);
     expect(() => rnn.forward(packPaddedSequence(randn([3, 2, 5]), [3, 2]))).toThrow(/expected 3, got 5/);
+  });
+
+  it('malformed states are refused as PyTorch refuses them, never run from zeros', () => {
+    const x = randn([5, 2, 3]);
+    const h = randn([1, 2, 4]);
+    const c = randn([1, 2, 4]);
+    const lstm = new LSTM(3, 4);
+    // A single tensor where [h0, c0] belongs used to index to undefined, i.e. zero states.
+    expect(() => lstm.forward(x, h as never)).toThrow(
+      /LSTM: argument 'hx' must be a pair \[h0, c0\] of tensors \(lstm expects two hidden states\), got a tensor of shape \[1, 2, 4\]/,
+    );
+    expect(() => lstm.forward(x, [h] as never)).toThrow(/LSTM: lstm expects two hidden states \[h0, c0\], got an array of 1/);
+    expect(() => lstm.forward(x, [h, c, h] as never)).toThrow(/lstm expects two hidden states \[h0, c0\], got an array of 3/);
+    expect(() => lstm.forward(x, [h, 5] as never)).toThrow(/expected Tensor as element 1 \(c0\) of argument 'hx', but got number 5/);
+    expect(() => lstm.forward(x, [h, c.int()])).toThrow(DTypeError);
+    expect(() => lstm.forward(x, [h, c.int()])).toThrow(/expected c0 with dtype float32 \(like the weights\), got int32/);
+    // null entries stay "zeros" for the multi-layer LSTM (documented), so this still runs.
+    const [o] = lstm.forward(x, [h, null]);
+    expect(o.shape).toEqual([5, 2, 4]);
+    // GRU / RNN given [h0, c0] used to die in a TypeError deep inside.
+    for (const net of [new GRU(3, 4), new RNN(3, 4)]) {
+      const name = net.constructor.name;
+      expect(() => net.forward(x, [h, c] as never)).toThrow(GhostFlowError);
+      expect(() => net.forward(x, [h, c] as never)).toThrow(
+        new RegExp(`${name}: argument 'hx' must be Tensor, not an array of 2 \\(${name} has one hidden state; \\[h0, c0\\] is LSTM's\\)`),
+      );
+      expect(() => net.forward(x, 'h' as never)).toThrow(/argument 'hx' must be Tensor, not string h/);
+    }
+  });
+
+  it('cells refuse malformed states as PyTorch does', () => {
+    const xi = randn([2, 3]);
+    const hi = randn([2, 4]);
+    const ci = randn([2, 4]);
+    const lstmCell = new LSTMCell(3, 4);
+    expect(() => lstmCell.forward(xi, hi as never)).toThrow(
+      /LSTMCell: argument 'hx' must be a pair \[h0, c0\] of tensors \(lstm expects two hidden states\)/,
+    );
+    expect(() => lstmCell.forward(xi, [hi] as never)).toThrow(/LSTMCell: lstm expects two hidden states/);
+    expect(() => lstmCell.forward(xi, [hi, ci, hi] as never)).toThrow(/LSTMCell: lstm expects two hidden states/);
+    // PyTorch's LSTMCell takes two tensors: "expected Tensor as element 1 in argument 1, but got NoneType".
+    expect(() => lstmCell.forward(xi, [hi, null] as never)).toThrow(
+      /LSTMCell: expected Tensor as element 1 \(c0\) of argument 'hx', but got null/,
+    );
+    for (const cell of [new GRUCell(3, 4), new RNNCell(3, 4)]) {
+      const name = cell.constructor.name;
+      expect(() => cell.forward(xi, [hi, ci] as never)).toThrow(new RegExp(`${name}: argument 'hx' must be Tensor, not an array of 2`));
+      expect(() => cell.forward(xi, hi.int())).toThrow(/expected hx with dtype float32/);
+    }
   });
 
   it('cells', () => {

@@ -5,6 +5,7 @@ import { badInputsSuite } from './bad-inputs.js';
 import { errorsSuite } from './errors.js';
 import { inplaceSuite } from './inplace.js';
 import { kernelsSuite } from './kernels.js';
+import { leakCensusSuite } from './leak-census.js';
 import { memorySuite } from './memory.js';
 import { opsBinarySuite } from './ops-binary.js';
 import { opsCreationSuite } from './ops-creation.js';
@@ -49,4 +50,5 @@ export const SUITES: readonly Suite[] = [
   { name: 'errors', register: errorsSuite },
   { name: 'bad-inputs', register: badInputsSuite },
   { name: 'torch-fixtures', register: torchFixturesSuite },
+  { name: 'leak-census', register: leakCensusSuite },
 ];

@@ -18,6 +18,8 @@ import {
   mul,
   ones,
   tensor,
+  select,
+  sumToShape,
   tidy,
   zeros,
 } from '@ghostflow/core';
@@ -217,6 +219,29 @@ export function memorySuite(ctx: SuiteContext): void {
       expect(mem().buffers).toBe(beforeLast - 1);
     });
 
+    it('composite view ops hold no hidden reference: select, sumToShape', () => {
+      const before = live(mem());
+      const x = tensor(
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        dev,
+      );
+      const t = x.transpose(0, 1);
+      x.dispose();
+      // select = squeeze(slice): the slice view must not outlive the call.
+      const row = select(t, 1, 1);
+      t.dispose();
+      row.dispose();
+      expect(live(mem()), 'select of a transposed view: its buffer goes with the last view').toEqual(before);
+      const g = ones([2, 3], dev);
+      const reduced = sumToShape(g, [1, 3]);
+      g.dispose();
+      reduced.dispose();
+      expect(live(mem()), 'sumToShape frees its intermediate sum').toEqual(before);
+    });
+
     it('reshape of a transposed tensor copies (and frees its copy with it)', () => {
       const x = tensor(
         [
@@ -316,6 +341,23 @@ export function memorySuite(ctx: SuiteContext): void {
       x.dispose();
       expect(g.isDisposed).toBe(true);
       expect(live(mem())).toEqual(before);
+    });
+
+    it('a backward that throws part-way frees the gradients it had computed', () => {
+      const x = tensor([0.5, 1, 2], { ...dev, requiresGrad: true });
+      const h = x.exp();
+      const first = h.sum();
+      first.backward(); // frees exp's saved output: the next backward through exp must throw
+      first.dispose();
+      x.grad = null;
+      const scaled = h.mul(3);
+      const loss = scaled.sum();
+      const before = live(mem());
+      // sum and mul run (their gradients reach exp's slot), then exp's rule throws.
+      expect(() => loss.backward()).toThrow(/second time/);
+      expect(x.grad).toBeNull();
+      expect(live(mem()), 'buffers after the failed backward').toEqual(before);
+      for (const t of [loss, scaled, h, x]) t.dispose();
     });
   });
 

@@ -179,63 +179,72 @@ function run(
         const slots = buffers.get(node) ?? node.outputs.map(() => null);
         buffers.delete(node);
         const keepSlots = new Set<Tensor>();
-
-        captureEdges?.forEach((e, i) => {
-          const g = e.node === node ? slots[e.index] : null;
-          if (g) {
-            captured[i] = g;
-            keepSlots.add(g);
-          }
-        });
-        node.retainedOutputs.forEach((ref, i) => {
-          const t = ref.deref() as Tensor | undefined;
-          const g = slots[i];
-          if (t && g && !t.isDisposed) t.grad = t.grad ? keep(o.add(t.grad, g)) : keep(o.clone(g));
-        });
-
-        if (node.accumulateInto && !captureInputs) {
-          const leaf = node.accumulateInto;
-          const g = slots[0];
-          if (g && !leaf.isDisposed) {
-            keepSlots.add(g);
-            if (leaf.grad) {
-              const sum = keep(o.add(leaf.grad, g));
-              g.dispose();
-              leaf.grad = sum;
-            } else leaf.grad = g;
-            leaf.runPostAccumulateGradHooks();
-          }
-        } else if (node.rule && slots.some((g) => g)) {
-          const saved = node.savedViews();
-          const like = slots.find((g) => g) as Tensor;
-          const inGrads = tidy(() => {
-            const outGrads = slots.map((g, i) => g ?? o.zerosOf(like, node.outputs[i].shape));
-            return (node.rule?.(outGrads, saved) ?? []).map((g) => g ?? null);
-          });
-          if (!retainGraph) node.freeSaved();
-          const handed = new Set<Tensor>();
-          node.next.forEach((e, i) => {
-            const g = inGrads[i];
-            if (!g) return;
-            if (!e) {
-              g.dispose();
-              return;
+        // Out of the map, the slots are this iteration's to free, also when the rule throws.
+        try {
+          captureEdges?.forEach((e, i) => {
+            const g = e.node === node ? slots[e.index] : null;
+            if (g) {
+              captured[i] = g;
+              keepSlots.add(g);
             }
-            const expected = e.node.outputs[e.index].shape;
-            if (!shapesEqual(g.shape, expected)) {
-              throw new AutogradError(
-                `internal: gradient rule of '${node.name}' returned shape ${formatShape(g.shape)} for input ${i}, expected ${formatShape(expected)}`,
-              );
-            }
-            // A rule may hand the same tensor to several inputs, or pass an incoming gradient
-            // straight through (identity-like ops). Each receiver must own what it gets, so
-            // repeats become aliases: views sharing the data, freed independently.
-            const owned = slots.includes(g) || handed.has(g) ? keep(o.alias(g)) : g;
-            handed.add(owned);
-            accumulate(e.node as AnyNode, e.index, owned);
           });
+          node.retainedOutputs.forEach((ref, i) => {
+            const t = ref.deref() as Tensor | undefined;
+            const g = slots[i];
+            if (t && g && !t.isDisposed) t.grad = t.grad ? keep(o.add(t.grad, g)) : keep(o.clone(g));
+          });
+
+          if (node.accumulateInto && !captureInputs) {
+            const leaf = node.accumulateInto;
+            const g = slots[0];
+            if (g && !leaf.isDisposed) {
+              keepSlots.add(g);
+              if (leaf.grad) {
+                const sum = keep(o.add(leaf.grad, g));
+                g.dispose();
+                leaf.grad = sum;
+              } else leaf.grad = g;
+              leaf.runPostAccumulateGradHooks();
+            }
+          } else if (node.rule && slots.some((g) => g)) {
+            const saved = node.savedViews();
+            const like = slots.find((g) => g) as Tensor;
+            const inGrads = tidy(() => {
+              const outGrads = slots.map((g, i) => g ?? o.zerosOf(like, node.outputs[i].shape));
+              return (node.rule?.(outGrads, saved) ?? []).map((g) => g ?? null);
+            });
+            if (!retainGraph) node.freeSaved();
+            const handed = new Set<Tensor>();
+            try {
+              node.next.forEach((e, i) => {
+                const g = inGrads[i];
+                if (!g) return;
+                if (!e) {
+                  g.dispose();
+                  return;
+                }
+                const expected = e.node.outputs[e.index].shape;
+                if (!shapesEqual(g.shape, expected)) {
+                  throw new AutogradError(
+                    `internal: gradient rule of '${node.name}' returned shape ${formatShape(g.shape)} for input ${i}, expected ${formatShape(expected)}`,
+                  );
+                }
+                // A rule may hand the same tensor to several inputs, or pass an incoming gradient
+                // straight through (identity-like ops). Each receiver must own what it gets, so
+                // repeats become aliases: views sharing the data, freed independently.
+                const owned = slots.includes(g) || handed.has(g) ? keep(o.alias(g)) : g;
+                handed.add(owned);
+                accumulate(e.node as AnyNode, e.index, owned);
+              });
+            } catch (err) {
+              // Gradients not yet handed to a receiver (which owns them now) are still ours.
+              for (const g of inGrads) if (g && !handed.has(g) && !slots.includes(g)) g.dispose();
+              throw err;
+            }
+          }
+        } finally {
+          for (const g of slots) if (g && !keepSlots.has(g)) g.dispose();
         }
-        for (const g of slots) if (g && !keepSlots.has(g)) g.dispose();
 
         for (const e of node.next) {
           if (!e) continue;
@@ -245,6 +254,10 @@ function run(
           if (left === 0) ready.push(child);
         }
       }
+    } catch (err) {
+      // gradients() never returns what it captured when the pass fails.
+      for (const g of captured) g?.dispose();
+      throw err;
     } finally {
       for (const slots of buffers.values()) for (const g of slots) g?.dispose();
     }

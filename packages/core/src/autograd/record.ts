@@ -5,7 +5,7 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { isGradEnabled } from './grad-mode.js';
-import { type GradEdge, GradNode, type SavedView } from './node.js';
+import { type GradEdge, GradNode, type OutputMeta, type SavedView } from './node.js';
 
 /** A gradient rule: output grads and saved tensors in, one grad (or null) per input out. */
 export type GradRule = (grads: Tensor[], saved: Tensor[]) => (Tensor | null | undefined)[];
@@ -94,22 +94,29 @@ function restore(v: SavedView, self: GradNode): Tensor {
   return view;
 }
 
+/**
+ * Makes the node in a scope of its own. The node is part of every output's GC-net held value
+ * (tensor/lifetime.ts), and a held value that reaches its own tensor keeps it alive forever;
+ * a closure made in `recordOp` would share recordOp's scope, which holds `op` and so
+ * `op.outputs`. Here the rule can reach only the op's gradient rule, the node and its meta.
+ */
+function makeNode(name: string, next: (GradEdge | null)[], outputs: OutputMeta[], saved: SavedView[], rule: GradRule): GradNode {
+  const node: GradNode = new GradNode(name, next, outputs, saved, (grads, views) =>
+    rule(
+      grads,
+      views.map((v) => restore(v, node)),
+    ),
+  );
+  return node;
+}
+
 /** Records an op in the graph when grad mode is on and some input requires grad. */
 export function recordOp(op: OpRecord): void {
   if (!needsGrad(op.inputs) || !op.outputs.some((o) => o.dtype === 'float32')) return;
   const next = op.inputs.map(edgeOf);
   const saved = (op.save ?? []).map((t) => saveView(t, op.outputs, op.name));
-  const node: GradNode = new GradNode(
-    op.name,
-    next,
-    op.outputs.map((o) => ({ shape: o.shape, dtype: o.dtype })),
-    saved,
-    (grads, views) =>
-      op.backward(
-        grads,
-        views.map((v) => restore(v, node)),
-      ),
-  );
+  const meta = op.outputs.map((o) => ({ shape: o.shape, dtype: o.dtype }));
+  const node = makeNode(op.name, next, meta, saved, op.backward);
   op.outputs.forEach((o, i) => {
     if (o.dtype === 'float32') o.setGradFn(node, i);
   });

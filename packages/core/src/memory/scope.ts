@@ -36,21 +36,47 @@ export function isKept(resource: ScopedResource): boolean {
   return kept.has(resource);
 }
 
+/**
+ * The method by which an object that is not an array or a plain object (a class instance such
+ * as nn's `PackedSequence`) declares the tensors it holds, so `tidy` keeps them when the
+ * object is returned. It returns the held resources (or arrays/objects of them).
+ */
+export const heldTensors: unique symbol = Symbol.for('ghostflow.heldTensors') as never;
+
+/** An object that declares the tensors it holds (see {@link heldTensors}). */
+export interface HoldsTensors {
+  /** The resources this object holds, as an iterable (values may be nested arrays/objects). */
+  [heldTensors](): Iterable<unknown>;
+}
+
+function declaresTensors(value: object): value is HoldsTensors {
+  return typeof (value as Partial<HoldsTensors>)[heldTensors] === 'function';
+}
+
 function collect(value: unknown, into: Set<ScopedResource>, seen: Set<unknown>): void {
   if (value === null || typeof value !== 'object' || seen.has(value)) return;
   seen.add(value);
+  // Checked before the resource test: a container may itself be disposable (PackedSequence).
+  if (declaresTensors(value)) {
+    for (const v of value[heldTensors]()) collect(v, into, seen);
+    return;
+  }
   if (typeof (value as ScopedResource).dispose === 'function' && 'isDisposed' in (value as object)) {
     into.add(value as ScopedResource);
     return;
   }
   if (Array.isArray(value)) for (const v of value) collect(v, into, seen);
   else if (value instanceof Map) for (const v of value.values()) collect(v, into, seen);
-  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, into, seen);
+  else if (value instanceof Set) for (const v of value) collect(v, into, seen);
+  else if (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null)
+    for (const v of Object.values(value)) collect(v, into, seen);
 }
 
 /**
- * Runs `fn` and disposes every tensor created inside it, except those in its result
- * (a tensor, or arrays/plain objects/maps of them), which move to the enclosing scope.
+ * Runs `fn` and disposes every tensor created inside it, except those in its result, which
+ * move to the enclosing scope. The result is searched through arrays (tuples of states),
+ * plain objects (`{ output, hN }`), maps, sets, and objects that declare their tensors with
+ * a {@link heldTensors} method (`PackedSequence`); other class instances are not searched.
  * `fn` must be synchronous: an async function would let tensors from unrelated work leak
  * into this scope, so that throws; use `using` or a {@link Scope} across awaits.
  */

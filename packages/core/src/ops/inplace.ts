@@ -193,12 +193,14 @@ setStaleViewRefresher(refreshViewHistory);
  */
 function asStrided(x: Tensor, region: Region): Tensor {
   const out = makeView(x, region.shape, region.strides, x.offset + region.offset);
+  // The rule keeps only the shape: a rule that reaches a tensor keeps it alive (tensor/lifetime.ts).
+  const shape = x.shape;
   recordOp({
     name: 'asStrided',
     inputs: [x],
     outputs: [out],
     backward: ([g]) => {
-      const zero = zeros(x.shape, { device: g.device });
+      const zero = zeros(shape, { device: g.device });
       const gx = regionScatter(zero, g, region);
       zero.dispose();
       return [gx];

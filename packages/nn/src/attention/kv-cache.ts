@@ -1,5 +1,5 @@
 /** Key/value cache for incremental (token-by-token) decoding with causal self-attention. */
-import { type Tensor, GhostFlowError, cat, isGradEnabled, keep } from '@ghostflow/core';
+import { type Tensor, GhostFlowError, cat, keep } from '@ghostflow/core';
 
 /**
  * Holds the keys and values one attention layer has already seen, so that decoding step `t`
@@ -9,8 +9,9 @@ import { type Tensor, GhostFlowError, cat, isGradEnabled, keep } from '@ghostflo
  *
  * Keys/values are stored as `[batch * heads, S, headDim]` and grow along dim -2. Cached
  * tensors are kept out of `tidy` scopes; call {@link KVCache.reset} (or `dispose`) to free them.
- * Under `noGrad` (the usual inference case) the previous tensors are freed at each append;
- * with grad mode on they are left to the garbage collector so the graph stays intact.
+ * The previous tensors are freed at each append (the autograd graph keeps what a backward
+ * pass through them needs), so a tensor returned by `append` is valid until the next `append`
+ * or `reset`.
  */
 export class KVCache {
   private k: Tensor | null = null;
@@ -55,7 +56,7 @@ export class KVCache {
     return [this.k as Tensor, this.v as Tensor];
   }
 
-  /** Empties the cache (freeing the tensors when grad mode is off). */
+  /** Empties the cache and frees its tensors. */
   reset(): void {
     this.replace(null, null);
   }
@@ -69,10 +70,8 @@ export class KVCache {
   }
 
   private replace(k: Tensor | null, v: Tensor | null): void {
-    if (!isGradEnabled()) {
-      this.k?.dispose();
-      this.v?.dispose();
-    }
+    this.k?.dispose();
+    this.v?.dispose();
     this.k = k;
     this.v = v;
   }

@@ -14,10 +14,12 @@ import {
   lstmCellStep,
   relu,
   tanh,
+  tidy,
   zeros,
 } from '@ghostflow/core';
 import { uniform } from '../init.js';
 import { Module } from '../module.js';
+import { checkStatePair, checkStateTensor } from './state.js';
 
 /** Options shared by the three cells. */
 export interface RNNCellBaseOptions {
@@ -194,11 +196,15 @@ export class RNNCell extends RNNCellBase {
    * @returns the next hidden state, `[B, H]` (or `[H]`)
    */
   forward(input: Tensor, hx?: Tensor | null): Tensor {
-    const { x, batched } = this.prepareInput(input);
-    const h = this.prepareState(hx, x, batched, 'hx');
-    const pre = linear(x, this.weight_ih, this.bias_ih).add(linear(h, this.weight_hh, this.bias_hh));
-    const out = this.nonlinearity === 'tanh' ? tanh(pre) : relu(pre);
-    return batched ? out : out.squeeze(0);
+    // tidy frees the zero state, the projections and the batched views: only h' survives.
+    const given = checkStateTensor('RNNCell', hx, 'hx');
+    return tidy(() => {
+      const { x, batched } = this.prepareInput(input);
+      const h = this.prepareState(given, x, batched, 'hx');
+      const pre = linear(x, this.weight_ih, this.bias_ih).add(linear(h, this.weight_hh, this.bias_hh));
+      const out = this.nonlinearity === 'tanh' ? tanh(pre) : relu(pre);
+      return batched ? out : out.squeeze(0);
+    });
   }
 
   /** Shows the sizes and nonlinearity. */
@@ -229,12 +235,15 @@ export class LSTMCell extends RNNCellBase {
    * @returns `[h', c']`, each `[B, H]` (or `[H]`)
    */
   forward(input: Tensor, hx?: readonly [Tensor, Tensor] | null): [Tensor, Tensor] {
-    const { x, batched } = this.prepareInput(input);
-    const h = this.prepareState(hx?.[0], x, batched, 'h0');
-    const c = this.prepareState(hx?.[1], x, batched, 'c0');
-    const gates = linear(x, this.weight_ih, this.bias_ih).add(linear(h, this.weight_hh, this.bias_hh));
-    const [h1, c1] = lstmCellStep(gates, c);
-    return batched ? [h1, c1] : [h1.squeeze(0), c1.squeeze(0)];
+    const given = checkStatePair('LSTMCell', hx, ['h0', 'c0'], false);
+    return tidy(() => {
+      const { x, batched } = this.prepareInput(input);
+      const h = this.prepareState(given?.[0], x, batched, 'h0');
+      const c = this.prepareState(given?.[1], x, batched, 'c0');
+      const gates = linear(x, this.weight_ih, this.bias_ih).add(linear(h, this.weight_hh, this.bias_hh));
+      const [h1, c1] = lstmCellStep(gates, c);
+      return batched ? [h1, c1] : [h1.squeeze(0), c1.squeeze(0)];
+    });
   }
 }
 
@@ -260,11 +269,14 @@ export class GRUCell extends RNNCellBase {
    * @returns the next hidden state, `[B, H]` (or `[H]`)
    */
   forward(input: Tensor, hx?: Tensor | null): Tensor {
-    const { x, batched } = this.prepareInput(input);
-    const h = this.prepareState(hx, x, batched, 'hx');
-    const gi = linear(x, this.weight_ih, this.bias_ih);
-    const gh = linear(h, this.weight_hh, this.bias_hh);
-    const out = gruCellStep(gi, gh, h);
-    return batched ? out : out.squeeze(0);
+    const given = checkStateTensor('GRUCell', hx, 'hx');
+    return tidy(() => {
+      const { x, batched } = this.prepareInput(input);
+      const h = this.prepareState(given, x, batched, 'hx');
+      const gi = linear(x, this.weight_ih, this.bias_ih);
+      const gh = linear(h, this.weight_hh, this.bias_hh);
+      const out = gruCellStep(gi, gh, h);
+      return batched ? out : out.squeeze(0);
+    });
   }
 }

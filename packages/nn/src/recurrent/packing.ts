@@ -10,7 +10,19 @@
  * Every data movement is a single `indexSelect` (plus a `cat` for the padding row), so
  * gradients flow back to the padded input exactly as through PyTorch's packing ops.
  */
-import { type Tensor, GhostFlowError, ShapeError, cat, formatShape, full, indexSelect, stack, tensor } from '@ghostflow/core';
+import {
+  type Tensor,
+  GhostFlowError,
+  ShapeError,
+  cat,
+  formatShape,
+  full,
+  heldTensors,
+  indexSelect,
+  stack,
+  tensor,
+  tidy,
+} from '@ghostflow/core';
 
 /** Lengths, batch sizes or indices as plain numbers or as an integer tensor (read on the host). */
 export type HostInts = Tensor | readonly number[];
@@ -139,7 +151,10 @@ export class PackedSequence {
     return unsorted ? unsorted.map((p) => sortedLengths[p]) : sortedLengths;
   }
 
-  /** The same batch structure around new `data` (as PyTorch's `_replace(data=...)`). */
+  /**
+   * The same batch structure around new `data` (as PyTorch's `_replace(data=...)`). The index
+   * tensors of the copy are views of this one's (no new buffers), each disposed on its own.
+   */
   withData(data: Tensor): PackedSequence {
     if (data.shape[0] !== this.data.shape[0]) {
       throw new ShapeError(
@@ -147,7 +162,37 @@ export class PackedSequence {
       );
     }
     const copy = Object.create(PackedSequence.prototype) as PackedSequence;
-    return Object.assign(copy, this, { data });
+    return Object.assign(copy, this, {
+      data,
+      batchSizes: this.batchSizes.detach(),
+      sortedIndices: this.sortedIndices?.detach() ?? null,
+      unsortedIndices: this.unsortedIndices?.detach() ?? null,
+    });
+  }
+
+  /** The tensors this sequence holds: `tidy` keeps them all when it is returned. */
+  [heldTensors](): Tensor[] {
+    return [
+      this.data,
+      this.batchSizes,
+      ...(this.sortedIndices ? [this.sortedIndices] : []),
+      ...(this.unsortedIndices ? [this.unsortedIndices] : []),
+    ];
+  }
+
+  /** Whether `dispose()` was called (its data was disposed). */
+  get isDisposed(): boolean {
+    return this.data.isDisposed;
+  }
+
+  /** Disposes `data` and the index tensors. Safe to call twice. */
+  dispose(): void {
+    for (const t of this[heldTensors]()) t.dispose();
+  }
+
+  /** `using packed = packPaddedSequence(...)` support. */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 }
 
@@ -168,55 +213,57 @@ export interface PackPaddedOptions {
  *   decreasing; pass false to let it sort and record `sortedIndices`/`unsortedIndices`)
  */
 export function packPaddedSequence(input: Tensor, lengths: HostInts, options: PackPaddedOptions = {}): PackedSequence {
-  const batchFirst = options.batchFirst ?? false;
-  const enforceSorted = options.enforceSorted ?? true;
-  if (input.rank < 2)
-    throw new ShapeError(
-      `packPaddedSequence expects input of at least 2 dims ([T, B, *] or [B, T, *] with batchFirst), got shape ${formatShape(input.shape)}`,
-    );
-  const lens = hostInts(lengths, 'lengths');
-  const T = input.shape[batchFirst ? 1 : 0];
-  const B = input.shape[batchFirst ? 0 : 1];
-  if (lens.length !== B) {
-    throw new ShapeError(
-      `packPaddedSequence: expected ${B} lengths (the batch size of input ${formatShape(input.shape)}${batchFirst ? ', batchFirst' : ''}), got ${lens.length}`,
-    );
-  }
-  for (const n of lens) {
-    if (!Number.isInteger(n) || n <= 0)
-      throw new GhostFlowError(
-        `packPaddedSequence: every length must be a positive integer (length of all samples has to be greater than 0), got [${lens.join(', ')}]`,
-      );
-    if (n > T)
+  return tidy(() => {
+    const batchFirst = options.batchFirst ?? false;
+    const enforceSorted = options.enforceSorted ?? true;
+    if (input.rank < 2)
       throw new ShapeError(
-        `packPaddedSequence: length ${n} exceeds the ${T} time steps of input ${formatShape(input.shape)}${batchFirst ? ' (batchFirst)' : ''}`,
+        `packPaddedSequence expects input of at least 2 dims ([T, B, *] or [B, T, *] with batchFirst), got shape ${formatShape(input.shape)}`,
       );
-  }
-  let order: number[] | null = null;
-  if (enforceSorted) {
-    for (let i = 1; i < B; i++) {
-      if (lens[i] > lens[i - 1]) {
-        throw new GhostFlowError(
-          `packPaddedSequence: lengths must be sorted in decreasing order when enforceSorted is true, got [${lens.join(', ')}]; pass enforceSorted: false to pack unsorted sequences`,
-        );
-      }
+    const lens = hostInts(lengths, 'lengths');
+    const T = input.shape[batchFirst ? 1 : 0];
+    const B = input.shape[batchFirst ? 0 : 1];
+    if (lens.length !== B) {
+      throw new ShapeError(
+        `packPaddedSequence: expected ${B} lengths (the batch size of input ${formatShape(input.shape)}${batchFirst ? ', batchFirst' : ''}), got ${lens.length}`,
+      );
     }
-  } else {
-    order = lens.map((_, i) => i).sort((a, b) => lens[b] - lens[a] || a - b);
-  }
-  const sorted = order ?? lens.map((_, i) => i);
-  const maxLen = lens[sorted[0]];
-  const batchSizes: number[] = [];
-  for (let t = 0; t < maxLen; t++) batchSizes.push(lens.filter((n) => n > t).length);
-  const index: number[] = [];
-  for (let t = 0; t < maxLen; t++) {
-    for (let p = 0; p < batchSizes[t]; p++) index.push(batchFirst ? sorted[p] * T + t : t * B + sorted[p]);
-  }
-  const rest = input.shape.slice(2);
-  const flat = input.reshape([T * B, ...rest]);
-  const idx = intTensor(index, input.device);
-  const data = indexSelect(flat, 0, idx);
-  return new PackedSequence(data, batchSizes, order, null);
+    for (const n of lens) {
+      if (!Number.isInteger(n) || n <= 0)
+        throw new GhostFlowError(
+          `packPaddedSequence: every length must be a positive integer (length of all samples has to be greater than 0), got [${lens.join(', ')}]`,
+        );
+      if (n > T)
+        throw new ShapeError(
+          `packPaddedSequence: length ${n} exceeds the ${T} time steps of input ${formatShape(input.shape)}${batchFirst ? ' (batchFirst)' : ''}`,
+        );
+    }
+    let order: number[] | null = null;
+    if (enforceSorted) {
+      for (let i = 1; i < B; i++) {
+        if (lens[i] > lens[i - 1]) {
+          throw new GhostFlowError(
+            `packPaddedSequence: lengths must be sorted in decreasing order when enforceSorted is true, got [${lens.join(', ')}]; pass enforceSorted: false to pack unsorted sequences`,
+          );
+        }
+      }
+    } else {
+      order = lens.map((_, i) => i).sort((a, b) => lens[b] - lens[a] || a - b);
+    }
+    const sorted = order ?? lens.map((_, i) => i);
+    const maxLen = lens[sorted[0]];
+    const batchSizes: number[] = [];
+    for (let t = 0; t < maxLen; t++) batchSizes.push(lens.filter((n) => n > t).length);
+    const index: number[] = [];
+    for (let t = 0; t < maxLen; t++) {
+      for (let p = 0; p < batchSizes[t]; p++) index.push(batchFirst ? sorted[p] * T + t : t * B + sorted[p]);
+    }
+    const rest = input.shape.slice(2);
+    const flat = input.reshape([T * B, ...rest]);
+    const idx = intTensor(index, input.device);
+    const data = indexSelect(flat, 0, idx);
+    return new PackedSequence(data, batchSizes, order, null);
+  });
 }
 
 /** Options of {@link padPackedSequence}. */
@@ -237,44 +284,48 @@ export interface PadPackedOptions {
  * @param options `batchFirst` (default false), `paddingValue` (default 0), `totalLength`
  */
 export function padPackedSequence(sequence: PackedSequence, options: PadPackedOptions = {}): [Tensor, Tensor] {
-  const padded = padPacked(sequence.data, sequence.batchSizesArray, sequence.unsortedIndicesArray, options);
-  return [padded, intTensor(sequence.lengths(), sequence.data.device)];
+  return tidy(() => {
+    const padded = padPacked(sequence.data, sequence.batchSizesArray, sequence.unsortedIndicesArray, options);
+    return [padded, intTensor(sequence.lengths(), sequence.data.device)];
+  });
 }
 
 /** {@link padPackedSequence} without the lengths tensor. */
 function padPacked(data: Tensor, bs: readonly number[], unsorted: readonly number[] | null, options: PadPackedOptions): Tensor {
-  const batchFirst = options.batchFirst ?? false;
-  const paddingValue = options.paddingValue ?? 0;
-  const maxLen = bs.length;
-  const T = options.totalLength ?? maxLen;
-  if (!Number.isInteger(T) || T < maxLen) {
-    throw new GhostFlowError(
-      `padPackedSequence: expected totalLength to be at least the length of the longest sequence (${maxLen}), got ${options.totalLength}`,
-    );
-  }
-  const N = data.shape[0];
-  const B = bs[0];
-  const offsets: number[] = [];
-  let running = 0;
-  for (const n of bs) {
-    offsets.push(running);
-    running += n;
-  }
-  const rowOf = (t: number, i: number): number => {
-    const p = unsorted ? unsorted[i] : i;
-    return t < maxLen && p < bs[t] ? offsets[t] + p : N;
-  };
-  const index: number[] = [];
-  if (batchFirst) {
-    for (let i = 0; i < B; i++) for (let t = 0; t < T; t++) index.push(rowOf(t, i));
-  } else {
-    for (let t = 0; t < T; t++) for (let i = 0; i < B; i++) index.push(rowOf(t, i));
-  }
-  const rest = data.shape.slice(1);
-  const padRow = full([1, ...rest], paddingValue, { dtype: data.dtype, device: data.device });
-  const extended = cat([data, padRow], 0);
-  const out = indexSelect(extended, 0, intTensor(index, data.device));
-  return out.reshape(batchFirst ? [B, T, ...rest] : [T, B, ...rest]);
+  return tidy(() => {
+    const batchFirst = options.batchFirst ?? false;
+    const paddingValue = options.paddingValue ?? 0;
+    const maxLen = bs.length;
+    const T = options.totalLength ?? maxLen;
+    if (!Number.isInteger(T) || T < maxLen) {
+      throw new GhostFlowError(
+        `padPackedSequence: expected totalLength to be at least the length of the longest sequence (${maxLen}), got ${options.totalLength}`,
+      );
+    }
+    const N = data.shape[0];
+    const B = bs[0];
+    const offsets: number[] = [];
+    let running = 0;
+    for (const n of bs) {
+      offsets.push(running);
+      running += n;
+    }
+    const rowOf = (t: number, i: number): number => {
+      const p = unsorted ? unsorted[i] : i;
+      return t < maxLen && p < bs[t] ? offsets[t] + p : N;
+    };
+    const index: number[] = [];
+    if (batchFirst) {
+      for (let i = 0; i < B; i++) for (let t = 0; t < T; t++) index.push(rowOf(t, i));
+    } else {
+      for (let t = 0; t < T; t++) for (let i = 0; i < B; i++) index.push(rowOf(t, i));
+    }
+    const rest = data.shape.slice(1);
+    const padRow = full([1, ...rest], paddingValue, { dtype: data.dtype, device: data.device });
+    const extended = cat([data, padRow], 0);
+    const out = indexSelect(extended, 0, intTensor(index, data.device));
+    return out.reshape(batchFirst ? [B, T, ...rest] : [T, B, ...rest]);
+  });
 }
 
 /** Options of {@link padSequence}. */
@@ -292,27 +343,29 @@ export interface PadSequenceOptions {
  * @param options `batchFirst` (default false), `paddingValue` (default 0)
  */
 export function padSequence(sequences: readonly Tensor[], options: PadSequenceOptions = {}): Tensor {
-  if (sequences.length === 0) throw new GhostFlowError('padSequence expects a non-empty list of sequences');
-  const batchFirst = options.batchFirst ?? false;
-  const paddingValue = options.paddingValue ?? 0;
-  const ref = sequences[0];
-  if (ref.rank < 1)
-    throw new ShapeError(`padSequence: sequences must have at least 1 dim ([L, *]), got shape ${formatShape(ref.shape)} at position 0`);
-  const rest = ref.shape.slice(1);
-  sequences.forEach((s, i) => {
-    if (s.rank !== ref.rank || s.shape.slice(1).some((d, k) => d !== rest[k])) {
-      throw new ShapeError(
-        `padSequence: every sequence must be [L, ${rest.join(', ')}] like the first, got ${formatShape(s.shape)} at position ${i}`,
-      );
-    }
+  return tidy(() => {
+    if (sequences.length === 0) throw new GhostFlowError('padSequence expects a non-empty list of sequences');
+    const batchFirst = options.batchFirst ?? false;
+    const paddingValue = options.paddingValue ?? 0;
+    const ref = sequences[0];
+    if (ref.rank < 1)
+      throw new ShapeError(`padSequence: sequences must have at least 1 dim ([L, *]), got shape ${formatShape(ref.shape)} at position 0`);
+    const rest = ref.shape.slice(1);
+    sequences.forEach((s, i) => {
+      if (s.rank !== ref.rank || s.shape.slice(1).some((d, k) => d !== rest[k])) {
+        throw new ShapeError(
+          `padSequence: every sequence must be [L, ${rest.join(', ')}] like the first, got ${formatShape(s.shape)} at position ${i}`,
+        );
+      }
+    });
+    const maxLen = Math.max(...sequences.map((s) => s.shape[0]));
+    const padded = sequences.map((s) => {
+      const missing = maxLen - s.shape[0];
+      if (missing === 0) return s;
+      return cat([s, full([missing, ...rest], paddingValue, { dtype: s.dtype, device: s.device })], 0);
+    });
+    return stack(padded, batchFirst ? 0 : 1);
   });
-  const maxLen = Math.max(...sequences.map((s) => s.shape[0]));
-  const padded = sequences.map((s) => {
-    const missing = maxLen - s.shape[0];
-    if (missing === 0) return s;
-    return cat([s, full([missing, ...rest], paddingValue, { dtype: s.dtype, device: s.device })], 0);
-  });
-  return stack(padded, batchFirst ? 0 : 1);
 }
 
 /** Options of {@link packSequence}. */
@@ -329,7 +382,7 @@ export interface PackSequenceOptions {
  */
 export function packSequence(sequences: readonly Tensor[], options: PackSequenceOptions = {}): PackedSequence {
   const lengths = sequences.map((s) => s.shape[0]);
-  return packPaddedSequence(padSequence(sequences), lengths, { enforceSorted: options.enforceSorted ?? true });
+  return tidy(() => packPaddedSequence(padSequence(sequences), lengths, { enforceSorted: options.enforceSorted ?? true }));
 }
 
 /**
@@ -342,8 +395,10 @@ export function packedToSortedPadded(sequence: PackedSequence): Tensor {
 
 /** Internal: the inverse of {@link packedToSortedPadded}: `[T, B, *]` sorted-order rows → packed data. */
 export function sortedPaddedToPackedData(padded: Tensor, batchSizes: readonly number[]): Tensor {
-  const [T, B, ...rest] = padded.shape;
-  const index: number[] = [];
-  for (let t = 0; t < batchSizes.length; t++) for (let p = 0; p < batchSizes[t]; p++) index.push(t * B + p);
-  return indexSelect(padded.reshape([T * B, ...rest]), 0, intTensor(index, padded.device));
+  return tidy(() => {
+    const [T, B, ...rest] = padded.shape;
+    const index: number[] = [];
+    for (let t = 0; t < batchSizes.length; t++) for (let p = 0; p < batchSizes[t]; p++) index.push(t * B + p);
+    return indexSelect(padded.reshape([T * B, ...rest]), 0, intTensor(index, padded.device));
+  });
 }

@@ -28,6 +28,7 @@ import {
   stack,
   tanh,
   tensor,
+  tidy,
   where,
   zeros,
 } from '@ghostflow/core';
@@ -35,6 +36,7 @@ import { uniform } from '../init.js';
 import { Module } from '../module.js';
 import { checkSize } from './cells.js';
 import { PackedSequence, packedToSortedPadded, sortedPaddedToPackedData } from './packing.js';
+import { checkStatePair, checkStateTensor } from './state.js';
 
 /** Options shared by RNN, LSTM and GRU (PyTorch's constructor arguments, camelCase). */
 export interface RNNBaseOptions {
@@ -240,6 +242,15 @@ export abstract class RNNBase extends Module {
    * entries mean zeros); returns the output and the final states in the input's form.
    */
   protected runNetwork(
+    input: Tensor | PackedSequence,
+    states: readonly (Tensor | null | undefined)[],
+  ): { output: Tensor | PackedSequence; finals: Tensor[] } {
+    // Every temporary (zero states, views, per-step tensors, masks) is freed here; only the
+    // output (a tensor or a PackedSequence, which declares its tensors) and the finals survive.
+    return tidy(() => this.runNetworkUntidied(input, states));
+  }
+
+  private runNetworkUntidied(
     input: Tensor | PackedSequence,
     states: readonly (Tensor | null | undefined)[],
   ): { output: Tensor | PackedSequence; finals: Tensor[] } {
@@ -498,7 +509,7 @@ export class RNN extends RNNBase {
   forward(input: PackedSequence, hx?: Tensor | null): [PackedSequence, Tensor];
   forward(input: Tensor | PackedSequence, hx?: Tensor | null): [Tensor | PackedSequence, Tensor];
   forward(input: Tensor | PackedSequence, hx?: Tensor | null): [Tensor | PackedSequence, Tensor] {
-    const { output, finals } = this.runNetwork(input, [hx]);
+    const { output, finals } = this.runNetwork(input, [checkStateTensor('RNN', hx, 'hx')]);
     return [output, finals[0]];
   }
 
@@ -542,7 +553,8 @@ export class LSTM extends RNNBase {
     input: Tensor | PackedSequence,
     hx?: readonly [Tensor | null, Tensor | null] | null,
   ): [Tensor | PackedSequence, [Tensor, Tensor]] {
-    const { output, finals } = this.runNetwork(input, [hx?.[0], hx?.[1]]);
+    const pair = checkStatePair('LSTM', hx, ['h0', 'c0'], true);
+    const { output, finals } = this.runNetwork(input, [pair?.[0], pair?.[1]]);
     return [output, [finals[0], finals[1]]];
   }
 }
@@ -574,7 +586,7 @@ export class GRU extends RNNBase {
   forward(input: PackedSequence, hx?: Tensor | null): [PackedSequence, Tensor];
   forward(input: Tensor | PackedSequence, hx?: Tensor | null): [Tensor | PackedSequence, Tensor];
   forward(input: Tensor | PackedSequence, hx?: Tensor | null): [Tensor | PackedSequence, Tensor] {
-    const { output, finals } = this.runNetwork(input, [hx]);
+    const { output, finals } = this.runNetwork(input, [checkStateTensor('GRU', hx, 'hx')]);
     return [output, finals[0]];
   }
 }
