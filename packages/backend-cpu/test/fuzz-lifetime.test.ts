@@ -159,15 +159,9 @@ interface Live {
 const stats = { programs: 0, commands: 0, backward: 0, useAfterFree: 0, tidy: 0, threwBackward: 0 };
 
 /**
- * KNOWN BUG (issue 8 item 2, owned by the memory-model work in core/src/autograd): a
- * backward() that throws part-way (here: through a graph an earlier backward freed) leaks
- * the gradients it already computed, e.g. leaf x, v = x.reshape([6]), v.sum().backward()
- * twice: the second throws AutogradError and memory().buffers stays 1 above the baseline.
- * Until that is fixed, programs with a throwing backward skip only the final buffer-count
- * check; GHOSTFLOW_FUZZ_STRICT_BACKWARD_LEAK=1 turns it back on.
+ * A backward() that throws part-way (through a graph an earlier backward freed) must free the
+ * gradients it already computed: programs where it threw are held to the same buffer count.
  */
-const STRICT_BACKWARD_LEAK = process.env.GHOSTFLOW_FUZZ_STRICT_BACKWARD_LEAK === '1';
-let backwardThrew = false;
 
 /** Reverse-mode gradients of sum(root) in float64, added into each reachable leaf's model grad. */
 function modelBackward(root: Node): void {
@@ -333,7 +327,6 @@ function run(program: Cmd[]): { live: Live[]; leaves: Live[] } {
             threw = e;
           }
           if (threw) {
-            backwardThrew = true;
             stats.threwBackward++;
             // Only a graph freed by an earlier backward (retainGraph false) may refuse.
             expect(threw, String(threw)).toBeInstanceOf(gf.AutogradError);
@@ -445,13 +438,12 @@ describe('fuzz: tensor lifetimes and autograd', { timeout: FUZZ_TIMEOUT_MS }, ()
     fc.assert(
       fc.property(programArb, (program) => {
         stats.programs++;
-        backwardThrew = false;
         const baseline = gf.memory().buffers;
         const { live, leaves } = run(program);
         for (const l of live) expectValues(l.t, l.node.values, 'a survivor');
         for (const l of live) l.t.dispose();
         for (const l of leaves) l.t.dispose();
-        if (!backwardThrew || STRICT_BACKWARD_LEAK) expect(gf.memory().buffers, 'buffers after disposing every survivor').toBe(baseline);
+        expect(gf.memory().buffers, 'buffers after disposing every survivor').toBe(baseline);
       }),
       fuzzParams(1500),
     );
