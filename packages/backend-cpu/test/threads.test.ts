@@ -87,8 +87,11 @@ describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread',
     const be = createCpuBackend({ threads: 2, thresholds: zero });
     await be.whenThreadsReady();
     expect(be.info).toMatchObject({ threads: 2, readyWorkers: 1 });
-    const { got, want } = await withWatchdog(30_000, () => product(be));
-    expectClose(got, want);
+    // As below: under load the worker may claim no part of the first product.
+    for (let k = 0; k < 5 && be.info.threads === 2; k++) {
+      const { got, want } = await withWatchdog(30_000, () => product(be));
+      expectClose(got, want);
+    }
     expect(be.info).toMatchObject({ threads: 1, readyWorkers: 0 });
     // Later jobs no longer post to it.
     const again = await withWatchdog(30_000, () => product(be));
@@ -118,8 +121,12 @@ describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread',
     const be = createCpuBackend({ threads: 2, thresholds: zero });
     await be.whenThreadsReady();
     const t0 = Date.now();
-    const { got, want } = await withWatchdog(30_000, () => product(be));
-    expectClose(got, want);
+    // On a loaded machine the caller can finish every part before the worker claims one; each
+    // such product is still exact, and the first part the worker does claim never returns.
+    for (let k = 0; k < 5 && be.info.threads === 2; k++) {
+      const { got, want } = await withWatchdog(30_000, () => product(be));
+      expectClose(got, want);
+    }
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(be.info.threads).toBe(1);
     be.dispose();

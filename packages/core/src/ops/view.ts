@@ -179,7 +179,9 @@ export function sumToShape(g: Tensor, shape: Shape): Tensor {
     if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
   }
   const summed = dims.length > 0 ? sum(g, dims, true) : g;
-  return reshape(summed, shape);
+  const out = reshape(summed, shape);
+  if (summed !== g) summed.dispose();
+  return out;
 }
 
 /**
