@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 TMP="$(mktemp -d)"
 for p in core nn backend-cpu backend-cuda; do (cd "$ROOT/packages/$p" && npx --yes pnpm@9.15.9 pack --pack-destination "$TMP/tgz" >/dev/null); done
-tar tzf "$TMP"/tgz/ghostflow-backend-cuda-*.tgz | grep -q 'package/prebuilds/linux-x64/node.napi.node'
+tar tzf "$TMP"/tgz/ghostflow-backend-cuda-*.tgz | grep 'package/prebuilds/linux-x64/node.napi.node' >/dev/null # no -q: an early exit would SIGPIPE tar under pipefail
 mkdir "$TMP/app" && cd "$TMP/app"
 echo '{"name":"app","version":"1.0.0","type":"module","private":true}' >package.json
 env PATH=/usr/bin:/bin npm install --no-audit --no-fund --foreground-scripts "$TMP"/tgz/*.tgz
