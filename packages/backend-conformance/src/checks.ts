@@ -242,3 +242,13 @@ export function useCountingBackend(ctx: SuiteContext): { name: string; calls: Ma
   });
   return { name, calls };
 }
+
+/** The error `fn` throws; fails the test when it throws none. */
+export function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  return expect.fail('expected an error to be thrown');
+}

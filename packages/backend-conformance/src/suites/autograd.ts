@@ -25,17 +25,8 @@ import {
   valueAndGrad,
 } from '@ghostflow/core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { thrown } from '../checks.js';
 import { type SuiteContext, expectTensor } from '../context.js';
-
-/** The error `fn` throws (fails the test when it does not throw). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  return expect.fail('expected an error to be thrown');
-}
 
 /** `t.grad`, asserted to be set. */
 function gradOf(t: Tensor): Tensor {

@@ -29,7 +29,7 @@ import {
 import { F } from '@ghostflow/nn';
 import { describe, expect, it } from 'vitest';
 import { type SuiteContext, expectTensor } from '../context.js';
-import { useUnfusedBackend } from '../checks.js';
+import { useUnfusedBackend, thrown } from '../checks.js';
 
 /** Logits whose rows tie at large magnitudes: the log of the sum must survive the max. */
 const BIG = [
@@ -67,15 +67,6 @@ const own = <T extends Tensor>(t: T, list: Tensor[]): T => {
   list.push(t);
   return t;
 };
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error, none was thrown');
-}
 
 /** Registers the tests of this area. */
 export function badInputsSuite(ctx: SuiteContext): void {

@@ -31,6 +31,7 @@ import {
   zeros,
 } from '@ghostflow/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { thrown } from '../checks.js';
 import { type SuiteContext, expectTensor } from '../context.js';
 import { INDEX_FAULT_SCENARIOS } from './index-faults.js';
 
@@ -91,16 +92,6 @@ function wrapBackend(base: Backend, name: string, options: WrapOptions = {}): Ba
     return { ...wrapper, readSync: (id, dtype, size) => readSync(id, dtype, size) };
   }
   return wrapper;
-}
-
-/** The error `fn` throws (fails the test when it does not throw). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  return expect.fail('expected an error to be thrown');
 }
 
 /** Registers the error tests. */

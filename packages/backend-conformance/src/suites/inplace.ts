@@ -21,18 +21,8 @@ import {
   zeros,
 } from '@ghostflow/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectGradcheck } from '../checks.js';
+import { expectGradcheck, thrown } from '../checks.js';
 import { type SuiteContext, expectTensor } from '../context.js';
-
-/** The error `fn` throws (fails the test when it throws none). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  return expect.fail('expected an error');
-}
 
 /** Registers the in-place tests. */
 export function inplaceSuite(ctx: SuiteContext): void {
