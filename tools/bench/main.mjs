@@ -15,6 +15,7 @@
  * Debian chromium's vk_swiftshader_icd.json when unset), labelled as such in the table header.
  *
  * See tools/bench/README.md for what every column means.
+ * To see where the time goes inside one workload, run tools/bench/profile.mjs (docs/profiling.md).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
