@@ -11,12 +11,15 @@ export interface SuiteContext {
   device: string;
   /** Makes the backend under test active; suites call it in `beforeAll`. */
   activate(): Promise<void>;
+  /** Training steps per leak-census case (see {@link ConformanceOptions}). */
+  censusSteps: number;
 }
 
 /** Creates the context for a registered backend. */
-export function makeContext(device: string): SuiteContext {
+export function makeContext(device: string, censusSteps = 50): SuiteContext {
   return {
     device,
+    censusSteps,
     activate: async () => {
       await setBackend(device);
     },

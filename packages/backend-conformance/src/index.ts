@@ -27,6 +27,13 @@ export interface ConformanceOptions {
   only?: readonly string[];
   /** Skip these suites (by name); a skipped suite is reported by vitest as skipped. */
   skip?: readonly string[];
+  /**
+   * Training steps per leak-census case (default 50, at least 3). A leak of one buffer per step
+   * shows at any count; more steps also catch leaks that appear only now and then (a cache
+   * evicting every k steps). Lower it only for a backend whose every kernel is slow to run here
+   * (an emulated device), and run the default where it runs natively.
+   */
+  leakCensusSteps?: number;
 }
 
 /**
@@ -39,7 +46,9 @@ export interface ConformanceOptions {
  * ```
  */
 export function runConformance(options: ConformanceOptions): void {
-  const ctx = makeContext(options.backend);
+  const steps = options.leakCensusSteps ?? 50;
+  if (!Number.isInteger(steps) || steps < 3) throw new Error(`runConformance: leakCensusSteps must be an integer >= 3, got ${steps}`);
+  const ctx = makeContext(options.backend, steps);
   describe(`conformance: ${options.backend}`, () => {
     beforeAll(() => ctx.activate());
     for (const suite of SUITES) {

@@ -41,9 +41,6 @@ import type { SuiteContext } from '../context.js';
 import { type FixtureInputs, type HostInputs, MODULE_BUILDERS, OPTIMIZER_BUILDERS, OptimRegressor } from '../fixtures/builders.js';
 import { fixtureTensor, listFixtures, loadFixture } from '../torch-fixtures.js';
 
-/** Steps per case (the first one sets the baseline). */
-export const CENSUS_STEPS = 50;
-
 /** Per-case time limit: 50 steps of a Transformer on a software GPU (SwiftShader) take a while. */
 const CASE_TIMEOUT_MS = 300_000;
 
@@ -104,11 +101,11 @@ export function weightedLoss(terms: readonly (readonly [Tensor, Tensor])[]): Ten
 }
 
 /**
- * Runs `c` for {@link CENSUS_STEPS} steps of SGD with momentum and asserts the buffer count is
+ * Runs `c` for `steps` steps of SGD with momentum and asserts the buffer count is
  * flat. The case is built inside `tidy` (it declares the tensors it keeps), so whatever building
  * leaves behind is freed before the first reading and cannot move the counts.
  */
-async function runCensus(label: string, device: string, build: () => CensusCase): Promise<void> {
+async function runCensus(label: string, device: string, steps: number, build: () => CensusCase): Promise<void> {
   const c = tidy(build);
   // Cases that step their own optimizer (optim_* fixtures) have no trainables here.
   const optimizer = c.trainables.length > 0 ? new SGD(c.trainables, { lr: 1e-3, momentum: 0.9 }) : null;
@@ -127,7 +124,7 @@ async function runCensus(label: string, device: string, build: () => CensusCase)
     expect(inferLeak, `${label}: buffers leaked by 5 no-grad forwards (${inferLeak / 5} per call)`).toBe(0);
     step();
     const first = memory(device).buffers;
-    for (let i = 1; i < CENSUS_STEPS; i++) {
+    for (let i = 1; i < steps; i++) {
       step();
       // Yield between steps: an async backend (webgpu) must get to run the queued work, and a
       // test worker that never yields misses its RPC deadline. Only a finalizer could move the
@@ -135,10 +132,7 @@ async function runCensus(label: string, device: string, build: () => CensusCase)
       await tick();
     }
     const last = memory(device).buffers;
-    expect(
-      last - first,
-      `${label}: buffers leaked by ${CENSUS_STEPS - 1} training steps (${(last - first) / (CENSUS_STEPS - 1)} per step)`,
-    ).toBe(0);
+    expect(last - first, `${label}: buffers leaked by ${steps - 1} training steps (${(last - first) / (steps - 1)} per step)`).toBe(0);
     if (gc) {
       // Anything the GC can still free was garbage already counted in `first` (a one-time
       // leak of step 1, or a tensor only the GC net releases). One collection finds it: the
@@ -346,18 +340,18 @@ export function leakCensusSuite(ctx: SuiteContext): void {
   });
   for (const name of listFixtures()) {
     it(
-      `${name}: flat over ${CENSUS_STEPS} steps without tidy`,
+      `${name}: flat over ${ctx.censusSteps} steps without tidy`,
       async () => {
-        await runCensus(name, ctx.device, () => fixtureCase(name, ctx.device));
+        await runCensus(name, ctx.device, ctx.censusSteps, () => fixtureCase(name, ctx.device));
       },
       CASE_TIMEOUT_MS,
     );
   }
   for (const [name, build] of Object.entries(extraCases(ctx.device))) {
     it(
-      `${name}: flat over ${CENSUS_STEPS} steps without tidy`,
+      `${name}: flat over ${ctx.censusSteps} steps without tidy`,
       async () => {
-        await runCensus(name, ctx.device, build);
+        await runCensus(name, ctx.device, ctx.censusSteps, build);
       },
       CASE_TIMEOUT_MS,
     );
