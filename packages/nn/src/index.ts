@@ -4,9 +4,13 @@
  * @packageDocumentation
  */
 export { Module } from './module.js';
-export type { StateDict, LoadStateDictResult } from './module.js';
-export { Sequential, ModuleList } from './containers.js';
+export type { StateDict, LoadStateDictResult, RemovableHandle, ForwardHook, ForwardPreHook } from './module.js';
+export { Parameter, isParameter } from './parameter.js';
+export type { ParameterConstructor } from './parameter.js';
+export { Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict } from './containers.js';
 export type { UnaryModule } from './containers.js';
+export { Identity, Flatten, Unflatten } from './layers/index.js';
+export { checkpoint } from './checkpoint.js';
 export * as init from './init.js';
 
 // Recurrent layers and packed sequences.

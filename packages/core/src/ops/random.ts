@@ -32,6 +32,38 @@ export function manualSeed(seed: number): void {
   defaultGenerator.manualSeed(seed);
 }
 
+/** Where the global generator's stream stands: its seed and how many blocks it has used. */
+export interface RngState {
+  /** The seed last set. */
+  seed: number;
+  /** The next unused Philox block. */
+  offset: number;
+}
+
+/**
+ * The global generator's state (torch.get_rng_state): give it to {@link setRngState} to draw
+ * the same numbers again (gradient checkpointing replays dropout masks this way).
+ *
+ * @example
+ * ```ts
+ * const s = getRngState();
+ * const a = rand([3]);
+ * setRngState(s);
+ * const b = rand([3]); // same values as a
+ * ```
+ */
+export function getRngState(): RngState {
+  return defaultGenerator.getState();
+}
+
+/** Restores the global generator to a state from {@link getRngState} (torch.set_rng_state). */
+export function setRngState(state: RngState): void {
+  if (state === null || typeof state !== 'object' || !Number.isInteger(state.offset) || state.offset < 0) {
+    throw new GhostFlowError(`setRngState expects { seed, offset } from getRngState(), got ${JSON.stringify(state)}`);
+  }
+  defaultGenerator.setState({ seed: state.seed, offset: state.offset });
+}
+
 function prepare(shape: readonly number[], options: RandomOptions | undefined, what: string, dtypes: readonly DType[], fallback: DType) {
   const dtype = options?.dtype ?? fallback;
   if (!dtypes.includes(dtype)) throw new DTypeError(`${what} supports dtype ${dtypes.join(' or ')}, got ${dtype}`);

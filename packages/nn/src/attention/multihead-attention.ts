@@ -5,6 +5,7 @@ import { Linear } from '../layers/linear.js';
 import { Module } from '../module.js';
 import type { KVCache } from './kv-cache.js';
 import { attentionWithWeights, mergeMasks } from './sdpa.js';
+import type { Parameter } from '../parameter.js';
 
 /** Options of {@link MultiheadAttention}. */
 export interface MultiheadAttentionOptions {
@@ -83,19 +84,19 @@ export class MultiheadAttention extends Module {
   /** Whether a zero key/value position is appended. */
   readonly addZeroAttn: boolean;
   /** `[3E, E]` when kdim = vdim = E, else null. */
-  readonly inProjWeight: Tensor | null;
+  inProjWeight: Parameter | null;
   /** `[E, E]` when kdim/vdim differ from E, else null. */
-  readonly qProjWeight: Tensor | null;
+  qProjWeight: Parameter | null;
   /** `[E, kdim]` when kdim/vdim differ from E, else null. */
-  readonly kProjWeight: Tensor | null;
+  kProjWeight: Parameter | null;
   /** `[E, vdim]` when kdim/vdim differ from E, else null. */
-  readonly vProjWeight: Tensor | null;
+  vProjWeight: Parameter | null;
   /** `[3E]`, or null with `bias: false`. */
-  readonly inProjBias: Tensor | null;
+  inProjBias: Parameter | null;
   /** `[1, 1, E]` with `addBiasKv`, else null. */
-  readonly biasK: Tensor | null;
+  biasK: Parameter | null;
   /** `[1, 1, E]` with `addBiasKv`, else null. */
-  readonly biasV: Tensor | null;
+  biasV: Parameter | null;
   /** Output projection. */
   readonly outProj: Linear;
 

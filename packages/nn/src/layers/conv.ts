@@ -3,6 +3,7 @@ import { type Tensor, GhostFlowError, ShapeError, formatShape } from '@ghostflow
 import { type ConvPadding, type ConvSize, convNd, convTransposeNd, convTransposeOutputSize, convTuple } from '../functional/conv.js';
 import { fanInOut, kaimingUniform, uniform } from '../init.js';
 import { Module } from '../module.js';
+import type { Parameter } from '../parameter.js';
 
 /** How a convolution layer pads; only `'zeros'` is implemented. */
 export type ConvPaddingMode = 'zeros' | 'reflect' | 'replicate' | 'circular';
@@ -64,9 +65,9 @@ export abstract class ConvNdBase extends Module {
   /** Always `'zeros'`. */
   readonly paddingMode: 'zeros';
   /** `[out, in/groups, *k]`, or `[in, out/groups, *k]` for transposed layers. */
-  readonly weight: Tensor;
+  weight: Parameter;
   /** `[outChannels]`, or null with `bias: false`. */
-  readonly bias: Tensor | null;
+  bias: Parameter | null;
 
   /**
    * @param nd number of spatial dims

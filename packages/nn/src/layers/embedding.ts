@@ -2,6 +2,7 @@
 import { type Tensor, arange, DTypeError, eq, GhostFlowError, noGrad, tidy, where } from '@ghostflow/core';
 import { Module } from '../module.js';
 import { normal } from '../init.js';
+import type { Parameter } from '../parameter.js';
 
 /** Options of {@link Embedding}. */
 export interface EmbeddingOptions {
@@ -28,7 +29,7 @@ export class Embedding extends Module {
   /** The padding row (non-negative), or null. */
   readonly paddingIdx: number | null;
   /** `[numEmbeddings, embeddingDim]`. */
-  readonly weight: Tensor;
+  weight: Parameter;
 
   /**
    * @param numEmbeddings number of rows

@@ -7,3 +7,5 @@ export { LayerNorm } from './layer-norm.js';
 export type { LayerNormOptions } from './layer-norm.js';
 export { Dropout } from './dropout.js';
 export { ReLU, LeakyReLU, GELU, SiLU, Swish, Mish, ELU, SELU, Tanh, Sigmoid, Softplus, Softmax, LogSoftmax } from './activations.js';
+export { Identity } from './identity.js';
+export { Flatten, Unflatten } from './flatten.js';

@@ -1,6 +1,7 @@
 /** Layer normalisation. */
 import { type Tensor, layerNorm, ones, zeros } from '@ghostflow/core';
 import { Module } from '../module.js';
+import type { Parameter } from '../parameter.js';
 
 /** Options of {@link LayerNorm}. */
 export interface LayerNormOptions {
@@ -27,9 +28,9 @@ export class LayerNorm extends Module {
   /** Whether `weight`/`bias` exist. */
   readonly elementwiseAffine: boolean;
   /** `normalizedShape`, ones; null without `elementwiseAffine`. */
-  readonly weight: Tensor | null;
+  weight: Parameter | null;
   /** `normalizedShape`, zeros; null without `elementwiseAffine` or with `bias: false`. */
-  readonly bias: Tensor | null;
+  bias: Parameter | null;
 
   /** @param normalizedShape the trailing dims to normalise over (a number means one dim) */
   constructor(normalizedShape: number | readonly number[], options: LayerNormOptions = {}) {

@@ -2,6 +2,7 @@
 import { type Tensor, linear } from '@ghostflow/core';
 import { Module } from '../module.js';
 import { kaimingUniform, uniform } from '../init.js';
+import type { Parameter } from '../parameter.js';
 
 /** Options of {@link Linear}. */
 export interface LinearOptions {
@@ -24,9 +25,9 @@ export class Linear extends Module {
   /** Size of each output sample. */
   readonly outFeatures: number;
   /** `[outFeatures, inFeatures]`. */
-  readonly weight: Tensor;
+  weight: Parameter;
   /** `[outFeatures]`, or null with `bias: false`. */
-  readonly bias: Tensor | null;
+  bias: Parameter | null;
 
   /**
    * @param inFeatures size of each input sample

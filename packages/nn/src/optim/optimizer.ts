@@ -6,6 +6,7 @@
  * see the update.
  */
 import { type Tensor, GhostFlowError, keep, noGrad, tidy } from '@ghostflow/core';
+import { EMPTY_NOTE } from '../module.js';
 
 /** Hyper-parameters every optimizer has. */
 export interface BaseGroupOptions {
@@ -94,7 +95,11 @@ export abstract class Optimizer<O extends BaseGroupOptions> {
       : [{ params: params as Iterable<Tensor> } as ParamGroupInput<O>];
     if (groups.length === 0) throw new GhostFlowError('optimizer got an empty parameter list');
     for (const g of groups) this.addParamGroup(g);
-    if (this.paramGroups.every((g) => g.params.length === 0)) throw new GhostFlowError('optimizer got an empty parameter list');
+    if (this.paramGroups.every((g) => g.params.length === 0)) {
+      // model.parameters() of a module that registered nothing says so (see Module.parameters).
+      const note = groups.map((g) => (g.params as { [EMPTY_NOTE]?: string })[EMPTY_NOTE]).find((n) => n !== undefined);
+      throw new GhostFlowError(`optimizer got an empty parameter list${note ? `: ${note}` : ''}`);
+    }
   }
 
   /** Adds a parameter group (e.g. layers unfrozen later); unspecified options take the defaults. */
