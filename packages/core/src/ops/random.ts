@@ -32,6 +32,37 @@ export function manualSeed(seed: number): void {
   defaultGenerator.manualSeed(seed);
 }
 
+/** A generator's position: its seed and the next unused Philox block (see {@link getRngState}). */
+export interface RngState {
+  /** The seed. */
+  seed: number;
+  /** Next unused 128-bit counter block. */
+  offset: number;
+}
+
+/**
+ * The global generator's state (torch.get_rng_state), to save with a checkpoint and restore
+ * with {@link setRngState}, so random draws (dropout, sampling) continue where they left off.
+ *
+ * @example
+ * ```ts
+ * const saved = getRngState();
+ * const a = rand([3]);
+ * setRngState(saved);
+ * const b = rand([3]); // same values as a
+ * ```
+ */
+export function getRngState(): RngState {
+  return defaultGenerator.getState();
+}
+
+/** Restores the global generator's state from {@link getRngState} (torch.set_rng_state). */
+export function setRngState(state: RngState): void {
+  if (typeof state !== 'object' || state === null || !Number.isInteger(state.offset) || state.offset < 0 || typeof state.seed !== 'number')
+    throw new GhostFlowError(`setRngState: expected { seed, offset } from getRngState(), got ${JSON.stringify(state)}`);
+  defaultGenerator.setState(state);
+}
+
 function prepare(shape: readonly number[], options: RandomOptions | undefined, what: string, dtypes: readonly DType[], fallback: DType) {
   const dtype = options?.dtype ?? fallback;
   if (!dtypes.includes(dtype)) throw new DTypeError(`${what} supports dtype ${dtypes.join(' or ')}, got ${dtype}`);
