@@ -28,7 +28,12 @@ export function* readScalar(t: Tensor): Generator<LbfgsRequest, number, number> 
   }
 }
 
-/** Minimiser of the cubic interpolating (x1, f1, g1), (x2, f2, g2), clamped to `bounds`. */
+/**
+ * Minimiser of the cubic interpolating (x1, f1, g1), (x2, f2, g2), clamped to `bounds`. The
+ * slopes are float32 tensors in PyTorch, so the arithmetic that involves them is rounded to
+ * float32 here too (`fround` after each operation), which keeps the chosen steps, and with
+ * them the number of evaluations, the same as PyTorch's.
+ */
 export function cubicInterpolate(
   x1: number,
   f1: number,
@@ -38,13 +43,16 @@ export function cubicInterpolate(
   g2: number,
   bounds?: [number, number],
 ): number {
+  const f = Math.fround;
   const [xmin, xmax] = bounds ?? (x1 <= x2 ? [x1, x2] : [x2, x1]);
-  const d1 = g1 + g2 - (3 * (f1 - f2)) / (x1 - x2);
-  const d2Square = d1 ** 2 - g1 * g2;
+  const d1 = f(f(g1 + g2) - f((3 * (f1 - f2)) / (x1 - x2)));
+  const d2Square = f(f(d1 * d1) - f(g1 * g2));
   if (d2Square >= 0) {
-    const d2 = Math.sqrt(d2Square);
+    const d2 = f(Math.sqrt(d2Square));
     const minPos =
-      x1 <= x2 ? x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2)) : x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2));
+      x1 <= x2
+        ? f(f(x2) - f(f(x2 - x1) * f(f(f(g2 + d2) - d1) / f(f(g2 - g1) + f(2 * d2)))))
+        : f(f(x1) - f(f(x1 - x2) * f(f(f(g1 + d2) - d1) / f(f(g1 - g2) + f(2 * d2)))));
     // Python's min(max(nan, lo), hi) keeps the NaN only in some argument orders; follow it.
     return pyMin(pyMax(minPos, xmin), xmax);
   }
