@@ -180,7 +180,18 @@ export type {
 } from './optim/index.js';
 
 // Serialization: safetensors.
-export { saveSafetensors, saveSafetensorsSync, loadSafetensors, readSafetensorsHeader, save, load } from './serialization/index.js';
+export {
+  saveSafetensors,
+  saveSafetensorsSync,
+  loadSafetensors,
+  readSafetensorsHeader,
+  save,
+  load,
+  encodeCheckpoint,
+  decodeCheckpoint,
+  saveCheckpoint,
+  loadCheckpoint,
+} from './serialization/index.js';
 export type {
   SafetensorsMetadata,
   SaveSafetensorsOptions,
@@ -188,6 +199,9 @@ export type {
   SafetensorsEntry,
   SafetensorsHeader,
   TensorDict,
+  CheckpointParts,
+  CheckpointTargets,
+  RestoredCheckpoint,
 } from './serialization/index.js';
 
 // Attention and Transformer: scaled dot-product attention, MultiheadAttention, KV cache, positional encodings, Transformer layers.
