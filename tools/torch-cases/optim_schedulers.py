@@ -13,8 +13,8 @@ optimizers and LR schedulers (packages/nn/test/optim-torch.test.ts reads it).
   units, 3 sine waves of 24 steps, float32): LBFGS(lr=0.8, max_iter=8) with a closure, 2 steps, the losses
   each step returned, the final state_dict and the test loss with 6 steps of extrapolation.
 - `schedulers`: every scheduler's `get_last_lr()` after construction and after each of 30
-  `step()` calls, on SGD with two parameter groups (lr 0.1 and 0.05, momentum 0.9; OneCycleLR
-  also records the groups' momentum or beta1). ReduceLROnPlateau gets `metrics`; a case with
+  `step()` calls, on SGD with two parameter groups (lr 0.1 and 0.05, momentum 0.9; OneCycleLR and
+  CyclicLR also record the groups' momentum or beta1). ReduceLROnPlateau gets `metrics`; a case with
   `epochs` calls `step(epoch)` with those values.
 
 Deterministic: every case seeds torch with crc32(name). Floats: 9 significant digits.
@@ -228,7 +228,7 @@ def sched_case(name, spec, steps=30, opt_kind='sgd', metrics=None, epochs=None):
         lrs.append(list(last()))
         momenta.append([g['betas'][0] if 'betas' in g else g['momentum'] for g in opt.param_groups])
     out = {'name': name, 'scheduler': spec, 'optimizer': opt_kind, 'lrs': lrs}
-    if spec['kind'] == 'OneCycleLR':
+    if spec['kind'] in ('OneCycleLR', 'CyclicLR'):
         out['momenta'] = momenta
     if metrics is not None:
         out['metrics'] = metrics
@@ -255,6 +255,11 @@ SCHEDULERS = [
     ('one_cycle_three_phase_linear_adam', {'kind': 'OneCycleLR', 'args': {'max_lr': 0.3, 'epochs': 4, 'steps_per_epoch': 8,
      'pct_start': 0.25, 'anneal_strategy': 'linear', 'three_phase': True, 'div_factor': 10.0, 'final_div_factor': 100.0}},
      {'opt_kind': 'adam'}),
+    ('cyclic_triangular', {'kind': 'CyclicLR', 'args': {'base_lr': 0.01, 'max_lr': [0.1, 0.2], 'step_size_up': 4, 'step_size_down': 6}}, {}),
+    ('cyclic_triangular2', {'kind': 'CyclicLR', 'args': {'base_lr': [0.01, 0.02], 'max_lr': 0.3, 'step_size_up': 3, 'mode': 'triangular2',
+     'base_momentum': 0.7, 'max_momentum': [0.95, 0.9]}}, {}),
+    ('cyclic_exp_range', {'kind': 'CyclicLR', 'args': {'base_lr': 0.01, 'max_lr': 0.1, 'step_size_up': 5, 'mode': 'exp_range', 'gamma': 0.97,
+     'cycle_momentum': False}}, {}),
     ('constant', {'kind': 'ConstantLR', 'args': {'factor': 0.5, 'total_iters': 4}}, {}),
     ('linear', {'kind': 'LinearLR', 'args': {'start_factor': 0.25, 'end_factor': 0.9, 'total_iters': 8}}, {}),
     ('polynomial', {'kind': 'PolynomialLR', 'args': {'total_iters': 12, 'power': 2.0}}, {}),

@@ -143,6 +143,7 @@ export {
   CosineAnnealingLR,
   CosineAnnealingWarmRestarts,
   OneCycleLR,
+  CyclicLR,
   SequentialLR,
   ChainedScheduler,
   ReduceLROnPlateau,
@@ -176,6 +177,7 @@ export type {
   CosineAnnealingLROptions,
   CosineAnnealingWarmRestartsOptions,
   OneCycleLROptions,
+  CyclicLROptions,
   ReduceLROnPlateauOptions,
 } from './optim/index.js';
 

@@ -17,6 +17,7 @@ import {
   ConstantLR,
   CosineAnnealingLR,
   CosineAnnealingWarmRestarts,
+  CyclicLR,
   ExponentialLR,
   LBFGS,
   LSTM,
@@ -323,6 +324,8 @@ function build(opt: Optimizer<BaseGroupOptions>, spec: Spec): LRScheduler | Redu
       return new CosineAnnealingWarmRestarts(opt, a.t0, a);
     case 'OneCycleLR':
       return new OneCycleLR(opt, a.maxLr, a);
+    case 'CyclicLR':
+      return new CyclicLR(opt, a.baseLr, a.maxLr, a);
     case 'ConstantLR':
       return new ConstantLR(opt, a);
     case 'LinearLR':

@@ -44,6 +44,8 @@ export type {
 export { CosineAnnealingLR, CosineAnnealingWarmRestarts } from './cosine-schedulers.js';
 export type { CosineAnnealingLROptions, CosineAnnealingWarmRestartsOptions } from './cosine-schedulers.js';
 export { OneCycleLR } from './one-cycle-lr.js';
+export type { CyclicLROptions } from './cyclic-lr.js';
+export { CyclicLR } from './cyclic-lr.js';
 export type { OneCycleLROptions } from './one-cycle-lr.js';
 export { SequentialLR, ChainedScheduler } from './composite-schedulers.js';
 export { ReduceLROnPlateau } from './reduce-lr-on-plateau.js';
