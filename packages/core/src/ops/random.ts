@@ -32,23 +32,23 @@ export function manualSeed(seed: number): void {
   defaultGenerator.manualSeed(seed);
 }
 
-/** Where the global generator's stream stands: its seed and how many blocks it has used. */
+/** A generator's position: its seed and the next unused Philox block (see {@link getRngState}). */
 export interface RngState {
-  /** The seed last set. */
+  /** The seed. */
   seed: number;
-  /** The next unused Philox block. */
+  /** Next unused 128-bit counter block. */
   offset: number;
 }
 
 /**
- * The global generator's state (torch.get_rng_state): give it to {@link setRngState} to draw
- * the same numbers again (gradient checkpointing replays dropout masks this way).
+ * The global generator's state (torch.get_rng_state), to save with a checkpoint and restore
+ * with {@link setRngState}, so random draws (dropout, sampling) continue where they left off.
  *
  * @example
  * ```ts
- * const s = getRngState();
+ * const saved = getRngState();
  * const a = rand([3]);
- * setRngState(s);
+ * setRngState(saved);
  * const b = rand([3]); // same values as a
  * ```
  */
@@ -56,12 +56,11 @@ export function getRngState(): RngState {
   return defaultGenerator.getState();
 }
 
-/** Restores the global generator to a state from {@link getRngState} (torch.set_rng_state). */
+/** Restores the global generator's state from {@link getRngState} (torch.set_rng_state). */
 export function setRngState(state: RngState): void {
-  if (state === null || typeof state !== 'object' || !Number.isInteger(state.offset) || state.offset < 0) {
-    throw new GhostFlowError(`setRngState expects { seed, offset } from getRngState(), got ${JSON.stringify(state)}`);
-  }
-  defaultGenerator.setState({ seed: state.seed, offset: state.offset });
+  if (typeof state !== 'object' || state === null || !Number.isInteger(state.offset) || state.offset < 0 || typeof state.seed !== 'number')
+    throw new GhostFlowError(`setRngState: expected { seed, offset } from getRngState(), got ${JSON.stringify(state)}`);
+  defaultGenerator.setState(state);
 }
 
 function prepare(shape: readonly number[], options: RandomOptions | undefined, what: string, dtypes: readonly DType[], fallback: DType) {

@@ -1,24 +1,66 @@
 /**
- * Learning-rate schedulers (torch.optim.lr_scheduler), each computing the rate from its
- * closed form at `lastEpoch`, so the schedule does not drift and holds no tensors.
+ * The learning-rate scheduler base (torch.optim.lr_scheduler._LRScheduler, torch 1.13):
+ * `step()` advances `lastEpoch` and applies the scheduler's chainable form (which reads each
+ * group's current `lr`, so schedulers compose, e.g. in {@link ChainedScheduler});
+ * `step(epoch)` jumps to `epoch` with the closed form where PyTorch has one.
  */
 import { GhostFlowError } from '@ghostflow/core';
 import type { BaseGroupOptions, Optimizer } from './optimizer.js';
 
+/** A scheduler's state: its own fields (JSON values), as PyTorch's `__dict__` minus the optimizer. */
+export type SchedulerStateDict = Record<string, unknown>;
+
+/** What every scheduler (including {@link ReduceLROnPlateau}) offers for checkpoints. */
+export interface SchedulerLike {
+  /** The rates the last step set, one per group. */
+  getLastLr(): number[];
+  /** The scheduler's state (JSON-serialisable). */
+  stateDict(): SchedulerStateDict;
+  /** Restores a state from `stateDict()`. */
+  loadStateDict(state: SchedulerStateDict): void;
+}
+
+/** Copies a scheduler's own fields, leaving out the optimizer, functions and `skip`. */
+export function fieldsOf(obj: object, skip: readonly string[] = []): SchedulerStateDict {
+  const out: SchedulerStateDict = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === 'optimizer' || skip.includes(k) || typeof v === 'function') continue;
+    out[k] = structuredClone(v);
+  }
+  return out;
+}
+
+/** Assigns saved fields back, checking the keys are this scheduler's. */
+export function assignFields(who: string, obj: object, state: SchedulerStateDict, skip: readonly string[] = []): void {
+  if (typeof state !== 'object' || state === null || Array.isArray(state))
+    throw new GhostFlowError(`${who}.loadStateDict: expected an object from stateDict(), got ${state === null ? 'null' : typeof state}`);
+  const own = Object.keys(fieldsOf(obj, skip));
+  const unexpected = Object.keys(state).filter((k) => !own.includes(k) && !skip.includes(k));
+  const missing = own.filter((k) => !(k in state));
+  if (unexpected.length || missing.length)
+    throw new GhostFlowError(
+      `${who}.loadStateDict: ${missing.length ? `missing keys: ${missing.join(', ')}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected keys: ${unexpected.join(', ')}` : ''}`,
+    );
+  for (const k of own) (obj as Record<string, unknown>)[k] = structuredClone(state[k]);
+}
+
 /**
- * Base of the schedulers. On construction each group's `initialLr` is set (from its `lr`
- * unless already there) and, once the subclass is set up, the rate for the next epoch
- * (0 when starting fresh) is applied, as PyTorch's. Call `step()` once per epoch, after
- * `optimizer.step()`.
+ * Base of the epoch schedulers. On construction each group's `initialLr` is set (from its `lr`
+ * unless already there) and, once the subclass is set up, the rate for the next epoch (0 when
+ * starting fresh) is applied, as PyTorch's. Call `step()` once per epoch (or batch, for
+ * OneCycleLR), after `optimizer.step()`.
  */
-export abstract class LRScheduler {
+export abstract class LRScheduler implements SchedulerLike {
   /** The scheduled optimizer. */
   readonly optimizer: Optimizer<BaseGroupOptions>;
   /** Each group's starting learning rate. */
-  readonly baseLrs: readonly number[];
+  baseLrs: number[];
   /** The epoch whose rates are applied. */
   lastEpoch: number;
-  private lastLr: number[] = [];
+  /** Number of `step()` calls, including the one made on construction. */
+  protected stepCount = 0;
+  /** The rates the last step set. */
+  protected lastLr: number[] = [];
 
   /**
    * @param optimizer the optimizer whose groups' `lr` this sets
@@ -26,144 +68,78 @@ export abstract class LRScheduler {
    */
   protected constructor(optimizer: Optimizer<BaseGroupOptions>, lastEpoch = -1) {
     this.optimizer = optimizer;
-    for (const g of optimizer.paramGroups) {
+    optimizer.paramGroups.forEach((g, i) => {
       if (lastEpoch === -1) g.initialLr = g.initialLr ?? g.lr;
       else if (g.initialLr === undefined)
-        throw new GhostFlowError("param 'initialLr' is not specified in paramGroups when resuming a scheduler (lastEpoch != -1)");
-    }
+        throw new GhostFlowError(
+          `param 'initialLr' is not specified in paramGroups[${i}] when resuming a scheduler (lastEpoch ${lastEpoch}, not -1)`,
+        );
+    });
     this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr as number);
     this.lastEpoch = lastEpoch;
   }
 
-  /** The learning rate at `epoch` for a group that started at `baseLr` (the closed form). */
-  protected abstract lrAt(baseLr: number, epoch: number): number;
+  /** The first step, made by each subclass's constructor once its fields are set (PyTorch's `_initial_step`). */
+  protected initialStep(): void {
+    this.stepCount = 0;
+    this.step();
+  }
 
-  /** Advances one epoch (or jumps to `epoch`) and sets every group's `lr`. */
+  /** The rates at `lastEpoch` in PyTorch's chainable form (from each group's current `lr`). */
+  protected abstract getLr(): number[];
+
+  /** The rates at `lastEpoch` from the base rates, where the schedule has a closed form (used by `step(epoch)`). */
+  protected closedFormLr(): number[] | null {
+    return null;
+  }
+
+  /** The current `lr` of every group. */
+  protected groupLrs(): number[] {
+    return this.optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  /**
+   * Advances one epoch (chainable form), or jumps to `epoch` (closed form where there is
+   * one, as PyTorch's deprecated `step(epoch)`), and sets every group's `lr`.
+   */
   step(epoch?: number): void {
-    this.lastEpoch = epoch ?? this.lastEpoch + 1;
-    this.lastLr = this.baseLrs.map((base) => this.lrAt(base, this.lastEpoch));
+    this.stepCount += 1;
+    let values: number[];
+    if (epoch === undefined) {
+      this.lastEpoch += 1;
+      values = this.getLr();
+    } else {
+      this.lastEpoch = epoch;
+      values = this.closedFormLr() ?? this.getLr();
+    }
     this.optimizer.paramGroups.forEach((g, i) => {
-      g.lr = this.lastLr[i];
+      g.lr = values[i];
     });
+    this.lastLr = this.groupLrs();
   }
 
   /** The rates the last `step()` set, one per group. */
   getLastLr(): number[] {
     return [...this.lastLr];
   }
-}
-
-/** Options of {@link StepLR}. */
-export interface StepLROptions {
-  /** Decay factor (default 0.1). */
-  gamma?: number;
-  /** Epoch to resume after (default -1). */
-  lastEpoch?: number;
-}
-
-/** torch.optim.lr_scheduler.StepLR: `lr = baseLr * gamma ^ floor(epoch / stepSize)`. */
-export class StepLR extends LRScheduler {
-  /** Epochs between decays. */
-  readonly stepSize: number;
-  /** Decay factor. */
-  readonly gamma: number;
 
   /**
-   * @param optimizer the optimizer (any kind)
-   * @param stepSize epochs between decays
+   * The scheduler's state (PyTorch's `state_dict()`: every field but the optimizer, and
+   * not the user's functions of LambdaLR/MultiplicativeLR), JSON-serialisable.
+   *
+   * @example
+   * ```ts
+   * const saved = sched.stateDict();
+   * const resumed = new StepLR(opt, 10);
+   * resumed.loadStateDict(saved);
+   * ```
    */
-  constructor(optimizer: Optimizer<BaseGroupOptions>, stepSize: number, options: StepLROptions = {}) {
-    super(optimizer, options.lastEpoch ?? -1);
-    if (!(Number.isInteger(stepSize) && stepSize > 0))
-      throw new GhostFlowError(`StepLR: stepSize must be a positive integer, got ${stepSize}`);
-    this.stepSize = stepSize;
-    this.gamma = options.gamma ?? 0.1;
-    this.step();
+  stateDict(): SchedulerStateDict {
+    return fieldsOf(this);
   }
 
-  protected lrAt(baseLr: number, epoch: number): number {
-    return baseLr * this.gamma ** Math.floor(epoch / this.stepSize);
-  }
-}
-
-/** Options of {@link CosineAnnealingLR}. */
-export interface CosineAnnealingLROptions {
-  /** Minimum learning rate (default 0). */
-  etaMin?: number;
-  /** Epoch to resume after (default -1). */
-  lastEpoch?: number;
-}
-
-/**
- * torch.optim.lr_scheduler.CosineAnnealingLR (closed form, SGDR without restarts):
- * `lr = etaMin + (baseLr - etaMin) (1 + cos(pi epoch / tMax)) / 2`.
- */
-export class CosineAnnealingLR extends LRScheduler {
-  /** Half-period in epochs. */
-  readonly tMax: number;
-  /** Minimum learning rate. */
-  readonly etaMin: number;
-
-  /**
-   * @param optimizer the optimizer (any kind)
-   * @param tMax epochs to go from the base rate to `etaMin`
-   */
-  constructor(optimizer: Optimizer<BaseGroupOptions>, tMax: number, options: CosineAnnealingLROptions = {}) {
-    super(optimizer, options.lastEpoch ?? -1);
-    if (!(tMax > 0)) throw new GhostFlowError(`CosineAnnealingLR: tMax must be positive, got ${tMax}`);
-    this.tMax = tMax;
-    this.etaMin = options.etaMin ?? 0;
-    this.step();
-  }
-
-  protected lrAt(baseLr: number, epoch: number): number {
-    return this.etaMin + ((baseLr - this.etaMin) * (1 + Math.cos((Math.PI * epoch) / this.tMax))) / 2;
-  }
-}
-
-/** Options of {@link LinearLR}. */
-export interface LinearLROptions {
-  /** Factor at epoch 0 (default 1/3). */
-  startFactor?: number;
-  /** Factor from `totalIters` on (default 1). */
-  endFactor?: number;
-  /** Epochs of the ramp (default 5). */
-  totalIters?: number;
-  /** Epoch to resume after (default -1). */
-  lastEpoch?: number;
-}
-
-/**
- * torch.optim.lr_scheduler.LinearLR (linear warm-up/decay of a factor):
- * `lr = baseLr (startFactor + (endFactor - startFactor) min(epoch, totalIters) / totalIters)`.
- */
-export class LinearLR extends LRScheduler {
-  /** Factor at epoch 0. */
-  readonly startFactor: number;
-  /** Final factor. */
-  readonly endFactor: number;
-  /** Ramp length in epochs. */
-  readonly totalIters: number;
-
-  /** @param optimizer the optimizer (any kind) */
-  constructor(optimizer: Optimizer<BaseGroupOptions>, options: LinearLROptions = {}) {
-    super(optimizer, options.lastEpoch ?? -1);
-    this.startFactor = options.startFactor ?? 1 / 3;
-    this.endFactor = options.endFactor ?? 1;
-    this.totalIters = options.totalIters ?? 5;
-    if (!(this.startFactor > 0 && this.startFactor <= 1))
-      throw new GhostFlowError(`LinearLR: startFactor must be in (0, 1], got ${this.startFactor}`);
-    if (!(this.endFactor >= 0 && this.endFactor <= 1))
-      throw new GhostFlowError(`LinearLR: endFactor must be in [0, 1], got ${this.endFactor}`);
-    if (!(Number.isInteger(this.totalIters) && this.totalIters >= 0))
-      throw new GhostFlowError(`LinearLR: totalIters must be a non-negative integer, got ${this.totalIters}`);
-    this.step();
-  }
-
-  protected lrAt(baseLr: number, epoch: number): number {
-    // No ramp: PyTorch applies startFactor at epoch 0 and then leaves the lr alone, so it
-    // stays at startFactor (the closed form would divide 0 by 0).
-    if (this.totalIters === 0) return baseLr * this.startFactor;
-    return baseLr * (this.startFactor + ((this.endFactor - this.startFactor) * Math.min(this.totalIters, epoch)) / this.totalIters);
+  /** Restores a state from {@link stateDict} (the keys must be this scheduler's). */
+  loadStateDict(state: SchedulerStateDict): void {
+    assignFields(this.constructor.name, this, state);
   }
 }

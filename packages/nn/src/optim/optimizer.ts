@@ -5,8 +5,12 @@
  * of the parameter (weight tying through `.t()`, cached slices) and anything else holding it
  * see the update.
  */
-import { type Tensor, GhostFlowError, keep, noGrad, tidy } from '@ghostflow/core';
+import { type Tensor, GhostFlowError, enableGrad, keep, noGrad, tidy } from '@ghostflow/core';
 import { EMPTY_NOTE } from '../module.js';
+import { ParamState } from './param-state.js';
+import { type OptimizerStateDict, type ParamGroupState, type ParamStateEntry, checkStateDictShape } from './state-dict.js';
+
+export { ParamState } from './param-state.js';
 
 /** Hyper-parameters every optimizer has. */
 export interface BaseGroupOptions {
@@ -31,37 +35,11 @@ export type ParamGroupInput<O extends BaseGroupOptions> = Partial<O> & {
 /** What an optimizer takes: parameters (e.g. `model.parameters()`) or parameter groups. */
 export type ParamsInput<O extends BaseGroupOptions> = Iterable<Tensor> | readonly ParamGroupInput<O>[];
 
-/** Per-parameter optimizer state: a step count and named state tensors (kept alive, owned). */
-export class ParamState {
-  /** Number of steps taken for this parameter. */
-  step = 0;
-  private readonly tensors = new Map<string, Tensor>();
-
-  /** The state tensor `name`, or undefined. */
-  get(name: string): Tensor | undefined {
-    return this.tensors.get(name);
-  }
-
-  /** Stores `value` under `name` (kept out of any tidy scope), disposing the previous one. */
-  set(name: string, value: Tensor): Tensor {
-    const old = this.tensors.get(name);
-    keep(value);
-    this.tensors.set(name, value);
-    if (old && old !== value) old.dispose();
-    return value;
-  }
-
-  /** Names and tensors, in insertion order. */
-  entries(): [string, Tensor][] {
-    return [...this.tensors];
-  }
-
-  /** Frees every state tensor. */
-  dispose(): void {
-    for (const t of this.tensors.values()) t.dispose();
-    this.tensors.clear();
-  }
-}
+/**
+ * A loss closure for {@link Optimizer.step}: re-evaluates the model, calls `backward()` and
+ * returns the loss (a Tensor, or a Promise of one when it reads values asynchronously).
+ */
+export type Closure = () => Tensor | Promise<Tensor>;
 
 function isGroupList<O extends BaseGroupOptions>(params: ParamsInput<O>): params is readonly ParamGroupInput<O>[] {
   return (
@@ -69,6 +47,11 @@ function isGroupList<O extends BaseGroupOptions>(params: ParamsInput<O>): params
     params.length > 0 &&
     !(typeof (params[0] as { dispose?: unknown }).dispose === 'function' && 'shape' in (params[0] as object))
   );
+}
+
+/** Whether `v` is a thenable (an async closure's result). */
+export function isPromiseLike<T>(v: unknown): v is PromiseLike<T> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
 /**
@@ -117,8 +100,51 @@ export abstract class Optimizer<O extends BaseGroupOptions> {
     this.paramGroups.push({ ...merged, params });
   }
 
-  /** Updates every parameter that has a gradient, in place. */
-  step(): void {
+  /**
+   * Updates every parameter that has a gradient, in place (torch.optim.Optimizer.step).
+   *
+   * With a `closure`, it is called first (with gradient recording on) to re-evaluate the loss
+   * and its gradients, then the update runs, and the closure's loss is returned. The
+   * contract follows the closure: a synchronous closure (returning a Tensor) makes `step`
+   * synchronous and return that Tensor; an async closure (returning a Promise) makes `step`
+   * return a Promise that resolves to the loss after the update. The loss is the caller's
+   * (dispose it). Without a closure `step` returns `undefined`.
+   *
+   * @example
+   * ```ts
+   * const loss = opt.step(() => {
+   *   opt.zeroGrad();
+   *   const l = mseLoss(model.forward(x), y);
+   *   l.backward();
+   *   return l;
+   * });
+   * console.log(loss.itemSync());
+   * ```
+   */
+  step(): undefined;
+  step(closure: () => Tensor): Tensor;
+  step(closure: () => Promise<Tensor>): Promise<Tensor>;
+  step(closure?: Closure): Tensor | Promise<Tensor> | undefined;
+  step(closure?: Closure): Tensor | Promise<Tensor> | undefined {
+    if (closure === undefined) {
+      this.update();
+      return undefined;
+    }
+    if (typeof closure !== 'function')
+      throw new GhostFlowError(`step: expected a closure (a function returning the loss), got ${typeof closure}`);
+    const loss = enableGrad(closure);
+    if (isPromiseLike<Tensor>(loss)) {
+      return Promise.resolve(loss).then((l) => {
+        this.update();
+        return l;
+      });
+    }
+    this.update();
+    return loss;
+  }
+
+  /** One update of every parameter with a gradient (the body of `step`, after any closure). */
+  protected update(): void {
     noGrad(() => {
       for (const group of this.paramGroups) {
         for (const p of group.params) {
@@ -161,6 +187,105 @@ export abstract class Optimizer<O extends BaseGroupOptions> {
   /** The state of `param` (step count and state tensors), if it has taken a step. */
   getState(param: Tensor): ParamState | undefined {
     return this.state.get(param);
+  }
+
+  /**
+   * The shape a state tensor `name` of `param` must have when loaded (default: the
+   * parameter's shape, true of every per-element optimizer), or null for no check.
+   */
+  protected stateShape(_name: string, param: Tensor): readonly number[] | null {
+    return param.shape;
+  }
+
+  /**
+   * The optimizer's state in PyTorch's layout (torch.optim.Optimizer.state_dict):
+   * `state` maps a parameter's index (counted across groups in order) to its `step` and
+   * state tensors under PyTorch's names (`exp_avg`, `momentum_buffer`, ...); `paramGroups`
+   * holds each group's hyper-parameters with `params` as index lists. The tensors are
+   * copies the caller owns (dispose them, e.g. with {@link disposeOptimizerStateDict}).
+   *
+   * @example
+   * ```ts
+   * const sd = opt.stateDict();
+   * const fresh = new Adam(model.parameters());
+   * fresh.loadStateDict(sd);
+   * disposeOptimizerStateDict(sd);
+   * ```
+   */
+  stateDict(): OptimizerStateDict {
+    const state: Record<number, ParamStateEntry> = {};
+    const paramGroups: ParamGroupState[] = [];
+    let index = 0;
+    for (const group of this.paramGroups) {
+      const indices: number[] = [];
+      for (const p of group.params) {
+        const st = this.state.get(p);
+        if (st) state[index] = st.toEntry();
+        indices.push(index++);
+      }
+      const { params: _params, ...hyper } = group;
+      paramGroups.push({ ...structuredClone(hyper as Record<string, unknown>), params: indices });
+    }
+    return { state, paramGroups };
+  }
+
+  /**
+   * Restores a state from {@link stateDict} (torch.optim.Optimizer.load_state_dict): the
+   * groups' hyper-parameters are replaced by the saved ones (parameters stay), and each
+   * parameter's state is copied in (into its existing state tensors where it has them; the
+   * dict's tensors stay the caller's). The group count, each group's size and every state
+   * tensor's shape and device must match; nothing is changed when one does not.
+   */
+  loadStateDict(dict: OptimizerStateDict): void {
+    const name = this.constructor.name;
+    if (
+      typeof dict !== 'object' ||
+      dict === null ||
+      !Array.isArray(dict.paramGroups) ||
+      typeof dict.state !== 'object' ||
+      dict.state === null
+    )
+      throw new GhostFlowError(`${name}.loadStateDict: expected { state, paramGroups }, got ${dict === null ? 'null' : typeof dict}`);
+    if (dict.paramGroups.length !== this.paramGroups.length)
+      throw new GhostFlowError(
+        `${name}.loadStateDict: loaded state dict has ${dict.paramGroups.length} parameter groups, the optimizer has ${this.paramGroups.length}`,
+      );
+    const byIndex = new Map<number, Tensor>();
+    dict.paramGroups.forEach((saved, gi) => {
+      const own = this.paramGroups[gi].params;
+      if (!Array.isArray(saved.params) || saved.params.length !== own.length)
+        throw new GhostFlowError(
+          `${name}.loadStateDict: parameter group ${gi} has ${Array.isArray(saved.params) ? saved.params.length : 'no'} parameters in the state dict but ${own.length} in the optimizer`,
+        );
+      saved.params.forEach((idx, k) => byIndex.set(idx, own[k]));
+    });
+    const plan: [Tensor, ParamStateEntry][] = [];
+    for (const [key, entry] of Object.entries(dict.state)) {
+      const p = byIndex.get(Number(key));
+      if (p === undefined)
+        throw new GhostFlowError(`${name}.loadStateDict: state for parameter index ${key}, which no parameter group lists`);
+      checkStateDictShape(name, key, entry, p, (n) => this.stateShape(n, p));
+      plan.push([p, entry]);
+    }
+    dict.paramGroups.forEach((saved, gi) => {
+      const own = this.paramGroups[gi];
+      const { params: _params, ...hyper } = saved;
+      Object.assign(own, structuredClone(hyper));
+    });
+    for (const p of [...this.state.keys()]) {
+      if (!plan.some(([q]) => q === p)) {
+        this.state.get(p)?.dispose();
+        this.state.delete(p);
+      }
+    }
+    for (const [p, entry] of plan) {
+      let st = this.state.get(p);
+      if (!st) {
+        st = new ParamState();
+        this.state.set(p, st);
+      }
+      st.loadEntry(entry);
+    }
   }
 
   /** Frees every state tensor (the parameters are not touched). */

@@ -9,3 +9,6 @@ export type {
   TensorDict,
 } from './safetensors.js';
 export { save, load } from './node.js';
+export { encodeCheckpoint, decodeCheckpoint } from './checkpoint.js';
+export type { CheckpointParts, CheckpointTargets, RestoredCheckpoint } from './checkpoint.js';
+export { saveCheckpoint, loadCheckpoint } from './checkpoint-node.js';
