@@ -193,7 +193,8 @@ describe('registration by assignment', () => {
     m.a = new Parameter(zeros([2]));
     expect(m.namedModules().map(([n]) => n)).toEqual(['']);
     expect(m.namedParameters().map(([n]) => n)).toEqual(['a']);
-    (m as Partial<M>).a = undefined;
+    // biome-ignore lint/performance/noDelete: `delete` is the operation under test (PyTorch's __delattr__)
+    delete (m as Partial<M>).a;
     expect(m.parameters().length).toBe(0);
   });
 
