@@ -29,6 +29,7 @@ describe('PyTorch fixtures on cpu', () => {
 describe('PyTorch fixtures on cpu-unfused (composed paths; never the active backend)', () => {
   const ctx: SuiteContext = {
     device: 'cpu-unfused',
+    censusSteps: 50,
     activate: async () => {
       await setBackend('cpu');
     },
