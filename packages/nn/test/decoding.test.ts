@@ -228,6 +228,8 @@ describe('a Transformer decoder with KV caches', () => {
     const pos = new Embedding(32, D);
     const encoder = new TransformerEncoder(new TransformerEncoderLayer(D, HEADS, { dimFeedforward: 32, dropout: 0, batchFirst: true }), LAYERS);
     const head = new Linear(D, V);
+    // A peaked next-token distribution, so the beams come from different parents.
+    noGrad(() => head.weight.mul_(4));
     const embed = (tokens: Tensor, start: number): Tensor =>
       tok.forward(tokens).add(pos.forward(tensor(Array.from({ length: tokens.shape[1] }, (_, i) => start + i), { dtype: 'int32' })));
     /** Full recompute: state = every token so far [B, t]. */
@@ -287,7 +289,7 @@ describe('a Transformer decoder with KV caches', () => {
     const { full, cached, reorderCached, newCaches } = build();
     const prompt = tensor([[3, 1]], { dtype: 'int32' });
     const empty = tensor([], { shape: [1, 0], dtype: 'int32' });
-    const options = { beamWidth: 3, maxLength: 7, eos: 0, lengthPenalty: 0.6 };
+    const options = { beamWidth: 3, maxLength: 7, eos: 2, lengthPenalty: 0.6 };
     const ref = await beamSearch(full, prompt, empty, { ...options, reorder: (s, idx) => indexSelect(s, 0, idx) });
     const state = newCaches();
     const got = await beamSearch(cached, prompt, state, { ...options, reorder: reorderCached });
