@@ -62,7 +62,10 @@ console.log(`  e.g. "${test[0][0].join(' ')}" → "${test[0][1].join(' ')}"`);
 async function exactMatch(pairs) {
   encoder.eval();
   decoder.eval();
-  const src = padded(input, pairs.map(([en]) => en));
+  const src = padded(
+    input,
+    pairs.map(([en]) => en),
+  );
   const [decoded, attentions] = evaluate(encoder, decoder, src);
   const ids = await decoded.data();
   for (const t of [src, decoded, attentions]) t.dispose();
@@ -87,7 +90,16 @@ async function exactMatch(pairs) {
 const batches = [];
 for (let s = 0; s < train.length; s += BATCH) {
   const chunk = train.slice(s, s + BATCH);
-  batches.push({ input: padded(input, chunk.map(([en]) => en)), target: padded(output, chunk.map(([, xx]) => xx)) });
+  batches.push({
+    input: padded(
+      input,
+      chunk.map(([en]) => en),
+    ),
+    target: padded(
+      output,
+      chunk.map(([, xx]) => xx),
+    ),
+  });
 }
 let seed = 7;
 const random = () => {

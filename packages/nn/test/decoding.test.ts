@@ -17,6 +17,7 @@ import {
   setBackend,
   tensor,
   tidy,
+  zeros,
 } from '@ghostflow/core';
 import {
   type DecodeStep,
@@ -226,12 +227,22 @@ describe('a Transformer decoder with KV caches', () => {
     manualSeed(11);
     const tok = new Embedding(V, D);
     const pos = new Embedding(32, D);
-    const encoder = new TransformerEncoder(new TransformerEncoderLayer(D, HEADS, { dimFeedforward: 32, dropout: 0, batchFirst: true }), LAYERS);
+    const encoder = new TransformerEncoder(
+      new TransformerEncoderLayer(D, HEADS, { dimFeedforward: 32, dropout: 0, batchFirst: true }),
+      LAYERS,
+    );
     const head = new Linear(D, V);
     // A peaked next-token distribution, so the beams come from different parents.
     noGrad(() => head.weight.mul_(4));
     const embed = (tokens: Tensor, start: number): Tensor =>
-      tok.forward(tokens).add(pos.forward(tensor(Array.from({ length: tokens.shape[1] }, (_, i) => start + i), { dtype: 'int32' })));
+      tok.forward(tokens).add(
+        pos.forward(
+          tensor(
+            Array.from({ length: tokens.shape[1] }, (_, i) => start + i),
+            { dtype: 'int32' },
+          ),
+        ),
+      );
     /** Full recompute: state = every token so far [B, t]. */
     const full: DecodeStep<Tensor> = (tokens, past) => {
       const seq = past.shape[1] === 0 ? tokens.add(0) : cat([past, tokens], 1);
@@ -301,5 +312,39 @@ describe('a Transformer decoder with KV caches', () => {
     const sampledFull = await generate(full, prompt, empty, { maxNewTokens: 10, topK: 4, generator: new Generator(5) });
     expect(sampledCached).toEqual(sampledFull);
     expect(() => state.caches[0].reorderBatch(tensor([0], { dtype: 'int32' }), 5)).not.toThrow(); // empty cache: no-op
+  });
+});
+
+describe('decoding refuses malformed input, naming what was expected', () => {
+  it('prompts, step outputs, beam options and KV-cache reorders', async () => {
+    const { step } = tableModel();
+    const fed = tensor([0]);
+    const reorder = (s: Tensor, idx: Tensor): Tensor => indexSelect(s, 0, idx);
+    await expect(generate(step, tensor([BOS], { dtype: 'int32' }), fed, { maxNewTokens: 2 })).rejects.toThrow(
+      /prompt must be int32 \[B, T\] with T >= 1, got int32 \[1\]/,
+    );
+    await expect(generate(step, tensor([[BOS]], { dtype: 'int32' }), fed, { maxNewTokens: -1 })).rejects.toThrow(
+      /maxNewTokens must be a non-negative integer, got -1/,
+    );
+    const wide = tensor([[BOS], [BOS]], { dtype: 'int32' });
+    await expect(beamSearch(step, wide, fed, { beamWidth: 2, maxLength: 3, eos: EOS, reorder })).rejects.toThrow(
+      /prompt must be one sequence \[1, T\], got \[2, 1\]/,
+    );
+    await expect(
+      beamSearch(step, tensor([[BOS]], { dtype: 'int32' }), fed, { beamWidth: 0, maxLength: 3, eos: EOS, reorder }),
+    ).rejects.toThrow(/beamWidth must be an integer >= 1, got 0/);
+    const flat: DecodeStep<Tensor> = (tokens, s) => ({ logits: tensor([0, 1, 2]), state: s });
+    await expect(generate(flat, tensor([[BOS]], { dtype: 'int32' }), fed, { maxNewTokens: 2 })).rejects.toThrow(
+      /the step must return logits \[1, V\] \(one row per sequence\), got \[3\]/,
+    );
+    const cache = new KVCache();
+    cache.append(zeros([4, 2, 3]), zeros([4, 2, 3])); // batch 2 x 2 heads
+    expect(() => cache.reorderBatch(tensor([0, 1]), 2)).toThrow(/batchIndices must be int32 \[B'\], got float32 \[2\]/);
+    expect(() => cache.reorderBatch(tensor([0, 1], { dtype: 'int32' }), 3)).toThrow(
+      /heads must be a positive divisor of the cached rows \(4/,
+    );
+    cache.reorderBatch(tensor([1, 1, 0], { dtype: 'int32' }), 2);
+    expect(cache.key?.shape).toEqual([6, 2, 3]);
+    cache.dispose();
   });
 });

@@ -125,7 +125,7 @@ describe('porting from PyTorch: each idiom of docs/porting-from-pytorch.md', () 
     expect(values(g.narrow(0, 0, 1)).some((v) => v !== 0)).toBe(true);
   });
 
-  it('hidden = repackage_hidden(hidden) across batches → return hN.detach() from the step\'s tidy(), dispose the old hidden', () => {
+  it("hidden = repackage_hidden(hidden) across batches → return hN.detach() from the step's tidy(), dispose the old hidden", () => {
     manualSeed(2);
     const gru = new GRU(3, 4, { batchFirst: true });
     const opt = new SGD(gru.parameters(), { lr: 0.1 });
@@ -211,7 +211,9 @@ describe('porting from PyTorch: each idiom of docs/porting-from-pytorch.md', () 
 
   it('nn.utils.clip_grad_norm_(params, 1.0) → clipGradNorm(params, 1.0) (returns the total norm)', () => {
     const w = tensor([3, 4], { requiresGrad: true });
-    w.mul(tensor([3, 4])).sum().backward(); // grad [3, 4], norm 5
+    w.mul(tensor([3, 4]))
+      .sum()
+      .backward(); // grad [3, 4], norm 5
     const norm = clipGradNorm([w], 1.0);
     expect(norm.itemSync()).toBeCloseTo(5, 5);
     expect(values(w.grad as Tensor).map((v) => Math.round(v * 1e5) / 1e5)).toEqual([0.6, 0.8]);

@@ -72,10 +72,14 @@ export class KVCache {
     if (!this.k || !this.v) return;
     const rows = this.k.shape[0];
     if (batchIndices.rank !== 1 || batchIndices.dtype !== 'int32') {
-      throw new GhostFlowError(`KVCache.reorderBatch: batchIndices must be int32 [B'], got ${batchIndices.dtype} [${batchIndices.shape.join(', ')}]`);
+      throw new GhostFlowError(
+        `KVCache.reorderBatch: batchIndices must be int32 [B'], got ${batchIndices.dtype} [${batchIndices.shape.join(', ')}]`,
+      );
     }
     if (!(Number.isInteger(heads) && heads >= 1 && rows % heads === 0)) {
-      throw new GhostFlowError(`KVCache.reorderBatch: heads must be a positive divisor of the cached rows (${rows} = batch * heads), got ${heads}`);
+      throw new GhostFlowError(
+        `KVCache.reorderBatch: heads must be a positive divisor of the cached rows (${rows} = batch * heads), got ${heads}`,
+      );
     }
     const [k, v] = tidy(() => {
       const index = batchIndices

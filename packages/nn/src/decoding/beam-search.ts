@@ -58,11 +58,18 @@ interface Beam {
  * @param options `beamWidth`, `maxLength`, `eos`, `lengthPenalty`, `reorder`
  * @returns up to `beamWidth` hypotheses, best first
  */
-export async function beamSearch<S>(step: DecodeStep<S>, prompt: Tensor, state: S, options: BeamSearchOptions<S>): Promise<BeamHypothesis[]> {
+export async function beamSearch<S>(
+  step: DecodeStep<S>,
+  prompt: Tensor,
+  state: S,
+  options: BeamSearchOptions<S>,
+): Promise<BeamHypothesis[]> {
   const { beamWidth, maxLength, eos } = options;
   const lengthPenalty = options.lengthPenalty ?? 1;
-  if (!(Number.isInteger(beamWidth) && beamWidth >= 1)) throw new GhostFlowError(`beamSearch(): beamWidth must be an integer >= 1, got ${beamWidth}`);
-  if (!(Number.isInteger(maxLength) && maxLength >= 1)) throw new GhostFlowError(`beamSearch(): maxLength must be an integer >= 1, got ${maxLength}`);
+  if (!(Number.isInteger(beamWidth) && beamWidth >= 1))
+    throw new GhostFlowError(`beamSearch(): beamWidth must be an integer >= 1, got ${beamWidth}`);
+  if (!(Number.isInteger(maxLength) && maxLength >= 1))
+    throw new GhostFlowError(`beamSearch(): maxLength must be an integer >= 1, got ${maxLength}`);
   if (!Number.isFinite(lengthPenalty)) throw new GhostFlowError(`beamSearch(): lengthPenalty must be finite, got ${lengthPenalty}`);
   checkPrompt('beamSearch()', prompt);
   if (prompt.shape[0] !== 1) throw new GhostFlowError(`beamSearch(): prompt must be one sequence [1, T], got [${prompt.shape.join(', ')}]`);
@@ -112,7 +119,8 @@ export async function beamSearch<S>(step: DecodeStep<S>, prompt: Tensor, state: 
         }
       }
       const lastStep = length === maxLength || next.length === 0;
-      const settled = finished.length >= beamWidth && finished[finished.length - 1].score >= score(next[0]?.logProb ?? Number.NEGATIVE_INFINITY, length);
+      const settled =
+        finished.length >= beamWidth && finished[finished.length - 1].score >= score(next[0]?.logProb ?? Number.NEGATIVE_INFINITY, length);
       if (lastStep || settled) {
         if (lastStep) for (const b of next) addFinished(b.tokens, b.logProb);
         releaseState(current, out.state, state);

@@ -64,4 +64,3 @@ export function filterLogits(logits: Tensor, options: FilterLogitsOptions = {}):
     return out;
   });
 }
-
