@@ -42,7 +42,8 @@ interface Beam {
  * `beamWidth` becomes a finished hypothesis, the others fill the next `beamWidth` beams.
  * Search stops when `beamWidth` hypotheses are finished and none of the live beams
  * (scored at its current length) beats the worst of them, or at `maxLength`, where the live
- * beams are finished as they are. The state is reordered with `reorder` after each step,
+ * beams are finished as they are. Lengths count generated tokens only (the prompt is not
+ * part of the length penalty, as in recent Hugging Face versions). The state is reordered with `reorder` after each step,
  * so the prompt's state (batch 1) fans out to the beams. Runs without grad; the caller keeps
  * its `state`, the search frees every state it gets from `step` or `reorder`.
  * @example
