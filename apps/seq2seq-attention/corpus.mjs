@@ -12,7 +12,7 @@ const ADJECTIVES = { big: 'gron', small: 'lit', red: 'rua', old: 'vel' };
 const VERBS = { sees: 'vidu', eats: 'manja', likes: 'ama', chases: 'kuri' };
 
 /** mulberry32: a tiny seeded PRNG, so the corpus and its split are the same on every run. */
-function rng(seed) {
+export function rng(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -21,6 +21,15 @@ function rng(seed) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Shuffles `items` in place (Fisher–Yates) with the uniform draws of `random`; returns it. */
+export function shuffle(items, random) {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
 }
 
 /** Every sentence of the grammar with its translation: [english words, pseudo words]. */
@@ -44,12 +53,7 @@ function allPairs() {
  * and `heldOut` never seen in training.
  */
 export function makeCorpus(count = 600, heldOut = 100, seed = 1) {
-  const pairs = allPairs();
-  const random = rng(seed);
-  for (let i = pairs.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [pairs[i], pairs[j]] = [pairs[j], pairs[i]];
-  }
+  const pairs = shuffle(allPairs(), rng(seed));
   const chosen = pairs.slice(0, count);
   return { train: chosen.slice(0, count - heldOut), test: chosen.slice(count - heldOut) };
 }

@@ -12,7 +12,7 @@
 import { getBackendName, manualSeed, memory, tensor } from '@ghostflow/core';
 import '@ghostflow/backend-cpu';
 import { Adam } from '@ghostflow/nn';
-import { Lang, makeCorpus } from './corpus.mjs';
+import { Lang, makeCorpus, rng, shuffle } from './corpus.mjs';
 import { AttnDecoderRNN, EOS_TOKEN, EncoderRNN } from './model.mjs';
 import { evaluate, trainBatch } from './train.mjs';
 
@@ -101,16 +101,15 @@ for (let s = 0; s < train.length; s += BATCH) {
     ),
   });
 }
-let seed = 7;
-const random = () => {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed / 2147483648;
-};
+const random = rng(7);
 
 const t0 = performance.now();
 let buffersAfterFirst = 0;
 for (let epoch = 1; epoch <= EPOCHS; epoch++) {
-  const order = batches.map((_, i) => i).sort(() => random() - 0.5);
+  const order = shuffle(
+    batches.map((_, i) => i),
+    random,
+  );
   let total = 0;
   for (const i of order) {
     const loss = trainBatch(encoder, decoder, encoderOptimizer, decoderOptimizer, batches[i].input, batches[i].target);
