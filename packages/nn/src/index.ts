@@ -250,6 +250,19 @@ export type {
   TransformerForwardOptions,
 } from './transformer/index.js';
 
+// Decoding: greedy / temperature / top-k / top-p sampling, generation and beam search through one step interface.
+export { filterLogits, greedyToken, sampleLogits, generate, beamSearch } from './decoding/index.js';
+export type {
+  FilterLogitsOptions,
+  SampleLogitsOptions,
+  DecodeStep,
+  StepOutput,
+  ReorderState,
+  GenerateOptions,
+  BeamSearchOptions,
+  BeamHypothesis,
+} from './decoding/index.js';
+
 // Convolutions: layers and functional forms (one N-d implementation; see functional/conv.ts).
 export {
   ConvNdBase,

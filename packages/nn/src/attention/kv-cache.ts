@@ -1,5 +1,5 @@
 /** Key/value cache for incremental (token-by-token) decoding with causal self-attention. */
-import { type Tensor, GhostFlowError, cat, keep } from '@ghostflow/core';
+import { type Tensor, GhostFlowError, arange, cat, indexSelect, keep, tidy } from '@ghostflow/core';
 
 /**
  * Holds the keys and values one attention layer has already seen, so that decoding step `t`
@@ -54,6 +54,42 @@ export class KVCache {
       this.replace(keep(key.add(0)), keep(value.add(0)));
     }
     return [this.k as Tensor, this.v as Tensor];
+  }
+
+  /**
+   * Reorders the cached sequences for beam search: sequence `i` afterwards is sequence
+   * `batchIndices[i]` before (rows are stored batch-major, `heads` rows per sequence, as
+   * `MultiheadAttention` appends them). The batch may grow (one prompt fanned out to the
+   * beams) or shrink. No-op on an empty cache.
+   * @example
+   * ```ts
+   * for (const cache of caches) cache.reorderBatch(tensor([0, 0, 1], { dtype: 'int32' }), nhead);
+   * ```
+   * @param batchIndices int32 `[B']`, each in `[0, B)`
+   * @param heads attention heads of the layer this cache belongs to
+   */
+  reorderBatch(batchIndices: Tensor, heads: number): void {
+    if (!this.k || !this.v) return;
+    const rows = this.k.shape[0];
+    if (batchIndices.rank !== 1 || batchIndices.dtype !== 'int32') {
+      throw new GhostFlowError(
+        `KVCache.reorderBatch: batchIndices must be int32 [B'], got ${batchIndices.dtype} [${batchIndices.shape.join(', ')}]`,
+      );
+    }
+    if (!(Number.isInteger(heads) && heads >= 1 && rows % heads === 0)) {
+      throw new GhostFlowError(
+        `KVCache.reorderBatch: heads must be a positive divisor of the cached rows (${rows} = batch * heads), got ${heads}`,
+      );
+    }
+    const [k, v] = tidy(() => {
+      const index = batchIndices
+        .reshape(-1, 1)
+        .mul(heads)
+        .add(arange(heads, { dtype: 'int32', device: batchIndices.device }))
+        .reshape(-1);
+      return [indexSelect(this.k as Tensor, 0, index), indexSelect(this.v as Tensor, 0, index)];
+    });
+    this.replace(keep(k), keep(v));
   }
 
   /** Empties the cache and frees its tensors. */
