@@ -57,14 +57,14 @@ describe('scaledDotProductAttention', () => {
     expectClose(scaledDotProductAttention(q, k, v), { shape: [3, 2], data: ref0.flat() }, { atol: 1e-5, rtol: 1e-5 }, 'no mask');
     const ref1 = reference(qa, ka, va, masked);
     expectClose(
-      scaledDotProductAttention(q, k, v, { attnMask: tensor(masked) }),
+      scaledDotProductAttention(q, k, v, { attnMask: tensor(masked).logicalNot() }),
       { shape: [3, 2], data: ref1.flat() },
       { atol: 1e-5, rtol: 1e-5 },
       'bool mask',
     );
   });
 
-  it('bool true = masked out equals the additive -inf float mask; custom scale', () => {
+  it('bool false = masked out (PyTorch 2 SDPA: true takes part) equals the additive -inf float mask; custom scale', () => {
     const q = randn([2, 3, 4]);
     const k = randn([2, 5, 4]);
     const v = randn([2, 5, 3]);
@@ -75,7 +75,7 @@ describe('scaledDotProductAttention', () => {
     ]);
     const float = zeros([3, 5]).maskedFill(bool, Number.NEGATIVE_INFINITY);
     expectTensorsClose(
-      scaledDotProductAttention(q, k, v, { attnMask: bool }),
+      scaledDotProductAttention(q, k, v, { attnMask: bool.logicalNot() }),
       scaledDotProductAttention(q, k, v, { attnMask: float }),
       1e-6,
       'bool vs float',
@@ -96,7 +96,7 @@ describe('scaledDotProductAttention', () => {
         [false, false, false, false, false],
       ];
       const bool = tensor(rows);
-      const mask = kind === 'bool' ? bool : zeros([3, 5]).maskedFill(bool, Number.NEGATIVE_INFINITY);
+      const mask = kind === 'bool' ? bool.logicalNot() : zeros([3, 5]).maskedFill(bool, Number.NEGATIVE_INFINITY);
       const { output, weights } = scaledDotProductAttentionWithWeights(q, k, v, { attnMask: mask });
       const out = output.arraySync() as number[][][];
       const w = weights.arraySync() as number[][][];
@@ -115,7 +115,7 @@ describe('scaledDotProductAttention', () => {
       const gq = q.grad?.arraySync() as number[][][];
       expect(gq[0][1]).toEqual([0, 0, 0, 0]);
       // The other rows are unaffected by the dead one.
-      const partial = scaledDotProductAttention(q.detach().narrow(1, 0, 1), k.detach(), v.detach(), { attnMask: bool.narrow(0, 0, 1) });
+      const partial = scaledDotProductAttention(q.detach().narrow(1, 0, 1), k.detach(), v.detach(), { attnMask: bool.narrow(0, 0, 1).logicalNot() });
       expectTensorsClose(output.detach().narrow(1, 0, 1), partial, 1e-6, 'row 0');
     }
   });
@@ -124,7 +124,7 @@ describe('scaledDotProductAttention', () => {
     const q = randn([2, 4, 8]);
     const k = randn([2, 6, 8]);
     const v = randn([2, 6, 3]);
-    const explicit = tensor(Array.from({ length: 4 }, (_, i) => Array.from({ length: 6 }, (_, j) => j > i)));
+    const explicit = tensor(Array.from({ length: 4 }, (_, i) => Array.from({ length: 6 }, (_, j) => j <= i)));
     expectTensorsClose(
       scaledDotProductAttention(q, k, v, { isCausal: true }),
       scaledDotProductAttention(q, k, v, { attnMask: explicit }),
