@@ -61,8 +61,12 @@ export {
   Softplus,
   Softmax,
   LogSoftmax,
+  RMSNorm,
+  rmsNorm,
+  CosineSimilarity,
+  PairwiseDistance,
 } from './layers/index.js';
-export type { LinearOptions, EmbeddingOptions, LayerNormOptions } from './layers/index.js';
+export type { LinearOptions, EmbeddingOptions, LayerNormOptions, RMSNormOptions, PairwiseDistanceOptions } from './layers/index.js';
 
 // Functional API (torch.nn.functional): `functional` / `F` namespaces; losses and the activations core lacks also by name.
 export * as functional from './functional/index.js';
@@ -82,7 +86,12 @@ export {
   tripletMarginLoss,
   cosineEmbeddingLoss,
   contrastiveLoss,
+  klDiv,
 } from './functional/loss.js';
+export { normalize, cosineSimilarity } from './functional/distance.js';
+export type { NormalizeOptions, CosineSimilarityOptions } from './functional/distance.js';
+export { ctcLoss } from './functional/ctc.js';
+export type { CTCLossOptions } from './functional/ctc.js';
 export type {
   Reduction,
   ReductionOptions,
@@ -96,6 +105,7 @@ export type {
   TripletMarginLossOptions,
   CosineEmbeddingLossOptions,
   ContrastiveLossOptions,
+  KLDivOptions,
 } from './functional/loss.js';
 
 // Loss modules.
@@ -113,6 +123,8 @@ export {
   TripletMarginLoss,
   CosineEmbeddingLoss,
   ContrastiveLoss,
+  KLDivLoss,
+  CTCLoss,
 } from './losses/index.js';
 
 // Optimizers, gradient clipping, LR schedulers (torch.optim); in this package, not a subpath: see README.

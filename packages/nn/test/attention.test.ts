@@ -115,7 +115,9 @@ describe('scaledDotProductAttention', () => {
       const gq = q.grad?.arraySync() as number[][][];
       expect(gq[0][1]).toEqual([0, 0, 0, 0]);
       // The other rows are unaffected by the dead one.
-      const partial = scaledDotProductAttention(q.detach().narrow(1, 0, 1), k.detach(), v.detach(), { attnMask: bool.narrow(0, 0, 1).logicalNot() });
+      const partial = scaledDotProductAttention(q.detach().narrow(1, 0, 1), k.detach(), v.detach(), {
+        attnMask: bool.narrow(0, 0, 1).logicalNot(),
+      });
       expectTensorsClose(output.detach().narrow(1, 0, 1), partial, 1e-6, 'row 0');
     }
   });
@@ -264,7 +266,17 @@ describe('positional encodings', () => {
       }
     }
     const pe = new SinusoidalPositionalEncoding(d, { maxLen: 20 });
-    expect(Object.keys(pe.stateDict())).toEqual([]);
+    // Persistent, [maxLen, 1, dModel], as the PyTorch tutorial's register_buffer('pe', pe).
+    expect(Object.keys(pe.stateDict())).toEqual(['pe']);
+    expect(pe.pe.shape).toEqual([20, 1, d]);
+    const old = new SinusoidalPositionalEncoding(d, { maxLen: 20, persistent: false });
+    expect(Object.keys(old.stateDict())).toEqual([]);
+    // A PyTorch state dict holding pe loads strictly; an older GhostFlow one (no pe) needs
+    // strict: false, or persistent: false.
+    expect(pe.loadStateDict({ pe: sinusoidalTable(20, d).unsqueeze(1) })).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    expect(() => pe.loadStateDict({})).toThrow(/missing keys: pe/);
+    expect(pe.loadStateDict({}, { strict: false }).missingKeys).toEqual(['pe']);
+    expect(old.loadStateDict({})).toEqual({ missingKeys: [], unexpectedKeys: [] });
     const x = randn([4, 2, d]);
     expectTensorsClose(pe.forward(x, 3), x.add(sinusoidalTable(4, d, { offset: 3 }).unsqueeze(1)), 1e-6, 'seq-first');
     const bf = new SinusoidalPositionalEncoding(d, { maxLen: 20, batchFirst: true });

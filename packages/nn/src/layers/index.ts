@@ -7,3 +7,7 @@ export { LayerNorm } from './layer-norm.js';
 export type { LayerNormOptions } from './layer-norm.js';
 export { Dropout } from './dropout.js';
 export { ReLU, LeakyReLU, GELU, SiLU, Swish, Mish, ELU, SELU, Tanh, Sigmoid, Softplus, Softmax, LogSoftmax } from './activations.js';
+export { RMSNorm, rmsNorm } from './rms-norm.js';
+export type { RMSNormOptions } from './rms-norm.js';
+export { CosineSimilarity, PairwiseDistance } from './distance.js';
+export type { PairwiseDistanceOptions } from './distance.js';
