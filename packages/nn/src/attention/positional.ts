@@ -6,13 +6,12 @@ import { Module } from '../module.js';
 // SLEEF's single-precision exp (expf_u10), which PyTorch's x86 CPU build uses for float32
 // `torch.exp`: the tutorial's `div_term` is computed with it, and a one-ulp difference there
 // moves far positions' angles by up to ~2.4e-4 (d_model 512, position 5000).
-const R_LN2F = Math.fround(1.442695040888963407359924681001892137426645954152985934135449406931);
+const R_LN2F = Math.fround(Math.LOG2E);
 const L2UF = Math.fround(0.693145751953125);
-const L2LF = Math.fround(1.428606765330187045e-6);
-const EXPF_POLY = [
-  0.000198527617612853646278381, 0.00139304355252534151077271, 0.00833336077630519866943359, 0.0416664853692054748535156,
-  0.166666671633720397949219, 0.5,
-].map(Math.fround);
+const L2LF = Math.fround(1.428606765330187e-6);
+const EXPF_POLY = [0.00019852761761285365, 0.0013930435525253415, 0.008333360776305199, 0.041666485369205475, 0.1666666716337204, 0.5].map(
+  Math.fround,
+);
 
 /** Fused multiply-add rounded once to float32 (float32 products are exact in float64). */
 function fmaf(x: number, y: number, z: number): number {
