@@ -232,3 +232,33 @@ export {
   convTuple,
 } from './functional/conv.js';
 export type { ConvSize, ConvPadding, ConvOptions, ConvTransposeOptions } from './functional/conv.js';
+
+// Data loading (torch.utils.data): datasets, samplers, collates, DataLoader, randomSplit.
+export {
+  Dataset,
+  IterableDataset,
+  TensorDataset,
+  Subset,
+  ConcatDataset,
+  SequentialSampler,
+  RandomSampler,
+  BatchSampler,
+  defaultCollate,
+  padCollate,
+  packCollate,
+  DataLoader,
+  randomSplit,
+} from './data/index.js';
+export type {
+  Sampler,
+  BatchIndexSampler,
+  RandomSamplerOptions,
+  CollateFn,
+  Collated,
+  PadCollated,
+  PackCollated,
+  PaddedBatch,
+  PadCollateOptions,
+  DataLoaderOptions,
+  RandomSplitOptions,
+} from './data/index.js';
