@@ -148,6 +148,36 @@ describe('scaledDotProductAttention', () => {
   });
 });
 
+describe('mask polarity: MultiheadAttention (true = masked out) vs scaledDotProductAttention (true = takes part)', () => {
+  it('MHA with a bool mask equals its projections through sdpa with the inverted mask', () => {
+    const E = 8;
+    const H = 2;
+    const mha = new MultiheadAttention(E, H, { batchFirst: true });
+    const x = randn([2, 5, E]);
+    const maskedOut = tensor(Array.from({ length: 5 }, (_, i) => Array.from({ length: 5 }, (_, j) => (i + j) % 3 === 0 && j !== i)));
+    const [out] = mha.forward(x, x, x, { attnMask: maskedOut });
+    const manual = tidy(() => {
+      const w = mha.inProjWeight as Tensor;
+      const b = mha.inProjBias as Tensor;
+      const heads = (t: Tensor) => t.reshape(2, 5, H, E / H).transpose(1, 2); // [N, H, L, hd]
+      const [q, k, v] = [0, 1, 2].map((i) => heads(x.matmul(w.narrow(0, i * E, E).t()).add(b.narrow(0, i * E, E))));
+      const o = scaledDotProductAttention(q, k, v, { attnMask: maskedOut.logicalNot() });
+      return mha.outProj.forward(o.transpose(1, 2).reshape(2, 5, E));
+    });
+    expectTensorsClose(out, manual, 1e-5, 'MHA vs sdpa(logicalNot(mask))');
+    // The same mask uninverted attends to the complement: a different result.
+    const wrong = tidy(() => {
+      const w = mha.inProjWeight as Tensor;
+      const b = mha.inProjBias as Tensor;
+      const heads = (t: Tensor) => t.reshape(2, 5, H, E / H).transpose(1, 2);
+      const [q, k, v] = [0, 1, 2].map((i) => heads(x.matmul(w.narrow(0, i * E, E).t()).add(b.narrow(0, i * E, E))));
+      return mha.outProj.forward(scaledDotProductAttention(q, k, v, { attnMask: maskedOut }).transpose(1, 2).reshape(2, 5, E));
+    });
+    const diff = out.sub(wrong).abs().max().itemSync();
+    expect(diff).toBeGreaterThan(1e-3);
+  });
+});
+
 describe('MultiheadAttention semantics', () => {
   it('needWeights=false gives null; averageAttnWeights=false gives [B, heads, L, S] whose mean is the average', () => {
     const mha = new MultiheadAttention(8, 2, { batchFirst: true });
