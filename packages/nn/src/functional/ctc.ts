@@ -211,7 +211,8 @@ function nllFromAlpha(alphaLast: Tensor, final: Tensor): Tensor {
  * before it (which is how CTC is used: pass `logSoftmax(logits, -1)`). Lengths and targets are
  * read on the host (pass `number[]` on a backend without synchronous reads).
  * @param logProbs `[T, N, C]` log-probabilities (or unbatched `[T, C]`)
- * @param targets padded `[N, S]`, or all targets concatenated `[sum(targetLengths)]` (unbatched: `[S]`); no blank in them
+ * @param targets padded `[N, S]` (a tensor or `number[][]`), or all targets concatenated
+ * `[sum(targetLengths)]` (unbatched: `[S]`); no blank in them
  * @param inputLengths `[N]` frames per sample (each ≤ T); unbatched: a number
  * @param targetLengths `[N]` labels per sample; unbatched: a number
  * @returns `[N]` with `reduction: 'none'` (`[]` unbatched), else a scalar
@@ -224,7 +225,7 @@ function nllFromAlpha(alphaLast: Tensor, final: Tensor): Tensor {
  */
 export function ctcLoss(
   logProbs: Tensor,
-  targets: HostInts,
+  targets: HostInts | readonly (readonly number[])[],
   inputLengths: HostInts | number,
   targetLengths: HostInts | number,
   options: CTCLossOptions = {},
@@ -250,16 +251,23 @@ export function ctcLoss(
     if (!Number.isInteger(tgLens[n]) || tgLens[n] < 0)
       throw new GhostFlowError(`ctcLoss: target length ${tgLens[n]} of sample ${n} must be >= 0`);
   }
-  const targetShape = Array.isArray(targets) ? null : (targets as Tensor).shape;
+  let targetShape: readonly number[] | null = Array.isArray(targets) ? null : (targets as Tensor).shape;
+  let flatTargets = targets as HostInts;
+  if (Array.isArray(targets) && targets.length > 0 && Array.isArray(targets[0])) {
+    const rowsIn = targets as readonly (readonly number[])[];
+    const width = Math.max(0, ...rowsIn.map((r) => r.length));
+    targetShape = [rowsIn.length, width];
+    flatTargets = rowsIn.flatMap((r) => [...r, ...new Array<number>(width - r.length).fill(0)]);
+  }
   if (targetShape && targetShape.length === 2 && (targetShape[0] !== N || targetShape[1] < Math.max(0, ...tgLens))) {
     throw new ShapeError(`ctcLoss: padded targets must be [${N}, >= ${Math.max(0, ...tgLens)}], got ${formatShape(targetShape)}`);
   }
   const padded = targetShape !== null && targetShape.length === 2;
   const total = tgLens.reduce((a, b) => a + b, 0);
-  const flatCount = Array.isArray(targets) ? targets.length : (targets as Tensor).size;
+  const flatCount = Array.isArray(flatTargets) ? flatTargets.length : (flatTargets as Tensor).size;
   if (!padded && flatCount < total)
     throw new ShapeError(`ctcLoss: concatenated targets need ${total} labels (sum of targetLengths), got ${flatCount}`);
-  const l = layout(targets, targetShape, inLens, tgLens, blank, C);
+  const l = layout(flatTargets, targetShape, inLens, tgLens, blank, C);
 
   return tidy(() => {
     const lp = unbatched ? logProbs.unsqueeze(1) : logProbs;

@@ -294,7 +294,12 @@ export class CTCLoss extends Loss {
   }
 
   /** The loss; see {@link ctcLoss} for the shapes. */
-  forward(logProbs: Tensor, targets: HostInts, inputLengths: HostInts | number, targetLengths: HostInts | number): Tensor {
+  forward(
+    logProbs: Tensor,
+    targets: HostInts | readonly (readonly number[])[],
+    inputLengths: HostInts | number,
+    targetLengths: HostInts | number,
+  ): Tensor {
     return ctcLoss(logProbs, targets, inputLengths, targetLengths, {
       blank: this.blank,
       reduction: this.reduction,
