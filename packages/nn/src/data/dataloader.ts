@@ -231,10 +231,12 @@ export class DataLoader<T, B = ReturnType<typeof defaultCollate<T>>> implements 
 
   /** One epoch, synchronously (a map-style dataset whose `getItem` returns items, not promises). */
   *[Symbol.iterator](): Iterator<B> {
+    let source: Iterable<T> | null = null;
     if (this.dataset instanceof IterableDataset) {
       const src = this.dataset.iterate();
       if (typeof (src as Partial<Iterable<T>>)[Symbol.iterator] !== 'function')
         throw new GhostFlowError('DataLoader: this IterableDataset is asynchronous: iterate the loader with for await');
+      source = src as Iterable<T>;
     }
     const ds = this.dataset;
     const unbatched = this.batchSize === null && this.batchSampler === null;
@@ -245,9 +247,9 @@ export class DataLoader<T, B = ReturnType<typeof defaultCollate<T>>> implements 
       return item;
     };
     try {
-      if (ds instanceof IterableDataset) {
+      if (source !== null) {
         let pending: T[] = [];
-        for (const item of ds.iterate() as Iterable<T>) {
+        for (const item of source) {
           if (this.batchSize === null) {
             if (current !== null && !this.keepBatches) disposeAll(current);
             current = item as unknown as B;
