@@ -65,8 +65,12 @@ export {
   Softplus,
   Softmax,
   LogSoftmax,
+  RMSNorm,
+  rmsNorm,
+  CosineSimilarity,
+  PairwiseDistance,
 } from './layers/index.js';
-export type { LinearOptions, EmbeddingOptions, LayerNormOptions } from './layers/index.js';
+export type { LinearOptions, EmbeddingOptions, LayerNormOptions, RMSNormOptions, PairwiseDistanceOptions } from './layers/index.js';
 
 // Functional API (torch.nn.functional): `functional` / `F` namespaces; losses and the activations core lacks also by name.
 export * as functional from './functional/index.js';
@@ -86,7 +90,12 @@ export {
   tripletMarginLoss,
   cosineEmbeddingLoss,
   contrastiveLoss,
+  klDiv,
 } from './functional/loss.js';
+export { normalize, cosineSimilarity } from './functional/distance.js';
+export type { NormalizeOptions, CosineSimilarityOptions } from './functional/distance.js';
+export { ctcLoss } from './functional/ctc.js';
+export type { CTCLossOptions } from './functional/ctc.js';
 export type {
   Reduction,
   ReductionOptions,
@@ -100,6 +109,7 @@ export type {
   TripletMarginLossOptions,
   CosineEmbeddingLossOptions,
   ContrastiveLossOptions,
+  KLDivOptions,
 } from './functional/loss.js';
 
 // Loss modules.
@@ -117,6 +127,8 @@ export {
   TripletMarginLoss,
   CosineEmbeddingLoss,
   ContrastiveLoss,
+  KLDivLoss,
+  CTCLoss,
 } from './losses/index.js';
 
 // Optimizers, gradient clipping, LR schedulers (torch.optim); in this package, not a subpath: see README.
@@ -289,3 +301,33 @@ export {
   convTuple,
 } from './functional/conv.js';
 export type { ConvSize, ConvPadding, ConvOptions, ConvTransposeOptions } from './functional/conv.js';
+
+// Data loading (torch.utils.data): datasets, samplers, collates, DataLoader, randomSplit.
+export {
+  Dataset,
+  IterableDataset,
+  TensorDataset,
+  Subset,
+  ConcatDataset,
+  SequentialSampler,
+  RandomSampler,
+  BatchSampler,
+  defaultCollate,
+  padCollate,
+  packCollate,
+  DataLoader,
+  randomSplit,
+} from './data/index.js';
+export type {
+  Sampler,
+  BatchIndexSampler,
+  RandomSamplerOptions,
+  CollateFn,
+  Collated,
+  PadCollated,
+  PackCollated,
+  PaddedBatch,
+  PadCollateOptions,
+  DataLoaderOptions,
+  RandomSplitOptions,
+} from './data/index.js';

@@ -57,14 +57,14 @@ describe('scaledDotProductAttention', () => {
     expectClose(scaledDotProductAttention(q, k, v), { shape: [3, 2], data: ref0.flat() }, { atol: 1e-5, rtol: 1e-5 }, 'no mask');
     const ref1 = reference(qa, ka, va, masked);
     expectClose(
-      scaledDotProductAttention(q, k, v, { attnMask: tensor(masked) }),
+      scaledDotProductAttention(q, k, v, { attnMask: tensor(masked).logicalNot() }),
       { shape: [3, 2], data: ref1.flat() },
       { atol: 1e-5, rtol: 1e-5 },
       'bool mask',
     );
   });
 
-  it('bool true = masked out equals the additive -inf float mask; custom scale', () => {
+  it('bool false = masked out (PyTorch 2 SDPA: true takes part) equals the additive -inf float mask; custom scale', () => {
     const q = randn([2, 3, 4]);
     const k = randn([2, 5, 4]);
     const v = randn([2, 5, 3]);
@@ -75,7 +75,7 @@ describe('scaledDotProductAttention', () => {
     ]);
     const float = zeros([3, 5]).maskedFill(bool, Number.NEGATIVE_INFINITY);
     expectTensorsClose(
-      scaledDotProductAttention(q, k, v, { attnMask: bool }),
+      scaledDotProductAttention(q, k, v, { attnMask: bool.logicalNot() }),
       scaledDotProductAttention(q, k, v, { attnMask: float }),
       1e-6,
       'bool vs float',
@@ -96,7 +96,7 @@ describe('scaledDotProductAttention', () => {
         [false, false, false, false, false],
       ];
       const bool = tensor(rows);
-      const mask = kind === 'bool' ? bool : zeros([3, 5]).maskedFill(bool, Number.NEGATIVE_INFINITY);
+      const mask = kind === 'bool' ? bool.logicalNot() : zeros([3, 5]).maskedFill(bool, Number.NEGATIVE_INFINITY);
       const { output, weights } = scaledDotProductAttentionWithWeights(q, k, v, { attnMask: mask });
       const out = output.arraySync() as number[][][];
       const w = weights.arraySync() as number[][][];
@@ -115,7 +115,9 @@ describe('scaledDotProductAttention', () => {
       const gq = q.grad?.arraySync() as number[][][];
       expect(gq[0][1]).toEqual([0, 0, 0, 0]);
       // The other rows are unaffected by the dead one.
-      const partial = scaledDotProductAttention(q.detach().narrow(1, 0, 1), k.detach(), v.detach(), { attnMask: bool.narrow(0, 0, 1) });
+      const partial = scaledDotProductAttention(q.detach().narrow(1, 0, 1), k.detach(), v.detach(), {
+        attnMask: bool.narrow(0, 0, 1).logicalNot(),
+      });
       expectTensorsClose(output.detach().narrow(1, 0, 1), partial, 1e-6, 'row 0');
     }
   });
@@ -124,7 +126,7 @@ describe('scaledDotProductAttention', () => {
     const q = randn([2, 4, 8]);
     const k = randn([2, 6, 8]);
     const v = randn([2, 6, 3]);
-    const explicit = tensor(Array.from({ length: 4 }, (_, i) => Array.from({ length: 6 }, (_, j) => j > i)));
+    const explicit = tensor(Array.from({ length: 4 }, (_, i) => Array.from({ length: 6 }, (_, j) => j <= i)));
     expectTensorsClose(
       scaledDotProductAttention(q, k, v, { isCausal: true }),
       scaledDotProductAttention(q, k, v, { attnMask: explicit }),
@@ -143,6 +145,36 @@ describe('scaledDotProductAttention', () => {
     const q = randn([3, 4]);
     expect(Array.from(scaledDotProductAttention(q, q, q, { dropoutP: 1 }).dataSync())).toEqual(new Array(12).fill(0));
     expect(() => scaledDotProductAttention(q, randn([3, 5]), q)).toThrow(/last dim/);
+  });
+});
+
+describe('mask polarity: MultiheadAttention (true = masked out) vs scaledDotProductAttention (true = takes part)', () => {
+  it('MHA with a bool mask equals its projections through sdpa with the inverted mask', () => {
+    const E = 8;
+    const H = 2;
+    const mha = new MultiheadAttention(E, H, { batchFirst: true });
+    const x = randn([2, 5, E]);
+    const maskedOut = tensor(Array.from({ length: 5 }, (_, i) => Array.from({ length: 5 }, (_, j) => (i + j) % 3 === 0 && j !== i)));
+    const [out] = mha.forward(x, x, x, { attnMask: maskedOut });
+    const manual = tidy(() => {
+      const w = mha.inProjWeight as Tensor;
+      const b = mha.inProjBias as Tensor;
+      const heads = (t: Tensor) => t.reshape(2, 5, H, E / H).transpose(1, 2); // [N, H, L, hd]
+      const [q, k, v] = [0, 1, 2].map((i) => heads(x.matmul(w.narrow(0, i * E, E).t()).add(b.narrow(0, i * E, E))));
+      const o = scaledDotProductAttention(q, k, v, { attnMask: maskedOut.logicalNot() });
+      return mha.outProj.forward(o.transpose(1, 2).reshape(2, 5, E));
+    });
+    expectTensorsClose(out, manual, 1e-5, 'MHA vs sdpa(logicalNot(mask))');
+    // The same mask uninverted attends to the complement: a different result.
+    const wrong = tidy(() => {
+      const w = mha.inProjWeight as Tensor;
+      const b = mha.inProjBias as Tensor;
+      const heads = (t: Tensor) => t.reshape(2, 5, H, E / H).transpose(1, 2);
+      const [q, k, v] = [0, 1, 2].map((i) => heads(x.matmul(w.narrow(0, i * E, E).t()).add(b.narrow(0, i * E, E))));
+      return mha.outProj.forward(scaledDotProductAttention(q, k, v, { attnMask: maskedOut }).transpose(1, 2).reshape(2, 5, E));
+    });
+    const diff = out.sub(wrong).abs().max().itemSync();
+    expect(diff).toBeGreaterThan(1e-3);
   });
 });
 
@@ -264,7 +296,17 @@ describe('positional encodings', () => {
       }
     }
     const pe = new SinusoidalPositionalEncoding(d, { maxLen: 20 });
-    expect(Object.keys(pe.stateDict())).toEqual([]);
+    // Persistent, [maxLen, 1, dModel], as the PyTorch tutorial's register_buffer('pe', pe).
+    expect(Object.keys(pe.stateDict())).toEqual(['pe']);
+    expect(pe.pe.shape).toEqual([20, 1, d]);
+    const old = new SinusoidalPositionalEncoding(d, { maxLen: 20, persistent: false });
+    expect(Object.keys(old.stateDict())).toEqual([]);
+    // A PyTorch state dict holding pe loads strictly; an older GhostFlow one (no pe) needs
+    // strict: false, or persistent: false.
+    expect(pe.loadStateDict({ pe: sinusoidalTable(20, d).unsqueeze(1) })).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    expect(() => pe.loadStateDict({})).toThrow(/missing keys: pe/);
+    expect(pe.loadStateDict({}, { strict: false }).missingKeys).toEqual(['pe']);
+    expect(old.loadStateDict({})).toEqual({ missingKeys: [], unexpectedKeys: [] });
     const x = randn([4, 2, d]);
     expectTensorsClose(pe.forward(x, 3), x.add(sinusoidalTable(4, d, { offset: 3 }).unsqueeze(1)), 1e-6, 'seq-first');
     const bf = new SinusoidalPositionalEncoding(d, { maxLen: 20, batchFirst: true });

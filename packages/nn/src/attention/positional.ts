@@ -3,19 +3,61 @@ import { type Tensor, GhostFlowError, ShapeError, cat, formatShape, stack, tenso
 import { dropout } from '../functional/activation.js';
 import { Module } from '../module.js';
 
+// SLEEF's single-precision exp (expf_u10), which PyTorch's x86 CPU build uses for float32
+// `torch.exp`: the tutorial's `div_term` is computed with it, and a one-ulp difference there
+// moves far positions' angles by up to ~2.4e-4 (d_model 512, position 5000).
+const R_LN2F = Math.fround(Math.LOG2E);
+const L2UF = Math.fround(0.693145751953125);
+const L2LF = Math.fround(1.428606765330187e-6);
+const EXPF_POLY = [0.00019852761761285365, 0.0013930435525253415, 0.008333360776305199, 0.041666485369205475, 0.1666666716337204, 0.5].map(
+  Math.fround,
+);
+
+/** Fused multiply-add rounded once to float32 (float32 products are exact in float64). */
+function fmaf(x: number, y: number, z: number): number {
+  return Math.fround(x * y + z);
+}
+
+/** Round half to even (`rint`). */
+function rint(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** SLEEF's `xexpf` (1-ulp float32 exp, FMA build) for a float32 argument. */
+function expf(d: number): number {
+  const q = rint(Math.fround(d * R_LN2F));
+  let s = fmaf(q, -L2UF, d);
+  s = fmaf(q, -L2LF, s);
+  let u = EXPF_POLY[0];
+  for (let i = 1; i < EXPF_POLY.length; i++) u = fmaf(u, s, EXPF_POLY[i]);
+  u = Math.fround(1 + fmaf(Math.fround(s * s), u, s));
+  if (d < -104) return 0;
+  if (d > 100) return Number.POSITIVE_INFINITY;
+  return Math.fround(u * 2 ** q);
+}
+
 /**
  * The `[length, dModel]` sinusoidal table of "Attention Is All You Need", rows for positions
- * `offset .. offset + length - 1`: `pe[p, 2i] = sin(p / base^(2i/dModel))`,
- * `pe[p, 2i+1] = cos(p / base^(2i/dModel))` (computed in float64, stored as float32).
+ * `offset .. offset + length - 1`: `pe[p, 2i] = sin(p · div[i])`, `pe[p, 2i+1] = cos(p · div[i])`,
+ * computed in float32 exactly as the PyTorch tutorial's `PositionalEncoding` does
+ * (`div_term = exp(arange(0, d, 2) * (-log(base) / d))`, then `position * div_term`): the
+ * same `div_term` and angle bits as PyTorch's x86 CPU build, sin/cos within one float32 ulp.
+ * @example
+ * ```ts
+ * const pe = sinusoidalTable(100, 64); // [100, 64]
+ * ```
  */
 export function sinusoidalTable(length: number, dModel: number, options: { offset?: number; base?: number; device?: string } = {}): Tensor {
   const offset = options.offset ?? 0;
   const base = options.base ?? 10000;
+  const c = Math.fround(-Math.log(base) / dModel);
+  const div = Array.from({ length: Math.ceil(dModel / 2) }, (_, i) => expf(Math.fround(2 * i * c)));
   const data = new Float32Array(length * dModel);
   for (let p = 0; p < length; p++) {
+    const pos = Math.fround(p + offset);
     for (let j = 0; j < dModel; j++) {
-      const i2 = j - (j % 2);
-      const angle = (p + offset) / base ** (i2 / dModel);
+      const angle = Math.fround(pos * div[j >> 1]);
       data[p * dModel + j] = j % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
     }
   }
@@ -34,12 +76,24 @@ export interface SinusoidalPositionalEncodingOptions {
   base?: number;
   /** Backend for the table (default the active one). */
   device?: string;
+  /**
+   * Keep `pe` in the state dict (default true, as the PyTorch tutorial's `register_buffer('pe', pe)`,
+   * so its state dicts load strictly). `false` leaves it out, as GhostFlow did before: use it
+   * to load older GhostFlow state dicts strictly (or load those with `{ strict: false }`).
+   */
+  persistent?: boolean;
 }
 
 /**
  * Adds the fixed sinusoidal position encoding ({@link sinusoidalTable}) to its input, then
- * applies dropout (the PyTorch tutorial's `PositionalEncoding`). The table is a
- * non-persistent buffer `pe` (not in the state dict: it is recomputed from the options).
+ * applies dropout: the PyTorch tutorial's `PositionalEncoding`, with the same table bits and
+ * the same persistent buffer `pe` of shape `[maxLen, 1, dModel]`, so a PyTorch state dict
+ * holding `pe` loads strictly.
+ * @example
+ * ```ts
+ * const pos = new SinusoidalPositionalEncoding(512, { dropout: 0.1 });
+ * const y = pos.forward(randn([35, 20, 512])); // [seq, batch, dModel]
+ * ```
  */
 export class SinusoidalPositionalEncoding extends Module {
   /** Model width. */
@@ -50,7 +104,7 @@ export class SinusoidalPositionalEncoding extends Module {
   readonly p: number;
   /** Whether inputs are batch-first. */
   readonly batchFirst: boolean;
-  /** `[maxLen, dModel]`. */
+  /** `[maxLen, 1, dModel]` (the tutorial's shape). */
   readonly pe: Tensor;
 
   /** @param dModel model width */
@@ -60,11 +114,9 @@ export class SinusoidalPositionalEncoding extends Module {
     this.maxLen = options.maxLen ?? 5000;
     this.p = options.dropout ?? 0;
     this.batchFirst = options.batchFirst ?? false;
-    this.pe = this.registerBuffer(
-      'pe',
-      sinusoidalTable(this.maxLen, dModel, { base: options.base, device: options.device }),
-      false,
-    ) as Tensor;
+    const table = sinusoidalTable(this.maxLen, dModel, { base: options.base, device: options.device });
+    this.pe = this.registerBuffer('pe', table.unsqueeze(1), options.persistent ?? true) as Tensor;
+    table.dispose();
   }
 
   /**
@@ -79,8 +131,9 @@ export class SinusoidalPositionalEncoding extends Module {
     if (offset + L > this.maxLen)
       throw new GhostFlowError(`SinusoidalPositionalEncoding: positions up to ${offset + L} exceed maxLen=${this.maxLen}`);
     return tidy(() => {
-      let pe = this.pe.narrow(0, offset, L);
-      if (x.rank === 3) pe = this.batchFirst ? pe.unsqueeze(0) : pe.unsqueeze(1);
+      let pe = this.pe.narrow(0, offset, L); // [L, 1, dModel]
+      if (x.rank !== 3) pe = pe.squeeze(1);
+      else if (this.batchFirst) pe = pe.transpose(0, 1);
       return dropout(x.add(pe), this.p, this.training);
     });
   }

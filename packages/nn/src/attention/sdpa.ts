@@ -1,6 +1,7 @@
 /**
- * Scaled dot-product attention (functional), with GhostFlow's mask convention and safe
- * handling of fully masked rows.
+ * Scaled dot-product attention (functional), with PyTorch 2's mask convention (bool true =
+ * takes part) and safe handling of fully masked rows; the internal body shared with
+ * MultiheadAttention takes MultiheadAttention's convention (bool true = masked out).
  */
 import {
   type Tensor,
@@ -19,18 +20,19 @@ import {
 import { dropout } from '../functional/activation.js';
 
 /**
- * Options of {@link scaledDotProductAttention}.
+ * Options of {@link scaledDotProductAttention} and {@link scaledDotProductAttentionWithWeights}.
  *
- * **Mask convention.** A *boolean* `attnMask` uses `true` = **masked out** (this query may
- * NOT attend to this key), the convention of `torch.nn.MultiheadAttention` and of every
- * GhostFlow layer. This is the **opposite** of `torch.nn.functional.scaled_dot_product_attention`
- * in PyTorch 2, where a boolean `true` means "may attend". A *float* mask is added to the
- * scores (use `-Infinity` to mask out).
+ * **Mask convention (BREAKING since 0.x: it was the opposite).** These options follow PyTorch 2's
+ * `torch.nn.functional.scaled_dot_product_attention` exactly: a *boolean* `attnMask` uses
+ * `true` = **takes part** (this query MAY attend to this key), `false` = masked out; a *float*
+ * mask is added to the scores (use `-Infinity` to mask out). `nn.MultiheadAttention`, the
+ * Transformer layers, {@link causalMask} and {@link mergeMasks} keep the OPPOSITE convention
+ * (`true` = masked out), as in PyTorch; convert with `mask.logicalNot()` when passing one here.
  */
 export interface ScaledDotProductAttentionOptions {
   /**
-   * Broadcastable to `[..., L, S]`. bool: `true` = masked out (see the interface doc: NOT
-   * PyTorch 2 SDPA's convention); float: added to the scores.
+   * Broadcastable to `[..., L, S]`. bool: `true` = takes part (PyTorch 2 SDPA's convention,
+   * opposite to MultiheadAttention's); float: added to the scores.
    */
   attnMask?: Tensor | null;
   /** Dropout probability on the attention weights (default 0; applied whenever > 0, like torch). */
@@ -41,10 +43,16 @@ export interface ScaledDotProductAttentionOptions {
    * with `attnMask`.
    */
   isCausal?: boolean;
-  /** Positions of the queries relative to the keys for `isCausal` (default 0). */
+  /** GhostFlow extension: positions of the queries relative to the keys for `isCausal` (default 0). */
   causalOffset?: number;
   /** Score scale (default `1 / sqrt(E)`, `E` the query's last dim). */
   scale?: number | null;
+  /**
+   * Grouped-query attention (torch's `enable_gqa`): query `[..., Hq, L, E]` with key and value
+   * `[..., H, S, E]`, `Hq` a multiple of `H`; each key/value head serves `Hq / H` consecutive
+   * query heads (key and value are repeat-interleaved along dim -3). Default false.
+   */
+  enableGqa?: boolean;
 }
 
 /** Result of {@link scaledDotProductAttentionWithWeights}. */
@@ -56,7 +64,9 @@ export interface AttentionResult {
 }
 
 /**
- * A bool `[L, S]` mask, `true` (masked out) where key `j > i + offset` (query `i`).
+ * A bool `[L, S]` mask, `true` (masked out) where key `j > i + offset` (query `i`), in
+ * MultiheadAttention's convention (true = masked out). For {@link scaledDotProductAttention}
+ * (true = takes part) use `isCausal`, or pass `causalMask(L, S).logicalNot()`.
  * @param L number of queries
  * @param S number of keys
  * @param offset absolute position of query 0 minus that of key 0
@@ -66,7 +76,7 @@ export function causalMask(L: number, S: number, offset = 0, options: { device?:
 }
 
 /**
- * Combines two attention masks of GhostFlow's convention (bool true = masked out, float
+ * Combines two attention masks of MultiheadAttention's convention (bool true = masked out, float
  * additive) into one: bool+bool → logical or; otherwise a float additive mask.
  * `null` operands are ignored.
  */
@@ -80,8 +90,8 @@ export function mergeMasks(a: Tensor | null | undefined, b: Tensor | null | unde
 }
 
 /**
- * Attention core shared by {@link scaledDotProductAttention} and `MultiheadAttention`: returns
- * the output and the attention weights. Rows whose every key is masked out give zero weights
+ * {@link scaledDotProductAttention} that also returns the attention weights; same options and
+ * the same mask convention (PyTorch 2 SDPA's: bool `true` = takes part). Rows whose every key is masked out give zero weights
  * and a zero output (PyTorch gives NaN there, pytorch/pytorch#24816, #64525), with finite
  * (zero) gradients flowing through them.
  * @param query `[..., L, E]`
@@ -117,13 +127,52 @@ export function scaledDotProductAttentionWithWeights(
     throw new GhostFlowError('scaledDotProductAttention: pass either attnMask or isCausal, not both');
   }
   const scale = options.scale ?? 1 / Math.sqrt(E);
-  const mask = options.attnMask ?? null;
   const causalOffset = options.isCausal ? (options.causalOffset ?? 0) : null;
-  return attentionWithWeights(query, key, value, mask, causalOffset, scale, p, options.training ?? true);
+  return tidy(() => {
+    // PyTorch 2's bool mask says who takes part; the shared body takes MultiheadAttention's
+    // convention (true = masked out), so invert here, once, at the public boundary.
+    let mask = options.attnMask ?? null;
+    if (mask?.dtype === 'bool') mask = mask.logicalNot();
+    let k = key;
+    let v = value;
+    if (options.enableGqa) [k, v] = repeatKvHeads(query, key, value);
+    return attentionWithWeights(query, k, v, mask, causalOffset, scale, p, options.training ?? true);
+  });
 }
 
 /**
- * The shared body (validated inputs): flattens the broadcast batch dims into one, turns a
+ * Grouped-query attention: key and value `[..., H, S, *]` repeat-interleaved to the query's
+ * `Hq` heads along dim -3 (torch's `repeat_interleave(Hq // H, dim=-3)`).
+ */
+function repeatKvHeads(query: Tensor, key: Tensor, value: Tensor): [Tensor, Tensor] {
+  if (query.rank < 3 || key.rank < 3 || value.rank < 3) {
+    throw new ShapeError(
+      `scaledDotProductAttention with enableGqa expects [..., heads, L, E] inputs, got query ${formatShape(query.shape)}, key ${formatShape(key.shape)}, value ${formatShape(value.shape)}`,
+    );
+  }
+  const hq = query.shape[query.rank - 3];
+  const hk = key.shape[key.rank - 3];
+  if (value.shape[value.rank - 3] !== hk || hq % hk !== 0) {
+    throw new ShapeError(
+      `scaledDotProductAttention with enableGqa needs the query heads (${hq}) to be a multiple of the key/value heads, got key ${formatShape(key.shape)} and value ${formatShape(value.shape)}`,
+    );
+  }
+  const g = hq / hk;
+  if (g === 1) return [key, value];
+  const rep = (t: Tensor): Tensor => {
+    const lead = t.shape.slice(0, -3);
+    const tail = t.shape.slice(-2);
+    return t
+      .unsqueeze(-3)
+      .expand([...lead, hk, g, ...tail])
+      .reshape([...lead, hk * g, ...tail]);
+  };
+  return [rep(key), rep(value)];
+}
+
+/**
+ * The shared body (validated inputs; **MultiheadAttention's mask convention: bool true = masked
+ * out**): flattens the broadcast batch dims into one, turns a
  * bool mask into an additive float one (-inf where true) and runs core's `attention` op (the
  * backend's fused kernel when it has one). A causal mask with `causalOffset = S - L` is the
  * op's own `causal` flag; another offset becomes an explicit mask, merged with `mask`. With
@@ -187,19 +236,30 @@ export function attentionWithWeights(
 }
 
 /**
- * `softmax(q kᵀ · scale + mask) v` (torch.nn.functional.scaled_dot_product_attention), batched
- * over any leading dims (broadcast).
+ * `softmax(q kᵀ · scale + mask) v`, exactly PyTorch 2's
+ * `torch.nn.functional.scaled_dot_product_attention`, batched over any leading dims (broadcast).
  *
- * **Boolean masks: `true` = masked out** — GhostFlow follows `nn.MultiheadAttention`'s
- * convention everywhere. PyTorch 2's `scaled_dot_product_attention` uses the OPPOSITE
- * (`true` = may attend); invert (`mask.logicalNot()`) a mask written for it. Float masks are
- * additive, as in torch.
+ * **BREAKING (mask polarity): a boolean `attnMask` now means `true` = takes part (may attend)**,
+ * as in PyTorch 2. Earlier GhostFlow releases read `true` as masked out (MultiheadAttention's
+ * convention, which `MultiheadAttention`, the Transformer layers and {@link causalMask} keep);
+ * code written for those releases must now pass `mask.logicalNot()`. Float masks are added to
+ * the scores, as before. `isCausal` (top-left aligned), `scale`, `dropoutP` and `enableGqa`
+ * are torch's.
  *
- * Fully masked rows give zeros (not NaN), and gradients there are finite.
- * @param query `[..., L, E]`
+ * One deliberate difference: rows whose every key is masked out give zeros (not NaN), and
+ * gradients there are finite.
+ * @param query `[..., L, E]` (`[..., Hq, L, E]` with `enableGqa`)
  * @param key `[..., S, E]`
  * @param value `[..., S, Ev]`
  * @returns `[..., L, Ev]`
+ * @example
+ * ```ts
+ * const q = randn([2, 4, 5, 8]); // [batch, heads, L, E]
+ * const k = randn([2, 4, 6, 8]);
+ * const v = randn([2, 4, 6, 8]);
+ * const keep = tensor([[true, true, true, false, false, false]]); // [1, S]: the last 3 keys are padding
+ * const out = scaledDotProductAttention(q, k, v, { attnMask: keep }); // [2, 4, 5, 8]
+ * ```
  */
 export function scaledDotProductAttention(
   query: Tensor,

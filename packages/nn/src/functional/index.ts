@@ -6,3 +6,6 @@ export * from './activation.js';
 export * from './loss.js';
 export * from './conv.js';
 export { embedding } from '../layers/embedding.js';
+export * from './distance.js';
+export * from './ctc.js';
+export { rmsNorm } from '../layers/rms-norm.js';

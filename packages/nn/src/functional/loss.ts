@@ -503,3 +503,45 @@ export function contrastiveLoss(input1: Tensor, input2: Tensor, target: Tensor, 
     return reduce(similar.add(dissimilar).mul(0.5), options.reduction);
   });
 }
+
+/** Options of {@link klDiv}. */
+export interface KLDivOptions {
+  /**
+   * `'none'`, `'mean'` (default, as torch: the mean over every element), `'sum'`, or
+   * `'batchmean'` (the sum divided by the batch size `input.shape[0]`: the KL divergence's
+   * definition; what you usually want).
+   */
+  reduction?: Reduction | 'batchmean';
+  /** `target` holds log-probabilities (default false: probabilities). */
+  logTarget?: boolean;
+}
+
+/**
+ * Kullback-Leibler divergence loss (torch.nn.functional.kl_div): `input` holds
+ * log-probabilities; pointwise `target · (log target - input)` (`0` where `target = 0`), or
+ * `exp(target) · (target - input)` with `logTarget`.
+ * @example
+ * ```ts
+ * const loss = klDiv(logSoftmax(student, -1), softmax(teacher, -1), { reduction: 'batchmean' });
+ * ```
+ */
+export function klDiv(input: Tensor, target: Tensor, options: KLDivOptions = {}): Tensor {
+  sameShape(input, target, 'klDiv');
+  const reduction = options.reduction ?? 'mean';
+  if (!['none', 'mean', 'sum', 'batchmean'].includes(reduction))
+    throw new GhostFlowError(`klDiv: reduction must be 'none', 'mean', 'sum' or 'batchmean', got '${String(reduction)}'`);
+  return tidy(() => {
+    const t = floatTarget(target);
+    let pointwise: Tensor;
+    if (options.logTarget) {
+      pointwise = t.exp().mul(t.sub(input));
+    } else {
+      // xlogy(t, t): 0 where t = 0 (log of a safe 1 there keeps the gradient finite).
+      const zero = eq(t, 0);
+      const safe = where(zero, 1, t);
+      pointwise = t.mul(safe.log()).sub(t.mul(input));
+    }
+    if (reduction === 'batchmean') return input.rank === 0 ? pointwise.sum() : pointwise.sum().div(input.shape[0]);
+    return reduce(pointwise, reduction);
+  });
+}

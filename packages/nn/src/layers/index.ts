@@ -9,3 +9,7 @@ export { Dropout } from './dropout.js';
 export { ReLU, LeakyReLU, GELU, SiLU, Swish, Mish, ELU, SELU, Tanh, Sigmoid, Softplus, Softmax, LogSoftmax } from './activations.js';
 export { Identity } from './identity.js';
 export { Flatten, Unflatten } from './flatten.js';
+export { RMSNorm, rmsNorm } from './rms-norm.js';
+export type { RMSNormOptions } from './rms-norm.js';
+export { CosineSimilarity, PairwiseDistance } from './distance.js';
+export type { PairwiseDistanceOptions } from './distance.js';

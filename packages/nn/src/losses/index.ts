@@ -5,6 +5,8 @@
 import type { Tensor } from '@ghostflow/core';
 import { Module } from '../module.js';
 import * as F from '../functional/loss.js';
+import { type CTCLossOptions, ctcLoss } from '../functional/ctc.js';
+import type { HostInts } from '../recurrent/packing.js';
 
 /** Base of the loss modules: stores `reduction`. */
 export abstract class Loss extends Module {
@@ -235,5 +237,78 @@ export class ContrastiveLoss extends Loss {
   /** The loss. */
   forward(input1: Tensor, input2: Tensor, target: Tensor): Tensor {
     return F.contrastiveLoss(input1, input2, target, { reduction: this.reduction, margin: this.margin, eps: this.eps });
+  }
+}
+
+/**
+ * Kullback-Leibler divergence loss (torch.nn.KLDivLoss); see {@link F.klDiv}.
+ * @example
+ * ```ts
+ * const kl = new KLDivLoss({ reduction: 'batchmean' });
+ * const loss = kl.forward(logSoftmax(logits, -1), targetProbs);
+ * ```
+ */
+export class KLDivLoss extends Module {
+  /** `'none'`, `'mean'`, `'sum'` or `'batchmean'`. */
+  readonly reduction: F.Reduction | 'batchmean';
+  /** Whether the target holds log-probabilities. */
+  readonly logTarget: boolean;
+
+  /** @param options `reduction` ('mean'), `logTarget` (false) */
+  constructor(options: F.KLDivOptions = {}) {
+    super();
+    this.reduction = options.reduction ?? 'mean';
+    this.logTarget = options.logTarget ?? false;
+  }
+
+  /** The loss; `input` holds log-probabilities. */
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.klDiv(input, target, { reduction: this.reduction, logTarget: this.logTarget });
+  }
+
+  /** `reduction=.., logTarget=..`. */
+  override extraRepr(): string {
+    return `reduction='${this.reduction}', logTarget=${this.logTarget}`;
+  }
+}
+
+/**
+ * Connectionist temporal classification loss (torch.nn.CTCLoss); see {@link ctcLoss}.
+ * @example
+ * ```ts
+ * const ctc = new CTCLoss({ blank: 0, zeroInfinity: true });
+ * const loss = ctc.forward(logSoftmax(logits, -1), targets, inputLengths, targetLengths);
+ * ```
+ */
+export class CTCLoss extends Loss {
+  /** The blank class. */
+  readonly blank: number;
+  /** Whether infinite losses (and their gradients) become 0. */
+  readonly zeroInfinity: boolean;
+
+  /** @param options `blank` (0), `reduction` ('mean'), `zeroInfinity` (false) */
+  constructor(options: CTCLossOptions = {}) {
+    super(options.reduction);
+    this.blank = options.blank ?? 0;
+    this.zeroInfinity = options.zeroInfinity ?? false;
+  }
+
+  /** The loss; see {@link ctcLoss} for the shapes. */
+  forward(
+    logProbs: Tensor,
+    targets: HostInts | readonly (readonly number[])[],
+    inputLengths: HostInts | number,
+    targetLengths: HostInts | number,
+  ): Tensor {
+    return ctcLoss(logProbs, targets, inputLengths, targetLengths, {
+      blank: this.blank,
+      reduction: this.reduction,
+      zeroInfinity: this.zeroInfinity,
+    });
+  }
+
+  /** `blank=.., reduction=.., zeroInfinity=..`. */
+  override extraRepr(): string {
+    return `blank=${this.blank}, reduction='${this.reduction}', zeroInfinity=${this.zeroInfinity}`;
   }
 }
