@@ -284,7 +284,10 @@ export function recurrentSequence(
       const outs = enableGrad(() => composed(l[0] as Tensor, l[1] as Tensor, l[2], { wHh: l[3] as Tensor, bHh: l[4], wHr: l[5] }, plan));
       const outList = outs.filter((t): t is Tensor => t !== null);
       const gs = gC ? [gY, gH, gC] : [gY, gH];
-      return gradients(outList, leaves, gs, { allowUnused: true, createGraph });
+      // Only inputs that take part in the graph (a zero h0 made here does not).
+      const wanted = leaves.filter((t) => t.requiresGrad);
+      const got = gradients(outList, wanted, gs, { allowUnused: true, createGraph });
+      return leaves.map((t) => (t.requiresGrad ? got[wanted.indexOf(t)] : null));
     },
   });
   if (workspace) workspace.dispose();
