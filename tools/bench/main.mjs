@@ -8,13 +8,19 @@
  *
  *   node tools/bench/main.mjs [--quick] [--only matmul,lstm] [--threads 2] [--reps 5] [--warmup 1]
  *                             [--engines ghostflow,tfjs-wasm,...] [--no-torch] [--no-ort] [--no-webgpu]
- *                             [--out file.json]
+ *                             [--scale] [--baseline <git-ref>] [--out file.json]
+ *
+ * --scale runs size sweeps instead (LSTM train over T, H and B; Transformer forward over sequence
+ * length; GRU decoding at batch 1 over generated tokens) and prints each engine's growth exponent
+ * (the slope of log time against log size) next to PyTorch's. --baseline <ref> builds that commit in
+ * a temporary git worktree and adds its GhostFlow as a `ghostflow@<ref>` column (a child process).
  *
  * WebGPU columns (ghostflow-webgpu, tfjs-webgpu) run in Node on the `webgpu` package (Dawn): on a real
  * GPU when Dawn finds one, else on SwiftShader's software Vulkan (VK_ICD_FILENAMES is pointed at
  * Debian chromium's vk_swiftshader_icd.json when unset), labelled as such in the table header.
  *
  * See tools/bench/README.md for what every column means.
+ * To see where the time goes inside one workload, run tools/bench/profile.mjs (docs/profiling.md).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -26,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { ghostflowMaker } from './ghostflow-workloads.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -59,12 +66,14 @@ const { values: opts } = parseArgs({
     'no-ort': { type: 'boolean', default: false },
     'no-webgpu': { type: 'boolean', default: false },
     out: { type: 'string' },
+    scale: { type: 'boolean', default: false },
+    baseline: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (opts.help) {
   console.log(
-    `usage: node tools/bench/main.mjs [--quick] [--only a,b] [--threads N] [--reps N] [--warmup N] [--engines a,b] [--no-torch] [--no-ort] [--no-webgpu] [--out file]\nengines: ${ENGINE_ORDER.join(', ')}`,
+    `usage: node tools/bench/main.mjs [--quick] [--scale] [--baseline <git-ref>] [--only a,b] [--threads N] [--reps N] [--warmup N] [--engines a,b] [--no-torch] [--no-ort] [--no-webgpu] [--out file]\nengines: ${ENGINE_ORDER.join(', ')}, ghostflow@<ref> (with --baseline)`,
   );
   process.exit(0);
 }
@@ -119,14 +128,94 @@ function workloads() {
   const trTitle = `Encoder d${tr.dModel} h${tr.nhead} ff${tr.ff} b${tr.batch} t${tr.seq}`;
   list.push({ id: 'transformer-forward', kind: 'transformer', mode: 'forward', ...tr, title: `${trTitle} forward` });
   list.push({ id: 'transformer-train', kind: 'transformer', mode: 'train', ...tr, title: `${trTitle} train step` });
-  for (const w of list) w.onnxName = `${w.id}-${specKey(w)}`;
-  if (!opts.only) return list;
+  // pytorch/examples word_language_model at its tiny sizes (emsize 32, nhid 64, bptt 16, batch 8, SGD
+  // lr 20, clip 0.25, dropout 0.2) on a 10k-word vocabulary (Penn Treebank's size).
+  const lm = q ? { ntoken: 500, emsize: 16, nhid: 32, bptt: 8, batch: 4 } : { ntoken: 10000, emsize: 32, nhid: 64, bptt: 16, batch: 8 };
+  list.push({
+    id: 'wordlm-train',
+    kind: 'wordlm',
+    mode: 'train',
+    ...lm,
+    layers: 2,
+    dropout: 0.2,
+    clip: 0.25,
+    lr: 20,
+    title: `word_language_model LSTM train step: ntoken ${lm.ntoken}, emsize ${lm.emsize}, nhid ${lm.nhid} x2, bptt ${lm.bptt}, batch ${lm.batch}, SGD + clip`,
+  });
+  const dec = q ? { input: 32, hidden: 32, layers: 1, steps: 8 } : { input: 256, hidden: 256, layers: 1, steps: 32 };
+  list.push({
+    id: 'gru-decode',
+    kind: 'decode',
+    mode: 'forward',
+    ...dec,
+    title: `GRU decoding at batch 1, ${dec.input}→${dec.hidden}, ${dec.steps} steps`,
+  });
+  const adam = q ? { input: 16, hidden: 32, layers: 2 } : { input: 128, hidden: 256, layers: 2 };
+  list.push({
+    id: 'adam-step',
+    kind: 'adam',
+    mode: 'update',
+    ...adam,
+    title: `one Adam step on LSTM ${adam.input}→${adam.hidden} x${adam.layers} parameters`,
+  });
+  const chosen = opts.scale ? scaleWorkloads(q) : list;
+  for (const w of chosen) w.onnxName = `${w.id}-${specKey(w)}`;
+  if (!opts.only) return chosen;
   const keys = opts.only.split(',').map((s) => s.trim().toLowerCase());
-  return list.filter((w) => keys.some((k) => w.id.includes(k)));
+  return chosen.filter((w) => keys.some((k) => w.id.toLowerCase().includes(k)));
+}
+
+/**
+ * The --scale sweeps: each spec carries `sweep` (its group) and `x` (the swept size). Time should
+ * grow linearly in T and B (exponent 1) and about quadratically in H for LSTM training; attention
+ * makes the Transformer superlinear in sequence length; decoding is linear in generated tokens.
+ */
+function scaleWorkloads(q) {
+  const out = [];
+  const base = q ? { batch: 4, seq: 8, input: 16, hidden: 32, layers: 1 } : { batch: 32, seq: 50, input: 128, hidden: 256, layers: 2 };
+  const add = (sweep, x, spec, title) => out.push({ ...spec, sweep, x, id: `${sweep}=${x}`, title });
+  for (const T of q ? [4, 8, 16] : [25, 50, 100, 200]) {
+    add('lstm-train-T', T, { kind: 'rnn', cell: 'lstm', mode: 'train', ...base, seq: T }, `LSTM train step, T ${T}`);
+  }
+  for (const H of q ? [16, 32, 64] : [64, 128, 256, 512]) {
+    add(
+      'lstm-train-H',
+      H,
+      { kind: 'rnn', cell: 'lstm', mode: 'train', ...base, input: H, hidden: H },
+      `LSTM train step, input = hidden = ${H}`,
+    );
+  }
+  for (const B of q ? [2, 4, 8] : [8, 32, 128]) {
+    add('lstm-train-B', B, { kind: 'rnn', cell: 'lstm', mode: 'train', ...base, batch: B }, `LSTM train step, batch ${B}`);
+  }
+  const tr = q ? { dModel: 32, nhead: 4, ff: 64, batch: 2 } : { dModel: 256, nhead: 8, ff: 1024, batch: 8 };
+  for (const L of q ? [8, 16, 32] : [32, 64, 128, 256, 512]) {
+    add('transformer-forward-L', L, { kind: 'transformer', mode: 'forward', ...tr, seq: L }, `Encoder layer forward, sequence length ${L}`);
+  }
+  const dec = q ? { input: 32, hidden: 32, layers: 1 } : { input: 256, hidden: 256, layers: 1 };
+  for (const n of q ? [4, 8, 16] : [16, 32, 64, 128]) {
+    add('gru-decode-steps', n, { kind: 'decode', mode: 'forward', ...dec, steps: n }, `GRU decoding at batch 1, ${n} tokens`);
+  }
+  return out;
+}
+
+/** Least-squares slope of log(time) against log(size): the growth exponent of one engine over one sweep. */
+function growthExponent(points) {
+  const pts = points.filter(([x, t]) => x > 0 && t > 0).map(([x, t]) => [Math.log(x), Math.log(t)]);
+  if (pts.length < 2) return null;
+  const mx = pts.reduce((a, [x]) => a + x, 0) / pts.length;
+  const my = pts.reduce((a, [, y]) => a + y, 0) / pts.length;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of pts) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  return den > 0 ? num / den : null;
 }
 
 function specKey(w) {
-  const keys = ['n', 'cell', 'bidirectional', 'batch', 'seq', 'input', 'hidden', 'layers', 'dModel', 'nhead', 'ff'];
+  const keys = ['n', 'cell', 'bidirectional', 'batch', 'seq', 'input', 'hidden', 'layers', 'dModel', 'nhead', 'ff', 'steps', 'ntoken'];
   return keys
     .filter((k) => w[k] !== undefined)
     .map((k) => `${w[k]}`)
@@ -204,147 +293,6 @@ async function setupGhostflow() {
     : `${pathNote}; backend-cpu exports no thread setting (GHOSTFLOW_CPU_THREADS=${THREADS} set in the environment; JS kernels are single-threaded)`;
   const make = ghostflowMaker(core, nn, { device: 'cpu', backend, asyncRead: false });
   return { name: 'ghostflow', available: true, note: `@ghostflow/backend-cpu ${cpu.VERSION ?? ''}: ${threadNote}`, info, make };
-}
-
-/**
- * The GhostFlow workloads on one backend (`device`: 'cpu' or 'webgpu'). Tensors and modules are made
- * with `device`, and `before` (awaited outside the timed region) makes it the active backend, since
- * two GhostFlow engines share one core. With `asyncRead` every run ends with `await t.data()` (the GPU
- * backend only enqueues kernels; the read waits for them); else `dataSync()`, as before.
- */
-function ghostflowMaker(core, nn, { device, backend, asyncRead }) {
-  const { tidy, noGrad, randn, manualSeed } = core;
-  const { LSTM, GRU, TransformerEncoderLayer, Adam, mseLoss } = nn;
-  /** Reads `t` back and disposes it: synchronously, or a promise that settles once the data is on the host. */
-  const finish = asyncRead
-    ? async (t) => {
-        try {
-          await t.data();
-        } finally {
-          t.dispose();
-        }
-      }
-    : (t) => {
-        t.dataSync();
-        t.dispose();
-      };
-
-  /** Peak of memory().bytes during one untimed run, sampled after every kernel call (wrapping the kernel tables). */
-  async function peakOf(fn) {
-    const b = backend;
-    const base = b.memory().bytes;
-    let peak = base;
-    const restore = [];
-    const wrap = (obj, key) => {
-      const f = obj?.[key];
-      if (typeof f !== 'function') return;
-      const w = function (...args) {
-        const r = f.apply(this, args);
-        const m = b.memory().bytes;
-        if (m > peak) peak = m;
-        return r;
-      };
-      try {
-        obj[key] = w;
-        if (obj[key] === w)
-          restore.push(() => {
-            obj[key] = f;
-          });
-      } catch {}
-    };
-    for (const t of [b.kernels, b.fused]) for (const k of Object.keys(t ?? {})) wrap(t, k);
-    wrap(b, 'upload');
-    if (restore.length === 0) {
-      const before = b.memory().peakBytes;
-      await fn();
-      const after = b.memory().peakBytes;
-      return after > before ? after - base : null; // lifetime peak only: meaningful when it grew
-    }
-    try {
-      await fn();
-    } finally {
-      for (const r of restore) r();
-    }
-    return peak - base;
-  }
-
-  const activate = async () => {
-    if (core.getBackend() !== backend) await core.setBackend(device);
-  };
-
-  return async function make(spec) {
-    await activate();
-    manualSeed(0);
-    const owned = [];
-    const on = { device };
-    let run;
-    if (spec.kind === 'matmul') {
-      const a = randn([spec.n, spec.n], on);
-      const b = randn([spec.n, spec.n], on);
-      owned.push(a, b);
-      run = () => finish(a.matmul(b));
-    } else if (spec.kind === 'rnn') {
-      const Cls = spec.cell === 'lstm' ? LSTM : GRU;
-      const m = new Cls(spec.input, spec.hidden, { numLayers: spec.layers, batchFirst: true, bidirectional: !!spec.bidirectional, device });
-      const x = randn([spec.batch, spec.seq, spec.input], on);
-      owned.push(m, x);
-      if (spec.mode === 'forward') {
-        m.eval();
-        run = () => finish(noGrad(() => tidy(() => m.forward(x)[0])));
-      } else {
-        const target = randn([spec.batch, spec.seq, spec.hidden * (spec.bidirectional ? 2 : 1)], on);
-        const opt = new Adam(m.parameters(), { lr: 1e-3 });
-        owned.push(target, opt);
-        m.train();
-        run = () =>
-          finish(
-            tidy(() => {
-              opt.zeroGrad();
-              const l = mseLoss(m.forward(x)[0], target);
-              l.backward();
-              opt.step();
-              return l.detach();
-            }),
-          );
-      }
-    } else if (spec.kind === 'transformer') {
-      const layer = new TransformerEncoderLayer(spec.dModel, spec.nhead, { dimFeedforward: spec.ff, dropout: 0, batchFirst: true, device });
-      const x = randn([spec.batch, spec.seq, spec.dModel], on);
-      owned.push(layer, x);
-      if (spec.mode === 'forward') {
-        layer.eval();
-        run = () => finish(noGrad(() => tidy(() => layer.forward(x))));
-      } else {
-        const target = randn([spec.batch, spec.seq, spec.dModel], on);
-        const opt = new Adam(layer.parameters(), { lr: 1e-3 });
-        owned.push(target, opt);
-        layer.train();
-        run = () =>
-          finish(
-            tidy(() => {
-              opt.zeroGrad();
-              const l = mseLoss(layer.forward(x), target);
-              l.backward();
-              opt.step();
-              return l.detach();
-            }),
-          );
-      }
-    } else return { na: 'unknown workload' };
-    return {
-      before: activate,
-      run,
-      peakBytes: async () => {
-        await activate();
-        return peakOf(run);
-      },
-      dispose: async () => {
-        await activate();
-        for (const o of owned) o.dispose?.();
-        if (asyncRead) await backend.sync?.();
-      },
-    };
-  };
 }
 
 /** Keeps the Dawn instance (`create()` of the `webgpu` package) alive for the whole process. */
@@ -602,6 +550,87 @@ async function setupTfjs(wg, wantWebgpu) {
         };
       }
       if (spec.kind === 'transformer') return tfjsEncoderLayer(tf, spec, finish);
+      if (spec.kind === 'wordlm') {
+        // The same network in tfjs-layers. tfjs optimizers have no gradient-norm clipping and a
+        // stateless layer model does not carry the hidden state across batches: tfjs does less work.
+        const model = layers.sequential();
+        model.add(layers.layers.embedding({ inputDim: spec.ntoken, outputDim: spec.emsize, inputLength: spec.bptt }));
+        model.add(layers.layers.dropout({ rate: spec.dropout }));
+        for (let i = 0; i < spec.layers; i++) {
+          model.add(
+            layers.layers.lstm({
+              units: spec.nhid,
+              returnSequences: true,
+              recurrentActivation: 'sigmoid',
+              recurrentInitializer: 'glorotUniform',
+            }),
+          );
+          model.add(layers.layers.dropout({ rate: spec.dropout }));
+        }
+        model.add(layers.layers.dense({ units: spec.ntoken, activation: 'softmax' }));
+        model.compile({ optimizer: tf.train.sgd(spec.lr), loss: 'sparseCategoricalCrossentropy' });
+        const ids = tf.randomUniform([spec.batch, spec.bptt], 0, spec.ntoken, 'int32', 7);
+        const next = tf.cast(tf.randomUniform([spec.batch, spec.bptt, 1], 0, spec.ntoken, 'int32', 8), 'float32');
+        return {
+          run: async () => {
+            await model.trainOnBatch(ids, next);
+          },
+          dispose: () => {
+            tf.dispose([ids, next]);
+            model.dispose();
+          },
+        };
+      }
+      if (spec.kind === 'adam') {
+        // Adam on the same parameter shapes (an LSTM's: W_ih, W_hh, b_ih, b_hh per layer), fixed gradients.
+        const shapes = [];
+        for (let l = 0; l < spec.layers; l++) {
+          const inp = l === 0 ? spec.input : spec.hidden;
+          shapes.push([4 * spec.hidden, inp], [4 * spec.hidden, spec.hidden], [4 * spec.hidden], [4 * spec.hidden]);
+        }
+        const vars = shapes.map((sh, i) => tf.variable(tf.randomNormal(sh, 0, 0.1, 'float32', 20 + i), true, `p${i}`));
+        const grads = Object.fromEntries(vars.map((v, i) => [v.name, tf.randomNormal(shapes[i], 0, 1, 'float32', 40 + i)]));
+        const opt = tf.train.adam(1e-3);
+        return {
+          run: () => {
+            opt.applyGradients(grads);
+            return finish(tf.slice(vars[0], [0, 0], [1, 1]));
+          },
+          dispose: () => {
+            tf.dispose([...vars, ...Object.values(grads)]);
+            opt.dispose();
+          },
+        };
+      }
+      if (spec.kind === 'decode') {
+        // A stateful GRU at batch 1: each predict() is one step, the state kept inside the layer.
+        const model = layers.sequential();
+        model.add(
+          layers.layers.gru({
+            units: spec.hidden,
+            stateful: true,
+            batchInputShape: [1, 1, spec.input],
+            recurrentActivation: 'sigmoid',
+            recurrentInitializer: 'glorotUniform', // (tfjs-layers has no resetAfter: its GRU is Keras' v1 form)
+          }),
+        );
+        const x = tf.randomNormal([1, 1, spec.input], 0, 1, 'float32', 9);
+        return {
+          run: () => {
+            model.resetStates();
+            let out = null;
+            for (let i = 0; i < spec.steps; i++) {
+              out?.dispose();
+              out = model.predict(x);
+            }
+            return finish(out);
+          },
+          dispose: () => {
+            x.dispose();
+            model.dispose();
+          },
+        };
+      }
       return { na: 'unknown workload' };
     }
     return {
@@ -700,6 +729,106 @@ function tfjsEncoderLayer(tf, spec, finish) {
   };
 }
 
+/** A child process spoken to in JSON lines: `request(msg)` writes one line and resolves with the next reply. */
+function jsonLines(child, label) {
+  const lines = createInterface({ input: child.stdout });
+  const queue = [];
+  const waiters = [];
+  lines.on('line', (l) => (waiters.length ? waiters.shift()(l) : queue.push(l)));
+  let dead = null;
+  child.on('exit', (code) => {
+    dead = `${label} exited with ${code}`;
+    for (const w of waiters.splice(0)) w(JSON.stringify({ error: dead }));
+  });
+  const next = () =>
+    new Promise((res) => (queue.length ? res(queue.shift()) : dead ? res(JSON.stringify({ error: dead })) : waiters.push(res)));
+  const request = async (msg) => {
+    child.stdin.write(`${JSON.stringify(msg)}\n`);
+    const reply = JSON.parse(await next());
+    if (reply.error) throw new Error(`${label}: ${reply.error}`);
+    return reply;
+  };
+  return { next, request };
+}
+
+/**
+ * `--baseline <ref>`: GhostFlow of another commit as the engine `ghostflow@<ref>`. The commit is
+ * checked out in a temporary git worktree (reused across runs: keyed by commit), installed and
+ * built once, and run in a child process (ghostflow-serve.mjs) on the same workloads.
+ */
+async function setupBaseline(ref) {
+  const name = `ghostflow@${ref}`;
+  const git = (args, cwd = HERE) => spawnSync('git', args, { cwd, encoding: 'utf8' });
+  const sha = git(['rev-parse', '--verify', `${ref}^{commit}`]).stdout.trim();
+  if (!sha) return { name, available: false, note: `skipped: '${ref}' is not a commit of this repository` };
+  const dir = join(os.tmpdir(), `ghostflow-bench-${sha.slice(0, 12)}`);
+  const marker = join(dir, '.bench-built');
+  if (!existsSync(marker)) {
+    console.log(`  ${name}: building ${sha.slice(0, 12)} in ${dir} (once; reused by later runs)`);
+    if (!existsSync(dir)) {
+      const r = git(['worktree', 'add', '--detach', dir, sha]);
+      if (r.status !== 0) return { name, available: false, note: `skipped: git worktree add failed: ${r.stderr.trim()}` };
+    }
+    // No install scripts: the bench needs core, backend-cpu and nn only (their builds are tsup and the
+    // AssemblyScript compile), not backend-cuda's nvcc addon or distributed's MPI addon.
+    const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', TURBO_TELEMETRY_DISABLED: '1', GHOSTFLOW_CUDA_NVCC: '0' };
+    for (const args of [
+      ['--yes', 'pnpm@9.15.9', 'install', '--frozen-lockfile', '--prefer-offline', '--ignore-scripts'],
+      [
+        '--yes',
+        'pnpm@9.15.9',
+        'exec',
+        'turbo',
+        'run',
+        'build',
+        '--concurrency=2',
+        '--filter=@ghostflow/nn...',
+        '--filter=@ghostflow/backend-cpu...',
+      ],
+    ]) {
+      const r = spawnSync('npx', args, { cwd: dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      if (r.status !== 0) {
+        return {
+          name,
+          available: false,
+          note: `skipped: \`npx ${args.join(' ')}\` failed in ${dir}: ${(r.stderr || r.stdout).trim().split('\n').pop()}`,
+        };
+      }
+    }
+    writeFileSync(marker, `${sha}\n`);
+  }
+  const child = spawn(process.execPath, [join(HERE, 'ghostflow-serve.mjs'), dir, String(THREADS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const { next, request } = jsonLines(child, name);
+  const hello = JSON.parse(await next());
+  if (!hello.ready) return { name, available: false, note: `skipped: ${hello.error}` };
+  return {
+    name,
+    available: true,
+    remote: true,
+    baseline: true,
+    note: `GhostFlow at ${sha.slice(0, 12)} (backend-cpu ${hello.version}, path '${hello.path}', ${hello.threads} thread(s)), built in ${dir}, run in a child process; times measured inside it`,
+    threads: hello.threads,
+    make(spec) {
+      return {
+        remote: true,
+        setup: async () => {
+          const r = await request({ op: 'setup', spec, warmup: WARMUP });
+          if (r.na) throw new Error(r.na);
+          return r;
+        },
+        timeOnce: async () => (await request({ op: 'run' })).ms,
+        dispose: async () => request({ op: 'teardown' }),
+      };
+    },
+    close: () => {
+      try {
+        child.stdin.write(`${JSON.stringify({ op: 'quit' })}\n`);
+        child.stdin.end();
+      } catch {}
+    },
+  };
+}
+
 /** The PyTorch subprocess (torch_bench.py serve): one JSON line in, one out. */
 async function setupTorch() {
   if (opts['no-torch']) return { name: 'pytorch', available: false, note: 'skipped (--no-torch)' };
@@ -712,31 +841,28 @@ async function setupTorch() {
       note: `skipped: torch is not importable by ${PYTHON} (${(probe.stderr || '').trim().split('\n').pop()})`,
     };
   }
-  const child = spawn(PYTHON, [join(HERE, 'torch_bench.py'), 'serve', String(THREADS)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  const queue = [];
-  const waiters = [];
-  lines.on('line', (l) => (waiters.length ? waiters.shift()(l) : queue.push(l)));
-  let dead = null;
-  child.on('exit', (code) => {
-    dead = `python exited with ${code}`;
-    for (const w of waiters.splice(0)) w(JSON.stringify({ error: dead }));
-  });
-  const next = () =>
-    new Promise((res) => (queue.length ? res(queue.shift()) : dead ? res(JSON.stringify({ error: dead })) : waiters.push(res)));
-  const request = async (msg) => {
-    child.stdin.write(`${JSON.stringify(msg)}\n`);
-    const reply = JSON.parse(await next());
-    if (reply.error) throw new Error(`pytorch: ${reply.error}`);
-    return reply;
+  // As a Python user runs it: OpenMP threads sleep when idle instead of spinning (spinning threads
+  // steal the next engine's cores in interleaved rounds: 471 ms vs 94-116 ms for an LSTM train step),
+  // and OpenBLAS gets the same thread count as torch's intra-op pool.
+  const torchEnv = {
+    ...process.env,
+    OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE',
+    OMP_NUM_THREADS: String(THREADS),
+    OPENBLAS_NUM_THREADS: String(THREADS),
   };
+  const child = spawn(PYTHON, [join(HERE, 'torch_bench.py'), 'serve', String(THREADS)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: torchEnv,
+  });
+  const { next, request } = jsonLines(child, 'pytorch');
   const hello = JSON.parse(await next());
   if (!hello.ready) return { name: 'pytorch', available: false, note: `skipped: ${hello.error}` };
   return {
     name: 'pytorch',
     available: true,
     remote: true,
-    note: `torch ${hello.torch} via ${PYTHON} subprocess, torch.set_num_threads(${hello.threads}); times measured inside Python (perf_counter)`,
+    note: `torch ${hello.torch} via ${PYTHON} subprocess, torch.set_num_threads(${hello.threads}), OMP_WAIT_POLICY=${hello.ompWaitPolicy}; BLAS: ${hello.blas}${referenceBlas(hello.blas) ? ' — the REFERENCE BLAS: PyTorch matmuls run 4-6x slower than a Python user gets; run tools/bench/setup.sh (installs libopenblas0-pthread)' : ''}; times measured inside Python (perf_counter)`,
+    blas: hello.blas,
     threads: hello.threads,
     torchVersion: hello.torch,
     make(spec) {
@@ -754,6 +880,11 @@ async function setupTorch() {
       } catch {}
     },
   };
+}
+
+/** Debian's generic reference BLAS (netlib, under .../blas/), which python3-torch uses unless an optimized one is installed. */
+function referenceBlas(path) {
+  return /\/blas\/libblas\.so/.test(path ?? '');
 }
 
 async function setupOrt(specs) {
@@ -790,7 +921,7 @@ async function setupOrt(specs) {
   return {
     name: 'onnxruntime',
     available: true,
-    note: `onnxruntime-node ${version}: CPU EP, intraOpNumThreads ${THREADS}, sequential, graph optimizations 'all'; models from torch.onnx.export (opset 14) cached in tools/bench/.cache/onnx`,
+    note: `onnxruntime-node ${version}: CPU EP, intraOpNumThreads ${THREADS}, no spinning (session.intra_op.allow_spinning 0), sequential, graph optimizations 'all'; models from torch.onnx.export (opset 14) cached in tools/bench/.cache/onnx`,
     threads: THREADS,
     make(spec) {
       if (!ortSupports(spec)) return { na: 'ONNX Runtime is inference only (no training step)' };
@@ -815,6 +946,9 @@ async function setupOrt(specs) {
             interOpNumThreads: 1,
             executionMode: 'sequential',
             graphOptimizationLevel: 'all',
+            // ORT's intra-op threads spin after each run by default and would steal the cores of the
+            // engine timed next in an interleaved round.
+            extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
           });
           if (spec.kind === 'matmul') {
             feeds = {
@@ -837,7 +971,7 @@ async function setupOrt(specs) {
 }
 
 function ortSupports(spec) {
-  return spec.mode !== 'train';
+  return spec.mode === 'forward' && ['matmul', 'rnn', 'transformer'].includes(spec.kind);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -863,7 +997,7 @@ async function main() {
 
   const wanted = (name) => !ENGINE_FILTER || ENGINE_FILTER.has(name);
   if (ENGINE_FILTER) {
-    const unknown = [...ENGINE_FILTER].filter((n) => !ENGINE_ORDER.includes(n));
+    const unknown = [...ENGINE_FILTER].filter((n) => !ENGINE_ORDER.includes(n) && !n.startsWith('ghostflow@'));
     if (unknown.length) {
       console.error(`unknown engine(s) in --engines: ${unknown.join(', ')} (known: ${ENGINE_ORDER.join(', ')})`);
       process.exit(2);
@@ -877,6 +1011,12 @@ async function main() {
   if (wanted('ghostflow')) engines.push(await setupGhostflow());
   if (wanted('ghostflow-webgpu')) engines.push(await setupGhostflowWebgpu(wg));
   if (wanted('ghostflow-cuda')) engines.push(await setupGhostflowCuda());
+  let baseline = null;
+  if (opts.baseline) {
+    baseline = await setupBaseline(opts.baseline);
+    ENGINE_ORDER.splice(1, 0, baseline.name);
+    engines.push(baseline);
+  }
   if (wanted('tfjs-cpu') || wanted('tfjs-wasm') || wanted('tfjs-webgpu')) {
     engines.push(...(await setupTfjs(wg, wanted('tfjs-webgpu'))).filter((e) => wanted(e.name)));
   }
@@ -904,7 +1044,15 @@ async function main() {
     const w0 = now();
     process.stdout.write(`\n${spec.id}: ${spec.title}\n`);
     const runners = [];
-    const row = { id: spec.id, title: spec.title, kind: spec.kind, mode: spec.mode ?? null, flops: spec.flops ?? null, engines: {} };
+    const row = {
+      id: spec.id,
+      title: spec.title,
+      kind: spec.kind,
+      mode: spec.mode ?? null,
+      flops: spec.flops ?? null,
+      ...(spec.sweep ? { sweep: spec.sweep, x: spec.x } : {}),
+      engines: {},
+    };
     for (const e of live) {
       // Known too slow on software WebGPU (measured on 2 cores: the warm-up plus one run of a full-size
       // LSTM train step on the two WebGPU engines took over 3.5 minutes): skipped up front.
@@ -1014,6 +1162,7 @@ async function main() {
     for (const [name, r] of Object.entries(row.engines)) {
       if (WEBGPU_ENGINES.includes(name) || name === 'ghostflow') continue;
       if (gf && r.medianMs) r.ratio = gf / r.medianMs; // GhostFlow time / peer time
+      if (gf && r.medianMs && name.startsWith('ghostflow@')) r.speedup = r.medianMs / gf; // how much faster this tree is
     }
     // The WebGPU pair: ghostflow-webgpu time / tfjs-webgpu time (same device, same workload).
     const gfw = row.engines['ghostflow-webgpu']?.medianMs;
@@ -1033,6 +1182,7 @@ async function main() {
     gc();
   }
   torch?.close?.();
+  baseline?.close?.();
 
   // ---------------------------------------------------------------- report
   // WebGPU columns that could not start are left out (their reason is printed with the engines).
@@ -1070,6 +1220,29 @@ async function main() {
       results.map((row) => [row.id, ...ratioCols.map(({ p }) => (row.engines[p]?.ratio ? row.engines[p].ratio.toFixed(2) : 'n/a'))]),
     ),
   );
+  const sweeps = [...new Set(results.filter((r) => r.sweep).map((r) => r.sweep))];
+  if (sweeps.length) {
+    report.push(
+      '\nGrowth exponents: slope of log(median time) against log(size) over each sweep (1 = linear; compare GhostFlow with PyTorch: a larger exponent is a superlinear regression)',
+    );
+    const timed = names.filter((n) => results.some((r) => r.sweep && r.engines[n]?.medianMs));
+    report.push(
+      table(
+        ['sweep', 'sizes', ...timed],
+        sweeps.map((sw) => {
+          const rows = results.filter((r) => r.sweep === sw);
+          return [
+            sw,
+            rows.map((r) => r.x).join(', '),
+            ...timed.map((n) => {
+              const e = growthExponent(rows.map((r) => [r.x, r.engines[n]?.medianMs ?? 0]));
+              return e == null ? 'n/a' : e.toFixed(2);
+            }),
+          ];
+        }),
+      ),
+    );
+  }
   const mm = results.filter((r) => r.kind === 'matmul');
   if (mm.length) {
     report.push('\nMatmul throughput, GFLOP/s (2n³ / median time), and GhostFlow throughput / peer throughput');
@@ -1150,6 +1323,19 @@ async function main() {
       : { available: false, reason: wg.reason },
     notes,
     results,
+    growthExponents: Object.fromEntries(
+      [...new Set(results.filter((r) => r.sweep).map((r) => r.sweep))].map((sw) => [
+        sw,
+        Object.fromEntries(
+          engines
+            .filter((e) => e.available)
+            .map((e) => [
+              e.name,
+              growthExponent(results.filter((r) => r.sweep === sw).map((r) => [r.x, r.engines[e.name]?.medianMs ?? 0])),
+            ]),
+        ),
+      ]),
+    ),
     targets,
     loadAverage: { start: loadStart, end: os.loadavg() },
     wallSeconds: (now() - t0) / 1000,
@@ -1174,47 +1360,50 @@ function effectiveThreads(e) {
 
 function checkTargets(results) {
   const get = (id, eng) => results.find((r) => r.id === id)?.engines?.[eng];
+  const has = (id) => results.some((r) => r.id === id);
   const out = [];
-  const speedup = (id, eng) => {
-    const r = get(id, eng);
-    return r?.ratio ? 1 / r.ratio : null;
-  };
-  if (results.some((r) => r.id === 'matmul-1024')) {
-    for (const [eng, need] of [
-      ['tfjs-wasm', 1.5],
-      ['tfjs-cpu', 20],
-    ]) {
-      const s = speedup('matmul-1024', eng);
-      out.push({
-        target: `matmul 1024 throughput ≥ ${need}x ${eng}`,
-        measured: s == null ? 'n/a' : `${s.toFixed(2)}x`,
-        met: s == null ? null : s >= need,
-      });
-    }
+  /** GhostFlow time / peer time for a row, or null. */
+  const ratio = (id, eng) => get(id, eng)?.ratio ?? null;
+  const at = (target, value, ok, fmt = (v) => `${v.toFixed(2)}x`) =>
+    out.push({ target, measured: value == null ? 'n/a' : fmt(value), met: value == null ? null : ok(value) });
+  // Issue 10's targets.
+  for (const [id, need] of [
+    ['lstm-forward', 1.5],
+    ['gru-forward', 1.5],
+    ['bilstm-forward', 2],
+    ['transformer-forward', 2],
+  ]) {
+    if (has(id)) at(`${id} ≤ ${need}x onnxruntime's time`, ratio(id, 'onnxruntime'), (v) => v <= need);
   }
-  for (const cell of ['lstm', 'gru']) {
-    const id = `${cell}-train`;
-    if (!results.some((r) => r.id === id)) continue;
-    const s = speedup(id, 'tfjs-wasm');
-    out.push({
-      target: `${cell.toUpperCase()} train step ≥ 5x faster than tfjs-layers on tfjs-wasm`,
-      measured: s == null ? 'n/a' : `${s.toFixed(2)}x faster`,
-      met: s == null ? null : s >= 5,
-    });
-    const t = get(id, 'pytorch')?.ratio;
-    out.push({
-      target: `${cell.toUpperCase()} train step ≤ 1.5x PyTorch's time`,
-      measured: t == null ? 'n/a' : `${t.toFixed(2)}x`,
-      met: t == null ? null : t <= 1.5,
-    });
+  if (has('bilstm-forward')) at('bilstm-forward faster than tfjs-wasm', ratio('bilstm-forward', 'tfjs-wasm'), (v) => v < 1);
+  if (has('matmul-256')) at('matmul-256 no slower than tfjs-wasm', ratio('matmul-256', 'tfjs-wasm'), (v) => v <= 1);
+  if (has('matmul-1024')) {
+    at(
+      'matmul-1024 ≥ 85 GFLOP/s',
+      get('matmul-1024', 'ghostflow')?.gflops ?? null,
+      (v) => v >= 85,
+      (v) => `${v.toFixed(1)} GFLOP/s`,
+    );
   }
-  if (results.some((r) => r.id === 'transformer-forward')) {
-    const t = get('transformer-forward', 'onnxruntime')?.ratio;
-    out.push({
-      target: "Transformer encoder forward ≤ 1.5x onnxruntime-node's time",
-      measured: t == null ? 'n/a' : `${t.toFixed(2)}x`,
-      met: t == null ? null : t <= 1.5,
-    });
+  for (const row of results.filter((r) => r.mode === 'train' && !r.sweep && r.kind !== 'wordlm')) {
+    at(`${row.id} ≤ 2x PyTorch's time`, ratio(row.id, 'pytorch'), (v) => v <= 2);
+  }
+  if (has('gru-decode')) at("gru-decode (batch 1) ≤ 2x PyTorch's time per step", ratio('gru-decode', 'pytorch'), (v) => v <= 2);
+  if (has('adam-step')) at("adam-step ≤ 2x PyTorch's time", ratio('adam-step', 'pytorch'), (v) => v <= 2);
+  if (has('wordlm-train')) {
+    at("wordlm-train ≤ 1.5x PyTorch's time", ratio('wordlm-train', 'pytorch'), (v) => v <= 1.5);
+    const g = get('wordlm-train', 'ghostflow');
+    at('wordlm-train median/min spread < 1.5', g?.medianMs && g?.minMs ? g.medianMs / g.minMs : null, (v) => v < 1.5);
+  }
+  for (const row of results.filter((r) => r.mode === 'train' && !r.sweep)) {
+    const base = Object.keys(row.engines).find((n) => n.startsWith('ghostflow@'));
+    if (base)
+      at(
+        `${row.id} ≥ 2x faster than ${base}`,
+        row.engines[base]?.speedup ?? null,
+        (v) => v >= 2,
+        (v) => `${v.toFixed(2)}x faster`,
+      );
   }
   if (QUICK) for (const t of out) t.target += ' (quick sizes: not the issue targets)';
   return out;

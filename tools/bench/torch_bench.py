@@ -93,14 +93,85 @@ def build(torch, spec):
             return loss.item()
 
         return run
+    if kind == 'wordlm':
+        # pytorch/examples word_language_model: RNNModel('LSTM') and main.py's train() loop body.
+        ntoken, emsize, nhid = spec['ntoken'], spec['emsize'], spec['nhid']
+        bptt, batch, lr, clip = spec['bptt'], spec['batch'], spec['lr'], spec['clip']
+        drop = nn.Dropout(spec['dropout'])
+        encoder = nn.Embedding(ntoken, emsize)
+        rnn = nn.LSTM(emsize, nhid, spec['layers'], dropout=spec['dropout'])
+        decoder = nn.Linear(nhid, ntoken)
+        params = [*encoder.parameters(), *rnn.parameters(), *decoder.parameters()]
+        segments = 8
+        data = torch.randint(0, ntoken, (segments * bptt + 1, batch))
+        state = {'hidden': None, 'pos': 0}
+
+        def run():
+            i = state['pos']
+            state['pos'] = (i + bptt) % (segments * bptt)
+            inp, targets = data[i:i + bptt], data[i + 1:i + 1 + bptt].reshape(-1)
+            hidden = state['hidden']
+            if hidden is not None:
+                hidden = tuple(h.detach() for h in hidden)
+            for p in params:
+                p.grad = None
+            emb = drop(encoder(inp))
+            output, hidden = rnn(emb, hidden)
+            decoded = decoder(drop(output)).view(-1, ntoken)
+            loss = nn.functional.nll_loss(nn.functional.log_softmax(decoded, dim=1), targets)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, clip)
+            for p in params:
+                p.data.add_(p.grad, alpha=-lr)
+            state['hidden'] = hidden
+            return loss.item()
+
+        return run
+    if kind == 'adam':
+        model = nn.LSTM(spec['input'], spec['hidden'], num_layers=spec['layers'])
+        params = list(model.parameters())
+        for p in params:
+            p.grad = torch.randn_like(p)
+        opt = torch.optim.Adam(params, lr=1e-3)
+
+        def run():
+            opt.step()
+            return params[0][0, 0].item()
+
+        return run
+    if kind == 'decode':
+        model = nn.GRU(spec['input'], spec['hidden'], num_layers=spec['layers'])
+        model.eval()
+        x = torch.randn(1, 1, spec['input'])
+
+        def run():
+            with torch.no_grad():
+                h = None
+                for _ in range(spec['steps']):
+                    h = model(x, h)[1]
+                return h
+
+        return run
     raise ValueError(f'unknown workload kind {kind!r}')
+
+
+def blas_library():
+    """The BLAS shared library this process has mapped (after a matmul), resolved through symlinks."""
+    try:
+        with open('/proc/self/maps') as f:
+            libs = {line.split()[-1] for line in f if 'blas' in line.lower() and line.split()[-1].startswith('/')}
+        return ', '.join(sorted(os.path.realpath(x) for x in libs)) or 'none mapped'
+    except OSError:
+        return 'unknown'
 
 
 def serve(threads):
     import torch
     torch.set_num_threads(threads)
+    torch.matmul(torch.ones(64, 64), torch.ones(64, 64))  # loads the BLAS, so its library shows in the maps
     out = sys.stdout
-    out.write(json.dumps({'ready': True, 'torch': torch.__version__, 'threads': torch.get_num_threads()}) + '\n')
+    out.write(json.dumps({'ready': True, 'torch': torch.__version__, 'threads': torch.get_num_threads(),
+                          'blas': blas_library(), 'ompWaitPolicy': os.environ.get('OMP_WAIT_POLICY', '')}) + '\n')
     out.flush()
     fn = None
     for line in sys.stdin:

@@ -111,3 +111,5 @@ export * from './ops/sampling.js';
 export * from './ops/rearrange.js';
 export * from './ops/nonfinite.js';
 export * from './ops/norm.js';
+// The kernel profiler (issue 10): per-kernel counts, time, bytes and a Chrome trace.
+export * from './profiler/index.js';

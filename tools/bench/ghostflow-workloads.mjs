@@ -1,0 +1,213 @@
+/**
+ * The GhostFlow side of every bench workload, given a loaded @ghostflow/core and @ghostflow/nn. It
+ * imports nothing itself, so the same code drives the workspace's packages (main.mjs) and the
+ * packages of another commit in a child process (ghostflow-serve.mjs, for `--baseline <ref>`).
+ */
+/**
+ * The GhostFlow workloads on one backend (`device`: 'cpu' or 'webgpu'). Tensors and modules are made
+ * with `device`, and `before` (awaited outside the timed region) makes it the active backend, since
+ * two GhostFlow engines share one core. With `asyncRead` every run ends with `await t.data()` (the GPU
+ * backend only enqueues kernels; the read waits for them); else `dataSync()`, as before.
+ */
+export function ghostflowMaker(core, nn, { device, backend, asyncRead }) {
+  const { tidy, noGrad, randn, randint, manualSeed } = core;
+  const { LSTM, GRU, TransformerEncoderLayer, Adam, mseLoss, Embedding, Linear, Dropout, clipGradNorm, crossEntropy } = nn;
+  /** Reads `t` back and disposes it: synchronously, or a promise that settles once the data is on the host. */
+  const finish = asyncRead
+    ? async (t) => {
+        try {
+          await t.data();
+        } finally {
+          t.dispose();
+        }
+      }
+    : (t) => {
+        t.dataSync();
+        t.dispose();
+      };
+
+  /** Peak of memory().bytes during one untimed run, sampled after every kernel call (wrapping the kernel tables). */
+  async function peakOf(fn) {
+    const b = backend;
+    const base = b.memory().bytes;
+    let peak = base;
+    const restore = [];
+    const wrap = (obj, key) => {
+      const f = obj?.[key];
+      if (typeof f !== 'function') return;
+      const w = function (...args) {
+        const r = f.apply(this, args);
+        const m = b.memory().bytes;
+        if (m > peak) peak = m;
+        return r;
+      };
+      try {
+        obj[key] = w;
+        if (obj[key] === w)
+          restore.push(() => {
+            obj[key] = f;
+          });
+      } catch {}
+    };
+    for (const t of [b.kernels, b.fused]) for (const k of Object.keys(t ?? {})) wrap(t, k);
+    wrap(b, 'upload');
+    if (restore.length === 0) {
+      const before = b.memory().peakBytes;
+      await fn();
+      const after = b.memory().peakBytes;
+      return after > before ? after - base : null; // lifetime peak only: meaningful when it grew
+    }
+    try {
+      await fn();
+    } finally {
+      for (const r of restore) r();
+    }
+    return peak - base;
+  }
+
+  const activate = async () => {
+    if (core.getBackend() !== backend) await core.setBackend(device);
+  };
+
+  return async function make(spec) {
+    await activate();
+    manualSeed(0);
+    const owned = [];
+    const on = { device };
+    let run;
+    if (spec.kind === 'matmul') {
+      const a = randn([spec.n, spec.n], on);
+      const b = randn([spec.n, spec.n], on);
+      owned.push(a, b);
+      run = () => finish(a.matmul(b));
+    } else if (spec.kind === 'rnn') {
+      const Cls = spec.cell === 'lstm' ? LSTM : GRU;
+      const m = new Cls(spec.input, spec.hidden, { numLayers: spec.layers, batchFirst: true, bidirectional: !!spec.bidirectional, device });
+      const x = randn([spec.batch, spec.seq, spec.input], on);
+      owned.push(m, x);
+      if (spec.mode === 'forward') {
+        m.eval();
+        run = () => finish(noGrad(() => tidy(() => m.forward(x)[0])));
+      } else {
+        const target = randn([spec.batch, spec.seq, spec.hidden * (spec.bidirectional ? 2 : 1)], on);
+        const opt = new Adam(m.parameters(), { lr: 1e-3 });
+        owned.push(target, opt);
+        m.train();
+        run = () =>
+          finish(
+            tidy(() => {
+              opt.zeroGrad();
+              const l = mseLoss(m.forward(x)[0], target);
+              l.backward();
+              opt.step();
+              return l.detach();
+            }),
+          );
+      }
+    } else if (spec.kind === 'transformer') {
+      const layer = new TransformerEncoderLayer(spec.dModel, spec.nhead, { dimFeedforward: spec.ff, dropout: 0, batchFirst: true, device });
+      const x = randn([spec.batch, spec.seq, spec.dModel], on);
+      owned.push(layer, x);
+      if (spec.mode === 'forward') {
+        layer.eval();
+        run = () => finish(noGrad(() => tidy(() => layer.forward(x))));
+      } else {
+        const target = randn([spec.batch, spec.seq, spec.dModel], on);
+        const opt = new Adam(layer.parameters(), { lr: 1e-3 });
+        owned.push(target, opt);
+        layer.train();
+        run = () =>
+          finish(
+            tidy(() => {
+              opt.zeroGrad();
+              const l = mseLoss(layer.forward(x), target);
+              l.backward();
+              opt.step();
+              return l.detach();
+            }),
+          );
+      }
+    } else if (spec.kind === 'wordlm') {
+      // pytorch/examples word_language_model, ported line by line: RNNModel (Embedding, dropout, LSTM,
+      // dropout, Linear), main.py's train(): hidden carried across batches and detached
+      // (repackage_hidden), model.zero_grad(), clip_grad_norm_(0.25), p.data.add_(p.grad, alpha=-lr).
+      const { ntoken, emsize, nhid, layers, bptt, batch, dropout, clip, lr } = spec;
+      const encoder = new Embedding(ntoken, emsize, { device });
+      const rnn = new LSTM(emsize, nhid, { numLayers: layers, dropout, device });
+      const decoder = new Linear(nhid, ntoken, { device });
+      const drop = new Dropout(dropout);
+      const modules = [encoder, rnn, decoder, drop];
+      const params = modules.flatMap((m) => m.parameters());
+      // A fixed stream of token ids cut into bptt-long segments, as batchify() + get_batch() give.
+      const segments = 8;
+      const data = randint(0, ntoken, [segments * bptt + 1, batch], { ...on, dtype: 'int32' });
+      owned.push(...modules, data);
+      let hidden = null;
+      let position = 0;
+      run = () => {
+        const start = position;
+        position = (position + bptt) % (segments * bptt);
+        const [loss, ...carried] = tidy(() => {
+          const input = data.narrow(0, start, bptt);
+          const targets = data.narrow(0, start + 1, bptt).reshape(-1);
+          for (const p of params) p.grad = null;
+          const emb = drop.forward(encoder.forward(input));
+          const [output, next] = rnn.forward(emb, hidden);
+          const decoded = decoder.forward(drop.forward(output)).reshape(-1, ntoken);
+          const l = crossEntropy(decoded, targets);
+          l.backward();
+          clipGradNorm(params, clip);
+          noGrad(() => {
+            for (const p of params) p.sub_(p.grad, { alpha: lr });
+          });
+          // repackage_hidden: the state is kept across steps (returned from tidy), detached from this graph.
+          return [l.detach(), ...next.map((h) => h.detach())];
+        });
+        if (hidden) for (const h of hidden) h.dispose();
+        hidden = carried;
+        return finish(loss);
+      };
+      owned.push({ dispose: () => hidden?.forEach((h) => h.dispose()) });
+    } else if (spec.kind === 'adam') {
+      // One optimizer step on a 2-layer LSTM's parameters with fixed gradients (the update alone).
+      const m = new LSTM(spec.input, spec.hidden, { numLayers: spec.layers, device });
+      const params = m.parameters();
+      for (const p of params) p.grad = randn(p.shape, on);
+      const opt = new Adam(params, { lr: 1e-3 });
+      owned.push(m, opt);
+      run = () => {
+        opt.step();
+        return finish(params[0].detach().narrow(0, 0, 1));
+      };
+    } else if (spec.kind === 'decode') {
+      // Greedy-style decoding at batch 1: one GRU step per generated token, the state fed back.
+      const m = new GRU(spec.input, spec.hidden, { numLayers: spec.layers, device });
+      const x = randn([1, 1, spec.input], on);
+      m.eval();
+      owned.push(m, x);
+      run = () =>
+        finish(
+          noGrad(() =>
+            tidy(() => {
+              let h = null;
+              for (let i = 0; i < spec.steps; i++) h = m.forward(x, h)[1];
+              return h;
+            }),
+          ),
+        );
+    } else return { na: 'unknown workload' };
+    return {
+      before: activate,
+      run,
+      peakBytes: async () => {
+        await activate();
+        return peakOf(run);
+      },
+      dispose: async () => {
+        await activate();
+        for (const o of owned) o.dispose?.();
+        if (asyncRead) await backend.sync?.();
+      },
+    };
+  };
+}

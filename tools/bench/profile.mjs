@@ -1,0 +1,105 @@
+/**
+ * Where the time goes: runs one bench workload under core's `profile()` and prints the per-kernel
+ * table (calls, self time, share of the step, bytes allocated), and writes a Chrome trace.
+ *
+ *   node tools/bench/profile.mjs [lstm-train|gru-decode|transformer-forward|adam] [--steps N] [--trace file.json]
+ *
+ * Runs on the built packages (run `pnpm build` first). GHOSTFLOW_CPU_WASM=0 profiles the plain-JS
+ * path. The first steps are warm-up and not profiled; the report covers the last `--steps` steps.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import '@ghostflow/backend-cpu';
+import { manualSeed, noGrad, profile, randint, randn, ready, tidy } from '@ghostflow/core';
+import { Adam, GRU, LSTM, Linear, TransformerEncoderLayer, crossEntropy } from '@ghostflow/nn';
+
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { steps: { type: 'string', default: '3' }, warmup: { type: 'string', default: '2' }, trace: { type: 'string' } },
+});
+const workload = positionals[0] ?? 'lstm-train';
+const STEPS = Number(opts.steps);
+const WARMUP = Number(opts.warmup);
+await ready();
+manualSeed(0);
+
+/** Each workload: a description and a step function (sync; reads its result so the work is done). */
+const WORKLOADS = {
+  'lstm-train': () => {
+    const [T, B, I, H] = [50, 32, 128, 256];
+    const lstm = new LSTM(I, H, { numLayers: 2 });
+    const head = new Linear(H, 10);
+    const params = [...lstm.parameters(), ...head.parameters()];
+    const opt = new Adam(params, { lr: 1e-3 });
+    const x = randn([T, B, I]);
+    const y = randint(0, 10, [B]);
+    return {
+      what: `LSTM train step, T${T} B${B} ${I}->${H} x2 layers, Adam`,
+      step: () =>
+        tidy(() => {
+          opt.zeroGrad();
+          const [out] = lstm.forward(x);
+          const loss = crossEntropy(head.forward(out.select(0, T - 1)), y);
+          loss.backward();
+          opt.step();
+          return loss.dataSync()[0];
+        }),
+    };
+  },
+  'gru-decode': () => {
+    const [I, H] = [256, 256];
+    const gru = new GRU(I, H);
+    const x = randn([1, 1, I]);
+    let h = randn([1, 1, H]);
+    return {
+      what: `GRU decoding at batch 1, ${I}->${H}, one step`,
+      step: () =>
+        noGrad(() => {
+          const next = tidy(() => gru.forward(x, h)[1]);
+          h.dispose();
+          h = next;
+          return h.dataSync()[0];
+        }),
+    };
+  },
+  'transformer-forward': () => {
+    const [L, B, D] = [256, 8, 256];
+    const layer = new TransformerEncoderLayer(D, 8, { dimFeedforward: 1024, dropout: 0 });
+    layer.eval();
+    const x = randn([L, B, D]);
+    return {
+      what: `TransformerEncoderLayer forward, d${D} 8 heads, L${L} B${B}`,
+      step: () => noGrad(() => tidy(() => layer.forward(x).sum().dataSync()[0])),
+    };
+  },
+  adam: () => {
+    const lstm = new LSTM(256, 256, { numLayers: 2 });
+    const params = lstm.parameters();
+    for (const p of params) p.grad = randn(p.shape);
+    const opt = new Adam(params, { lr: 1e-3 });
+    return {
+      what: `one Adam step on ${params.reduce((n, p) => n + p.size, 0)} parameters`,
+      step: () => {
+        opt.step();
+        return params[0].dataSync()[0];
+      },
+    };
+  },
+};
+
+const make = WORKLOADS[workload];
+if (!make) {
+  console.error(`unknown workload '${workload}' (known: ${Object.keys(WORKLOADS).join(', ')})`);
+  process.exit(1);
+}
+const { what, step } = make();
+for (let i = 0; i < WARMUP; i++) step();
+const report = await profile(() => {
+  for (let i = 0; i < STEPS; i++) step();
+});
+console.log(`${what}: ${STEPS} profiled steps, ${(report.totalMs / STEPS).toFixed(2)} ms per step`);
+console.log(report.table(25));
+if (opts.trace) {
+  writeFileSync(opts.trace, JSON.stringify(report.chromeTrace()));
+  console.log(`Chrome trace: ${opts.trace} (open in https://ui.perfetto.dev)`);
+}
