@@ -20,7 +20,7 @@
  * `@inline` decorator, which TypeScript tooling (Biome) accepts on methods, not on functions.
  */
 // biome-ignore lint/complexity/noStaticOnlyClass: see above
-class V {
+export class V {
   /** `a * b + c`, fused when the relaxed-SIMD build allows it. */
   @inline static madd(a: v128, b: v128, c: v128): v128 {
     if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
@@ -604,22 +604,23 @@ export function layerNormRows(x: usize, w: usize, b: usize, y: usize, meanOut: u
 // fused recurrent cells (contiguous [batch, gates * hidden] rows)
 
 /**
- * LSTM cell: gates `[batch, 4h]` (i, f, g, o), c `[batch, h]` → h', c'.
- * `c' = sigmoid(f) c + sigmoid(i) tanh(g)`, `h' = sigmoid(o) tanh(c')`.
+ * LSTM cell: gi, gh `[batch, 4h]` (i, f, g, o; input and hidden gate sums), c `[batch, h]` →
+ * h', c'. With gates = gi + gh: `c' = sigmoid(f) c + sigmoid(i) tanh(g)`, `h' = sigmoid(o) tanh(c')`.
  */
-export function lstmCell(gates: usize, c: usize, hOut: usize, cOut: usize, batch: i32, h: i32): void {
+export function lstmCell(gi: usize, gh: usize, c: usize, hOut: usize, cOut: usize, batch: i32, h: i32): void {
   const vecEnd = (<usize>(h & ~3)) << 2;
   const end = (<usize>h) << 2;
   const hb = (<usize>h) << 2;
   for (let r = 0; r < batch; r++) {
-    const g = gates + <usize>r * <usize>h * 16;
+    const a = gi + <usize>r * <usize>h * 16;
+    const b = gh + <usize>r * <usize>h * 16;
     const row = <usize>r * hb;
     for (let o: usize = 0; o < end; ) {
       const tail = o >= vecEnd;
-      const ig = V.vsigmoid(V.ld(g + o, tail));
-      const fg = V.vsigmoid(V.ld(g + hb + o, tail));
-      const gg = V.vtanh(V.ld(g + 2 * hb + o, tail));
-      const og = V.vsigmoid(V.ld(g + 3 * hb + o, tail));
+      const ig = V.vsigmoid(f32x4.add(V.ld(a + o, tail), V.ld(b + o, tail)));
+      const fg = V.vsigmoid(f32x4.add(V.ld(a + hb + o, tail), V.ld(b + hb + o, tail)));
+      const gg = V.vtanh(f32x4.add(V.ld(a + 2 * hb + o, tail), V.ld(b + 2 * hb + o, tail)));
+      const og = V.vsigmoid(f32x4.add(V.ld(a + 3 * hb + o, tail), V.ld(b + 3 * hb + o, tail)));
       const cn = f32x4.add(f32x4.mul(fg, V.ld(c + row + o, tail)), f32x4.mul(ig, gg));
       V.st(cOut + row + o, cn, tail);
       V.st(hOut + row + o, f32x4.mul(og, V.vtanh(cn)), tail);
@@ -654,34 +655,45 @@ export function gruCell(gi: usize, gh: usize, hPrev: usize, hOut: usize, batch: 
 }
 
 /**
- * LSTM cell backward: gates `[batch, 4h]`, c `[batch, h]`, dH, dC `[batch, h]` → dGates
- * `[batch, 4h]`, dCPrev `[batch, h]`. Recomputes i, f, g, o and c' as {@link lstmCell} does;
- * `dc = dC + dH o (1 - tanh(c')^2)`, dGates = (dc g i(1-i), dc c f(1-f), dc i (1-g^2),
- * dH tanh(c') o(1-o)), dCPrev = dc f.
+ * LSTM cell backward: gi, gh `[batch, 4h]`, c `[batch, h]`, dH, dC `[batch, h]` → dGates
+ * `[batch, 4h]` (the gradient of gi and of gh), dCPrev `[batch, h]`. Recomputes i, f, g, o and
+ * c' as {@link lstmCell} does; `dc = dC + dH o (1 - tanh(c')^2)`, dGates = (dc g i(1-i),
+ * dc c f(1-f), dc i (1-g^2), dH tanh(c') o(1-o)), dCPrev = dc f.
  */
-export function lstmCellBackward(gates: usize, c: usize, dH: usize, dC: usize, dGates: usize, dCPrev: usize, batch: i32, h: i32): void {
+export function lstmCellBackward(
+  gi: usize,
+  gh: usize,
+  c: usize,
+  dH: usize,
+  dC: usize,
+  dGates: usize,
+  dCPrev: usize,
+  batch: i32,
+  h: i32,
+): void {
   const vecEnd = (<usize>(h & ~3)) << 2;
   const end = (<usize>h) << 2;
   const hb = (<usize>h) << 2;
   const one = f32x4.splat(1.0);
   for (let r = 0; r < batch; r++) {
-    const g = gates + <usize>r * <usize>h * 16;
+    const a = gi + <usize>r * <usize>h * 16;
+    const b = gh + <usize>r * <usize>h * 16;
     const dg = dGates + <usize>r * <usize>h * 16;
     const row = <usize>r * hb;
     for (let o: usize = 0; o < end; ) {
       const tail = o >= vecEnd;
-      const ig = V.vsigmoid(V.ld(g + o, tail));
-      const fg = V.vsigmoid(V.ld(g + hb + o, tail));
-      const gg = V.vtanh(V.ld(g + 2 * hb + o, tail));
-      const og = V.vsigmoid(V.ld(g + 3 * hb + o, tail));
+      const ig = V.vsigmoid(f32x4.add(V.ld(a + o, tail), V.ld(b + o, tail)));
+      const fg = V.vsigmoid(f32x4.add(V.ld(a + hb + o, tail), V.ld(b + hb + o, tail)));
+      const gg = V.vtanh(f32x4.add(V.ld(a + 2 * hb + o, tail), V.ld(b + 2 * hb + o, tail)));
+      const og = V.vsigmoid(f32x4.add(V.ld(a + 3 * hb + o, tail), V.ld(b + 3 * hb + o, tail)));
       const cp = V.ld(c + row + o, tail);
       const tc = V.vtanh(f32x4.add(f32x4.mul(fg, cp), f32x4.mul(ig, gg)));
-      const gh = V.ld(dH + row + o, tail);
-      const dc = f32x4.add(V.ld(dC + row + o, tail), f32x4.mul(f32x4.mul(gh, og), f32x4.sub(one, f32x4.mul(tc, tc))));
+      const dh = V.ld(dH + row + o, tail);
+      const dc = f32x4.add(V.ld(dC + row + o, tail), f32x4.mul(f32x4.mul(dh, og), f32x4.sub(one, f32x4.mul(tc, tc))));
       V.st(dg + o, f32x4.mul(f32x4.mul(dc, gg), f32x4.mul(ig, f32x4.sub(one, ig))), tail);
       V.st(dg + hb + o, f32x4.mul(f32x4.mul(dc, cp), f32x4.mul(fg, f32x4.sub(one, fg))), tail);
       V.st(dg + 2 * hb + o, f32x4.mul(f32x4.mul(dc, ig), f32x4.sub(one, f32x4.mul(gg, gg))), tail);
-      V.st(dg + 3 * hb + o, f32x4.mul(f32x4.mul(gh, tc), f32x4.mul(og, f32x4.sub(one, og))), tail);
+      V.st(dg + 3 * hb + o, f32x4.mul(f32x4.mul(dh, tc), f32x4.mul(og, f32x4.sub(one, og))), tail);
       V.st(dCPrev + row + o, f32x4.mul(dc, fg), tail);
       o += tail ? 4 : 16;
     }

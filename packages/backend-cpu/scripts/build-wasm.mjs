@@ -1,27 +1,28 @@
-// Compiles assembly/kernels.ts with AssemblyScript (an npm devDependency: no system
+// Compiles assembly/kernels.ts and assembly/recurrent.ts (two entry files, one module) with AssemblyScript (an npm devDependency: no system
 // toolchain) into src/wasm/generated/kernels-wasm.ts, a TS module that embeds both builds
 // as base64: plain SIMD128 and relaxed SIMD. The generated file is not in git; `build` and
 // `pretest` run this script, so a fresh clone's `pnpm build` / `pnpm test` regenerate it.
 // AssemblyScript rebuilds byte-identically, so the output only changes with the source.
-import { mkdirSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import asc from 'assemblyscript/asc';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const source = join(root, 'assembly', 'kernels.ts');
+const ENTRIES = ['assembly/kernels.ts', 'assembly/recurrent.ts'];
+const sources = readdirSync(join(root, 'assembly')).map((f) => join(root, 'assembly', f));
 const outFile = join(root, 'src', 'wasm', 'generated', 'kernels-wasm.ts');
 
 // Skip when the generated file is newer than the source and this script (turbo runs build
 // then test; the second call should cost nothing).
 if (!process.argv.includes('--force') && existsSync(outFile)) {
   const out = statSync(outFile).mtimeMs;
-  if (out > statSync(source).mtimeMs && out > statSync(fileURLToPath(import.meta.url)).mtimeMs) process.exit(0);
+  if (sources.every((f) => out > statSync(f).mtimeMs) && out > statSync(fileURLToPath(import.meta.url)).mtimeMs) process.exit(0);
 }
 
 const COMMON = [
-  'assembly/kernels.ts',
+  ...ENTRIES,
   '-O3',
   '--noAssert',
   '--runtime',

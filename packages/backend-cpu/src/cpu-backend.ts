@@ -214,11 +214,14 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     softmax: (x, attrs) => f.softmax(store, x, attrs),
     logSoftmax: (x, attrs) => f.logSoftmax(store, x, attrs),
     layerNorm: (x, weight, bias, attrs) => f.layerNorm(store, x, weight, bias, attrs),
-    lstmCell: (gates, c) => f.lstmCell(store, gates, c),
+    lstmCell: (gi, gh, c) => f.lstmCell(store, gi, gh, c),
     gruCell: (gi, gh, h) => f.gruCell(store, gi, gh, h),
-    lstmCellBackward: (gates, c, dH, dC) => f.lstmCellBackward(store, gates, c, dH, dC),
+    lstmCellBackward: (gi, gh, c, dH, dC) => f.lstmCellBackward(store, gi, gh, c, dH, dC),
     gruCellBackward: (gi, gh, h, dH) => f.gruCellBackward(store, gi, gh, h, dH),
     attention: (q, k, v, mask, attrs) => f.attention(store, q, k, v, mask, attrs),
+    recurrentSequence: (gi, h0, c0, wHh, bHh, wHr, attrs) => f.recurrentSequence(store, gi, h0, c0, wHh, bHh, wHr, attrs),
+    recurrentSequenceBackward: (wHh, wHr, y, ws, dY, dHN, dCN, attrs) =>
+      f.recurrentSequenceBackward(store, wHh, wHr, y, ws, dY, dHN, dCN, attrs),
   };
 
   function readSync<D extends DType>(dataId: DataId, dtype: D, size: number): DTypeArrayMap[D] {

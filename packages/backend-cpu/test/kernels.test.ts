@@ -816,7 +816,12 @@ describe('fused kernels equal the composition of primitives', () => {
     const o = un('sigmoid', cols(gates, 3, H));
     const c2 = bin('add', bin('mul', f, c), bin('mul', i, g));
     const h2 = bin('mul', o, un('tanh', c2));
-    const [hOut, cOut] = fused.lstmCell?.(gates, c) ?? [];
+    // The hidden gate sums split off: gi + gh = gates exactly (halves of float32 values).
+    const gi = t(
+      gv.map((v) => v / 2),
+      [2, 4 * H],
+    );
+    const [hOut, cOut] = fused.lstmCell?.(gi, gi, c) ?? [];
     const hv = read(hOut as DataId, 'float32', 4);
     const cv = read(cOut as DataId, 'float32', 4);
     expect(hv.map((v, k) => Math.abs(v - values(h2)[k]) < 1e-6)).toEqual([true, true, true, true]);
@@ -826,7 +831,8 @@ describe('fused kernels equal the composition of primitives', () => {
     hv.forEach((v, k) => expect(Math.abs(v - torchH[k])).toBeLessThan(1e-6));
     cv.forEach((v, k) => expect(Math.abs(v - torchC[k])).toBeLessThan(1e-6));
     // Same data through strided views (gates transposed in memory, c with an offset).
-    const [hs, cs] = fused.lstmCell?.(colMajor(gv, 2, 4 * H), raw([7, 0.5, -0.3, 1.2, -1], [2, H], [2, 1], 'float32', 1)) ?? [];
+    const zero = t(new Array<number>(8 * H).fill(0), [2, 4 * H]);
+    const [hs, cs] = fused.lstmCell?.(colMajor(gv, 2, 4 * H), zero, raw([7, 0.5, -0.3, 1.2, -1], [2, H], [2, 1], 'float32', 1)) ?? [];
     check(hs as DataId, 'float32', hv, 0);
     check(cs as DataId, 'float32', cv, 0);
   });

@@ -250,10 +250,12 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
   it('lstmCell and gruCell', () => {
     const [batch, h] = [32, 257];
     const gates = rand(batch * 4 * h, -6, 6, 53);
+    const gatesH = rand(batch * 4 * h, -2, 2, 61);
     const c = rand(batch * h, -2, 2, 59);
     const [want, got] = [js, one].map((be) => {
       const [ho, co] = (be.fused.lstmCell as NonNullable<CpuBackend['fused']['lstmCell']>)(
         view(be, gates, [batch, 4 * h]),
+        view(be, gatesH, [batch, 4 * h]),
         view(be, c, [batch, h]),
       );
       return [read(be, ho, batch * h), read(be, co, batch * h)];

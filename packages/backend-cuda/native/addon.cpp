@@ -484,7 +484,7 @@ Napi::Value Cell(const Napi::CallbackInfo& info) {
   a.B = num(info[1]);
   a.H = num(info[2]);
   Napi::Array ins = info[3].As<Napi::Array>(), outs = info[4].As<Napi::Array>();
-  for (uint32_t i = 0; i < ins.Length() && i < 4; i++) {
+  for (uint32_t i = 0; i < ins.Length() && i < 5; i++) {
     GfView v;
     a.in[i] = ptr<const float>(view(ins[i], v)) + v.off;
   }

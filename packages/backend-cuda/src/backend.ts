@@ -426,12 +426,12 @@ class CudaBackendImpl implements CudaBackend {
         bs?.done();
         return [this.track(ids[0], 'float32', size), this.track(ids[1], 'float32', rows), this.track(ids[2], 'float32', rows)];
       },
-      lstmCell: (gates, c) => {
-        const [h, c2] = this.cell('gf_lstm_cell', c, [gates, c], [1, 1]);
+      lstmCell: (gi, gh, c) => {
+        const [h, c2] = this.cell('gf_lstm_cell', c, [gi, gh, c], [1, 1]);
         return [h, c2];
       },
-      lstmCellBackward: (gates, c, dH, dC) => {
-        const [dg, dc] = this.cell('gf_lstm_cell_backward', c, [gates, c, dH, dC], [4, 1]);
+      lstmCellBackward: (gi, gh, c, dH, dC) => {
+        const [dg, dc] = this.cell('gf_lstm_cell_backward', c, [gi, gh, c, dH, dC], [4, 1]);
         return [dg, dc];
       },
       gruCell: (gi, gh, h) => this.cell('gf_gru_cell', h, [gi, gh, h], [1])[0],

@@ -149,44 +149,53 @@ ${MAIN_1D}
     return [out, mean, rstd];
   };
 
-  const lstmCell: FusedKernels['lstmCell'] = (gates, c) => {
+  // Gate k of row `row`: the input sum plus the hidden sum (the add the step used to run apart).
+  const LSTM_GATE_WGSL = `
+fn gate(k: u32, gr: u32, H: u32) -> f32 {
+  return a[vpos(prm[2], gr + k * H)] + b[vpos(prm[3], gr + k * H)];
+}`;
+
+  const lstmCell: FusedKernels['lstmCell'] = (gi, gh, c) => {
     const size = sizeOf(c.shape);
     const hidden = c.shape[c.shape.length - 1];
-    const gb = buf(gates);
+    const ab = buf(gi);
+    const bb = buf(gh);
     const cb = buf(c);
     const h = rt.alloc('float32', size);
     const c2 = rt.alloc('float32', size);
     if (size === 0) return [h, c2];
-    const meta = new Meta(4)
+    const meta = new Meta(5)
       .set(0, size)
       .set(1, hidden)
-      .viewAt(2, gates.shape, gates.strides, gates.offset)
-      .viewAt(3, c.shape, c.strides, c.offset);
+      .viewAt(2, gi.shape, gi.strides, gi.offset)
+      .viewAt(3, gh.shape, gh.strides, gh.offset)
+      .viewAt(4, c.shape, c.strides, c.offset);
     const code = `${bindings(
       [
         { name: 'h', type: 'f32' },
         { name: 'c2', type: 'f32' },
       ],
       [
-        { name: 'g', type: 'f32' },
+        { name: 'a', type: 'f32' },
+        { name: 'b', type: 'f32' },
         { name: 'c', type: 'f32' },
       ],
-    )}${VIEW_WGSL}${MATH_WGSL}
+    )}${VIEW_WGSL}${MATH_WGSL}${LSTM_GATE_WGSL}
 ${MAIN_1D}
   if (i >= prm[0]) { return; }
   let H = prm[1];
   let row = i / H;
   let j = i % H;
   let gr = row * 4u * H + j;
-  let ig = fsigmoid(g[vpos(prm[2], gr)]);
-  let fg = fsigmoid(g[vpos(prm[2], gr + H)]);
-  let gg = ftanh(g[vpos(prm[2], gr + 2u * H)]);
-  let og = fsigmoid(g[vpos(prm[2], gr + 3u * H)]);
-  let cn = fg * c[vpos(prm[3], i)] + ig * gg;
+  let ig = fsigmoid(gate(0u, gr, H));
+  let fg = fsigmoid(gate(1u, gr, H));
+  let gg = ftanh(gate(2u, gr, H));
+  let og = fsigmoid(gate(3u, gr, H));
+  let cn = fg * c[vpos(prm[4], i)] + ig * gg;
   c2[i] = cn;
   h[i] = og * ftanh(cn);
 }`;
-    rt.dispatch('lstmCell', code, meta.words(), [h.buffer as GPUBuffer, c2.buffer as GPUBuffer, gb, cb], grid1(size));
+    rt.dispatch('lstmCell', code, meta.words(), [h.buffer as GPUBuffer, c2.buffer as GPUBuffer, ab, bb, cb], grid1(size));
     return [h, c2];
   };
 
@@ -227,45 +236,47 @@ ${MAIN_1D}
     return out;
   };
 
-  const lstmCellBackward: FusedKernels['lstmCellBackward'] = (gates, c, dH, dC) => {
+  const lstmCellBackward: FusedKernels['lstmCellBackward'] = (gi, gh, c, dH, dC) => {
     const size = sizeOf(c.shape);
     const hidden = c.shape[c.shape.length - 1];
     const dg = rt.alloc('float32', 4 * size);
     const dc = rt.alloc('float32', size);
     if (size === 0) return [dg, dc];
-    const meta = new Meta(6)
+    const meta = new Meta(7)
       .set(0, size)
       .set(1, hidden)
-      .viewAt(2, gates.shape, gates.strides, gates.offset)
-      .viewAt(3, c.shape, c.strides, c.offset)
-      .viewAt(4, dH.shape, dH.strides, dH.offset)
-      .viewAt(5, dC.shape, dC.strides, dC.offset);
+      .viewAt(2, gi.shape, gi.strides, gi.offset)
+      .viewAt(3, gh.shape, gh.strides, gh.offset)
+      .viewAt(4, c.shape, c.strides, c.offset)
+      .viewAt(5, dH.shape, dH.strides, dH.offset)
+      .viewAt(6, dC.shape, dC.strides, dC.offset);
     const code = `${bindings(
       [
         { name: 'dg', type: 'f32' },
         { name: 'dcp', type: 'f32' },
       ],
       [
-        { name: 'g', type: 'f32' },
+        { name: 'a', type: 'f32' },
+        { name: 'b', type: 'f32' },
         { name: 'c', type: 'f32' },
-        { name: 'gh', type: 'f32' },
+        { name: 'gdh', type: 'f32' },
         { name: 'gc', type: 'f32' },
       ],
-    )}${VIEW_WGSL}${MATH_WGSL}
+    )}${VIEW_WGSL}${MATH_WGSL}${LSTM_GATE_WGSL}
 ${MAIN_1D}
   if (i >= prm[0]) { return; }
   let H = prm[1];
   let row = i / H;
   let j = i % H;
   let gr = row * 4u * H + j;
-  let ig = fsigmoid(g[vpos(prm[2], gr)]);
-  let fg = fsigmoid(g[vpos(prm[2], gr + H)]);
-  let gg = ftanh(g[vpos(prm[2], gr + 2u * H)]);
-  let og = fsigmoid(g[vpos(prm[2], gr + 3u * H)]);
-  let cp = c[vpos(prm[3], i)];
+  let ig = fsigmoid(gate(0u, gr, H));
+  let fg = fsigmoid(gate(1u, gr, H));
+  let gg = ftanh(gate(2u, gr, H));
+  let og = fsigmoid(gate(3u, gr, H));
+  let cp = c[vpos(prm[4], i)];
   let tc = ftanh(fg * cp + ig * gg);
-  let dh = gh[vpos(prm[4], i)];
-  let d = gc[vpos(prm[5], i)] + dh * og * (1.0 - tc * tc);
+  let dh = gdh[vpos(prm[5], i)];
+  let d = gc[vpos(prm[6], i)] + dh * og * (1.0 - tc * tc);
   dg[gr] = d * gg * (ig * (1.0 - ig));
   dg[gr + H] = d * cp * (fg * (1.0 - fg));
   dg[gr + 2u * H] = d * ig * (1.0 - gg * gg);
@@ -276,7 +287,7 @@ ${MAIN_1D}
       'lstmCellBackward',
       code,
       meta.words(),
-      [dg.buffer as GPUBuffer, dc.buffer as GPUBuffer, buf(gates), buf(c), buf(dH), buf(dC)],
+      [dg.buffer as GPUBuffer, dc.buffer as GPUBuffer, buf(gi), buf(gh), buf(c), buf(dH), buf(dC)],
       grid1(size),
     );
     return [dg, dc];

@@ -41,8 +41,18 @@ export type {
   LinearActivation,
   IndexFault,
   IndexKernelAttrs,
+  RecurrentMode,
+  RecurrentSequenceAttrs,
 } from './backend/kernels.js';
-export { UNARY_OPS, BINARY_OPS, REDUCE_OPS, PRIMITIVE_KERNELS, FUSED_KERNELS, LINEAR_ACTIVATIONS } from './backend/kernels.js';
+export {
+  UNARY_OPS,
+  BINARY_OPS,
+  REDUCE_OPS,
+  PRIMITIVE_KERNELS,
+  FUSED_KERNELS,
+  LINEAR_ACTIVATIONS,
+  recurrentWorkspaceSize,
+} from './backend/kernels.js';
 export type { RegisterBackendOptions, RegistrationResult, BackendSelection } from './backend/registry.js';
 export { sync } from './backend/sync.js';
 export {
@@ -85,6 +95,7 @@ export * from './ops/matmul.js';
 export * from './ops/einsum.js';
 export * from './ops/normalization.js';
 export * from './ops/recurrent-cells.js';
+export * from './ops/recurrent-sequence.js';
 export * from './ops/attention.js';
 export * from './ops/join.js';
 export * from './ops/indexing.js';

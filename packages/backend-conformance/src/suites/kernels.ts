@@ -1660,7 +1660,13 @@ export function kernelsSuite(ctx: SuiteContext): void {
         return;
       }
       const H = 3;
-      const gates = h.view([...X, ...X.map((v) => -0.7 * v)], [2, 4 * H]);
+      // The input and hidden gate sums; the kernel adds them (the composition's add).
+      const gi = h.view([...X, ...X.map((v) => -0.7 * v)], [2, 4 * H]);
+      const gh = h.view(
+        [...X, ...X].map((v, k) => 0.25 - 0.1 * k + 0.3 * v),
+        [2, 4 * H],
+      );
+      const gates = P.bin('add', gi, gh);
       const c = h.view([0.5, -0.3, 1.2, -1, 0.1, 0.9], [2, H]);
       const i = P.un('sigmoid', P.cols(gates, 0, H));
       const f = P.un('sigmoid', P.cols(gates, 1, H));
@@ -1668,7 +1674,7 @@ export function kernelsSuite(ctx: SuiteContext): void {
       const o = P.un('sigmoid', P.cols(gates, 3, H));
       const c2 = P.bin('add', P.bin('mul', f, c), P.bin('mul', i, g));
       const h2 = P.bin('mul', o, P.un('tanh', c2));
-      const [hOut, cOut] = lstmCell.call(backend.fused, gates, c);
+      const [hOut, cOut] = lstmCell.call(backend.fused, gi, gh, c);
       await compare(hOut, [2, H], h2, 'lstmCell h');
       await compare(cOut, [2, H], c2, 'lstmCell c');
     });

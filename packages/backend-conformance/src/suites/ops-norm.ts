@@ -16,12 +16,14 @@ import {
   logSoftmax,
   lstmCellStep,
   memory,
+  mul,
   softmax,
   sum,
   tensor,
   tidy,
   transpose,
   zeros,
+  zerosLike,
 } from '@ghostflow/core';
 import { describe, expect, it } from 'vitest';
 import { type SuiteContext, expectTensor } from '../context.js';
@@ -34,6 +36,7 @@ import {
   useCountingBackend,
   useUnfusedBackend,
 } from '../checks.js';
+import { recurrentSequenceTests } from './recurrent-sequence.js';
 
 /** Registers the tests of this area. */
 export function opsNormSuite(ctx: SuiteContext): void {
@@ -143,17 +146,23 @@ export function opsNormSuite(ctx: SuiteContext): void {
   });
 
   describe('recurrent cell steps', () => {
-    it('lstmCellStep matches PyTorch (i, f, g, o)', () => cases.check('lstm_cell', ({ gates, c }) => lstmCellStep(gates, c)));
-    it('lstmCellStep with saturated gates', () => cases.check('lstm_cell_wide', ({ gates, c }) => lstmCellStep(gates, c)));
+    // PyTorch's cases give the gate sums; halves of them (exact in float32) as gi and gh.
+    it('lstmCellStep matches PyTorch (i, f, g, o)', () =>
+      cases.check('lstm_cell', ({ gates, c }) => lstmCellStep(mul(gates, 0.5), mul(gates, 0.5), c)));
+    it('lstmCellStep with saturated gates', () =>
+      cases.check('lstm_cell_wide', ({ gates, c }) => lstmCellStep(mul(gates, 0.5), mul(gates, 0.5), c)));
     it('gruCellStep matches PyTorch (r, z, n)', () => cases.check('gru_cell', ({ gi, gh, h }) => gruCellStep(gi, gh, h)));
     it('gruCellStep with a wider hidden state', () => cases.check('gru_cell_wide', ({ gi, gh, h }) => gruCellStep(gi, gh, h)));
     it('pass gradcheck', async () => {
-      await expectGradcheck((g, c) => lstmCellStep(g, c), cases.inputs('lstm_cell', 'gates', 'c'));
+      const [gates, c] = cases.inputs('lstm_cell', 'gates', 'c');
+      const split = tidy(() => [mul(gates, 0.3), mul(gates, 0.7)]);
+      await expectGradcheck((gi, gh, cc) => lstmCellStep(gi, gh, cc), [...split, c]);
+      for (const t of [gates, ...split]) t.dispose();
       await expectGradcheck((gi, gh, h) => gruCellStep(gi, gh, h), cases.inputs('gru_cell', 'gi', 'gh', 'h'));
     });
     it('give a gradient to c from h alone', async () => {
       const [gates, c] = cases.inputs('lstm_cell', 'gates', 'c');
-      const [h] = lstmCellStep(gates, c);
+      const [h] = lstmCellStep(gates, zerosLike(gates), c);
       const [gc] = gradients(sum(h), [c]);
       expect(gc?.shape).toEqual([3, 2]);
       for (const t of [gates, c, h, gc as Tensor]) t.dispose();
@@ -162,9 +171,9 @@ export function opsNormSuite(ctx: SuiteContext): void {
       const g = zeros([2, 8]);
       const c = zeros([2, 3]);
       const h = zeros([2, 2]);
-      expect(() => lstmCellStep(g, c)).toThrow(/gates must be \[2, 12\].*\[2, 8\]/);
+      expect(() => lstmCellStep(g, g, c)).toThrow(/gi must be \[2, 12\].*\[2, 8\]/);
       expect(() => gruCellStep(g, g, h)).toThrow(/gi must be \[2, 6\]/);
-      expect(() => lstmCellStep(zeros([8]), zeros([2]))).toThrow(ShapeError);
+      expect(() => lstmCellStep(zeros([8]), zeros([8]), zeros([2]))).toThrow(ShapeError);
       for (const t of [g, c, h]) t.dispose();
     });
   });
@@ -196,7 +205,12 @@ export function opsNormSuite(ctx: SuiteContext): void {
         1e-4,
       ));
     it('lstmCellStep', () =>
-      expectFusedMatchesComposed(ctx, unfused, cases.hostInputs('lstm_cell_wide', 'gates', 'c'), (g, c) => lstmCellStep(g, c)));
+      expectFusedMatchesComposed(
+        ctx,
+        unfused,
+        [...cases.hostInputs('lstm_cell_wide', 'gates', 'c'), ...seededHostInputs([[2, 12]], 5)],
+        (g, c, gh) => lstmCellStep(g, gh, c),
+      ));
     it('gruCellStep', () =>
       expectFusedMatchesComposed(ctx, unfused, cases.hostInputs('gru_cell_wide', 'gi', 'gh', 'h'), (gi, gh, h) => gruCellStep(gi, gh, h)));
     // Big enough (>= 1024 state elements) for the CPU backend's wasm kernels, with a hidden
@@ -209,12 +223,13 @@ export function opsNormSuite(ctx: SuiteContext): void {
         seededHostInputs(
           [
             [4, 4 * 259],
+            [4, 4 * 259],
             [4, 259],
           ],
           7,
           3,
         ),
-        (g, c) => lstmCellStep(g, c),
+        (gi, gh, c) => lstmCellStep(gi, gh, c),
         1e-5,
       ));
     it('gruCellStep backward, large with tails', () =>
@@ -240,11 +255,12 @@ export function opsNormSuite(ctx: SuiteContext): void {
         seededHostInputs(
           [
             [8, 2],
+            [8, 2],
             [2, 2],
           ],
           3,
         ),
-        (g, c) => lstmCellStep(transpose(g, 0, 1), transpose(c, 0, 1)),
+        (gi, gh, c) => lstmCellStep(transpose(gi, 0, 1), transpose(gh, 0, 1), transpose(c, 0, 1)),
       ));
     it('gruCellStep backward on non-contiguous inputs', () =>
       expectFusedMatchesComposed(
@@ -261,12 +277,16 @@ export function opsNormSuite(ctx: SuiteContext): void {
         (gi, gh, h) => gruCellStep(transpose(gi, 0, 1), transpose(gh, 0, 1), transpose(h, 0, 1)),
       ));
     it('lstmCellStep second derivatives (createGraph keeps the composed rule)', () =>
-      expectFusedMatchesComposedSecondOrder(ctx, unfused, cases.hostInputs('lstm_cell_wide', 'gates', 'c'), (g, c) => lstmCellStep(g, c)));
+      expectFusedMatchesComposedSecondOrder(ctx, unfused, cases.hostInputs('lstm_cell_wide', 'gates', 'c'), (g, c) =>
+        lstmCellStep(g, mul(g, -0.5), c),
+      ));
     it('gruCellStep second derivatives (createGraph keeps the composed rule)', () =>
       expectFusedMatchesComposedSecondOrder(ctx, unfused, cases.hostInputs('gru_cell_wide', 'gi', 'gh', 'h'), (gi, gh, h) =>
         gruCellStep(gi, gh, h),
       ));
   });
+
+  recurrentSequenceTests(ctx);
 
   describe('fused cell backward kernels', () => {
     const counting = useCountingBackend(ctx);
@@ -283,7 +303,7 @@ export function opsNormSuite(ctx: SuiteContext): void {
           { shape: [2, 6], device, requiresGrad: true },
         );
         const h = tensor([0.1, -0.2, 0.3, 0.4], { shape: [2, 2], device, requiresGrad: true });
-        const outs = [...lstmCellStep(gates, c), gruCellStep(gi, gi, h)];
+        const outs = [...lstmCellStep(gates, gates, c), gruCellStep(gi, gi, h)];
         gradients(weightedLoss(outs), [gates, c, gi, h], null, { createGraph });
       });
     it('run in the backward pass when the backend has them, but not while it is recorded', async () => {
@@ -508,7 +528,7 @@ export function opsNormSuite(ctx: SuiteContext): void {
           softmax(x, 1),
           logSoftmax(x, 0),
           layerNorm(x, [3], w, w),
-          ...lstmCellStep(gates, c),
+          ...lstmCellStep(gates, gates, c),
           gruCellStep(x, x, zeros([2, 1])),
         ];
         for (const g of gradients(weightedLoss(outs), [x, w, gates, c])) g?.dispose();

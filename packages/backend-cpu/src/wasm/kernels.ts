@@ -11,6 +11,7 @@ import type { CpuFusedTable, CpuPrimitiveTable } from '../kernel-table.js';
 import type { CpuStore } from '../storage.js';
 import { isContiguousView, rowMajorFloat64, rowMajorValues, stridedOffsets } from '../strided.js';
 import { POOL_OP, type PartArgs } from './pool.js';
+import { wasmRecurrentKernels } from './recurrent-kernels.js';
 import { type KernelExports, ScratchLayout, type WasmRuntime } from './runtime.js';
 
 /** Work-size thresholds below which the JS kernels run (call overhead would dominate). */
@@ -74,7 +75,7 @@ function allEqual(xs: Int32Array): boolean {
 }
 
 /** A GEMM problem after its operands are in wasm memory. */
-interface GemmJob {
+export interface GemmJob {
   a: number;
   aBatch: number;
   lda: number;
@@ -89,7 +90,7 @@ interface GemmJob {
 }
 
 /** Runs `job`, split over the worker pool by (batch, column panel) tasks when it is big enough. */
-function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob): void {
+export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob): void {
   const { m, n, k, batch } = job;
   const ex = rt.exports;
   const tasks = batch * Math.ceil(n / PANEL);
@@ -406,20 +407,22 @@ export function wasmKernelTables(
     heap.set(rowMajorValues(f32(store, v), v) as Float32Array, p / 4);
   };
 
-  function lstmCell(store: CpuStore, gates: TensorView, c: TensorView): [DataId, DataId] {
+  function lstmCell(store: CpuStore, gi: TensorView, gh: TensorView, c: TensorView): [DataId, DataId] {
     const hidden = c.shape[c.shape.length - 1];
     const size = sizeOf(c.shape);
-    if (gates.dtype !== 'float32' || hidden === 0 || size < th.minElements) return js.fused.lstmCell(store, gates, c);
+    if (gi.dtype !== 'float32' || hidden === 0 || size < th.minElements) return js.fused.lstmCell(store, gi, gh, c);
     const L = new ScratchLayout();
+    const pi = L.f32(4 * size);
     const pg = L.f32(4 * size);
     const pc = L.f32(size);
     const ph = L.f32(size);
     const heap = rt.reserve(L.top);
-    if (!heap) return js.fused.lstmCell(store, gates, c);
-    put(heap, store, gates, pg);
+    if (!heap) return js.fused.lstmCell(store, gi, gh, c);
+    put(heap, store, gi, pi);
+    put(heap, store, gh, pg);
     put(heap, store, c, pc);
     // c' overwrites c in place (each element is read before it is written).
-    ex.lstmCell(pg, pc, ph, pc, size / hidden, hidden);
+    ex.lstmCell(pi, pg, pc, ph, pc, size / hidden, hidden);
     const hOut = store.alloc('float32', size);
     const cOut = store.alloc('float32', size);
     (hOut.data as Float32Array).set(heap.subarray(ph / 4, ph / 4 + size));
@@ -446,24 +449,33 @@ export function wasmKernelTables(
     return out;
   }
 
-  function lstmCellBackward(store: CpuStore, gates: TensorView, c: TensorView, dH: TensorView, dC: TensorView): [DataId, DataId] {
+  function lstmCellBackward(
+    store: CpuStore,
+    gi: TensorView,
+    gh: TensorView,
+    c: TensorView,
+    dH: TensorView,
+    dC: TensorView,
+  ): [DataId, DataId] {
     const hidden = c.shape[c.shape.length - 1];
     const size = sizeOf(c.shape);
-    if (gates.dtype !== 'float32' || hidden === 0 || size < th.minElements) return js.fused.lstmCellBackward(store, gates, c, dH, dC);
+    if (gi.dtype !== 'float32' || hidden === 0 || size < th.minElements) return js.fused.lstmCellBackward(store, gi, gh, c, dH, dC);
     const L = new ScratchLayout();
+    const pi = L.f32(4 * size);
     const pg = L.f32(4 * size);
     const pc = L.f32(size);
     const ph = L.f32(size);
     const pd = L.f32(size);
     const pdg = L.f32(4 * size);
     const heap = rt.reserve(L.top);
-    if (!heap) return js.fused.lstmCellBackward(store, gates, c, dH, dC);
-    put(heap, store, gates, pg);
+    if (!heap) return js.fused.lstmCellBackward(store, gi, gh, c, dH, dC);
+    put(heap, store, gi, pi);
+    put(heap, store, gh, pg);
     put(heap, store, c, pc);
     put(heap, store, dH, ph);
     put(heap, store, dC, pd);
     // dCPrev overwrites dC in place (each element is read before it is written).
-    ex.lstmCellBackward(pg, pc, ph, pd, pdg, pd, size / hidden, hidden);
+    ex.lstmCellBackward(pi, pg, pc, ph, pd, pdg, pd, size / hidden, hidden);
     const dg = store.alloc('float32', 4 * size);
     const dc = store.alloc('float32', size);
     (dg.data as Float32Array).set(heap.subarray(pdg / 4, pdg / 4 + 4 * size));
@@ -540,6 +552,17 @@ export function wasmKernelTables(
 
   return {
     kernels: { matmul, unary, binary, reduce },
-    fused: { linear, softmax, logSoftmax, layerNorm, lstmCell, gruCell, lstmCellBackward, gruCellBackward, attention },
+    fused: {
+      linear,
+      softmax,
+      logSoftmax,
+      layerNorm,
+      lstmCell,
+      gruCell,
+      lstmCellBackward,
+      gruCellBackward,
+      attention,
+      ...wasmRecurrentKernels(rt, th, js.fused),
+    },
   };
 }

@@ -32,9 +32,57 @@ export interface KernelExports {
   sumRows(x: number, y: number, rows: number, n: number): void;
   softmaxRows(x: number, y: number, rows: number, n: number, log: number): void;
   layerNormRows(x: number, w: number, b: number, y: number, mean: number, rstd: number, rows: number, n: number, eps: number): void;
-  lstmCell(gates: number, c: number, h: number, cOut: number, batch: number, hidden: number): void;
+  lstmCell(gi: number, gh: number, c: number, h: number, cOut: number, batch: number, hidden: number): void;
   gruCell(gi: number, gh: number, h: number, hOut: number, batch: number, hidden: number): void;
-  lstmCellBackward(gates: number, c: number, dH: number, dC: number, dGates: number, dCPrev: number, batch: number, hidden: number): void;
+  lstmCellBackward(
+    gi: number,
+    gh: number,
+    c: number,
+    dH: number,
+    dC: number,
+    dGates: number,
+    dCPrev: number,
+    batch: number,
+    hidden: number,
+  ): void;
+  recurrentForward(
+    mode: number,
+    gi: number,
+    wPack: number,
+    bias: number,
+    wrPack: number,
+    hState: number,
+    cState: number,
+    y: number,
+    ws: number,
+    gh: number,
+    hraw: number,
+    sizes: number,
+    steps: number,
+    hidden: number,
+    out: number,
+    reverse: number,
+  ): void;
+  recurrentBackward(
+    mode: number,
+    wPackT: number,
+    wrPackT: number,
+    y: number,
+    ws: number,
+    dY: number,
+    dh: number,
+    dc: number,
+    dGi: number,
+    dGh: number,
+    dHs: number,
+    g: number,
+    dhr: number,
+    sizes: number,
+    steps: number,
+    hidden: number,
+    out: number,
+    reverse: number,
+  ): void;
   gruCellBackward(
     gi: number,
     gh: number,

@@ -91,7 +91,7 @@ struct GfRowArgs {
 // LSTM/GRU cell steps on contiguous [B, kH] inputs.
 struct GfCellArgs {
   long long B, H;
-  const float* in[4];
+  const float* in[5];
   float* out[3];
 };
 

@@ -43,27 +43,31 @@ GF_KERNEL(gf_layer_norm, GfRowArgs) {
   }
 }
 
-// in: gates [B,4H], c [B,H] -> out: h, c'
+// in: gi, gh [B,4H], c [B,H] -> out: h, c' (gates = gi + gh)
 GF_KERNEL(gf_lstm_cell, GfCellArgs) {
   GF_FOR(k, a.B * a.H) {
     const long long b = k / a.H, j = k % a.H;
-    const float* g = a.in[0] + b * 4 * a.H + j;
-    const float i = gfSigmoid(g[0]), f = gfSigmoid(g[a.H]), gg = tanhf(g[2 * a.H]), o = gfSigmoid(g[3 * a.H]);
-    const float c = f * a.in[1][k] + i * gg;
+    const float* x = a.in[0] + b * 4 * a.H + j;
+    const float* y = a.in[1] + b * 4 * a.H + j;
+    const float i = gfSigmoid(x[0] + y[0]), f = gfSigmoid(x[a.H] + y[a.H]);
+    const float gg = tanhf(x[2 * a.H] + y[2 * a.H]), o = gfSigmoid(x[3 * a.H] + y[3 * a.H]);
+    const float c = f * a.in[2][k] + i * gg;
     a.out[1][k] = c;
     a.out[0][k] = o * tanhf(c);
   }
 }
-// in: gates, c, dH, dC -> out: dGates [B,4H], dCPrev
+// in: gi, gh, c, dH, dC -> out: dGates [B,4H] (the gradient of gi and of gh), dCPrev
 GF_KERNEL(gf_lstm_cell_backward, GfCellArgs) {
   GF_FOR(k, a.B * a.H) {
     const long long b = k / a.H, j = k % a.H;
-    const float* g = a.in[0] + b * 4 * a.H + j;
+    const float* x = a.in[0] + b * 4 * a.H + j;
+    const float* y = a.in[1] + b * 4 * a.H + j;
     float* dg = a.out[0] + b * 4 * a.H + j;
-    const float i = gfSigmoid(g[0]), f = gfSigmoid(g[a.H]), gg = tanhf(g[2 * a.H]), o = gfSigmoid(g[3 * a.H]);
-    const float cp = a.in[1][k], dh = a.in[2][k];
+    const float i = gfSigmoid(x[0] + y[0]), f = gfSigmoid(x[a.H] + y[a.H]);
+    const float gg = tanhf(x[2 * a.H] + y[2 * a.H]), o = gfSigmoid(x[3 * a.H] + y[3 * a.H]);
+    const float cp = a.in[2][k], dh = a.in[3][k];
     const float tc = tanhf(f * cp + i * gg);
-    const float dc = a.in[3][k] + dh * o * (1.f - tc * tc);
+    const float dc = a.in[4][k] + dh * o * (1.f - tc * tc);
     dg[0] = dc * gg * i * (1.f - i);
     dg[a.H] = dc * cp * f * (1.f - f);
     dg[2 * a.H] = dc * i * (1.f - gg * gg);

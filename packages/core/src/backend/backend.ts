@@ -7,9 +7,10 @@ import type { DataId, FusedKernels, IndexFault, PrimitiveKernels } from './kerne
 
 /**
  * The version of the kernel contract this core speaks. A backend declares the one it targets.
- * v2 added the `write` primitive (in-place ops).
+ * v2 added the `write` primitive (in-place ops); v3 made `lstmCell` / `lstmCellBackward` take
+ * the input and hidden gate sums apart (`gi`, `gh`, like `gruCell`) instead of pre-summed gates.
  */
-export const KERNEL_CONTRACT_VERSION = 2;
+export const KERNEL_CONTRACT_VERSION = 3;
 
 /** Memory statistics a backend reports. */
 export interface BackendMemory {

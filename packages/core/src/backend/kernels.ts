@@ -259,6 +259,42 @@ export const LINEAR_ACTIVATIONS = ['relu', 'gelu', 'geluTanh', 'silu', 'tanh', '
 /** One of {@link LINEAR_ACTIVATIONS}. */
 export type LinearActivation = (typeof LINEAR_ACTIVATIONS)[number];
 
+/** The recurrence of a {@link FusedKernels.recurrentSequence} call (PyTorch's mode names). */
+export type RecurrentMode = 'LSTM' | 'GRU' | 'RNN_TANH' | 'RNN_RELU';
+
+/**
+ * Layout of a whole-sequence recurrent kernel call. Rows are time-major and packed as in
+ * PyTorch's `PackedSequence`: step t owns `batchSizes[t]` consecutive rows (batch entries
+ * 0..batchSizes[t]-1), starting after the rows of steps 0..t-1; batch sizes never increase.
+ * A padded `[T, B]` sequence is `batchSizes` = T times B.
+ */
+export interface RecurrentSequenceAttrs {
+  /** The recurrence. */
+  readonly mode: RecurrentMode;
+  /** Rows per time step, non-increasing, all > 0. */
+  readonly batchSizes: readonly number[];
+  /** Hidden size H (gi has G*H columns). */
+  readonly hiddenSize: number;
+  /** Run the steps from the last to the first (the reverse direction of a bidirectional layer). */
+  readonly reverse: boolean;
+  /** Also return the workspace the backward kernel needs (false in inference: nothing extra is kept). */
+  readonly train: boolean;
+}
+
+/**
+ * Elements of the float32 workspace a {@link FusedKernels.recurrentSequence} call with `train`
+ * returns, for N rows, hidden size H and output size P (P = H without projection): what a
+ * backward pass needs per row: LSTM the four gate activations, the previous cell and hidden
+ * state, and with a projection the unprojected h (`N*(6H + P)` or `N*(5H + P)`); GRU r, z, n,
+ * `gh_n` and the previous hidden state (`N*5H`); RNN the previous hidden state (`N*H`).
+ */
+export function recurrentWorkspaceSize(mode: RecurrentMode, rows: number, hiddenSize: number, outputSize: number): number {
+  const H = hiddenSize;
+  if (mode === 'LSTM') return rows * (5 * H + outputSize + (outputSize !== H ? H : 0));
+  if (mode === 'GRU') return rows * 5 * H;
+  return rows * H;
+}
+
 /**
  * Optional fused kernels. Core checks for each one and composes primitives when it is
  * absent; results must equal the composition within float32 rounding. All are float32.
@@ -288,25 +324,27 @@ export interface FusedKernels {
     attrs: { normalizedSize: number; eps: number },
   ): [DataId, DataId, DataId];
   /**
-   * Pointwise LSTM cell step on pre-computed gate sums `gates` `[B, 4H]` (i, f, g, o order,
-   * both biases already added) and previous cell `c` `[B, H]`. Returns `[h, c']`, each `[B, H]`.
+   * Pointwise LSTM cell step on the input gate sums `gi = x W_ih^T + b_ih` `[B, 4H]` and the
+   * hidden gate sums `gh = h W_hh^T + b_hh` `[B, 4H]` (i, f, g, o order; the pre-activation of
+   * each gate is `gi + gh`, summed in float32) and previous cell `c` `[B, H]`. Returns
+   * `[h, c']`, each `[B, H]`. (Contract v3: v2 took the pre-summed gates.)
    */
-  lstmCell(gates: TensorView, c: TensorView): [DataId, DataId];
+  lstmCell(gi: TensorView, gh: TensorView, c: TensorView): [DataId, DataId];
   /**
    * Pointwise GRU cell step on `gi = x W_ih^T + b_ih` `[B, 3H]`, `gh = h W_hh^T + b_hh`
    * `[B, 3H]` (r, z, n order) and previous hidden `h` `[B, H]`. Returns `h'` `[B, H]`.
    */
   gruCell(gi: TensorView, gh: TensorView, h: TensorView): DataId;
   /**
-   * Backward of {@link FusedKernels.lstmCell}: the same inputs `gates` `[B, 4H]` and `c`
+   * Backward of {@link FusedKernels.lstmCell}: the same inputs `gi`, `gh` `[B, 4H]` and `c`
    * `[B, H]`, and the gradients `dH` `[B, H]` of h and `dC` `[B, H]` of c'. Recomputes the gate
-   * activations and c' (rounded to float32, as the forward kernel stores it), then with
-   * `dc = dC + dH * o * (1 - tanh(c')^2)` returns `[dGates, dCPrev]`:
+   * activations of `gi + gh` and c' (rounded to float32, as the forward kernel stores it), then
+   * with `dc = dC + dH * o * (1 - tanh(c')^2)` returns `[dGates, dCPrev]`:
    * dGates `[B, 4H]` = (`dc g i (1 - i)`, `dc c f (1 - f)`, `dc i (1 - g^2)`,
-   * `dH tanh(c') o (1 - o)`) in i, f, g, o order, and dCPrev `[B, H]` = `dc f`.
-   * Core calls it only while not recording a graph (no `createGraph`).
+   * `dH tanh(c') o (1 - o)`) in i, f, g, o order (the gradient of both `gi` and `gh`), and
+   * dCPrev `[B, H]` = `dc f`. Core calls it only while not recording a graph (no `createGraph`).
    */
-  lstmCellBackward(gates: TensorView, c: TensorView, dH: TensorView, dC: TensorView): [DataId, DataId];
+  lstmCellBackward(gi: TensorView, gh: TensorView, c: TensorView, dH: TensorView, dC: TensorView): [DataId, DataId];
   /**
    * Backward of {@link FusedKernels.gruCell}: the same inputs `gi`, `gh` `[B, 3H]` and `h`
    * `[B, H]`, and the gradient `dH` `[B, H]` of h'. Recomputes r, z, n, then with
@@ -315,6 +353,51 @@ export interface FusedKernels {
    * r, z, n order, dHPrev `[B, H]` = `dH z`. Core calls it only while not recording a graph.
    */
   gruCellBackward(gi: TensorView, gh: TensorView, h: TensorView, dH: TensorView): [DataId, DataId, DataId];
+  /**
+   * One layer-direction of a recurrent network over a whole (possibly packed) sequence, the
+   * time loop inside the kernel (see {@link RecurrentSequenceAttrs} for the layout). Inputs:
+   * `gi` `[N, G*H]` (the input projections `x W_ih^T + b_ih` of every row, N = sum of
+   * `batchSizes`, G = 4 LSTM, 3 GRU, 1 RNN), `h0` `[B, P]` (B = batchSizes[0], P = projSize or
+   * H), `c0` `[B, H]` (LSTM, else null), `wHh` `[G*H, P]`, `bHh` `[G*H]` or null, `wHr` `[P, H]`
+   * (LSTM with projSize, else null). Per step t the first `batchSizes[t]` rows of the state
+   * advance: RNN `h = act(gi + h W_hh^T + b_hh)`; GRU and LSTM as the `gruCell` / `lstmCell`
+   * kernels on `gi` and `gh = h W_hh^T + b_hh`, LSTM then `h = h_raw W_hr^T` with projSize.
+   * Rows past `batchSizes[t]` keep their state. Returns `[y, hN, cN, workspace]`: y `[N, P]`
+   * (row r = the h written at that row), hN `[B, P]` and cN `[B, H]` (LSTM, else null) the
+   * states after the last step (each row's own last step), and with `attrs.train` a float32
+   * buffer of {@link recurrentWorkspaceSize} elements that only this backend's
+   * `recurrentSequenceBackward` reads (what it saves there is its own choice), else null.
+   * Core calls it only with contiguous inputs.
+   */
+  recurrentSequence(
+    gi: TensorView,
+    h0: TensorView,
+    c0: TensorView | null,
+    wHh: TensorView,
+    bHh: TensorView | null,
+    wHr: TensorView | null,
+    attrs: RecurrentSequenceAttrs,
+  ): [DataId, DataId, DataId | null, DataId | null];
+  /**
+   * Backward of {@link FusedKernels.recurrentSequence} (called with the same `wHh`, `wHr` and
+   * attrs, the forward's `y` and `workspace`, and the gradients `dY` `[N, P]`, `dHN` `[B, P]`,
+   * `dCN` `[B, H]` (LSTM, else null)). Returns `[dGi [N, G*H], dH0 [B, P], dC0 [B, H] | null,
+   * dWhh [G*H, P], dBhh [G*H] | null (null when bHh was), dWhr [P, H] | null]`. The weight
+   * gradients are sums over every row: `dWhh = dGh^T hPrev` with `dGh` `[N, G*H]` the gradient
+   * of the hidden gate sums of each row and `hPrev` `[N, P]` the state each row read (one GEMM
+   * over all steps, not one per step); `dWhr = dH^T hRaw` likewise. Core calls it only while
+   * not recording a graph.
+   */
+  recurrentSequenceBackward(
+    wHh: TensorView,
+    wHr: TensorView | null,
+    y: TensorView,
+    workspace: TensorView,
+    dY: TensorView,
+    dHN: TensorView,
+    dCN: TensorView | null,
+    attrs: RecurrentSequenceAttrs & { hasBias: boolean },
+  ): [DataId, DataId, DataId | null, DataId, DataId | null, DataId | null];
   /**
    * Scaled dot-product attention over a flattened batch (B = batch * heads): q `[B, L, E]`,
    * k `[B, S, E]`, v `[B, S, Ev]`, and an additive float32 `mask` viewed as `[B, L, S]` (a mask
@@ -348,6 +431,8 @@ export const FUSED_KERNELS = [
   'lstmCellBackward',
   'gruCellBackward',
   'attention',
+  'recurrentSequence',
+  'recurrentSequenceBackward',
 ] as const satisfies readonly (keyof FusedKernels)[];
 
 /** Any kernel name of the contract. */

@@ -72,40 +72,57 @@ function dTanh(t: Tensor): Tensor {
 }
 
 /**
- * The pointwise LSTM step: with `i, f, o = sigmoid(...)`, `g = tanh(...)` from `gates`
- * (`[B, 4H]`, order i, f, g, o, both biases already added), `c' = f * c + i * g` and
- * `h = o * tanh(c')`. Returns `[h, c']`, each `[B, H]`. Uses the fused `lstmCell` kernel
- * when the backend has one. Gradients for `gates` and `c`.
- * @param gates pre-activation gate sums `[B, 4H]`
+ * The pointwise LSTM step: with `i, f, o = sigmoid(...)`, `g = tanh(...)` of the gate sums
+ * `gi + gh` (each `[B, 4H]`, order i, f, g, o: `gi = x W_ih^T + b_ih`, `gh = h W_hh^T + b_hh`),
+ * `c' = f * c + i * g` and `h = o * tanh(c')`. Returns `[h, c']`, each `[B, H]`. Uses the fused
+ * `lstmCell` kernel when the backend has one (then `gi + gh` is never materialised). Gradients
+ * for `gi`, `gh` and `c`.
+ * @param gi input gate sums `[B, 4H]`
+ * @param gh hidden gate sums `[B, 4H]`
  * @param c previous cell state `[B, H]`
+ * @example
+ * ```ts
+ * const [h1, c1] = lstmCellStep(linear(x, wIh, bIh), linear(h0, wHh, bHh), c0);
+ * ```
  */
-export function lstmCellStep(gates: Tensor, c: Tensor): [Tensor, Tensor] {
-  const h = checkCell('lstmCellStep', 4, [['gates', gates]], [['c', c]]);
-  const fused = fusedKernel(gates.backend, 'lstmCell');
+export function lstmCellStep(gi: Tensor, gh: Tensor, c: Tensor): [Tensor, Tensor] {
+  const h = checkCell(
+    'lstmCellStep',
+    4,
+    [
+      ['gi', gi],
+      ['gh', gh],
+    ],
+    [['c', c]],
+  );
+  const fused = fusedKernel(c.backend, 'lstmCell');
   if (!fused) {
     return tidy(() => {
-      const a = lstmGates(gates, h);
+      const a = lstmGates(add(gi, gh), h);
       const cNext = add(mul(a.f, c), mul(a.i, a.g));
       return [mul(a.o, tanh(cNext)), cNext] as [Tensor, Tensor];
     });
   }
-  const backend = gates.backend;
-  const [hId, cId] = fused(gates.kernelInput(), c.kernelInput());
+  const backend = c.backend;
+  const [hId, cId] = fused(gi.kernelInput(), gh.kernelInput(), c.kernelInput());
   const shape = c.shape;
   const hOut = fromDataId(backend, hId, shape, 'float32');
   const cOut = fromDataId(backend, cId, shape, 'float32');
   recordOp({
     name: 'lstmCell',
-    inputs: [gates, c],
+    inputs: [gi, gh, c],
     outputs: [hOut, cOut],
-    save: [gates, c, cOut],
-    backward: ([gH, gC], [gs, cs, cNext]) => {
+    save: [gi, gh, c, cOut],
+    backward: ([gH, gC], [gis, ghs, cs, cNext]) => {
       const fusedBackward = fusedKernel(backend, 'lstmCellBackward');
-      if (fusedBackward && !needsGrad([gH, gC, gs, cs])) {
-        const [dg, dcPrev] = fusedBackward(gs.kernelInput(), cs.kernelInput(), gH.kernelInput(), gC.kernelInput());
-        return [fromDataId(backend, dg, gs.shape, 'float32'), fromDataId(backend, dcPrev, shape, 'float32')];
+      if (fusedBackward && !needsGrad([gH, gC, gis, ghs, cs])) {
+        const [dg, dcPrev] = fusedBackward(gis.kernelInput(), ghs.kernelInput(), cs.kernelInput(), gH.kernelInput(), gC.kernelInput());
+        const dGates = fromDataId(backend, dg, gis.shape, 'float32');
+        // gi and gh enter only through their sum: both get dGates (gh through a view, so
+        // the engine never sees one tensor twice).
+        return [dGates, dGates.view(gis.shape), fromDataId(backend, dcPrev, shape, 'float32')];
       }
-      const a = lstmGates(gs, h);
+      const a = lstmGates(add(gis, ghs), h);
       const tc = tanh(cNext);
       // c' reaches the loss directly and through h = o * tanh(c').
       const dc = add(gC, mul(mul(gH, a.o), dTanh(tc)));
@@ -113,7 +130,8 @@ export function lstmCellStep(gates: Tensor, c: Tensor): [Tensor, Tensor] {
       const df = mul(mul(dc, cs), dSigmoid(a.f));
       const dg = mul(mul(dc, a.i), dTanh(a.g));
       const dout = mul(mul(gH, tc), dSigmoid(a.o));
-      return [cat([di, df, dg, dout], 1), mul(dc, a.f)];
+      const dGates = cat([di, df, dg, dout], 1);
+      return [dGates, dGates.view(gis.shape), mul(dc, a.f)];
     },
   });
   return [hOut, cOut];

@@ -240,8 +240,7 @@ export class LSTMCell extends RNNCellBase {
       const { x, batched } = this.prepareInput(input);
       const h = this.prepareState(given?.[0], x, batched, 'h0');
       const c = this.prepareState(given?.[1], x, batched, 'c0');
-      const gates = linear(x, this.weight_ih, this.bias_ih).add(linear(h, this.weight_hh, this.bias_hh));
-      const [h1, c1] = lstmCellStep(gates, c);
+      const [h1, c1] = lstmCellStep(linear(x, this.weight_ih, this.bias_ih), linear(h, this.weight_hh, this.bias_hh), c);
       return batched ? [h1, c1] : [h1.squeeze(0), c1.squeeze(0)];
     });
   }

@@ -5,12 +5,10 @@
  * shapes and layer/direction order, unbatched input and {@link PackedSequence} input.
  *
  * Execution: per layer and direction the input projection of the whole sequence is ONE
- * `linear` over `[T*B, inputSize]`; each time step then does only `h @ W_hh^T` plus the
- * pointwise cell (`lstmCellStep` / `gruCellStep`, fused on backends that have the kernels);
- * the step outputs are joined with one `stack`. Backpropagation through time is ordinary
- * autograd through these ops. Packed batches run padded in sorted order with a per-step mask
- * (the state is kept past each sequence's length, the output is zero there), which gives
- * PyTorch's values and gradients.
+ * `linear` over `[N, inputSize]` (N = T*B, or the packed row count), then core's
+ * `recurrentSequence` runs the time loop: one fused kernel on backends that have it (cpu), else
+ * per step `h @ W_hh^T` plus the pointwise cell. Packed input stays packed: each step computes
+ * only the sequences still running (PyTorch's shrinking batch), no padding and no masks.
  */
 import {
   type Tensor,
@@ -19,23 +17,16 @@ import {
   bernoulli,
   cat,
   formatShape,
-  gruCellStep,
   indexSelect,
   linear,
-  lstmCellStep,
-  unbind,
-  relu,
+  recurrentSequence,
   stack,
-  tanh,
-  tensor,
   tidy,
-  where,
-  zeros,
 } from '@ghostflow/core';
 import { uniform } from '../init.js';
 import { Module } from '../module.js';
 import { checkSize } from './cells.js';
-import { PackedSequence, packedToSortedPadded, sortedPaddedToPackedData } from './packing.js';
+import { PackedSequence } from './packing.js';
 import { checkStatePair, checkStateTensor } from './state.js';
 
 /** Options shared by RNN, LSTM and GRU (PyTorch's constructor arguments, camelCase). */
@@ -261,10 +252,12 @@ export abstract class RNNBase extends Module {
     const Hout = this.outputHiddenSize;
     const packed = input instanceof PackedSequence ? input : null;
 
-    // Time-major, batched view of the input.
+    // Rows in time-major order, [N, inputSize], with the batch size of every step.
     let x: Tensor;
     let unbatched = false;
-    let masks: (Tensor | null)[] | null = null;
+    let batchSizes: readonly number[];
+    let T: number;
+    let B: number;
     if (packed) {
       const data = packed.data;
       if (data.rank !== 2)
@@ -273,17 +266,10 @@ export abstract class RNNBase extends Module {
         throw new ShapeError(
           `${name}: input.size(-1) must be equal to inputSize: expected ${this.inputSize}, got ${data.shape[1]} (packed data shape ${formatShape(data.shape)})`,
         );
-      x = packedToSortedPadded(packed);
-      const bs = packed.batchSizesArray;
-      const B = bs[0];
-      masks = bs.map((n) =>
-        n === B
-          ? null
-          : tensor(
-              Uint8Array.from({ length: B }, (_, b) => (b < n ? 1 : 0)),
-              { shape: [B, 1], dtype: 'bool', device: data.device },
-            ),
-      );
+      x = data;
+      batchSizes = packed.batchSizesArray;
+      T = batchSizes.length;
+      B = batchSizes[0];
     } else {
       const seq = input as Tensor;
       if (seq.rank !== 2 && seq.rank !== 3) {
@@ -297,10 +283,16 @@ export abstract class RNNBase extends Module {
         );
       }
       unbatched = seq.rank === 2;
-      x = unbatched ? seq.unsqueeze(1) : this.batchFirst ? seq.transpose(0, 1) : seq;
+      const tm = unbatched ? seq.unsqueeze(1) : this.batchFirst ? seq.transpose(0, 1) : seq;
+      T = tm.shape[0];
+      B = tm.shape[1];
+      if (T === 0)
+        throw new ShapeError(
+          `${name}: expected a sequence of at least one time step, got input of shape ${formatShape(tm.shape)} (time-major)`,
+        );
+      x = tm.reshape([T * B, this.inputSize]);
+      batchSizes = new Array<number>(T).fill(B);
     }
-    const T = x.shape[0];
-    const B = x.shape[1];
 
     // Initial states: [L*D, B, size] each, validated, permuted into sorted order for packed input.
     const sizes = isLSTM ? [Hout, this.hiddenSize] : [Hout];
@@ -317,10 +309,7 @@ export abstract class RNNBase extends Module {
       if (packed?.sortedIndices) s = indexSelect(s, 1, packed.sortedIndices);
       return s;
     });
-    const initial = (k: number, idx: number): Tensor => {
-      const s = init[k];
-      return s ? s.select(0, idx) : zeros([B, sizes[k]], { dtype: x.dtype, device: x.device });
-    };
+    const initial = (k: number, idx: number): Tensor | null => init[k]?.select(0, idx) ?? null;
 
     const finals: Tensor[][] = sizes.map(() => []);
     let layerInput = x;
@@ -328,19 +317,20 @@ export abstract class RNNBase extends Module {
       const outs: Tensor[] = [];
       for (let dir = 0; dir < D; dir++) {
         const idx = layer * D + dir;
-        const r = this.runDirection(
-          layerInput,
-          this.weightsOf(layer, dir),
-          initial(0, idx),
-          isLSTM ? initial(1, idx) : null,
-          dir === 1,
-          masks,
+        const w = this.weightsOf(layer, dir);
+        const gi = linear(layerInput, w.wIh, w.bIh);
+        const r = recurrentSequence(
+          gi,
+          { h0: initial(0, idx), c0: isLSTM ? initial(1, idx) : null },
+          { wHh: w.wHh, bHh: w.bHh, wHr: w.wHr },
+          { mode: this.mode, batchSizes, reverse: dir === 1 },
         );
+        drop(gi);
         outs.push(r.output);
         finals[0].push(r.h);
         if (r.c) finals[1].push(r.c);
       }
-      let layerOutput = D === 1 ? outs[0] : cat(outs, 2);
+      let layerOutput = D === 1 ? outs[0] : cat(outs, 1);
       if (D > 1) drop(...outs);
       if (this.training && this.dropout > 0 && layer < L - 1) {
         const dropped = dropoutBetweenLayers(layerOutput, this.dropout);
@@ -350,115 +340,26 @@ export abstract class RNNBase extends Module {
       if (layerInput !== x) drop(layerInput);
       layerInput = layerOutput;
     }
-    drop(...(masks ?? []));
 
     let finalStates = finals.map((list) => stack(list, 0));
     finals.forEach((list) => drop(...list));
     let output: Tensor | PackedSequence;
     if (packed) {
-      output = packed.withData(sortedPaddedToPackedData(layerInput, packed.batchSizesArray));
-      drop(layerInput, x);
+      output = packed.withData(layerInput);
       if (packed.unsortedIndices) {
         const unsortedIdx = packed.unsortedIndices;
         finalStates = finalStates.map((s) => indexSelect(s, 1, unsortedIdx));
       }
-    } else if (unbatched) {
-      output = layerInput.squeeze(1);
-      finalStates = finalStates.map((s) => s.squeeze(1));
     } else {
-      output = this.batchFirst ? layerInput.transpose(0, 1) : layerInput;
+      const seq = layerInput.reshape([T, B, D * Hout]);
+      if (unbatched) {
+        output = seq.squeeze(1);
+        finalStates = finalStates.map((s) => s.squeeze(1));
+      } else {
+        output = this.batchFirst ? seq.transpose(0, 1) : seq;
+      }
     }
     return { output, finals: finalStates };
-  }
-
-  /**
-   * One layer in one direction over the whole sequence `x` `[T, B, in]`. Returns the outputs
-   * `[T, B, Hout]` (in time order whatever the direction) and the final state(s).
-   */
-  private runDirection(
-    x: Tensor,
-    w: LayerWeights,
-    h0: Tensor,
-    c0: Tensor | null,
-    reverse: boolean,
-    masks: (Tensor | null)[] | null,
-  ): { output: Tensor; h: Tensor; c: Tensor | null } {
-    const [T, B, inFeatures] = x.shape;
-    const G = w.wIh.shape[0];
-    if (T === 0)
-      throw new ShapeError(
-        `${this.constructor.name}: expected a sequence of at least one time step, got input of shape ${formatShape(x.shape)} (time-major)`,
-      );
-    // The input projection of every time step at once.
-    const flat = x.reshape([T * B, inFeatures]);
-    const xp = linear(flat, w.wIh, w.bIh).reshape([T, B, G]);
-    // A state is "owned" when it is a temporary of this loop that is not also an output.
-    let h = h0;
-    let hOwned = false;
-    let c = c0;
-    let cOwned = false;
-    const outs = new Array<Tensor>(T);
-    const steps = unbind(xp, 0);
-    for (let k = 0; k < T; k++) {
-      const t = reverse ? T - 1 - k : k;
-      const xt = steps[t];
-      let hNew: Tensor;
-      let cNew: Tensor | null = null;
-      if (this.mode === 'GRU') {
-        const gh = linear(h, w.wHh, w.bHh);
-        hNew = gruCellStep(xt, gh, h);
-        drop(gh);
-      } else {
-        const hh = linear(h, w.wHh, w.bHh);
-        const pre = xt.add(hh);
-        drop(hh);
-        if (this.mode === 'LSTM') {
-          const [hFull, cc] = lstmCellStep(pre, c as Tensor);
-          cNew = cc;
-          if (w.wHr) {
-            hNew = linear(hFull, w.wHr, null);
-            drop(hFull);
-          } else {
-            hNew = hFull;
-          }
-        } else {
-          hNew = this.mode === 'RNN_TANH' ? tanh(pre) : relu(pre);
-        }
-        drop(pre);
-      }
-      drop(xt);
-      const mask = masks?.[t] ?? null;
-      if (mask) {
-        // Past this sequence's length: keep the state, output zero.
-        outs[t] = where(mask, hNew, 0);
-        const hKept = where(mask, hNew, h);
-        drop(hNew);
-        if (hOwned) drop(h);
-        h = hKept;
-        hOwned = true;
-        if (cNew && c) {
-          const cKept = where(mask, cNew, c);
-          drop(cNew);
-          if (cOwned) drop(c);
-          c = cKept;
-          cOwned = true;
-        }
-      } else {
-        outs[t] = hNew;
-        if (hOwned) drop(h);
-        h = hNew;
-        hOwned = false;
-        if (cNew) {
-          if (cOwned) drop(c);
-          c = cNew;
-          cOwned = true;
-        }
-      }
-    }
-    const output = stack(outs, 0);
-    for (const o of outs) if (o !== h) drop(o);
-    drop(xp, flat !== x ? flat : null);
-    return { output, h, c };
   }
 }
 

@@ -1,0 +1,128 @@
+/**
+ * The whole-sequence recurrent op (`recurrentSequence`): the backend's fused
+ * `recurrentSequence` / `recurrentSequenceBackward` kernels against the composed per-step path
+ * (values and gradients of every input), for LSTM (with and without projection), GRU and RNN
+ * tanh/relu, padded and packed batch sizes, both directions, given and absent initial states,
+ * and sizes with vector tails and more than 256 gate columns. Part of the `ops-norm` suite.
+ */
+import { type RecurrentMode, type Tensor, gradients, loadBackend, recurrentSequence, tensor, tidy } from '@ghostflow/core';
+import { describe, expect, it } from 'vitest';
+import { weightedLoss } from '../cases.js';
+import {
+  expectFusedMatchesComposed,
+  expectFusedMatchesComposedNoGrad,
+  expectFusedMatchesComposedSecondOrder,
+  seededHostInputs,
+  useCountingBackend,
+  useUnfusedBackend,
+} from '../checks.js';
+import type { SuiteContext } from '../context.js';
+
+/** One configuration of the op. */
+interface SeqCase {
+  name: string;
+  mode: RecurrentMode;
+  hidden: number;
+  /** Projection size (LSTM), 0 = none. */
+  proj?: number;
+  batchSizes: number[];
+  reverse?: boolean;
+  /** Pass h0 (and c0). */
+  states?: boolean;
+  bias?: boolean;
+}
+
+const GATES: Record<RecurrentMode, number> = { LSTM: 4, GRU: 3, RNN_TANH: 1, RNN_RELU: 1 };
+
+/** Host inputs of a case, in the order gi, wHh, [bHh], [wHr], [h0, [c0]]. */
+function inputsOf(c: SeqCase, seed: number): { data: number[]; shape: number[] }[] {
+  const G = GATES[c.mode];
+  const H = c.hidden;
+  const P = c.proj || H;
+  const N = c.batchSizes.reduce((a, b) => a + b, 0);
+  const B = c.batchSizes[0];
+  const shapes: number[][] = [
+    [N, G * H],
+    [G * H, P],
+  ];
+  if (c.bias !== false) shapes.push([G * H]);
+  if (c.proj) shapes.push([P, H]);
+  if (c.states) {
+    shapes.push([B, P]);
+    if (c.mode === 'LSTM') shapes.push([B, H]);
+  }
+  // Weights at the scale nn's init uses, so a long sequence neither saturates nor explodes.
+  return seededHostInputs(shapes, seed, 1).map((x, i) => (i === 0 ? x : { ...x, data: x.data.map((v) => v / Math.sqrt(Math.max(H, P))) }));
+}
+
+/** Runs the op of case `c` on tensors laid out as {@link inputsOf}. */
+function runCase(c: SeqCase, xs: Tensor[]): Tensor[] {
+  let k = 0;
+  const gi = xs[k++];
+  const wHh = xs[k++];
+  const bHh = c.bias !== false ? xs[k++] : null;
+  const wHr = c.proj ? xs[k++] : null;
+  const h0 = c.states ? xs[k++] : null;
+  const c0 = c.states && c.mode === 'LSTM' ? xs[k++] : null;
+  const r = recurrentSequence(gi, { h0, c0 }, { wHh, bHh, wHr }, { mode: c.mode, batchSizes: c.batchSizes, reverse: c.reverse });
+  return r.c ? [r.output, r.h, r.c] : [r.output, r.h];
+}
+
+const CASES: SeqCase[] = [
+  { name: 'LSTM, padded, h0/c0 given', mode: 'LSTM', hidden: 5, batchSizes: [3, 3, 3, 3], states: true },
+  { name: 'LSTM, packed, no states', mode: 'LSTM', hidden: 6, batchSizes: [4, 3, 3, 1] },
+  { name: 'LSTM, packed, reverse, h0/c0 given', mode: 'LSTM', hidden: 6, batchSizes: [4, 3, 3, 1], reverse: true, states: true },
+  { name: 'LSTM with projSize, packed', mode: 'LSTM', hidden: 7, proj: 3, batchSizes: [3, 2, 2, 1], states: true },
+  { name: 'LSTM with projSize, reverse, no bias', mode: 'LSTM', hidden: 7, proj: 3, batchSizes: [3, 3, 2], reverse: true, bias: false },
+  { name: 'GRU, padded, h0 given', mode: 'GRU', hidden: 5, batchSizes: [2, 2, 2, 2, 2], states: true },
+  { name: 'GRU, packed, reverse, no states', mode: 'GRU', hidden: 6, batchSizes: [4, 4, 2, 1], reverse: true },
+  { name: 'GRU, no bias', mode: 'GRU', hidden: 4, batchSizes: [3, 2, 1], bias: false, states: true },
+  { name: 'RNN tanh, packed, reverse', mode: 'RNN_TANH', hidden: 5, batchSizes: [3, 2, 2, 1], reverse: true, states: true },
+  { name: 'RNN relu, padded', mode: 'RNN_RELU', hidden: 6, batchSizes: [2, 2, 2] },
+  // 4H = 268 gate columns: the GEMMs' k blocking (256) and 16-wide panel edges, vector tails.
+  { name: 'LSTM, large with tails, packed', mode: 'LSTM', hidden: 67, batchSizes: [5, 5, 4, 4, 2, 1, 1], states: true },
+  { name: 'GRU, large with tails, reverse', mode: 'GRU', hidden: 93, batchSizes: [6, 5, 5, 3], reverse: true, states: true },
+];
+
+/** Registers the whole-sequence recurrent tests. */
+export function recurrentSequenceTests(ctx: SuiteContext): void {
+  describe('recurrentSequence: fused kernels and the per-step path agree', () => {
+    const unfused = useUnfusedBackend(ctx);
+    CASES.forEach((c, i) => {
+      it(`${c.name} (values and gradients)`, () =>
+        expectFusedMatchesComposed(ctx, unfused, inputsOf(c, 31 + i), (...xs) => runCase(c, xs), 2e-5));
+    });
+    it('inference (no grad): the same values', () =>
+      expectFusedMatchesComposedNoGrad(ctx, unfused, inputsOf(CASES[3], 7), (...xs) => runCase(CASES[3], xs), 2e-5));
+    const tiny: SeqCase = { name: 'tiny GRU', mode: 'GRU', hidden: 2, batchSizes: [2, 1], states: true };
+    it('second derivatives (createGraph recomputes with the per-step path)', () =>
+      expectFusedMatchesComposedSecondOrder(ctx, unfused, inputsOf(tiny, 9), (...xs) => runCase(tiny, xs)));
+  });
+
+  describe('recurrentSequence kernels', () => {
+    const counting = useCountingBackend(ctx);
+    const run = (createGraph: boolean) =>
+      tidy(() => {
+        const c = CASES[1];
+        const xs = inputsOf(c, 3).map((x) =>
+          tensor(Float32Array.from(x.data), { shape: x.shape, device: counting.name, requiresGrad: true }),
+        );
+        gradients(weightedLoss(runCase(c, xs)), xs, null, { createGraph, allowUnused: true });
+      });
+    it('run once per sequence (forward and backward) when the backend has them, the backward not while recorded', async () => {
+      const base = await loadBackend(ctx.device);
+      const has = (k: string) => typeof (base.fused as Record<string, unknown>)[k] === 'function';
+      counting.calls.clear();
+      run(false);
+      expect(counting.calls.get('recurrentSequence') ?? 0).toBe(has('recurrentSequence') ? 1 : 0);
+      expect(counting.calls.get('recurrentSequenceBackward') ?? 0).toBe(
+        has('recurrentSequence') && has('recurrentSequenceBackward') ? 1 : 0,
+      );
+      // The fused sequence never falls back to per-step cell kernels.
+      if (has('recurrentSequence')) expect(counting.calls.get('lstmCell') ?? 0).toBe(0);
+      counting.calls.clear();
+      run(true);
+      expect(counting.calls.get('recurrentSequenceBackward') ?? 0).toBe(0);
+    });
+  });
+}
