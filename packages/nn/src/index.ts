@@ -144,7 +144,9 @@ export type {
 } from './optim/index.js';
 
 // Serialization: safetensors.
-export { saveSafetensors, saveSafetensorsSync, loadSafetensors, readSafetensorsHeader, save, load } from './serialization/index.js';
+// Node file helpers (`save`/`load`) are in '@ghostflow/nn/node', browser ones in '@ghostflow/nn/browser':
+// this entry imports nothing platform-specific, so it bundles for browsers without warnings.
+export { saveSafetensors, saveSafetensorsSync, loadSafetensors, readSafetensorsHeader } from './serialization/index.js';
 export type {
   SafetensorsMetadata,
   SaveSafetensorsOptions,

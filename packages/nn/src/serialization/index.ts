@@ -1,4 +1,4 @@
-/** Serialization: the safetensors format, and Node file helpers. */
+/** Serialization: the safetensors format (bytes in, bytes out; the Node file helpers are in `../node.ts`). */
 export { saveSafetensors, saveSafetensorsSync, loadSafetensors, readSafetensorsHeader } from './safetensors.js';
 export type {
   SafetensorsMetadata,
@@ -8,4 +8,3 @@ export type {
   SafetensorsHeader,
   TensorDict,
 } from './safetensors.js';
-export { save, load } from './node.js';
