@@ -43,7 +43,7 @@ export type {
   IndexKernelAttrs,
 } from './backend/kernels.js';
 export { UNARY_OPS, BINARY_OPS, REDUCE_OPS, PRIMITIVE_KERNELS, FUSED_KERNELS, LINEAR_ACTIVATIONS } from './backend/kernels.js';
-export type { RegisterBackendOptions, RegistrationResult, BackendSelection } from './backend/registry.js';
+export type { RegisterBackendOptions, RegistrationResult, BackendSelection, ReadyOptions } from './backend/registry.js';
 export { sync } from './backend/sync.js';
 export {
   registerBackend,
