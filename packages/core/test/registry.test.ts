@@ -233,11 +233,17 @@ describe('ready(): fallback adapters and switching after an implicit choice', ()
     const cpu = counted('cpu');
     registerBackend('cpu', () => cpu, { priority: 1 });
     let resolveGpu: (b: Backend) => void = () => undefined;
-    registerBackend('gpu', () => new Promise<Backend>((r) => (resolveGpu = r)), { priority: 2 });
+    registerBackend(
+      'gpu',
+      () =>
+        new Promise<Backend>((r) => {
+          resolveGpu = r;
+        }),
+      { priority: 2 },
+    );
     // Before ready(): the async gpu cannot start synchronously, so cpu is picked implicitly.
     expect(getBackendName()).toBe('cpu');
-    cpu.live = 3;
-    cpu.live = 0; // ... and every tensor made on it was disposed
+    cpu.live = 0; // every tensor made on it was disposed
     const pending = ready();
     resolveGpu(counted('gpu'));
     expect((await pending).backend).toBe('gpu');
