@@ -47,13 +47,12 @@ export interface TrainLoopOptions {
 const now = (): number => (typeof performance === 'object' ? performance.now() : Date.now());
 
 /**
- * Resolves on a new macrotask, so pending rendering, input and messages run first
- * (`scheduler.yield()` where the engine has it; else a MessageChannel, which is not
- * throttled like `setTimeout(0)`; else `setTimeout`).
+ * Resolves on a new macrotask, so pending rendering, input, timers and messages run first
+ * (a MessageChannel message, which is not clamped like a nested `setTimeout(0)`; else
+ * `setTimeout`). Not `scheduler.yield()`: its continuation runs ahead of queued tasks, so a
+ * worker would never see its stop message.
  */
 export function yieldToEventLoop(): Promise<void> {
-  const scheduler = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
-  if (typeof scheduler?.yield === 'function') return scheduler.yield();
   if (typeof MessageChannel === 'function') {
     return new Promise((resolve) => {
       const { port1, port2 } = new MessageChannel();
