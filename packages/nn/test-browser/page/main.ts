@@ -87,7 +87,13 @@ const checks = {
       while (performance.now() < end);
     };
     const x = randn([8]);
-    const r = await trainLoop({ steps: 40, step: () => (busy(10), x.sum().itemSync()) });
+    const r = await trainLoop({
+      steps: 40,
+      step: () => {
+        busy(10);
+        return x.sum().itemSync();
+      },
+    });
     clearInterval(timer);
     return { ticks, steps: r.losses.length, ms: r.ms };
   },
