@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 const pkg = (name: string) => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
 
 export const workspaceAlias = {
+  // Subpaths first: an alias key also matches as a prefix ('@ghostflow/nn' would catch '@ghostflow/nn/node').
+  '@ghostflow/nn/node': fileURLToPath(new URL('./packages/nn/src/node.ts', import.meta.url)),
+  '@ghostflow/nn/browser': fileURLToPath(new URL('./packages/nn/src/browser.ts', import.meta.url)),
   '@ghostflow/core': pkg('core'),
   '@ghostflow/backend-cpu': pkg('backend-cpu'),
   '@ghostflow/backend-conformance': pkg('backend-conformance'),

@@ -13,11 +13,18 @@
  * (node16 resolution, so `dist/index.d.ts` and `dist/index.d.cts`): the chainable methods must be
  * visible on `Tensor` there too.
  *
+ * Browser: a small web app (core + nn + nn/browser + backend-cpu + backend-webgpu: an LSTM
+ * trained with trainLoop, weights to IndexedDB) is bundled from the built packages with esbuild
+ * (`platform: 'browser'`) and with Vite (a production build); ANY warning or error fails the
+ * check (a Node import reaching a browser bundle shows up as one). The sizes (minified and
+ * gzip) are printed: docs/guide/web.md quotes them. The LSTM-only app is measured too.
+ *
  * Exits 1 when a check fails. Bundles go to tools/check-bundle/out (git-ignored).
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -134,10 +141,128 @@ try {
   console.log(`FAIL types: tsc -p tools/check-bundle/types\n${e.stdout || e.message}`);
 }
 
+// Browser bundles: esbuild --platform=browser and Vite, zero warnings allowed.
+const BROWSER_APPS = {
+  // What a web app uses: every package, the browser helpers, both backends.
+  webapp: `
+    import { ready, randn, tidy, manualSeed, getBackendName } from '@ghostflow/core';
+    import '@ghostflow/backend-cpu';
+    import '@ghostflow/backend-webgpu';
+    import { LSTM, Linear, Adam, mseLoss } from '@ghostflow/nn';
+    import { trainLoop, saveToIndexedDB, loadFromUrl } from '@ghostflow/nn/browser';
+    const sel = await ready();
+    manualSeed(0);
+    const lstm = new LSTM(3, 8, { batchFirst: true });
+    const head = new Linear(8, 1);
+    const opt = new Adam([...lstm.parameters(), ...head.parameters()], { lr: 0.05 });
+    const x = randn([4, 6, 3]);
+    const y = x.sum(-1).sum(-1, true).mul(0.1);
+    const { losses } = await trainLoop({
+      steps: 5,
+      step: async () => {
+        const loss = tidy(() => { opt.zeroGrad(); const [out] = lstm.forward(x); const l = mseLoss(head.forward(out.select(1, -1)), y); l.backward(); opt.step(); return l.detach(); });
+        const v = await loss.item(); loss.dispose(); return v;
+      },
+    });
+    document.body.textContent = JSON.stringify({ backend: getBackendName(), sel, losses });
+    if (location.hash === '#save') await saveToIndexedDB('m', lstm);
+    if (location.hash === '#url') await loadFromUrl('/m.safetensors');`,
+  // The smallest useful app: an LSTM forward pass on the cpu backend (what the web guide quotes).
+  lstm: `
+    import { randn, noGrad } from '@ghostflow/core';
+    import '@ghostflow/backend-cpu';
+    import { LSTM } from '@ghostflow/nn';
+    const lstm = new LSTM(8, 16);
+    const [out] = noGrad(() => lstm.forward(randn([5, 1, 8])));
+    document.body.textContent = String(out.shape);`,
+};
+
+const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+const sizes = (files) => {
+  let raw = 0;
+  let gz = 0;
+  for (const f of files) {
+    const b = readFileSync(f);
+    raw += b.length;
+    gz += gzipSync(b, { level: 9 }).length;
+  }
+  return `${kib(raw)} minified, ${kib(gz)} gzip`;
+};
+
+for (const [name, source] of Object.entries(BROWSER_APPS)) {
+  const dir = `${out}/browser-${name}`;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}/main.js`, source);
+  writeFileSync(`${dir}/index.html`, '<!doctype html><html><body><script type="module" src="./main.js"></script></body></html>\n');
+  // esbuild, as `esbuild main.js --bundle --platform=browser --format=esm --minify` would.
+  const problems = [];
+  try {
+    const result = await build({
+      entryPoints: [`${dir}/main.js`],
+      outfile: `${dir}/esbuild/main.js`,
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      minify: true,
+      logLevel: 'silent',
+      absWorkingDir: here,
+    });
+    for (const w of result.warnings)
+      problems.push(`esbuild warning: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}`);
+  } catch (e) {
+    for (const err of e.errors ?? [{ text: e.message }])
+      problems.push(`esbuild error: ${err.text}${err.location ? ` (${err.location.file}:${err.location.line})` : ''}`);
+  }
+  const esbuildOk = problems.length === 0;
+  console.log(
+    `${esbuildOk ? 'ok  ' : 'FAIL'} browser ${name.padEnd(7)} esbuild --platform=browser: ${esbuildOk ? sizes([`${dir}/esbuild/main.js`]) : ''}`,
+  );
+  for (const p of problems) console.log(`     ${p}`);
+  failures += problems.length;
+
+  // Vite production build; every warning it logs (or Rollup reports) counts.
+  const vite = await import('vite');
+  const viteProblems = [];
+  const logger = vite.createLogger('warn', { allowClearScreen: false });
+  const record = (kind) => (msg) => viteProblems.push(`vite ${kind}: ${String(msg).split('\n')[0]}`);
+  logger.warn = record('warning');
+  logger.warnOnce = record('warning');
+  logger.error = record('error');
+  try {
+    await vite.build({
+      configFile: false,
+      root: dir,
+      logLevel: 'warn',
+      customLogger: logger,
+      build: {
+        outDir: `${dir}/vite`,
+        emptyOutDir: true,
+        target: 'es2022',
+        reportCompressedSize: false,
+        rollupOptions: { onwarn: (w) => viteProblems.push(`rollup warning: ${w.code ?? ''} ${w.message}`) },
+      },
+    });
+  } catch (e) {
+    viteProblems.push(`vite build failed: ${e.message.split('\n')[0]}`);
+  }
+  const viteOk = viteProblems.length === 0;
+  const assets = viteOk
+    ? readdirSync(`${dir}/vite/assets`)
+        .filter((f) => f.endsWith('.js'))
+        .map((f) => `${dir}/vite/assets/${f}`)
+    : [];
+  console.log(`${viteOk ? 'ok  ' : 'FAIL'} browser ${name.padEnd(7)} vite build:                 ${viteOk ? sizes(assets) : ''}`);
+  for (const p of viteProblems) console.log(`     ${p}`);
+  failures += viteProblems.length;
+}
+
 if (failures > 0) {
   console.error(
     `${failures} check(s) failed: a dropped side effect shows as missing methods or 'no backend is registered' (check "sideEffects" in the package.json files)`,
   );
   process.exit(1);
 }
-console.log('all checks passed: tree-shaken bundles keep the Tensor methods and the backend registration; the types carry the methods');
+console.log(
+  'all checks passed: tree-shaken bundles keep the Tensor methods and the backend registration; the types carry the methods; the browser app bundles with esbuild and Vite without a warning',
+);

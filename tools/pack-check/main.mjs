@@ -10,11 +10,19 @@
 //                                            CJS script and `tsc --strict --module nodenext` train an LSTM for
 //                                            a few steps, and a CJS script that requires core and nn and
 //                                            imports the ESM backend (one registry for both; run by .ci/run)
+//   node tools/pack-check/main.mjs kit       what a third-party backend author does, from the docs and npm
+//                                            alone: core + nn + backend-cpu + backend-conformance tarballs
+//                                            installed with npm in an empty folder outside the workspace,
+//                                            a tiny backend 'acme' written there (its own Backend object,
+//                                            every kernel delegated to backend-cpu's JS reference kernels,
+//                                            the README's layout), and the kit run on it with vitest,
+//                                            shipped PyTorch fixtures included (run by .ci/run)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -25,10 +33,10 @@ function run(cmd, args, opts = {}) {
   return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', ...opts });
 }
 
-/** Packs every published package into `dest`; returns { name: tarball path }. */
-function packAll(dest) {
+/** Packs every published package (or those in `only`) into `dest`; returns { name: tarball path }. */
+function packAll(dest, only = PUBLISHED) {
   const out = {};
-  for (const pkg of PUBLISHED) {
+  for (const pkg of only) {
     const before = new Set(readdirSync(dest));
     run(PNPM[0], [...PNPM[1], 'pack', '--pack-destination', dest], { cwd: join(ROOT, 'packages', pkg) });
     const made = readdirSync(dest).filter((f) => f.endsWith('.tgz') && !before.has(f));
@@ -214,10 +222,123 @@ function install() {
   }
 }
 
+/**
+ * The third-party backend: what writing-a-backend.md asks for, in plain ESM outside the
+ * monorepo. It owns its Backend object (name, contract version, kernels, upload/read/dispose,
+ * memory) and delegates the arithmetic to backend-cpu's exported JS kernel tables over a
+ * CpuStore, as a third party prototyping on top of the reference kernels would.
+ */
+const ACME_BACKEND = `import { registerBackend, KERNEL_CONTRACT_VERSION, PRIMITIVE_KERNELS, allocArray } from '@ghostflow/core';
+import { CPU_PRIMITIVE_KERNELS, CpuStore } from '@ghostflow/backend-cpu';
+
+export function createAcmeBackend() {
+  const store = new CpuStore();
+  const kernels = {};
+  for (const name of PRIMITIVE_KERNELS) kernels[name] = (...args) => CPU_PRIMITIVE_KERNELS[name](store, ...args);
+  const readSync = (id, dtype, size) => {
+    const buf = store.buffer(id);
+    if (buf.dtype === dtype) return buf.data.slice(0, size);
+    const out = allocArray(dtype, size);
+    for (let i = 0; i < size; i++) out[i] = buf.data[i];
+    return out;
+  };
+  return {
+    name: 'acme',
+    contractVersion: KERNEL_CONTRACT_VERSION,
+    kernels,
+    fused: {},
+    upload(values, dtype) {
+      const data = allocArray(dtype, values.length);
+      data.set(values);
+      return store.adopt(data, dtype);
+    },
+    read: async (id, dtype, size) => readSync(id, dtype, size),
+    readSync,
+    disposeData: (id) => store.dispose(id),
+    memory: () => store.memory(),
+    takeIndexFault: () => store.takeIndexFault(),
+  };
+}
+
+registerBackend('acme', createAcmeBackend, { priority: 0, version: '0.0.1' });
+`;
+
+function kit() {
+  const started = Date.now();
+  const dest = mkdtempSync(join(tmpdir(), 'ghostflow-pack-'));
+  const app = mkdtempSync(join(tmpdir(), 'ghostflow-acme-'));
+  try {
+    const tarballs = packAll(dest);
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({ name: 'acme-backend', private: true, version: '0.0.1', type: 'module' }, null, 2),
+    );
+    run(
+      'npm',
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        tarballs.core,
+        tarballs.nn,
+        tarballs['backend-cpu'],
+        tarballs['backend-conformance'],
+        'vitest@^2.1.8',
+      ],
+      { cwd: app, stdio: 'inherit' },
+    );
+    writeFileSync(join(app, 'acme.js'), ACME_BACKEND);
+    mkdirSync(join(app, 'test'));
+    // The README's test file, word for word but for the names.
+    writeFileSync(
+      join(app, 'test/conformance.test.js'),
+      "import '../acme.js';\nimport { runConformance } from '@ghostflow/backend-conformance';\n\nrunConformance({ backend: 'acme' });\n",
+    );
+    // The kit's leak census drains the GC net when gc() is exposed (its README's advice).
+    writeFileSync(
+      join(app, 'vitest.config.js'),
+      "import { defineConfig } from 'vitest/config';\nexport default defineConfig({ test: { poolOptions: { forks: { execArgv: ['--expose-gc'] } } } });\n",
+    );
+    // The fixtures must come from the installed package, not an override.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'GHOSTFLOW_TORCH_FIXTURES'));
+    let out;
+    try {
+      out = run(join(app, 'node_modules/.bin/vitest'), ['run', '--reporter=dot', '--reporter=json', '--outputFile.json=report.json'], {
+        cwd: app,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (e) {
+      process.stdout.write(`${e.stdout ?? ''}${e.stderr ?? ''}`);
+      throw new Error('the conformance kit failed on the third-party backend (output above)');
+    }
+    const plain = stripVTControlCharacters(out);
+    const summary = plain.split('\n').filter((l) => /^\s*(Test Files|Tests)\s/.test(l));
+    for (const l of summary) console.log(l.trim());
+    const report = JSON.parse(readFileSync(join(app, 'report.json'), 'utf8'));
+    const tests = report.testResults.flatMap((f) => f.assertionResults);
+    const passed = tests.filter((t) => t.status === 'passed');
+    const fixtures = passed.filter((t) => t.fullName.includes('torch-fixtures'));
+    console.log(`acme: ${passed.length} of ${tests.length} tests passed, ${fixtures.length} of them PyTorch fixture cases`);
+    // A kit that silently skipped everything (e.g. fixtures not found) must not count as green.
+    if (!report.success || passed.length < 1000)
+      throw new Error(`expected the kit to pass well over 1000 tests on 'acme', got ${passed.length}`);
+    if (fixtures.length < 10) throw new Error(`expected the shipped PyTorch fixtures to run, got ${fixtures.length} fixture tests`);
+    console.log(
+      `the conformance kit, installed from its tarball with npm, passes on a third-party backend outside the workspace (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+    );
+  } finally {
+    rmSync(dest, { recursive: true, force: true });
+    rmSync(app, { recursive: true, force: true });
+  }
+}
+
 const mode = process.argv[2];
 if (mode === 'lint') await lint();
 else if (mode === 'install') install();
+else if (mode === 'kit') kit();
 else {
-  console.error('usage: node tools/pack-check/main.mjs lint|install');
+  console.error('usage: node tools/pack-check/main.mjs lint|install|kit');
   process.exit(2);
 }

@@ -5,6 +5,7 @@
  */
 import { getBackendName, loadBackend, setBackend } from '@ghostflow/core';
 import '@ghostflow/backend-cpu';
+import { trainLoop } from '@ghostflow/nn/browser';
 import { type Trainer, createTrainer } from './model.js';
 import text from './text.txt?raw';
 
@@ -39,6 +40,7 @@ const state: PlaygroundState = {
 
 let trainer: Trainer | undefined;
 let stopRequested = false;
+let stopController: AbortController | undefined;
 
 function setStatus(s: PlaygroundState['state'], message: string): void {
   state.state = s;
@@ -134,8 +136,6 @@ function draw(): void {
   ctx.stroke();
 }
 
-const nextFrame = () => new Promise<void>((r) => requestAnimationFrame(() => r()));
-
 async function train(): Promise<void> {
   const backend = selectedBackend();
   const steps = Math.max(1, Number($<HTMLInputElement>('steps').value) || 1);
@@ -153,25 +153,32 @@ async function train(): Promise<void> {
     trainer = createTrainer(text, { lr });
     setStatus('training', `${state.backend}: ${trainer.parameters} parameters, starting…`);
     draw();
-    const t0 = performance.now();
+    // trainLoop yields to the event loop every frame's worth of steps, so the page repaints and
+    // the Stop button works while the cpu backend trains synchronously.
+    const stop = new AbortController();
+    stopController = stop;
     let lastDraw = 0;
-    for (let i = 0; i < steps && !stopRequested; i++) {
-      state.losses.push(await trainer.step());
-      const now = performance.now();
-      state.msPerStep = (now - t0) / state.losses.length;
-      if (now - lastDraw > 50 || i === steps - 1) {
-        lastDraw = now;
-        const n = state.losses.length;
-        const recent = state.losses.slice(-10);
-        const avg = recent.reduce((a, b) => a + b, 0) / recent.length;
-        setStatus(
-          'training',
-          `${state.backend}: step ${n}/${steps}  loss ${(state.losses[n - 1] as number).toFixed(3)}  (mean of last ${recent.length}: ${avg.toFixed(3)}, first ${(state.losses[0] as number).toFixed(3)})  ${state.msPerStep.toFixed(0)} ms/step`,
-        );
-        draw();
-        await nextFrame();
-      }
-    }
+    await trainLoop({
+      steps,
+      step: () => (trainer as Trainer).step(),
+      signal: stop.signal,
+      onProgress: ({ step: n, loss, msPerStep }) => {
+        state.losses.push(loss);
+        state.msPerStep = msPerStep;
+        const now = performance.now();
+        if (now - lastDraw > 50 || n === steps) {
+          lastDraw = now;
+          const recent = state.losses.slice(-10);
+          const avg = recent.reduce((a, b) => a + b, 0) / recent.length;
+          setStatus(
+            'training',
+            `${state.backend}: step ${n}/${steps}  loss ${loss.toFixed(3)}  (mean of last ${recent.length}: ${avg.toFixed(3)}, first ${(state.losses[0] as number).toFixed(3)})  ${msPerStep.toFixed(0)} ms/step`,
+          );
+          draw();
+        }
+      },
+    });
+    stopRequested = stop.signal.aborted;
     const n = state.losses.length;
     setStatus(
       stopRequested ? 'stopped' : 'done',
@@ -204,6 +211,7 @@ async function sample(): Promise<void> {
 trainBtn.addEventListener('click', () => void train());
 stopBtn.addEventListener('click', () => {
   stopRequested = true;
+  stopController?.abort();
 });
 sampleBtn.addEventListener('click', () => void sample());
 draw();

@@ -13,7 +13,7 @@ import {
 } from '@ghostflow/core';
 import { CPU_FUSED_KERNELS, CPU_PRIMITIVE_KERNELS, type CpuFusedTable, type CpuPrimitiveTable } from './kernel-table.js';
 import { CpuStore } from './storage.js';
-import { type CpuPath, envVar, nodeBuiltin, wasmBuild } from './wasm/detect.js';
+import { type CpuPath, envVar, nodeBuiltin, wasmBuild, wasmRefusal } from './wasm/detect.js';
 import { DEFAULT_THRESHOLDS, type WasmThresholds, wasmKernelTables } from './wasm/kernels.js';
 import { WasmRuntime } from './wasm/runtime.js';
 
@@ -55,6 +55,34 @@ export interface CpuBackendInfo {
   threads: number;
   /** Worker threads that have started and take work now (`threads - 1` once warm). */
   readyWorkers: number;
+  /**
+   * Why the path or the thread count is below what the machine could do, with the fix (a page
+   * that is not cross-origin isolated, a CSP without 'wasm-unsafe-eval' or blocking blob:
+   * workers); absent when nothing was lost.
+   */
+  limitedBy?: string;
+}
+
+/** The fix for a page without SharedArrayBuffer, quoted in warnings and `info.limitedBy`. */
+export const ISOLATION_FIX =
+  "serve the page cross-origin isolated: 'Cross-Origin-Opener-Policy: same-origin' and 'Cross-Origin-Embedder-Policy: require-corp' (or 'credentialless') response headers";
+/** The fix for a CSP that blocks WebAssembly. */
+export const WASM_CSP_FIX = "add 'wasm-unsafe-eval' to the page's Content-Security-Policy script-src";
+/** The fix for a CSP that blocks the pool's Blob-URL workers. */
+export const WORKER_CSP_FIX = "allow Blob-URL workers in the page's Content-Security-Policy: worker-src 'self' blob:";
+
+/** Whether threads can share memory here: SharedArrayBuffer exists and (in a browser) the page is cross-origin isolated. */
+function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer !== 'function') return false;
+  return (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
+}
+
+const warned = new Set<string>();
+/** Warns once per process and cause. */
+function warnOnce(key: string, message: string): void {
+  if (warned.has(key)) return;
+  warned.add(key);
+  console.warn(`ghostflow cpu backend: ${message}`);
 }
 
 /** A CPU backend: a {@link Backend} plus what it runs and its thread control. */
@@ -76,9 +104,12 @@ const followers = new Set<WasmRuntime>();
 /**
  * The default thread count: `setCpuThreads`, else `GHOSTFLOW_CPU_THREADS`, else the
  * machine's parallelism (`os.availableParallelism()` in Node, `navigator.hardwareConcurrency`
- * in a browser), else 1.
+ * in a browser), else 1. Always 1 where threads cannot run: no SharedArrayBuffer (a page
+ * that is not cross-origin isolated) or no WebAssembly kernels (a CSP without
+ * 'wasm-unsafe-eval'); `cpuBackendInfo().limitedBy` says which.
  */
 export function getCpuThreads(): number {
+  if (!sharedMemoryAvailable() || wasmBuild() === null) return 1;
   if (defaultThreads !== undefined) return defaultThreads;
   const raw = envVar('GHOSTFLOW_CPU_THREADS');
   if (raw !== undefined && raw.trim() !== '') return capThreads(checkThreads('GHOSTFLOW_CPU_THREADS', Number(raw), raw));
@@ -154,9 +185,42 @@ export function cpuBackendInfo(backendOrOptions: Backend | CpuBackendOptions = {
   const useWasm =
     (options.wasm ?? envFlag('GHOSTFLOW_CPU_WASM') ?? true) &&
     wasmBuild(options.relaxedSimd ?? envFlag('GHOSTFLOW_CPU_RELAXED_SIMD') ?? true);
-  if (!useWasm) return { path: 'js', threads: 1, readyWorkers: 0 };
-  const threads = typeof SharedArrayBuffer === 'function' ? requestedThreads(options) : 1;
-  return { path: useWasm.path, threads, readyWorkers: 0 };
+  if (!useWasm) {
+    const refused = options.wasm !== false && wasmRefusal();
+    return refused
+      ? { path: 'js', threads: 1, readyWorkers: 0, limitedBy: wasmLimit(refused) }
+      : { path: 'js', threads: 1, readyWorkers: 0 };
+  }
+  const threads = sharedMemoryAvailable() ? requestedThreads(options) : 1;
+  const limited = !sharedMemoryAvailable() && machineThreads() > 1;
+  return limited
+    ? { path: useWasm.path, threads, readyWorkers: 0, limitedBy: isolationLimit() }
+    : { path: useWasm.path, threads, readyWorkers: 0 };
+}
+
+function wasmLimit(reason: string): string {
+  return `WebAssembly compilation was refused (${reason}), so the JavaScript kernels run (several times slower): ${WASM_CSP_FIX}`;
+}
+
+function isolationLimit(): string {
+  return `one thread instead of ${machineThreads()}: SharedArrayBuffer is unavailable (the page is not cross-origin isolated): ${ISOLATION_FIX}`;
+}
+
+/**
+ * Listens for the browser's report that the page's CSP blocked a Blob-URL worker (the pool's
+ * workers then never start, silently): calls `onBlocked` once.
+ */
+function watchWorkerCsp(onBlocked: () => void): void {
+  const g = globalThis as { addEventListener?: (type: string, fn: (e: Event) => void) => void };
+  if (typeof g.addEventListener !== 'function' || nodeBuiltin('node:os')) return;
+  let fired = false;
+  g.addEventListener('securitypolicyviolation', (e) => {
+    const v = e as Event & { blockedURI?: string; effectiveDirective?: string };
+    if (fired || !/^blob/.test(v.blockedURI ?? '') || !/^(worker-src|script-src|child-src|default-src)/.test(v.effectiveDirective ?? ''))
+      return;
+    fired = true;
+    onBlocked();
+  });
 }
 
 /**
@@ -182,6 +246,24 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     }
   }
   if (runtime && options.threads === undefined) followers.add(runtime);
+  // What the environment cost: said once per process, with the fix, and kept in `info.limitedBy`.
+  let limitedBy: string | undefined;
+  const refused = useWasm && !build ? wasmRefusal() : undefined;
+  if (refused) {
+    limitedBy = wasmLimit(refused);
+    warnOnce('wasm', limitedBy);
+  } else if (runtime && !sharedMemoryAvailable() && (options.threads ?? defaultThreads ?? machineThreads()) > 1) {
+    limitedBy = isolationLimit();
+    warnOnce('isolation', limitedBy);
+  }
+  if (runtime && runtime.threads > 1) {
+    watchWorkerCsp(() => {
+      limitedBy = `worker threads were blocked by the page's Content-Security-Policy, so GEMM runs on one thread: ${WORKER_CSP_FIX}`;
+      warnOnce('worker-csp', limitedBy);
+      followers.delete(runtime as WasmRuntime);
+      runtime?.setThreads(1);
+    });
+  }
   const wasm = runtime
     ? wasmKernelTables(
         runtime,
@@ -237,11 +319,13 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
   return {
     name: options.name ?? 'cpu',
     get info(): CpuBackendInfo {
-      return {
+      const info: CpuBackendInfo = {
         path: runtime ? runtime.path : 'js',
         threads: runtime ? runtime.threads : 1,
         readyWorkers: runtime?.workers?.readyWorkers() ?? 0,
       };
+      if (limitedBy) info.limitedBy = limitedBy;
+      return info;
     },
     setThreads(threads: number): void {
       const n = capThreads(checkThreads('setThreads', threads));
@@ -249,7 +333,14 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
       runtime?.setThreads(n);
     },
     whenThreadsReady(): Promise<void> {
-      return runtime?.workers?.whenReady() ?? Promise.resolve();
+      const pending = runtime?.workers?.whenReady();
+      if (!pending) return Promise.resolve();
+      return pending.catch((e: unknown) => {
+        throw new BackendError(
+          `cpu backend: ${(e as Error).message.replace(/^cpu backend: /, '')} within 10 s. In a browser, check the console: a Content-Security-Policy must allow Blob-URL workers (worker-src 'self' blob:) and WebAssembly ('wasm-unsafe-eval'); in Node, check that worker_threads can start`,
+          { cause: e },
+        );
+      });
     },
     dispose(): void {
       if (runtime) followers.delete(runtime);

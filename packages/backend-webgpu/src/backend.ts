@@ -30,10 +30,31 @@ export interface WebGPUBackend extends Backend {
   readonly device: GPUDevice;
   /** The adapter's description (vendor, architecture, device) as reported by the implementation. */
   readonly adapterInfo: string;
+  /**
+   * The adapter's description when it is a software fallback (SwiftShader, llvmpipe...):
+   * `ready()` then prefers the cpu backend unless `ready({ allowFallbackAdapter: true })`.
+   */
+  readonly fallbackAdapter?: string;
   /** Pipeline cache, buffer pool and submission counters. */
   runtimeStats(): RuntimeStats;
   sync(): Promise<void>;
   dispose(): void;
+}
+
+/** Software rasterisers that WebGPU implementations fall back to (Dawn on SwiftShader, Mesa's llvmpipe/lavapipe, WARP). */
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render|\bwarp\b/i;
+
+/**
+ * The adapter's description when it is a fallback (software) adapter, else undefined:
+ * `info.isFallbackAdapter` (current spec), `adapter.isFallbackAdapter` (older
+ * implementations), or a known software rasteriser's name in the adapter's info.
+ */
+export function fallbackAdapterOf(adapter: GPUAdapter | undefined): string | undefined {
+  if (!adapter) return undefined;
+  const info = (adapter as { info?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).info;
+  const flagged = info?.isFallbackAdapter === true || (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  const text = describeAdapter(adapter);
+  return flagged || SOFTWARE_ADAPTER.test(text) ? text : undefined;
 }
 
 function describeAdapter(adapter: GPUAdapter | undefined): string {
@@ -108,6 +129,7 @@ export async function createWebGPUBackend(options: WebGPUBackendOptions = {}): P
     fused,
     device,
     adapterInfo: rt.adapterDescription,
+    fallbackAdapter: fallbackAdapterOf(adapter),
     upload,
     read,
     disposeData(dataId: DataId): void {

@@ -122,7 +122,8 @@ describe.skipIf(webgpuUnavailable !== null)('webgpu backend', () => {
   it('registering never touches the GPU; a backend that cannot start is skipped by ready() with its reason', async () => {
     const noAdapter = { requestAdapter: async () => null } as unknown as GPU;
     expect(() => registerBackend('webgpu-without-gpu', () => createWebGPUBackend({ gpu: noAdapter }), { priority: 100 })).not.toThrow();
-    const selection = await ready();
+    // SwiftShader is a fallback adapter: ready() takes it only when allowed (ready-fallback.test.ts).
+    const selection = await ready({ allowFallbackAdapter: true });
     expect(selection.backend).toBe('webgpu');
     expect(selection.skipped.map((s) => s.name)).toEqual(['webgpu-without-gpu']);
     expect(selection.skipped[0].reason).toMatch(/WebGPU is not available/);

@@ -53,7 +53,7 @@ export {
   LINEAR_ACTIVATIONS,
   recurrentWorkspaceSize,
 } from './backend/kernels.js';
-export type { RegisterBackendOptions, RegistrationResult, BackendSelection } from './backend/registry.js';
+export type { RegisterBackendOptions, RegistrationResult, BackendSelection, ReadyOptions } from './backend/registry.js';
 export { sync } from './backend/sync.js';
 export {
   registerBackend,

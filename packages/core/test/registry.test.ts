@@ -194,3 +194,84 @@ describe('selection', () => {
     removeBackend('not-there');
   });
 });
+
+describe('ready(): fallback adapters and switching after an implicit choice', () => {
+  /** A fake backend with a live-buffer count the test controls and an optional fallback adapter. */
+  function counted(name: string, fallbackAdapter?: string): Backend & { live: number } {
+    const b = fakeBackend(name);
+    const out = Object.assign(b, { live: 0, fallbackAdapter });
+    out.memory = () => ({ buffers: out.live, bytes: 0, bytesAllocatedTotal: 0, peakBytes: 0 });
+    return out;
+  }
+
+  it('skips a backend on a software fallback adapter, says why, and takes it when allowed', async () => {
+    registerBackend('gpu', async () => counted('gpu', 'google / swiftshader'), { priority: 2 });
+    registerBackend('cpu', () => counted('cpu'), { priority: 1 });
+    const sel = await ready();
+    expect(sel.backend).toBe('cpu');
+    expect(sel.skipped).toHaveLength(1);
+    expect(sel.skipped[0]?.name).toBe('gpu');
+    expect(sel.skipped[0]?.reason).toMatch(/software fallback adapter \(google \/ swiftshader\).*allowFallbackAdapter: true/);
+    // A selection made by ready() stands: asking again with other options changes nothing.
+    expect((await ready({ allowFallbackAdapter: true })).backend).toBe('cpu');
+    removeBackend('cpu');
+    registerBackend('cpu', () => counted('cpu'), { priority: 1 });
+    expect((await ready({ allowFallbackAdapter: true })).backend).toBe('gpu');
+    // setBackend is an explicit ask: it uses the fallback adapter without options.
+    await setBackend('cpu');
+    expect((await setBackend('gpu')).name).toBe('gpu');
+  });
+
+  it('getBackend() does not pick a started fallback backend either', async () => {
+    registerBackend('gpu', () => counted('gpu', 'llvmpipe'), { priority: 2 });
+    registerBackend('cpu', () => counted('cpu'), { priority: 1 });
+    await loadBackend('gpu');
+    expect(getBackendName()).toBe('cpu');
+  });
+
+  it('replaces a backend picked by a synchronous call while it holds no buffer', async () => {
+    const cpu = counted('cpu');
+    registerBackend('cpu', () => cpu, { priority: 1 });
+    let resolveGpu: (b: Backend) => void = () => undefined;
+    registerBackend(
+      'gpu',
+      () =>
+        new Promise<Backend>((r) => {
+          resolveGpu = r;
+        }),
+      { priority: 2 },
+    );
+    // Before ready(): the async gpu cannot start synchronously, so cpu is picked implicitly.
+    expect(getBackendName()).toBe('cpu');
+    cpu.live = 0; // every tensor made on it was disposed
+    const pending = ready();
+    resolveGpu(counted('gpu'));
+    expect((await pending).backend).toBe('gpu');
+    expect(getBackendName()).toBe('gpu');
+  });
+
+  it('refuses to switch away from an implicit choice that holds tensors, naming both backends and the fix', async () => {
+    const cpu = counted('cpu');
+    registerBackend('cpu', () => cpu, { priority: 1 });
+    registerBackend('gpu', async () => counted('gpu'), { priority: 2 });
+    expect(getBackendName()).toBe('cpu');
+    cpu.live = 2;
+    await expect(ready()).rejects.toThrow(BackendError);
+    await expect(ready()).rejects.toThrow(/got 2 live buffer\(s\) on 'cpu'.*would now choose 'gpu'.*setBackend\('cpu'\)/);
+    // Keeping cpu explicitly ends the question: ready() then returns that choice.
+    await setBackend('cpu');
+    expect((await ready()).backend).toBe('cpu');
+  });
+
+  it('keeps an implicit choice that ready() would make anyway, and then treats it as made', async () => {
+    const cpu = counted('cpu');
+    registerBackend('cpu', () => cpu, { priority: 2 });
+    registerBackend('gpu', async () => counted('gpu', 'swiftshader'), { priority: 3 });
+    registerBackend('other', () => counted('other'), { priority: 1 });
+    expect(getBackendName()).toBe('cpu');
+    cpu.live = 5;
+    expect((await ready()).backend).toBe('cpu');
+    cpu.live = 0;
+    expect((await ready({ allowFallbackAdapter: true })).backend).toBe('cpu');
+  });
+});

@@ -198,18 +198,10 @@ export type {
 } from './optim/index.js';
 
 // Serialization: safetensors.
-export {
-  saveSafetensors,
-  saveSafetensorsSync,
-  loadSafetensors,
-  readSafetensorsHeader,
-  save,
-  load,
-  encodeCheckpoint,
-  decodeCheckpoint,
-  saveCheckpoint,
-  loadCheckpoint,
-} from './serialization/index.js';
+// Node file helpers (`save`/`load`) are in '@ghostflow/nn/node', browser ones in '@ghostflow/nn/browser':
+// this entry imports nothing platform-specific, so it bundles for browsers without warnings.
+export { saveSafetensors, saveSafetensorsSync, loadSafetensors, readSafetensorsHeader } from './serialization/index.js';
+export { encodeCheckpoint, decodeCheckpoint } from './serialization/index.js';
 export type {
   SafetensorsMetadata,
   SaveSafetensorsOptions,

@@ -20,11 +20,10 @@ import {
   SGD,
   decodeCheckpoint,
   encodeCheckpoint,
-  loadCheckpoint,
   mseLoss,
-  saveCheckpoint,
   saveSafetensors,
 } from '@ghostflow/nn';
+import { loadCheckpoint, saveCheckpoint } from '@ghostflow/nn/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let dir: string;

@@ -9,17 +9,8 @@ import { closeSync, existsSync, mkdtempSync, openSync, rmSync, truncateSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GhostFlowError, type Tensor, memory, setBackend, tensor } from '@ghostflow/core';
-import {
-  LayerNorm,
-  Linear,
-  Module,
-  load,
-  loadSafetensors,
-  readSafetensorsHeader,
-  save,
-  saveSafetensors,
-  saveSafetensorsSync,
-} from '@ghostflow/nn';
+import { LayerNorm, Linear, Module, loadSafetensors, readSafetensorsHeader, saveSafetensors, saveSafetensorsSync } from '@ghostflow/nn';
+import { load, save } from '@ghostflow/nn/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const dir = mkdtempSync(join(tmpdir(), 'ghostflow-st-'));

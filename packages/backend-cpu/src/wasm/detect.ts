@@ -101,6 +101,16 @@ export function unsharedCopy(bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBu
 }
 
 let cached: WasmBuild | null | undefined;
+/** Why the engine validated the wasm kernels but refused to compile them (a CSP without 'wasm-unsafe-eval'). */
+let refusal: string | undefined;
+
+/**
+ * Why WebAssembly is unusable although the engine supports it (compiling was refused: in a
+ * browser, a Content-Security-Policy without 'wasm-unsafe-eval'), or undefined.
+ */
+export function wasmRefusal(): string | undefined {
+  return refusal;
+}
 
 function compile(bytes: Uint8Array<ArrayBuffer>, path: WasmBuild['path']): WasmBuild {
   const unsharedBytes = unsharedCopy(bytes);
@@ -130,8 +140,9 @@ export function wasmBuild(relaxed = true): WasmBuild | null {
   }
   try {
     cached = WebAssembly.validate(relaxedBytes) ? compile(relaxedBytes, 'relaxed-simd') : plainBuild();
-  } catch {
-    // Synchronous compilation can be refused (browser main thread, large module): JS path.
+  } catch (e) {
+    // Synchronous compilation can be refused (browser main thread, large module, CSP): JS path.
+    refusal = (e as Error).message;
     cached = plainBuild();
   }
   return cached;
@@ -146,7 +157,8 @@ function plainBuild(): WasmBuild | null {
   const bytes = decode(SIMD_WASM_BASE64);
   try {
     if (WebAssembly.validate(bytes)) plainCached = compile(bytes, 'simd');
-  } catch {
+  } catch (e) {
+    refusal = (e as Error).message;
     plainCached = null;
   }
   return plainCached;

@@ -65,6 +65,13 @@ export interface Backend {
    * run there), and the conformance kit fails such a backend without it.
    */
   takeIndexFault?(): IndexFault | null;
+  /**
+   * Set (to a description of the adapter) when the backend runs on a software fallback, such
+   * as a WebGPU fallback adapter (SwiftShader, llvmpipe): usually slower than the cpu
+   * backend. {@link ready} and automatic selection skip such a backend unless
+   * `ready({ allowFallbackAdapter: true })`; `setBackend(name)` still uses it.
+   */
+  readonly fallbackAdapter?: string;
 }
 
 /** Creates a backend instance; may be async (e.g. requesting a GPU device). */

@@ -26,6 +26,17 @@ export interface RegistrationResult {
   status: 'registered' | 'duplicate' | 'replaced';
 }
 
+/** Options for {@link ready}. */
+export interface ReadyOptions {
+  /**
+   * Accept a backend running on a software fallback adapter (`backend.fallbackAdapter`, e.g.
+   * WebGPU on SwiftShader or llvmpipe) when no better backend starts first. Default false:
+   * such a backend is skipped (with the reason in `skipped`) in favour of the next one,
+   * typically cpu (wasm), which is faster than a software GPU.
+   */
+  allowFallbackAdapter?: boolean;
+}
+
 /** Outcome of choosing a backend: which won and why others did not. */
 export interface BackendSelection {
   /** The active backend's name. */
@@ -49,6 +60,9 @@ const registry = sharedSlot('registry', () => ({
   entries: new Map<string, Entry>(),
   active: undefined as Backend | undefined,
   lastSelection: undefined as BackendSelection | undefined,
+  // True while the active backend was picked by a synchronous call (getBackend: creating a
+  // tensor before `await ready()`), not by setBackend/ready: ready() may still replace it.
+  implicit: false,
 }));
 const entries = registry.entries;
 
@@ -156,25 +170,62 @@ export async function setBackend(name: string): Promise<Backend> {
   const entry = entries.get(name);
   if (!entry) throw new BackendError(`no backend named '${name}' is registered (registered: ${listBackends().join(', ') || 'none'})`);
   registry.active = await instantiate(entry);
+  registry.implicit = false;
   registry.lastSelection = { backend: name, skipped: [] };
   return registry.active;
 }
 
+function fallbackReason(backend: Backend): string {
+  return `runs on a software fallback adapter (${backend.fallbackAdapter}), usually slower than the cpu backend; pass ready({ allowFallbackAdapter: true }) or call setBackend('${backend.name}') to use it anyway`;
+}
+
 /**
- * Chooses the best backend if none is active: the highest-priority one that starts.
+ * Chooses the best backend: the highest-priority one that starts, skipping one on a
+ * software fallback adapter (`backend.fallbackAdapter`) unless `allowFallbackAdapter`.
  * Resolves with the choice and the reasons others were skipped.
+ *
+ * When it switches: after `setBackend` or a previous `ready()`, the choice stands and is
+ * returned as it is (call `setBackend` to change it). A backend picked implicitly by a
+ * synchronous call before `await ready()` (creating a tensor, `getBackend()`) is replaced
+ * by ready()'s choice as long as it holds no live buffer (`memory().buffers === 0`: every
+ * tensor made on it was disposed); otherwise ready() rejects with a BackendError naming both
+ * backends and the fix, rather than leave those tensors on a backend that is no longer active.
+ * @example
+ * ```ts
+ * import '@ghostflow/backend-webgpu';
+ * import '@ghostflow/backend-cpu';
+ * const { backend, skipped } = await ready();   // 'webgpu' on a real GPU, else 'cpu'
+ * await ready({ allowFallbackAdapter: true });   // also accept WebGPU on SwiftShader/llvmpipe
+ * ```
  */
-export async function ready(): Promise<BackendSelection> {
-  if (registry.active && registry.lastSelection) return registry.lastSelection;
+export async function ready(options: ReadyOptions = {}): Promise<BackendSelection> {
+  if (registry.active && registry.lastSelection && !registry.implicit) return registry.lastSelection;
+  const implicit = registry.implicit ? registry.active : undefined;
   const skipped: { name: string; reason: string }[] = [];
   for (const entry of sortedEntries()) {
+    let backend: Backend;
     try {
-      registry.active = await instantiate(entry);
-      registry.lastSelection = { backend: entry.name, skipped };
-      return registry.lastSelection;
+      backend = await instantiate(entry);
     } catch (e) {
       skipped.push({ name: entry.name, reason: (e as Error).message });
+      continue;
     }
+    if (backend.fallbackAdapter !== undefined && !options.allowFallbackAdapter) {
+      skipped.push({ name: entry.name, reason: fallbackReason(backend) });
+      continue;
+    }
+    if (implicit && backend !== implicit) {
+      const live = implicit.memory().buffers;
+      if (live > 0) {
+        throw new BackendError(
+          `ready(): expected no tensor before choosing a backend, got ${live} live buffer(s) on '${implicit.name}', which a synchronous call (creating a tensor, getBackend()) picked before ready(); ready() would now choose '${entry.name}'. Await ready() before creating tensors, or call setBackend('${implicit.name}') to keep '${implicit.name}' (or setBackend('${entry.name}') and move the tensors with .to('${entry.name}'))`,
+        );
+      }
+    }
+    registry.active = backend;
+    registry.implicit = false;
+    registry.lastSelection = { backend: entry.name, skipped };
+    return registry.lastSelection;
   }
   throw new BackendError(noBackendMessage(skipped));
 }
@@ -189,14 +240,21 @@ function noBackendMessage(skipped: { name: string; reason: string }[]): string {
 
 /**
  * The active backend. Without a prior `setBackend`/`ready`, picks the highest-priority
- * backend that starts synchronously.
+ * backend that starts synchronously (not one on a fallback adapter); a later `await ready()`
+ * may still replace that pick while it holds no tensor (see {@link ready}).
  */
 export function getBackend(): Backend {
   if (registry.active) return registry.active;
   const skipped: { name: string; reason: string }[] = [];
   for (const entry of sortedEntries()) {
     try {
-      registry.active = instantiateSync(entry);
+      const backend = instantiateSync(entry);
+      if (backend.fallbackAdapter !== undefined) {
+        skipped.push({ name: entry.name, reason: fallbackReason(backend) });
+        continue;
+      }
+      registry.active = backend;
+      registry.implicit = true;
       registry.lastSelection = { backend: entry.name, skipped };
       return registry.active;
     } catch (e) {

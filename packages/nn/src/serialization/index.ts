@@ -1,4 +1,4 @@
-/** Serialization: the safetensors format, and Node file helpers. */
+/** Serialization: the safetensors format (bytes in, bytes out; the Node file helpers are in `../node.ts`). */
 export { saveSafetensors, saveSafetensorsSync, loadSafetensors, readSafetensorsHeader } from './safetensors.js';
 export type {
   SafetensorsMetadata,
@@ -8,7 +8,6 @@ export type {
   SafetensorsHeader,
   TensorDict,
 } from './safetensors.js';
-export { save, load } from './node.js';
+// Checkpoints as bytes (any platform); the file helpers saveCheckpoint/loadCheckpoint are in '@ghostflow/nn/node'.
 export { encodeCheckpoint, decodeCheckpoint } from './checkpoint.js';
 export type { CheckpointParts, CheckpointTargets, RestoredCheckpoint } from './checkpoint.js';
-export { saveCheckpoint, loadCheckpoint } from './checkpoint-node.js';

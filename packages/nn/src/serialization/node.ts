@@ -5,7 +5,8 @@
  * its own array: memory is bounded by the tensors loaded, and files over 2 GiB load.
  */
 import { GhostFlowError, type Tensor } from '@ghostflow/core';
-import { Module } from '../module.js';
+import type { Module } from '../module.js';
+import { dictOf } from './dict-of.js';
 import { describe, headerLength, parseHeader } from './header.js';
 import {
   type LoadSafetensorsOptions,
@@ -62,7 +63,7 @@ async function readExactly(fh: FileHandle, target: Uint8Array, position: number,
  */
 export async function save(path: string | URL, what: Module | TensorDict, options: SaveSafetensorsOptions = {}): Promise<void> {
   const p = checkPath(path, 'save');
-  const dict = what instanceof Module ? what.stateDict() : what;
+  const dict = dictOf(what);
   const bytes = await saveSafetensors(dict, options);
   const { writeFile } = await import('node:fs/promises');
   try {
