@@ -55,6 +55,11 @@ export interface CpuBackendInfo {
   threads: number;
   /** Worker threads that have started and take work now (`threads - 1` once warm). */
   readyWorkers: number;
+  /**
+   * Bytes of GEMM weights kept packed in wasm memory across calls (a weight is packed once
+   * and reused until it is written in place or freed); 0 on the JS path.
+   */
+  packedBytes: number;
 }
 
 /** A CPU backend: a {@link Backend} plus what it runs and its thread control. */
@@ -154,9 +159,9 @@ export function cpuBackendInfo(backendOrOptions: Backend | CpuBackendOptions = {
   const useWasm =
     (options.wasm ?? envFlag('GHOSTFLOW_CPU_WASM') ?? true) &&
     wasmBuild(options.relaxedSimd ?? envFlag('GHOSTFLOW_CPU_RELAXED_SIMD') ?? true);
-  if (!useWasm) return { path: 'js', threads: 1, readyWorkers: 0 };
+  if (!useWasm) return { path: 'js', threads: 1, readyWorkers: 0, packedBytes: 0 };
   const threads = typeof SharedArrayBuffer === 'function' ? requestedThreads(options) : 1;
-  return { path: useWasm.path, threads, readyWorkers: 0 };
+  return { path: useWasm.path, threads, readyWorkers: 0, packedBytes: 0 };
 }
 
 /**
@@ -188,9 +193,10 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
         { ...DEFAULT_THRESHOLDS, ...options.thresholds },
         { kernels: CPU_PRIMITIVE_KERNELS, fused: CPU_FUSED_KERNELS },
       )
-    : { kernels: {}, fused: {} };
-  const k: CpuPrimitiveTable = { ...CPU_PRIMITIVE_KERNELS, ...wasm.kernels, ...options.kernels };
-  const f: CpuFusedTable = { ...CPU_FUSED_KERNELS, ...wasm.fused, ...options.fused };
+    : null;
+  if (wasm) store.onDispose = wasm.release;
+  const k: CpuPrimitiveTable = { ...CPU_PRIMITIVE_KERNELS, ...wasm?.kernels, ...options.kernels };
+  const f: CpuFusedTable = { ...CPU_FUSED_KERNELS, ...wasm?.fused, ...options.fused };
 
   const kernels: PrimitiveKernels = {
     unary: (x, attrs) => k.unary(store, x, attrs),
@@ -205,7 +211,11 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     cumsum: (x, attrs) => k.cumsum(store, x, attrs),
     concat: (inputs, attrs) => k.concat(store, inputs, attrs),
     fill: (attrs) => k.fill(store, attrs),
-    write: (target, src) => k.write(store, target, src),
+    write: (target, src) => {
+      k.write(store, target, src);
+      // The buffer changed: caches derived from it (packed GEMM weights) are stale now.
+      store.buffer(target.dataId).version++;
+    },
   };
 
   // Arrow functions, so they work however core binds `this`.
@@ -219,6 +229,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     lstmCellBackward: (gates, c, dH, dC) => f.lstmCellBackward(store, gates, c, dH, dC),
     gruCellBackward: (gi, gh, h, dH) => f.gruCellBackward(store, gi, gh, h, dH),
     attention: (q, k, v, mask, attrs) => f.attention(store, q, k, v, mask, attrs),
+    adamUpdate: (param, grad, m, v, vmax, attrs) => f.adamUpdate(store, param, grad, m, v, vmax, attrs),
   };
 
   function readSync<D extends DType>(dataId: DataId, dtype: D, size: number): DTypeArrayMap[D] {
@@ -238,6 +249,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
         path: runtime ? runtime.path : 'js',
         threads: runtime ? runtime.threads : 1,
         readyWorkers: runtime?.workers?.readyWorkers() ?? 0,
+        packedBytes: wasm ? wasm.cache.heldBytes : 0,
       };
     },
     setThreads(threads: number): void {

@@ -41,6 +41,7 @@ export type {
   LinearActivation,
   IndexFault,
   IndexKernelAttrs,
+  AdamUpdateAttrs,
 } from './backend/kernels.js';
 export { UNARY_OPS, BINARY_OPS, REDUCE_OPS, PRIMITIVE_KERNELS, FUSED_KERNELS, LINEAR_ACTIVATIONS } from './backend/kernels.js';
 export type { RegisterBackendOptions, RegistrationResult, BackendSelection } from './backend/registry.js';
@@ -100,3 +101,4 @@ export * from './ops/sampling.js';
 export * from './ops/rearrange.js';
 export * from './ops/nonfinite.js';
 export * from './ops/norm.js';
+export * from './ops/adam-update.js';
