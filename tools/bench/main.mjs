@@ -120,9 +120,21 @@ function workloads() {
   list.push({ id: 'transformer-forward', kind: 'transformer', mode: 'forward', ...tr, title: `${trTitle} forward` });
   list.push({ id: 'transformer-train', kind: 'transformer', mode: 'train', ...tr, title: `${trTitle} train step` });
   for (const w of list) w.onnxName = `${w.id}-${specKey(w)}`;
+  // Single-op rows (GhostFlow's per-op cost: the kernel plus everything around it). Only when
+  // named in --only: the default table compares whole workloads across engines.
+  const ops = [
+    { id: 'adam-step', kind: 'adam', ...rnn, title: `Adam step on the LSTM's parameters (${rnn.input}→${rnn.hidden} x${rnn.layers})` },
+    { id: 'add-scalar', kind: 'add-scalar', n: q ? 4096 : 2 ** 20, title: `x + 2.5, x of ${q ? 4096 : 2 ** 20} f32` },
+    {
+      id: 'softmax',
+      kind: 'softmax',
+      shape: q ? [2, 64, 64] : [64, 512, 512],
+      title: `softmax over the last dim of ${q ? '2x64x64' : '64x512x512'} f32`,
+    },
+  ];
   if (!opts.only) return list;
   const keys = opts.only.split(',').map((s) => s.trim().toLowerCase());
-  return list.filter((w) => keys.some((k) => w.id.includes(k)));
+  return [...list.filter((w) => keys.some((k) => w.id.includes(k))), ...ops.filter((w) => keys.includes(w.id))];
 }
 
 function specKey(w) {
@@ -330,6 +342,24 @@ function ghostflowMaker(core, nn, { device, backend, asyncRead }) {
             }),
           );
       }
+    } else if (spec.kind === 'adam') {
+      // The step alone: gradients from one untimed backward, then opt.step() per run.
+      const m = new LSTM(spec.input, spec.hidden, { numLayers: spec.layers, batchFirst: true, device });
+      const x = randn([spec.batch, spec.seq, spec.input], on);
+      const opt = new Adam(m.parameters(), { lr: 1e-3 });
+      owned.push(m, x, opt);
+      tidy(() => m.forward(x)[0].square().mean().backward());
+      const probe = m.parameters()[0];
+      run = () => {
+        opt.step();
+        if (asyncRead) return finish(tidy(() => probe.sum()));
+      };
+    } else if (spec.kind === 'add-scalar' || spec.kind === 'softmax') {
+      const x = randn(spec.kind === 'softmax' ? spec.shape : [spec.n], on);
+      owned.push(x);
+      const op = spec.kind === 'softmax' ? () => core.softmax(x, -1) : () => x.add(2.5);
+      // Synchronous backend: the kernel has run when the op returns; no read-back in the time.
+      run = () => (asyncRead ? finish(op()) : op().dispose());
     } else return { na: 'unknown workload' };
     return {
       before: activate,
