@@ -953,3 +953,72 @@ export function adamUpdate(
     o += tail ? 4 : 16;
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// attention softmax (in place over the score rows of q kᵀ)
+
+/**
+ * Turns `x` `[B, L, S]` (contiguous q·k dot products) into attention weights in place:
+ * `s = x scale + mask` (mask at element strides mB, mL, mS; 0 = none), keys `j > i + S - L`
+ * set to -inf when `causal`, then a max-subtracted softmax per row with a float64 sum; a
+ * row whose scores are all -inf gets all-zero weights (not NaN), as the contract says.
+ */
+export function attentionSoftmax(x: usize, mask: usize, mB: i32, mL: i32, mS: i32, B: i32, L: i32, S: i32, scale: f32, causal: i32): void {
+  const shift = S - L;
+  const vs = f32x4.splat(scale);
+  const ninf = <f32>Number.NEGATIVE_INFINITY;
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < L; i++) {
+      const row = x + ((<usize>(b * L + i) * <usize>S) << 2);
+      const limit = causal ? min(S, max(0, i + shift + 1)) : S;
+      const vecEnd = (<usize>(limit & ~3)) << 2;
+      const end = (<usize>limit) << 2;
+      const mrow = mask + ((<usize>(b * mB + i * mL)) << 2);
+      // Scores and their max.
+      let vm = f32x4.splat(ninf);
+      let o: usize = 0;
+      if (mask === 0 || mS === 1) {
+        for (; o < vecEnd; o += 16) {
+          let s = f32x4.mul(v128.load(row + o), vs);
+          if (mask !== 0) s = f32x4.add(s, v128.load(mrow + o));
+          v128.store(row + o, s);
+          vm = f32x4.max(vm, s);
+        }
+      }
+      let m = max(max(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
+      const ms = (<usize>mS) << 2;
+      for (; o < end; o += 4) {
+        let s = load<f32>(row + o) * scale;
+        if (mask !== 0) s += load<f32>(mrow + (o >> 2) * ms);
+        store<f32>(row + o, s);
+        m = max(m, s);
+      }
+      const rowEnd = (<usize>S) << 2;
+      if (m === ninf) {
+        for (o = 0; o < rowEnd; o += 4) store<f32>(row + o, 0);
+        continue;
+      }
+      for (o = end; o < rowEnd; o += 4) store<f32>(row + o, 0);
+      // exp(s - max), summed in float64.
+      const vmax = f32x4.splat(m);
+      let s0 = f64x2.splat(0);
+      let s1 = f64x2.splat(0);
+      for (o = 0; o < vecEnd; o += 16) {
+        const e = V.vexp(f32x4.sub(v128.load(row + o), vmax));
+        v128.store(row + o, e);
+        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
+        s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)));
+      }
+      let sum = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1) + f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
+      for (; o < end; o += 4) {
+        const e = V.sexp(load<f32>(row + o) - m);
+        store<f32>(row + o, e);
+        sum += <f64>e;
+      }
+      const inv = <f32>(1.0 / sum);
+      const vinv = f32x4.splat(inv);
+      for (o = 0; o < vecEnd; o += 16) v128.store(row + o, f32x4.mul(v128.load(row + o), vinv));
+      for (; o < end; o += 4) store<f32>(row + o, load<f32>(row + o) * inv);
+    }
+  }
+}

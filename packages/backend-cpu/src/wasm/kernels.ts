@@ -583,9 +583,56 @@ export function wasmKernelTables(
   }
 
   /**
+   * The attention weights from the score dot products, in wasm (float32 lanes, float64 row
+   * sums): scale, the mask read at its own strides (a mask shared by the batch goes in once,
+   * never expanded), causal cut-off, max-subtracted softmax. Null when memory is short.
+   */
+  function attentionWeights(
+    store: CpuStore,
+    dots: CpuData,
+    mask: TensorView | null,
+    B: number,
+    L: number,
+    S: number,
+    attrs: { scale: number; causal: boolean },
+  ): CpuData | null {
+    const size = B * L * S;
+    call.begin();
+    const px = call.copy(dots.data as Float32Array, 0, size);
+    const pm = mask ? call.strided(store, mask, [B, L, S], mask.strides) : null;
+    if (!call.commit()) return null;
+    const [mB, mL, mS] = pm ? pm.strides : [0, 0, 0];
+    ex.attentionSoftmax(px, pm ? pm.ptr : 0, mB, mL, mS, B, L, S, attrs.scale, attrs.causal ? 1 : 0);
+    return call.take(store, px, size);
+  }
+
+  /** The JS float64 weights (the reference), when the wasm memory cannot take the problem. */
+  function jsAttentionWeights(
+    store: CpuStore,
+    dots: DataId,
+    mask: TensorView | null,
+    B: number,
+    L: number,
+    S: number,
+    attrs: { scale: number; causal: boolean },
+  ): CpuData {
+    const wData = store.alloc('float32', B * L * S);
+    attentionSoftmaxRows(
+      store.data(dots) as Float32Array,
+      mask ? rowMajorFloat64(store.data(mask.dataId), mask) : null,
+      wData.data as Float32Array,
+      B,
+      L,
+      S,
+      attrs,
+    );
+    return wData;
+  }
+
+  /**
    * Attention with both products on the wasm GEMM: `q kᵀ` (k read transposed through its
-   * strides), the scale / mask / causal softmax rows in JS (float64, shared with the JS
-   * kernel), then `weights v`. Small problems run the JS kernel.
+   * strides), the scale / mask / causal softmax rows in wasm ({@link attentionWeights}),
+   * then `weights v`. Small problems run the JS kernel.
    */
   function attention(
     store: CpuStore,
@@ -603,17 +650,9 @@ export function wasmKernelTables(
     }
     const kT: TensorView = { ...k, shape: [B, E, S], strides: [k.strides[0], k.strides[2], k.strides[1]] };
     const dots = matmul(store, q, kT);
-    const wData = store.alloc('float32', B * L * S);
+    let wData: CpuData;
     try {
-      attentionSoftmaxRows(
-        store.data(dots) as Float32Array,
-        mask ? rowMajorFloat64(store.data(mask.dataId), mask) : null,
-        wData.data as Float32Array,
-        B,
-        L,
-        S,
-        attrs,
-      );
+      wData = attentionWeights(store, dots as CpuData, mask, B, L, S, attrs) ?? jsAttentionWeights(store, dots, mask, B, L, S, attrs);
     } finally {
       store.dispose(dots);
     }

@@ -47,6 +47,18 @@ export interface KernelExports {
     batch: number,
     hidden: number,
   ): void;
+  attentionSoftmax(
+    x: number,
+    mask: number,
+    mB: number,
+    mL: number,
+    mS: number,
+    B: number,
+    L: number,
+    S: number,
+    scale: number,
+    causal: number,
+  ): void;
   binaryND(op: number, a: number, b: number, y: number, rank: number, meta: number): void;
   copyND(src: number, dst: number, rank: number, meta: number): void;
   adamUpdate(
