@@ -337,6 +337,13 @@ export function wasmKernelTables(
     if (plan.rank > 0) ex.copyND(plan.src, plan.ptr, plan.rank, plan.meta);
   }
 
+  /** Whether the memory span `v` touches is at most about twice its size (what `call.strided` copies as is). */
+  const compact = (v: TensorView): boolean => {
+    let span = 1;
+    for (let d = 0; d < v.shape.length; d++) span += (v.shape[d] - 1) * v.strides[d];
+    return span <= 2 * sizeOf(v.shape) + 64;
+  };
+
   /** Whether a wasm elementwise call is worth it for `size` elements. */
   const worth = (size: number): boolean => size > 0 && size >= th.minElements;
 
@@ -347,7 +354,10 @@ export function wasmKernelTables(
    */
   function unary(store: CpuStore, x: TensorView, attrs: { op: UnaryOp }): DataId {
     const size = sizeOf(x.shape);
-    const copy = attrs.op === 'identity' && (x.dtype === 'float32' || x.dtype === 'int32') && !isContiguousView(x);
+    // A copy goes through wasm only when the view's span is compact (a transpose, a
+    // permutation): a sparse one is gathered in JS anyway, and the copies in and out would
+    // only add to that.
+    const copy = attrs.op === 'identity' && (x.dtype === 'float32' || x.dtype === 'int32') && !isContiguousView(x) && compact(x);
     const code = UNARY_CODES[attrs.op];
     if (!worth(size) || (!copy && (code === undefined || x.dtype !== 'float32'))) return js.kernels.unary(store, x, attrs);
     call.begin();
