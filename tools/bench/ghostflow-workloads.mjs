@@ -179,6 +179,12 @@ export function ghostflowMaker(core, nn, { device, backend, asyncRead }) {
         opt.step();
         return finish(params[0].detach().narrow(0, 0, 1));
       };
+    } else if (spec.kind === 'add-scalar' || spec.kind === 'softmax') {
+      const x = randn(spec.kind === 'softmax' ? spec.shape : [spec.n], on);
+      owned.push(x);
+      const op = spec.kind === 'softmax' ? () => core.softmax(x, -1) : () => x.add(2.5);
+      // Synchronous backend: the kernel has run when the op returns; no read-back in the time.
+      run = () => (asyncRead ? finish(op()) : op().dispose());
     } else if (spec.kind === 'decode') {
       // Greedy-style decoding at batch 1: one GRU step per generated token, the state fed back.
       const m = new GRU(spec.input, spec.hidden, { numLayers: spec.layers, device });

@@ -160,9 +160,20 @@ function workloads() {
   });
   const chosen = opts.scale ? scaleWorkloads(q) : list;
   for (const w of chosen) w.onnxName = `${w.id}-${specKey(w)}`;
+  // Single-op rows (GhostFlow's per-op cost: the kernel plus everything around it). Only when
+  // named exactly in --only: the default table compares whole workloads across engines.
+  const ops = [
+    { id: 'add-scalar', kind: 'add-scalar', n: q ? 4096 : 2 ** 20, title: `x + 2.5, x of ${q ? 4096 : 2 ** 20} f32` },
+    {
+      id: 'softmax',
+      kind: 'softmax',
+      shape: q ? [2, 64, 64] : [64, 512, 512],
+      title: `softmax over the last dim of ${q ? '2x64x64' : '64x512x512'} f32`,
+    },
+  ];
   if (!opts.only) return chosen;
   const keys = opts.only.split(',').map((s) => s.trim().toLowerCase());
-  return chosen.filter((w) => keys.some((k) => w.id.toLowerCase().includes(k)));
+  return [...chosen.filter((w) => keys.some((k) => w.id.toLowerCase().includes(k))), ...ops.filter((w) => keys.includes(w.id))];
 }
 
 /**

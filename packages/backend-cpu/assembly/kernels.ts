@@ -749,3 +749,288 @@ export function gruCellBackward(
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// strided elementwise (any layout the JS side collapsed to `rank` dims; output contiguous)
+//
+// `meta` points at i32 words the caller lays out: shape[rank], then each operand's element
+// strides[rank], then rank scratch words for the odometer (zeroed by the caller). A stride
+// of 0 is a broadcast dim; the innermost dim runs as a vector loop when its strides are 0
+// or 1 (a scalar or a row broadcast never gets expanded to full size anywhere).
+
+// biome-ignore lint/complexity/noStaticOnlyClass: inlined helpers, as class V above
+class E {
+  /** `op(a, b)` on 4 lanes, the codes of {@link binary}. */
+  @inline static bop(op: i32, va: v128, vb: v128): v128 {
+    switch (op) {
+      case B_ADD:
+        return f32x4.add(va, vb);
+      case B_SUB:
+        return f32x4.sub(va, vb);
+      case B_MUL:
+        return f32x4.mul(va, vb);
+      case B_DIV:
+        return f32x4.div(va, vb);
+      case B_MAX:
+        return f32x4.max(va, vb);
+      case B_MIN:
+        return f32x4.min(va, vb);
+      default:
+        return va;
+    }
+  }
+  /** One row of `n` outputs: a at stride `sa`, b at stride `sb` (elements; 0 = broadcast). */
+  @inline static row(op: i32, a: usize, sa: i32, b: usize, sb: i32, y: usize, n: i32): void {
+    if (sa === 1 && sb === 1) {
+      binary(op, a, b, y, n);
+      return;
+    }
+    const vecEnd = (<usize>(n & ~3)) << 2;
+    const end = (<usize>n) << 2;
+    let o: usize = 0;
+    if (sa === 1 && sb === 0) {
+      const vb = f32x4.splat(load<f32>(b));
+      for (; o < vecEnd; o += 16) v128.store(y + o, E.bop(op, v128.load(a + o), vb));
+      for (; o < end; o += 4) store<f32>(y + o, f32x4.extract_lane(E.bop(op, f32x4.splat(load<f32>(a + o)), vb), 0));
+      return;
+    }
+    if (sa === 0 && sb === 1) {
+      const va = f32x4.splat(load<f32>(a));
+      for (; o < vecEnd; o += 16) v128.store(y + o, E.bop(op, va, v128.load(b + o)));
+      for (; o < end; o += 4) store<f32>(y + o, f32x4.extract_lane(E.bop(op, va, f32x4.splat(load<f32>(b + o))), 0));
+      return;
+    }
+    const ba = (<usize>sa) << 2;
+    const bb = (<usize>sb) << 2;
+    let pa = a;
+    let pb = b;
+    for (; o < end; o += 4) {
+      store<f32>(y + o, f32x4.extract_lane(E.bop(op, f32x4.splat(load<f32>(pa)), f32x4.splat(load<f32>(pb))), 0));
+      pa += ba;
+      pb += bb;
+    }
+  }
+  /** Word `i` of the meta block. */
+  @inline static m(meta: usize, i: i32): i32 {
+    return load<i32>(meta + ((<usize>i) << 2));
+  }
+}
+
+/**
+ * `y = a op b` over a strided layout of `rank` dims (rank >= 1): meta = shape, a's strides,
+ * b's strides, rank zeroed words. Same op codes and float32 results as {@link binary}.
+ */
+export function binaryND(op: i32, a: usize, b: usize, y: usize, rank: i32, meta: usize): void {
+  const last = rank - 1;
+  const n = E.m(meta, last);
+  const sa = E.m(meta, rank + last);
+  const sb = E.m(meta, 2 * rank + last);
+  const idx = meta + ((<usize>(3 * rank)) << 2);
+  let outer = 1;
+  for (let d = 0; d < last; d++) outer *= E.m(meta, d);
+  let pa = a;
+  let pb = b;
+  let py = y;
+  const rowBytes = (<usize>n) << 2;
+  for (let r = 0; r < outer; r++) {
+    E.row(op, pa, sa, pb, sb, py, n);
+    py += rowBytes;
+    for (let d = last - 1; d >= 0; d--) {
+      const p = idx + ((<usize>d) << 2);
+      const i = load<i32>(p) + 1;
+      const da = (<usize>E.m(meta, rank + d)) << 2;
+      const db = (<usize>E.m(meta, 2 * rank + d)) << 2;
+      if (i < E.m(meta, d)) {
+        store<i32>(p, i);
+        pa += da;
+        pb += db;
+        break;
+      }
+      store<i32>(p, 0);
+      pa -= <usize>(i - 1) * da;
+      pb -= <usize>(i - 1) * db;
+    }
+  }
+}
+
+/**
+ * Row-major copy of a strided layout of 4-byte elements (float32 or int32: bits are moved,
+ * never converted): meta = shape[rank], strides[rank], rank zeroed words.
+ */
+export function copyND(src: usize, dst: usize, rank: i32, meta: usize): void {
+  const last = rank - 1;
+  const n = E.m(meta, last);
+  const s = E.m(meta, rank + last);
+  const idx = meta + ((<usize>(2 * rank)) << 2);
+  let outer = 1;
+  for (let d = 0; d < last; d++) outer *= E.m(meta, d);
+  let ps = src;
+  let pd = dst;
+  const rowBytes = (<usize>n) << 2;
+  const sb = (<usize>s) << 2;
+  for (let r = 0; r < outer; r++) {
+    if (s === 1) memory.copy(pd, ps, rowBytes);
+    else if (s === 0) {
+      const v = load<i32>(ps);
+      for (let o: usize = 0; o < rowBytes; o += 4) store<i32>(pd + o, v);
+    } else {
+      let p = ps;
+      for (let o: usize = 0; o < rowBytes; o += 4) {
+        store<i32>(pd + o, load<i32>(p));
+        p += sb;
+      }
+    }
+    pd += rowBytes;
+    for (let d = last - 1; d >= 0; d--) {
+      const p = idx + ((<usize>d) << 2);
+      const i = load<i32>(p) + 1;
+      const ds = (<usize>E.m(meta, rank + d)) << 2;
+      if (i < E.m(meta, d)) {
+        store<i32>(p, i);
+        ps += ds;
+        break;
+      }
+      store<i32>(p, 0);
+      ps -= <usize>(i - 1) * ds;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// optimizer updates (contiguous float32, in place)
+
+/** `adamUpdate` flag bits. */
+const ADAM_DECOUPLED = 1;
+const ADAM_MAXIMIZE = 2;
+
+/**
+ * One Adam/AdamW step over `count` parameters, in place on p, m, v (and vmax when it is not
+ * 0, AMSGrad). Every operation rounds to float32 in the order of the composed update (core's
+ * `adamUpdate_`), with plain mul/add (never the relaxed fused multiply-add), so both agree:
+ * g = ±grad (+ wd p unless decoupled); p = p decay when decoupled; m = m b1 + g c1;
+ * v = v b2 + (g g) c2; vmax = max(vmax, v); p = p + (m / (sqrt(v or vmax) / bc2 + eps)) negStep.
+ */
+export function adamUpdate(
+  p: usize,
+  g: usize,
+  m: usize,
+  v: usize,
+  vmax: usize,
+  count: i32,
+  b1: f32,
+  c1: f32,
+  b2: f32,
+  c2: f32,
+  bc2: f32,
+  eps: f32,
+  negStep: f32,
+  wd: f32,
+  decay: f32,
+  flags: i32,
+): void {
+  const vecEnd = (<usize>(count & ~3)) << 2;
+  const end = (<usize>count) << 2;
+  const decoupled = (flags & ADAM_DECOUPLED) !== 0;
+  const maximize = (flags & ADAM_MAXIMIZE) !== 0;
+  const useWd = wd !== 0;
+  const vb1 = f32x4.splat(b1);
+  const vc1 = f32x4.splat(c1);
+  const vb2 = f32x4.splat(b2);
+  const vc2 = f32x4.splat(c2);
+  const vbc2 = f32x4.splat(bc2);
+  const veps = f32x4.splat(eps);
+  const vstep = f32x4.splat(negStep);
+  const vwd = f32x4.splat(wd);
+  const vdecay = f32x4.splat(decay);
+  for (let o: usize = 0; o < end; ) {
+    const tail = o >= vecEnd;
+    let vp = V.ld(p + o, tail);
+    let vg = V.ld(g + o, tail);
+    if (maximize) vg = f32x4.neg(vg);
+    if (useWd) {
+      if (decoupled) vp = f32x4.mul(vp, vdecay);
+      else vg = f32x4.add(vg, f32x4.mul(vp, vwd));
+    }
+    const vm = f32x4.add(f32x4.mul(V.ld(m + o, tail), vb1), f32x4.mul(vg, vc1));
+    const vv = f32x4.add(f32x4.mul(V.ld(v + o, tail), vb2), f32x4.mul(f32x4.mul(vg, vg), vc2));
+    V.st(m + o, vm, tail);
+    V.st(v + o, vv, tail);
+    let second = vv;
+    if (vmax !== 0) {
+      second = f32x4.max(V.ld(vmax + o, tail), vv);
+      V.st(vmax + o, second, tail);
+    }
+    const denom = f32x4.add(f32x4.div(f32x4.sqrt(second), vbc2), veps);
+    V.st(p + o, f32x4.add(vp, f32x4.mul(f32x4.div(vm, denom), vstep)), tail);
+    o += tail ? 4 : 16;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// attention softmax (in place over the score rows of q kᵀ)
+
+/**
+ * Turns `x` `[B, L, S]` (contiguous q·k dot products) into attention weights in place:
+ * `s = x scale + mask` (mask at element strides mB, mL, mS; 0 = none), keys `j > i + S - L`
+ * set to -inf when `causal`, then a max-subtracted softmax per row with a float64 sum; a
+ * row whose scores are all -inf gets all-zero weights (not NaN), as the contract says.
+ */
+export function attentionSoftmax(x: usize, mask: usize, mB: i32, mL: i32, mS: i32, B: i32, L: i32, S: i32, scale: f32, causal: i32): void {
+  const shift = S - L;
+  const vs = f32x4.splat(scale);
+  const ninf = <f32>Number.NEGATIVE_INFINITY;
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < L; i++) {
+      const row = x + ((<usize>(b * L + i) * <usize>S) << 2);
+      const limit = causal ? min(S, max(0, i + shift + 1)) : S;
+      const vecEnd = (<usize>(limit & ~3)) << 2;
+      const end = (<usize>limit) << 2;
+      const mrow = mask + ((<usize>(b * mB + i * mL)) << 2);
+      // Scores and their max.
+      let vm = f32x4.splat(ninf);
+      let o: usize = 0;
+      if (mask === 0 || mS === 1) {
+        for (; o < vecEnd; o += 16) {
+          let s = f32x4.mul(v128.load(row + o), vs);
+          if (mask !== 0) s = f32x4.add(s, v128.load(mrow + o));
+          v128.store(row + o, s);
+          vm = f32x4.max(vm, s);
+        }
+      }
+      let m = max(max(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
+      const ms = (<usize>mS) << 2;
+      for (; o < end; o += 4) {
+        let s = load<f32>(row + o) * scale;
+        if (mask !== 0) s += load<f32>(mrow + (o >> 2) * ms);
+        store<f32>(row + o, s);
+        m = max(m, s);
+      }
+      const rowEnd = (<usize>S) << 2;
+      if (m === ninf) {
+        for (o = 0; o < rowEnd; o += 4) store<f32>(row + o, 0);
+        continue;
+      }
+      for (o = end; o < rowEnd; o += 4) store<f32>(row + o, 0);
+      // exp(s - max), summed in float64.
+      const vmax = f32x4.splat(m);
+      let s0 = f64x2.splat(0);
+      let s1 = f64x2.splat(0);
+      for (o = 0; o < vecEnd; o += 16) {
+        const e = V.vexp(f32x4.sub(v128.load(row + o), vmax));
+        v128.store(row + o, e);
+        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
+        s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)));
+      }
+      let sum = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1) + f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
+      for (; o < end; o += 4) {
+        const e = V.sexp(load<f32>(row + o) - m);
+        store<f32>(row + o, e);
+        sum += <f64>e;
+      }
+      const inv = <f32>(1.0 / sum);
+      const vinv = f32x4.splat(inv);
+      for (o = 0; o < vecEnd; o += 16) v128.store(row + o, f32x4.mul(v128.load(row + o), vinv));
+      for (; o < end; o += 4) store<f32>(row + o, load<f32>(row + o) * inv);
+    }
+  }
+}

@@ -56,6 +56,11 @@ export interface CpuBackendInfo {
   /** Worker threads that have started and take work now (`threads - 1` once warm). */
   readyWorkers: number;
   /**
+   * Bytes of GEMM weights kept packed in wasm memory across calls (a weight is packed once
+   * and reused until it is written in place or freed); 0 on the JS path.
+   */
+  packedBytes: number;
+  /**
    * Why the path or the thread count is below what the machine could do, with the fix (a page
    * that is not cross-origin isolated, a CSP without 'wasm-unsafe-eval' or blocking blob:
    * workers); absent when nothing was lost.
@@ -188,14 +193,14 @@ export function cpuBackendInfo(backendOrOptions: Backend | CpuBackendOptions = {
   if (!useWasm) {
     const refused = options.wasm !== false && wasmRefusal();
     return refused
-      ? { path: 'js', threads: 1, readyWorkers: 0, limitedBy: wasmLimit(refused) }
-      : { path: 'js', threads: 1, readyWorkers: 0 };
+      ? { path: 'js', threads: 1, readyWorkers: 0, packedBytes: 0, limitedBy: wasmLimit(refused) }
+      : { path: 'js', threads: 1, readyWorkers: 0, packedBytes: 0 };
   }
   const threads = sharedMemoryAvailable() ? requestedThreads(options) : 1;
   const limited = !sharedMemoryAvailable() && machineThreads() > 1;
   return limited
-    ? { path: useWasm.path, threads, readyWorkers: 0, limitedBy: isolationLimit() }
-    : { path: useWasm.path, threads, readyWorkers: 0 };
+    ? { path: useWasm.path, threads, readyWorkers: 0, packedBytes: 0, limitedBy: isolationLimit() }
+    : { path: useWasm.path, threads, readyWorkers: 0, packedBytes: 0 };
 }
 
 function wasmLimit(reason: string): string {
@@ -270,9 +275,10 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
         { ...DEFAULT_THRESHOLDS, ...options.thresholds },
         { kernels: CPU_PRIMITIVE_KERNELS, fused: CPU_FUSED_KERNELS },
       )
-    : { kernels: {}, fused: {} };
-  const k: CpuPrimitiveTable = { ...CPU_PRIMITIVE_KERNELS, ...wasm.kernels, ...options.kernels };
-  const f: CpuFusedTable = { ...CPU_FUSED_KERNELS, ...wasm.fused, ...options.fused };
+    : null;
+  if (wasm) store.onDispose = wasm.release;
+  const k: CpuPrimitiveTable = { ...CPU_PRIMITIVE_KERNELS, ...wasm?.kernels, ...options.kernels };
+  const f: CpuFusedTable = { ...CPU_FUSED_KERNELS, ...wasm?.fused, ...options.fused };
 
   const kernels: PrimitiveKernels = {
     unary: (x, attrs) => k.unary(store, x, attrs),
@@ -287,7 +293,11 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     cumsum: (x, attrs) => k.cumsum(store, x, attrs),
     concat: (inputs, attrs) => k.concat(store, inputs, attrs),
     fill: (attrs) => k.fill(store, attrs),
-    write: (target, src) => k.write(store, target, src),
+    write: (target, src) => {
+      k.write(store, target, src);
+      // The buffer changed: caches derived from it (packed GEMM weights) are stale now.
+      store.buffer(target.dataId).version++;
+    },
   };
 
   // Arrow functions, so they work however core binds `this`.
@@ -304,6 +314,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     recurrentSequence: (gi, h0, c0, wHh, bHh, wHr, attrs) => f.recurrentSequence(store, gi, h0, c0, wHh, bHh, wHr, attrs),
     recurrentSequenceBackward: (wHh, wHr, y, ws, dY, dHN, dCN, attrs) =>
       f.recurrentSequenceBackward(store, wHh, wHr, y, ws, dY, dHN, dCN, attrs),
+    adamUpdate: (param, grad, m, v, vmax, attrs) => f.adamUpdate(store, param, grad, m, v, vmax, attrs),
   };
 
   function readSync<D extends DType>(dataId: DataId, dtype: D, size: number): DTypeArrayMap[D] {
@@ -323,6 +334,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
         path: runtime ? runtime.path : 'js',
         threads: runtime ? runtime.threads : 1,
         readyWorkers: runtime?.workers?.readyWorkers() ?? 0,
+        packedBytes: wasm ? wasm.cache.heldBytes : 0,
       };
       if (limitedBy) info.limitedBy = limitedBy;
       return info;

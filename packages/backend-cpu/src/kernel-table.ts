@@ -14,6 +14,7 @@ import { concat } from './kernels/concat.js';
 import { cumsum } from './kernels/cumsum.js';
 import { fill } from './kernels/fill.js';
 import { gather } from './kernels/gather.js';
+import { adamUpdate } from './kernels/fused/adam-update.js';
 import { attention } from './kernels/fused/attention.js';
 import { gruCell, gruCellBackward } from './kernels/fused/gru-cell.js';
 import { layerNorm } from './kernels/fused/layer-norm.js';
@@ -67,4 +68,5 @@ export const CPU_FUSED_KERNELS: Readonly<CpuFusedTable> = Object.freeze({
   attention,
   recurrentSequence,
   recurrentSequenceBackward,
+  adamUpdate,
 });

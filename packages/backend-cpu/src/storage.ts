@@ -26,6 +26,11 @@ export class CpuData {
   readonly dtype: DType;
   /** Bytes this buffer counts for in the statistics. */
   readonly bytes: number;
+  /**
+   * Times the buffer was changed in place (`write`, `adamUpdate`): the backend's own
+   * version counter, which caches derived from the values (packed GEMM weights) check.
+   */
+  version = 0;
 
   /** Wraps `data` (taken over, not copied). */
   constructor(data: TypedArray, dtype: DType) {
@@ -40,6 +45,8 @@ export class CpuStore {
   private readonly stats: BackendMemory = { buffers: 0, bytes: 0, bytesAllocatedTotal: 0, peakBytes: 0 };
   /** The first index fault since the last take (later ones merge into it). */
   private fault: IndexFault | null = null;
+  /** Called with each buffer as it is freed (caches drop what they derived from it). */
+  onDispose: ((buf: CpuData) => void) | null = null;
 
   /**
    * Records an out-of-range index a gather/scatter kernel skipped. Only the first one is
@@ -102,6 +109,7 @@ export class CpuStore {
     if (id.data === null)
       throw new BackendError('internal error: disposeData called twice on the same cpu buffer (core must free each handle exactly once)');
     id.data = null;
+    this.onDispose?.(id);
     this.stats.buffers--;
     this.stats.bytes -= id.bytes;
   }

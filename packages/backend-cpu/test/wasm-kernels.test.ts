@@ -103,7 +103,7 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
   it('reports the path and threads', () => {
     expect(['relaxed-simd', 'simd']).toContain(one.info.path);
     expect(plain.info.path).toBe('simd');
-    expect(js.info).toEqual({ path: 'js', threads: 1, readyWorkers: 0 });
+    expect(js.info).toEqual({ path: 'js', threads: 1, readyWorkers: 0, packedBytes: 0 });
     expect(one.info.threads).toBe(1);
     expect(two.info.threads).toBe(2);
     expect(two.info.readyWorkers).toBe(1);

@@ -43,6 +43,7 @@ export type {
   IndexKernelAttrs,
   RecurrentMode,
   RecurrentSequenceAttrs,
+  AdamUpdateAttrs,
 } from './backend/kernels.js';
 export {
   UNARY_OPS,
@@ -113,3 +114,4 @@ export * from './ops/nonfinite.js';
 export * from './ops/norm.js';
 // The kernel profiler (issue 10): per-kernel counts, time, bytes and a Chrome trace.
 export * from './profiler/index.js';
+export * from './ops/adam-update.js';

@@ -9,6 +9,7 @@
  * arbitrary strides.
  */
 import {
+  type AdamUpdateAttrs,
   type Backend,
   type BinaryOp,
   type DType,
@@ -1697,6 +1698,78 @@ export function kernelsSuite(ctx: SuiteContext): void {
       const nGate = P.un('tanh', P.bin('add', P.cols(gi, 2, H), P.bin('mul', r, P.cols(gh, 2, H))));
       const want = P.bin('add', nGate, P.bin('mul', z, P.bin('sub', hPrev, nGate)));
       await compare(gruCell.call(backend.fused, gi, gh, hPrev), [2, H], want, 'gruCell');
+    });
+
+    it('adamUpdate (in place): Adam, L2 decay with maximize, AdamW with AMSGrad; strided gradient, offset parameter', async (t) => {
+      const adam = backend.fused.adamUpdate;
+      if (!adam) {
+        t.skip();
+        return;
+      }
+      const shape = [3, 4];
+      const S = (v: number): TensorView => P.scalar(v, shape);
+      const cases: [string, Partial<AdamUpdateAttrs>, boolean][] = [
+        ['Adam', {}, false],
+        ['Adam, L2 weight decay, maximize', { weightDecay: 0.1, maximize: true }, false],
+        ['AdamW, AMSGrad', { weightDecay: 0.05, decoupled: true }, true],
+      ];
+      for (const [name, extra, amsgrad] of cases) {
+        const a: AdamUpdateAttrs = {
+          lr: 0.01,
+          beta1: 0.9,
+          beta2: 0.999,
+          eps: 1e-8,
+          weightDecay: 0,
+          decoupled: false,
+          step: 3,
+          maximize: false,
+          ...extra,
+        };
+        const P0 = X.map((v) => v * 0.7);
+        // The parameter sits at offset 2 of its buffer; what is before it must stay.
+        const p = h.raw([9, -9, ...P0], shape, [4, 1], 'float32', 2);
+        const g = h.view(
+          X.map((v) => 0.3 - 0.5 * v),
+          shape,
+          'float32',
+          'column-major',
+        );
+        const m = h.view(
+          X.map((v) => 0.01 * v),
+          shape,
+        );
+        const v = h.view(
+          X.map((x) => 0.002 * x * x),
+          shape,
+        );
+        const vx = amsgrad
+          ? h.view(
+              X.map((x, i) => (i % 2 ? 0.004 * x * x : 0)),
+              shape,
+            )
+          : null;
+        const pv: TensorView = { ...h.view(P0, shape) }; // the same values at offset 0, for the composition
+        let gg = a.maximize ? P.un('neg', g) : g;
+        let base = pv;
+        if (a.weightDecay !== 0) {
+          if (a.decoupled) base = P.bin('mul', pv, S(1 - a.lr * a.weightDecay));
+          else gg = P.bin('add', gg, P.bin('mul', pv, S(a.weightDecay)));
+        }
+        const m2 = P.bin('add', P.bin('mul', m, S(a.beta1)), P.bin('mul', gg, S(1 - a.beta1)));
+        const v2 = P.bin('add', P.bin('mul', v, S(a.beta2)), P.bin('mul', P.bin('mul', gg, gg), S(1 - a.beta2)));
+        const second = vx ? P.bin('maximum', vx, v2) : v2;
+        const denom = P.bin('add', P.bin('div', P.un('sqrt', second), S(Math.sqrt(1 - a.beta2 ** a.step))), S(a.eps));
+        const p2 = P.bin('add', base, P.bin('mul', P.bin('div', m2, denom), S(-(a.lr / (1 - a.beta1 ** a.step)))));
+        // Read the composition before the kernel overwrites its inputs.
+        const want = await Promise.all([p2, m2, v2, second].map((w) => h.read(w.dataId, 'float32', 12)));
+        adam.call(backend.fused, p, g, m, v, vx, a);
+        const got = await h.read(p.dataId, 'float32', 14);
+        expect(got.slice(0, 2), `${name}: elements before the parameter's offset`).toEqual([9, -9]);
+        expectValues(got.slice(2), want[0], `${name}: param`, { atol: 1e-6, rtol: 1e-5 });
+        expectValues(await h.read(m.dataId, 'float32', 12), want[1], `${name}: expAvg`, { atol: 1e-7, rtol: 1e-5 });
+        expectValues(await h.read(v.dataId, 'float32', 12), want[2], `${name}: expAvgSq`, { atol: 1e-9, rtol: 1e-5 });
+        if (vx) expectValues(await h.read(vx.dataId, 'float32', 12), want[3], `${name}: maxExpAvgSq`, { atol: 1e-9, rtol: 1e-5 });
+      }
     });
   });
 

@@ -4,7 +4,16 @@
  * the JavaScript kernel it replaces, which stays the reference: same contract, same
  * results within float32 rounding.
  */
-import { type BinaryOp, type DataId, type LinearActivation, type ReduceOp, type TensorView, type UnaryOp, sizeOf } from '@ghostflow/core';
+import {
+  type AdamUpdateAttrs,
+  type BinaryOp,
+  type DataId,
+  type LinearActivation,
+  type ReduceOp,
+  type TensorView,
+  type UnaryOp,
+  sizeOf,
+} from '@ghostflow/core';
 import { attentionSoftmaxRows } from '../kernels/fused/attention.js';
 import { applyActivation } from '../kernels/fused/linear.js';
 import type { CpuFusedTable, CpuPrimitiveTable } from '../kernel-table.js';
@@ -12,7 +21,19 @@ import type { CpuStore } from '../storage.js';
 import { isContiguousView, rowMajorFloat64, rowMajorValues, stridedOffsets } from '../strided.js';
 import { POOL_OP, type PartArgs } from './pool.js';
 import { wasmRecurrentKernels } from './recurrent-kernels.js';
+import { adamConstants } from '../kernels/fused/adam-update.js';
+import type { CpuData } from '../storage.js';
+import { KernelCall, MAX_RANK, collapseJoint } from './call.js';
+import { PACKED_CACHE_BYTES, PackedCache } from './packed-cache.js';
 import { type KernelExports, ScratchLayout, type WasmRuntime } from './runtime.js';
+
+/** A view planned as a contiguous region (`src`/`rank`/`meta` set when `copyND` must reorder it). */
+interface ContiguousPlan {
+  ptr: number;
+  src: number;
+  rank: number;
+  meta: number;
+}
 
 /** Work-size thresholds below which the JS kernels run (call overhead would dominate). */
 export interface WasmThresholds {
@@ -22,10 +43,17 @@ export interface WasmThresholds {
   minMacs: number;
   /** Multiply-adds from which GEMM is split over the worker threads. */
   threadMinMacs: number;
+  /** Bytes of packed GEMM weights kept across calls (0 turns the packed cache off). */
+  packedCacheBytes: number;
 }
 
 /** Defaults: wasm from about a thousand elements; threads from 128x128x64. */
-export const DEFAULT_THRESHOLDS: WasmThresholds = { minElements: 1024, minMacs: 4096, threadMinMacs: 128 * 128 * 64 };
+export const DEFAULT_THRESHOLDS: WasmThresholds = {
+  minElements: 1024,
+  minMacs: 4096,
+  threadMinMacs: 128 * 128 * 64,
+  packedCacheBytes: PACKED_CACHE_BYTES,
+};
 
 /** Unary ops with a wasm implementation, with their op codes in assembly/kernels.ts. */
 const UNARY_CODES: Partial<Record<UnaryOp, number>> = { exp: 0, tanh: 1, sigmoid: 2, relu: 3, neg: 4, abs: 5, sqrt: 6, silu: 7 };
@@ -36,37 +64,28 @@ const BINARY_CODES: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2
 
 const PANEL = 16;
 
-/** How one matrix operand gets into wasm memory. */
-interface Staged {
-  /** Floats one slice occupies in its staging region. */
-  slot: number;
-  /** Element strides of the staged copy. */
-  rs: number;
-  cs: number;
-  /** Copies the slice at buffer offset `off` into the heap at float index `dst`. */
-  copy(heap: Float32Array, dst: number, off: number): void;
-}
-
 /**
- * Plans the copy of a `[rows, cols]` slice with strides (`rs`, `cs`) from `src`. When the
- * slice's memory span is compact (contiguous, transposed, a few padding elements) the span
- * is copied as-is with one `set` (a memcpy) and the strides are kept, so the wasm packing
- * routine does the reordering; a sparse span (e.g. every 100th element) is gathered in JS.
+ * A `[rows, cols]` slice with strides (`rs`, `cs`) at `off` in `src`, planned into the
+ * call's memory. When the slice's memory span is compact (contiguous, transposed, a few
+ * padding elements) the span is copied as-is (a memcpy) and the strides are kept, so the
+ * wasm packing routine does the reordering; a sparse span (e.g. every 100th element) is
+ * gathered in JS. Returns the region and the staged strides.
  */
-function stage(src: Float32Array, rows: number, cols: number, rs: number, cs: number): Staged {
+function stage(
+  call: KernelCall,
+  src: Float32Array,
+  off: number,
+  rows: number,
+  cols: number,
+  rs: number,
+  cs: number,
+): { ptr: number; rs: number; cs: number } {
   const span = (rows - 1) * rs + (cols - 1) * cs + 1;
-  if (span <= 2 * rows * cols + 64) {
-    return { slot: span, rs, cs, copy: (heap, dst, off) => heap.set(src.subarray(off, off + span), dst) };
-  }
-  return {
-    slot: rows * cols,
-    rs: cols,
-    cs: 1,
-    copy: (heap, dst, off) => {
-      let i = dst;
-      for (let r = 0; r < rows; r++) for (let c = 0, p = off + r * rs; c < cols; c++, p += cs) heap[i++] = src[p];
-    },
-  };
+  if (span <= 2 * rows * cols + 64) return { ptr: call.copy(src, off, span), rs, cs };
+  const out = new Float32Array(rows * cols);
+  let i = 0;
+  for (let r = 0; r < rows; r++) for (let c = 0, q = off + r * rs; c < cols; c++, q += cs) out[i++] = src[q];
+  return { ptr: call.copy(out, 0, rows * cols), rs: cols, cs: 1 };
 }
 
 function allEqual(xs: Int32Array): boolean {
@@ -89,107 +108,120 @@ export interface GemmJob {
   batch: number;
 }
 
-/** Runs `job`, split over the worker pool by (batch, column panel) tasks when it is big enough. */
-export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob): void {
+/**
+ * Runs `job`, split over the worker pool by (batch, column panel) tasks when it is big
+ * enough; below that it is one direct call (no argument lists, no worker woken).
+ */
+export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob, local: (p: PartArgs) => void): void {
   const { m, n, k, batch } = job;
-  const ex = rt.exports;
   const tasks = batch * Math.ceil(n / PANEL);
-  const args = (t0: number, t1: number): PartArgs => [
-    job.a,
-    job.aBatch,
-    job.lda,
-    job.b,
-    job.bBatch,
-    job.c,
-    m * n * 4,
-    job.bias,
-    m,
-    n,
-    k,
-    t0,
-    t1,
-  ];
-  const call = (p: PartArgs): void => ex.gemm(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12]);
   const pool = rt.workers;
   const parts = pool && batch * m * n * k >= th.threadMinMacs ? Math.min(tasks, pool.available() + 1) : 1;
   if (!pool || parts < 2) {
-    call(args(0, tasks));
+    rt.exports.gemm(job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, 0, tasks);
     return;
   }
   const list: PartArgs[] = [];
-  for (let p = 0; p < parts; p++) list.push(args(Math.floor((tasks * p) / parts), Math.floor((tasks * (p + 1)) / parts)));
-  pool.run(POOL_OP.gemm, list, call);
+  for (let p = 0; p < parts; p++) {
+    const t0 = Math.floor((tasks * p) / parts);
+    const t1 = Math.floor((tasks * (p + 1)) / parts);
+    list.push([job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, t0, t1]);
+  }
+  pool.run(POOL_OP.gemm, list, local);
+}
+
+/** The GEMM operands as `gemmInWasm` takes them; `aOff`/`bOff` are each batch slice's buffer offset. */
+interface GemmOperands {
+  aSrc: Float32Array;
+  aOff: Int32Array;
+  aRs: number;
+  aCs: number;
+  bSrc: Float32Array;
+  bOff: Int32Array;
+  bRs: number;
+  bCs: number;
+  /** The buffer B lives in, when B may be cached packed (a weight); null for temporaries. */
+  bBuf: CpuData | null;
+  bias: Float32Array | null;
+  m: number;
+  n: number;
+  k: number;
+  batch: number;
 }
 
 /**
- * Copies operands in, packs them, runs the GEMM and returns the heap view and the output's
- * float index, or null when the memory cannot hold the problem. `aOff`/`bOff` are the
- * buffer offsets of each batch slice.
+ * Plans the operands into `call`, packs them (B from the packed cache when it holds it),
+ * runs the GEMM and returns the output's byte offset in the memory, or -1 when the memory
+ * cannot hold the problem. The output (`batch * m * n` floats) is read with `call.take`.
  */
 function gemmInWasm(
   rt: WasmRuntime,
   th: WasmThresholds,
-  p: {
-    aSrc: Float32Array;
-    aOff: Int32Array;
-    aRs: number;
-    aCs: number;
-    bSrc: Float32Array;
-    bOff: Int32Array;
-    bRs: number;
-    bCs: number;
-    bias: Float32Array | null;
-    m: number;
-    n: number;
-    k: number;
-    batch: number;
-  },
-): { heap: Float32Array; c: number } | null {
+  call: KernelCall,
+  cache: PackedCache | null,
+  local: (p: PartArgs) => void,
+  p: GemmOperands,
+): number {
   const { m, n, k, batch } = p;
   const ex: KernelExports = rt.exports;
   const panels = Math.ceil(n / PANEL);
+  const panelFloats = k * panels * PANEL;
   // Broadcast operands (the same slice for every batch) are packed once, batch stride 0.
   const aSlices = allEqual(p.aOff) ? 1 : batch;
   const bSlices = allEqual(p.bOff) ? 1 : batch;
-  const sa = stage(p.aSrc, m, k, p.aRs, p.aCs);
-  const sb = stage(p.bSrc, k, n, p.bRs, p.bCs);
+  // The packed cache first: a new persistent region moves the scratch floor up.
+  let cached = 0;
+  let fill = 0;
+  let key = '';
+  if (cache && p.bBuf && bSlices === 1) {
+    key = `${p.bOff[0]},${p.bRs},${p.bCs},${k},${n}`;
+    cached = cache.get(p.bBuf, key);
+    if (!cached) fill = cache.reserve(p.bBuf, key, panelFloats * 4);
+  }
+  call.begin();
+  const aStages: { ptr: number; rs: number; cs: number }[] = [];
+  for (let t = 0; t < aSlices; t++) aStages.push(stage(call, p.aSrc, p.aOff[t], m, k, p.aRs, p.aCs));
   // The micro-kernel reads A rows with unit column stride; anything else is repacked.
-  const packA = sa.cs !== 1;
-  const L = new ScratchLayout();
-  const aStage = L.f32(packA ? sa.slot : sa.slot * aSlices);
-  const aPacked = packA ? L.f32(m * k * aSlices) : aStage;
-  const bStage = L.f32(sb.slot);
-  const bPanels = L.f32(k * panels * PANEL * bSlices);
+  const packA = aStages[0].cs !== 1;
+  const aPacked = packA ? call.alloc(m * k * aSlices) : aStages[0].ptr;
+  const bStages: { ptr: number; rs: number; cs: number }[] = [];
+  if (!cached) for (let t = 0; t < bSlices; t++) bStages.push(stage(call, p.bSrc, p.bOff[t], k, n, p.bRs, p.bCs));
+  const bPanels = cached || fill || call.alloc(panelFloats * bSlices);
   // +16: tiles reload partial sums a whole 16-float panel row wide, past the last column.
-  const c = L.f32(batch * m * n + PANEL);
-  const bias = p.bias ? L.f32(panels * PANEL) : 0;
-  const heap = rt.reserve(L.top);
-  if (!heap) return null;
-  for (let t = 0; t < aSlices; t++) {
-    if (packA) {
-      sa.copy(heap, aStage / 4, p.aOff[t]);
-      ex.packA(aStage, sa.rs, sa.cs, m, k, aPacked + t * m * k * 4);
-    } else sa.copy(heap, aStage / 4 + t * sa.slot, p.aOff[t]);
+  const c = call.alloc(batch * m * n + PANEL);
+  let bias = 0;
+  if (p.bias) {
+    bias = call.alloc(panels * PANEL);
   }
-  for (let t = 0; t < bSlices; t++) {
-    sb.copy(heap, bStage / 4, p.bOff[t]);
-    ex.packB(bStage, sb.rs, sb.cs, k, n, bPanels + t * k * panels * PANEL * 4);
+  if (!call.commit()) {
+    if (fill) cache?.abandon(p.bBuf as CpuData, key);
+    return -1;
   }
-  if (p.bias) heap.set(p.bias, bias / 4);
-  runGemm(rt, th, {
-    a: aPacked,
-    aBatch: aSlices === 1 ? 0 : (packA ? m * k : sa.slot) * 4,
-    lda: packA ? k : sa.rs,
-    b: bPanels,
-    bBatch: bSlices === 1 ? 0 : k * panels * PANEL * 4,
-    c,
-    bias,
-    m,
-    n,
-    k,
-    batch,
-  });
-  return { heap, c: c / 4 };
+  if (p.bias) call.heap.set(p.bias, bias / 4);
+  if (packA) for (let t = 0; t < aSlices; t++) ex.packA(aStages[t].ptr, aStages[t].rs, aStages[t].cs, m, k, aPacked + t * m * k * 4);
+  if (!cached)
+    for (let t = 0; t < bSlices; t++) ex.packB(bStages[t].ptr, bStages[t].rs, bStages[t].cs, k, n, bPanels + t * panelFloats * 4);
+  // Unpacked A slices were staged one after another in equal regions (same layout each).
+  const aBatch = aSlices === 1 ? 0 : packA ? m * k * 4 : aStages[1].ptr - aStages[0].ptr;
+  runGemm(
+    rt,
+    th,
+    {
+      a: aPacked,
+      aBatch,
+      lda: packA ? k : aStages[0].rs,
+      b: bPanels,
+      bBatch: bSlices === 1 ? 0 : panelFloats * 4,
+      c,
+      bias,
+      m,
+      n,
+      k,
+      batch,
+    },
+    local,
+  );
+  return c;
 }
 
 /** Builds the wasm entries for a runtime; `js` are the kernels they fall back to. */
@@ -197,9 +229,13 @@ export function wasmKernelTables(
   rt: WasmRuntime,
   th: WasmThresholds,
   js: { kernels: Readonly<CpuPrimitiveTable>; fused: Readonly<CpuFusedTable> },
-): { kernels: Partial<CpuPrimitiveTable>; fused: Partial<CpuFusedTable> } {
+): { kernels: Partial<CpuPrimitiveTable>; fused: Partial<CpuFusedTable>; release: (buf: CpuData) => void; cache: PackedCache } {
   const ex = rt.exports;
   const f32 = (store: CpuStore, v: TensorView): Float32Array => store.data(v.dataId) as Float32Array;
+  const call = new KernelCall(rt);
+  const cache = new PackedCache(rt, th.packedCacheBytes);
+  // Made once: the pool runs the caller's share of a GEMM through it.
+  const localGemm = (q: PartArgs): void => ex.gemm(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12]);
 
   /** float32 matmul, any strides and batch broadcast: packed-panel GEMM. */
   function matmul(store: CpuStore, a: TensorView, b: TensorView): DataId {
@@ -210,27 +246,24 @@ export function wasmKernelTables(
     const batchShape = a.shape.slice(0, rank - 2);
     const batch = sizeOf(batchShape);
     if (a.dtype !== 'float32' || batch * m * n === 0 || k === 0 || batch * m * n * k < th.minMacs) return js.kernels.matmul(store, a, b);
-    const aSrc = f32(store, a);
-    const bSrc = f32(store, b);
-    const r = gemmInWasm(rt, th, {
-      aSrc,
+    const c = gemmInWasm(rt, th, call, cache, localGemm, {
+      aSrc: f32(store, a),
       aOff: stridedOffsets(batchShape, a.strides.slice(0, rank - 2), a.offset),
       aRs: a.strides[rank - 2],
       aCs: a.strides[rank - 1],
-      bSrc,
+      bSrc: f32(store, b),
       bOff: stridedOffsets(batchShape, b.strides.slice(0, rank - 2), b.offset),
       bRs: b.strides[rank - 2],
       bCs: b.strides[rank - 1],
+      bBuf: store.buffer(b.dataId),
       bias: null,
       m,
       n,
       k,
       batch,
     });
-    if (!r) return js.kernels.matmul(store, a, b);
-    const out = store.alloc('float32', batch * m * n);
-    (out.data as Float32Array).set(r.heap.subarray(r.c, r.c + batch * m * n));
-    return out;
+    if (c < 0) return js.kernels.matmul(store, a, b);
+    return call.take(store, c, batch * m * n);
   }
 
   /**
@@ -254,7 +287,7 @@ export function wasmKernelTables(
       return js.fused.linear(store, x, weight, bias, attrs);
     const xs = rowMajorValues(f32(store, x), x) as Float32Array;
     const biasValues = bias ? (rowMajorValues(f32(store, bias), bias) as Float32Array) : null;
-    const r = gemmInWasm(rt, th, {
+    const c = gemmInWasm(rt, th, call, cache, localGemm, {
       aSrc: xs,
       aOff: new Int32Array(1),
       aRs: k,
@@ -263,17 +296,17 @@ export function wasmKernelTables(
       bOff: Int32Array.of(weight.offset),
       bRs: weight.strides[1],
       bCs: weight.strides[0],
+      bBuf: store.buffer(weight.dataId),
       bias: biasValues,
       m: rows,
       n,
       k,
       batch: 1,
     });
-    if (!r) return js.fused.linear(store, x, weight, bias, attrs);
+    if (c < 0) return js.fused.linear(store, x, weight, bias, attrs);
     const code = activation ? EPILOGUE_CODES[activation] : undefined;
-    if (code !== undefined) ex.unary(code, r.c * 4, r.c * 4, rows * n);
-    const out = store.alloc('float32', rows * n);
-    (out.data as Float32Array).set(r.heap.subarray(r.c, r.c + rows * n));
+    if (code !== undefined) ex.unary(code, c, c, rows * n);
+    const out = call.take(store, c, rows * n);
     if (activation && code === undefined) applyActivation(out.data as Float32Array, activation);
     return out;
   }
@@ -284,79 +317,108 @@ export function wasmKernelTables(
     return v.dtype === 'float32' && size > 0 && size >= th.minElements && isContiguousView(v);
   };
 
-  function unary(store: CpuStore, x: TensorView, attrs: { op: UnaryOp }): DataId {
-    const code = UNARY_CODES[attrs.op];
-    if (code === undefined || !big(x)) return js.kernels.unary(store, x, attrs);
-    const size = sizeOf(x.shape);
-    const src = f32(store, x);
-    const L = new ScratchLayout();
-    const px = L.f32(size);
-    const heap = rt.reserve(L.top);
-    if (!heap) return js.kernels.unary(store, x, attrs);
-    heap.set(src.subarray(x.offset, x.offset + size), px / 4);
-    ex.unary(code, px, px, size);
-    const out = store.alloc('float32', size);
-    (out.data as Float32Array).set(heap.subarray(px / 4, px / 4 + size));
-    return out;
+  /**
+   * Plans `v` (float32 or int32, any strides) as a contiguous row-major region: a contiguous
+   * view is copied as is; otherwise its compact span goes in and `copyND` reorders it in
+   * wasm after the commit ({@link finishContiguous}). Null when its layout has too many dims.
+   */
+  function planContiguous(store: CpuStore, v: TensorView): ContiguousPlan | null {
+    const size = sizeOf(v.shape);
+    if (isContiguousView(v)) return { ptr: call.copy(store.data(v.dataId), v.offset, size), src: 0, rank: 0, meta: 0 };
+    const lay = collapseJoint(v.shape, [v.strides]);
+    const rank = lay.shape.length;
+    if (rank > MAX_RANK) return null;
+    const src = call.strided(store, v, lay.shape, lay.strides[0]);
+    const meta = call.words([...lay.shape, ...src.strides, ...new Array<number>(rank).fill(0)]);
+    return { ptr: call.alloc(size), src: src.ptr, rank, meta };
   }
 
+  /** Runs the reorder a {@link planContiguous} plan needs (after `call.commit()`). */
+  function finishContiguous(plan: ContiguousPlan): void {
+    if (plan.rank > 0) ex.copyND(plan.src, plan.ptr, plan.rank, plan.meta);
+  }
+
+  /** Whether the memory span `v` touches is at most about twice its size (what `call.strided` copies as is). */
+  const compact = (v: TensorView): boolean => {
+    let span = 1;
+    for (let d = 0; d < v.shape.length; d++) span += (v.shape[d] - 1) * v.strides[d];
+    return span <= 2 * sizeOf(v.shape) + 64;
+  };
+
+  /** Whether a wasm elementwise call is worth it for `size` elements. */
+  const worth = (size: number): boolean => size > 0 && size >= th.minElements;
+
+  /**
+   * float32 ops with a wasm implementation, on any layout (strided, transposed, broadcast);
+   * also `identity` (the contiguous copy of a view, `contiguous()`) of float32 and int32
+   * views, which is a reorder in wasm.
+   */
+  function unary(store: CpuStore, x: TensorView, attrs: { op: UnaryOp }): DataId {
+    const size = sizeOf(x.shape);
+    // A copy goes through wasm only when the view's span is compact (a transpose, a
+    // permutation): a sparse one is gathered in JS anyway, and the copies in and out would
+    // only add to that.
+    const copy = attrs.op === 'identity' && (x.dtype === 'float32' || x.dtype === 'int32') && !isContiguousView(x) && compact(x);
+    const code = UNARY_CODES[attrs.op];
+    if (!worth(size) || (!copy && (code === undefined || x.dtype !== 'float32'))) return js.kernels.unary(store, x, attrs);
+    call.begin();
+    const plan = planContiguous(store, x);
+    if (!plan || !call.commit()) return js.kernels.unary(store, x, attrs);
+    finishContiguous(plan);
+    if (!copy) ex.unary(code as number, plan.ptr, plan.ptr, size);
+    return call.take(store, plan.ptr, size, x.dtype);
+  }
+
+  /**
+   * float32 add/sub/mul/div/maximum/minimum on any layout: both operands go in at their own
+   * size (a scalar is one float, a row broadcast one row) and `binaryND` walks the strides.
+   */
   function binary(store: CpuStore, a: TensorView, b: TensorView, attrs: { op: BinaryOp }): DataId {
     const code = BINARY_CODES[attrs.op];
-    if (code === undefined || !big(a) || !big(b)) return js.kernels.binary(store, a, b, attrs);
     const size = sizeOf(a.shape);
-    const as = f32(store, a);
-    const bs = f32(store, b);
-    const L = new ScratchLayout();
-    const pa = L.f32(size);
-    const pb = L.f32(size);
-    const heap = rt.reserve(L.top);
-    if (!heap) return js.kernels.binary(store, a, b, attrs);
-    heap.set(as.subarray(a.offset, a.offset + size), pa / 4);
-    heap.set(bs.subarray(b.offset, b.offset + size), pb / 4);
-    ex.binary(code, pa, pb, pa, size);
-    const out = store.alloc('float32', size);
-    (out.data as Float32Array).set(heap.subarray(pa / 4, pa / 4 + size));
-    return out;
+    if (code === undefined || a.dtype !== 'float32' || !worth(size)) return js.kernels.binary(store, a, b, attrs);
+    const lay = collapseJoint(a.shape, [a.strides, b.strides]);
+    const rank = lay.shape.length;
+    if (rank > MAX_RANK) return js.kernels.binary(store, a, b, attrs);
+    call.begin();
+    const pa = call.strided(store, a, lay.shape, lay.strides[0]);
+    const pb = call.strided(store, b, lay.shape, lay.strides[1]);
+    const meta = call.words([...lay.shape, ...pa.strides, ...pb.strides, ...new Array<number>(rank).fill(0)]);
+    const y = call.alloc(size);
+    if (!call.commit()) return js.kernels.binary(store, a, b, attrs);
+    ex.binaryND(code, pa.ptr, pb.ptr, y, rank, meta);
+    return call.take(store, y, size);
   }
 
-  /** float32 sum over trailing axes of a contiguous tensor: rows summed in float64 lanes. */
+  /** float32 sum over trailing axes (any input layout): rows summed in float64 lanes. */
   function reduce(store: CpuStore, x: TensorView, attrs: { op: ReduceOp; axes: readonly number[] }): DataId {
     const { op, axes } = attrs;
     const rank = x.shape.length;
     const first = rank - axes.length;
     const trailing = axes.length > 0 && axes.every((d, i) => d === first + i);
-    if (op !== 'sum' || !trailing || first < 0 || !big(x)) return js.kernels.reduce(store, x, attrs);
     const size = sizeOf(x.shape);
+    if (op !== 'sum' || !trailing || first < 0 || x.dtype !== 'float32' || !worth(size)) return js.kernels.reduce(store, x, attrs);
     const rows = sizeOf(x.shape.slice(0, first));
-    const n = size / rows;
-    const src = f32(store, x);
-    const L = new ScratchLayout();
-    const px = L.f32(size);
-    const py = L.f32(rows);
-    const heap = rt.reserve(L.top);
-    if (!heap) return js.kernels.reduce(store, x, attrs);
-    heap.set(src.subarray(x.offset, x.offset + size), px / 4);
-    ex.sumRows(px, py, rows, n);
-    const out = store.alloc('float32', rows);
-    (out.data as Float32Array).set(heap.subarray(py / 4, py / 4 + rows));
-    return out;
+    call.begin();
+    const plan = planContiguous(store, x);
+    const py = call.alloc(rows);
+    if (!plan || !call.commit()) return js.kernels.reduce(store, x, attrs);
+    finishContiguous(plan);
+    ex.sumRows(plan.ptr, py, rows, size / rows);
+    return call.take(store, py, rows);
   }
 
   function softmaxLike(log: boolean, store: CpuStore, x: TensorView, axis: number): DataId | null {
     const rank = x.shape.length;
-    if (rank === 0 || axis !== rank - 1 || x.shape[rank - 1] === 0 || !big(x)) return null;
     const size = sizeOf(x.shape);
+    if (rank === 0 || axis !== rank - 1 || x.shape[rank - 1] === 0 || x.dtype !== 'float32' || !worth(size)) return null;
     const n = x.shape[rank - 1];
-    const src = f32(store, x);
-    const L = new ScratchLayout();
-    const px = L.f32(size);
-    const heap = rt.reserve(L.top);
-    if (!heap) return null;
-    heap.set(src.subarray(x.offset, x.offset + size), px / 4);
-    ex.softmaxRows(px, px, size / n, n, log ? 1 : 0);
-    const out = store.alloc('float32', size);
-    (out.data as Float32Array).set(heap.subarray(px / 4, px / 4 + size));
-    return out;
+    call.begin();
+    const plan = planContiguous(store, x);
+    if (!plan || !call.commit()) return null;
+    finishContiguous(plan);
+    ex.softmaxRows(plan.ptr, plan.ptr, size / n, n, log ? 1 : 0);
+    return call.take(store, plan.ptr, size);
   }
 
   function softmax(store: CpuStore, x: TensorView, attrs: { axis: number }): DataId {
@@ -375,31 +437,62 @@ export function wasmKernelTables(
     attrs: { normalizedSize: number; eps: number },
   ): [DataId, DataId, DataId] {
     const n = attrs.normalizedSize;
-    if (n === 0 || !big(x)) return js.fused.layerNorm(store, x, weight, bias, attrs);
     const size = sizeOf(x.shape);
+    if (n === 0 || x.dtype !== 'float32' || !worth(size)) return js.fused.layerNorm(store, x, weight, bias, attrs);
     const rows = size / n;
-    const src = f32(store, x);
-    const w = weight ? (rowMajorValues(f32(store, weight), weight) as Float32Array) : null;
-    const b = bias ? (rowMajorValues(f32(store, bias), bias) as Float32Array) : null;
-    const L = new ScratchLayout();
-    const px = L.f32(size);
-    const pw = w ? L.f32(n) : 0;
-    const pb = b ? L.f32(n) : 0;
-    const pm = L.f32(rows);
-    const pr = L.f32(rows);
-    const heap = rt.reserve(L.top);
-    if (!heap) return js.fused.layerNorm(store, x, weight, bias, attrs);
-    heap.set(src.subarray(x.offset, x.offset + size), px / 4);
-    if (w) heap.set(w, pw / 4);
-    if (b) heap.set(b, pb / 4);
-    ex.layerNormRows(px, pw, pb, px, pm, pr, rows, n, attrs.eps);
-    const out = store.alloc('float32', size);
-    const mean = store.alloc('float32', rows);
-    const rstd = store.alloc('float32', rows);
-    (out.data as Float32Array).set(heap.subarray(px / 4, px / 4 + size));
-    (mean.data as Float32Array).set(heap.subarray(pm / 4, pm / 4 + rows));
-    (rstd.data as Float32Array).set(heap.subarray(pr / 4, pr / 4 + rows));
-    return [out, mean, rstd];
+    call.begin();
+    const plan = planContiguous(store, x);
+    const pw = weight ? call.view(store, weight) : 0;
+    const pb = bias ? call.view(store, bias) : 0;
+    const pm = call.alloc(rows);
+    const pr = call.alloc(rows);
+    if (!plan || !call.commit()) return js.fused.layerNorm(store, x, weight, bias, attrs);
+    finishContiguous(plan);
+    ex.layerNormRows(plan.ptr, pw, pb, plan.ptr, pm, pr, rows, n, attrs.eps);
+    return [call.take(store, plan.ptr, size), call.take(store, pm, rows), call.take(store, pr, rows)];
+  }
+
+  /**
+   * One Adam/AdamW step in place (see the contract's `adamUpdate`): the targets are
+   * contiguous; they go in, one pass of `adamUpdate` runs, and they come back into their
+   * own buffers, whose versions go up (the packed cache then drops a stale weight).
+   */
+  function adamUpdate(
+    store: CpuStore,
+    param: TensorView,
+    grad: TensorView,
+    expAvg: TensorView,
+    expAvgSq: TensorView,
+    maxExpAvgSq: TensorView | null,
+    attrs: AdamUpdateAttrs,
+  ): void {
+    const size = sizeOf(param.shape);
+    if (!worth(size)) {
+      js.fused.adamUpdate(store, param, grad, expAvg, expAvgSq, maxExpAvgSq, attrs);
+      return;
+    }
+    const targets = maxExpAvgSq ? [param, expAvg, expAvgSq, maxExpAvgSq] : [param, expAvg, expAvgSq];
+    call.begin();
+    const pp = call.view(store, param);
+    const gPlan = planContiguous(store, grad);
+    const pm = call.view(store, expAvg);
+    const pv = call.view(store, expAvgSq);
+    const px = maxExpAvgSq ? call.view(store, maxExpAvgSq) : 0;
+    if (!gPlan || !call.commit()) {
+      js.fused.adamUpdate(store, param, grad, expAvg, expAvgSq, maxExpAvgSq, attrs);
+      return;
+    }
+    finishContiguous(gPlan);
+    const c = adamConstants(attrs);
+    ex.adamUpdate(pp, gPlan.ptr, pm, pv, px, size, c.b1, c.c1, c.b2, c.c2, c.bc2, c.eps, c.negStep, c.wd, c.decay, c.flags);
+    const ptrs = [pp, pm, pv, px];
+    const heap = call.heap;
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i];
+      const buf = store.buffer(t.dataId);
+      (buf.data as Float32Array).set(heap.subarray(ptrs[i] >> 2, (ptrs[i] >> 2) + size), t.offset);
+      buf.version++;
+    }
   }
 
   /** Copies a contiguous-or-not float32 view into the heap at byte offset `p`. */
@@ -512,9 +605,56 @@ export function wasmKernelTables(
   }
 
   /**
+   * The attention weights from the score dot products, in wasm (float32 lanes, float64 row
+   * sums): scale, the mask read at its own strides (a mask shared by the batch goes in once,
+   * never expanded), causal cut-off, max-subtracted softmax. Null when memory is short.
+   */
+  function attentionWeights(
+    store: CpuStore,
+    dots: CpuData,
+    mask: TensorView | null,
+    B: number,
+    L: number,
+    S: number,
+    attrs: { scale: number; causal: boolean },
+  ): CpuData | null {
+    const size = B * L * S;
+    call.begin();
+    const px = call.copy(dots.data as Float32Array, 0, size);
+    const pm = mask ? call.strided(store, mask, [B, L, S], mask.strides) : null;
+    if (!call.commit()) return null;
+    const [mB, mL, mS] = pm ? pm.strides : [0, 0, 0];
+    ex.attentionSoftmax(px, pm ? pm.ptr : 0, mB, mL, mS, B, L, S, attrs.scale, attrs.causal ? 1 : 0);
+    return call.take(store, px, size);
+  }
+
+  /** The JS float64 weights (the reference), when the wasm memory cannot take the problem. */
+  function jsAttentionWeights(
+    store: CpuStore,
+    dots: DataId,
+    mask: TensorView | null,
+    B: number,
+    L: number,
+    S: number,
+    attrs: { scale: number; causal: boolean },
+  ): CpuData {
+    const wData = store.alloc('float32', B * L * S);
+    attentionSoftmaxRows(
+      store.data(dots) as Float32Array,
+      mask ? rowMajorFloat64(store.data(mask.dataId), mask) : null,
+      wData.data as Float32Array,
+      B,
+      L,
+      S,
+      attrs,
+    );
+    return wData;
+  }
+
+  /**
    * Attention with both products on the wasm GEMM: `q kᵀ` (k read transposed through its
-   * strides), the scale / mask / causal softmax rows in JS (float64, shared with the JS
-   * kernel), then `weights v`. Small problems run the JS kernel.
+   * strides), the scale / mask / causal softmax rows in wasm ({@link attentionWeights}),
+   * then `weights v`. Small problems run the JS kernel.
    */
   function attention(
     store: CpuStore,
@@ -532,17 +672,9 @@ export function wasmKernelTables(
     }
     const kT: TensorView = { ...k, shape: [B, E, S], strides: [k.strides[0], k.strides[2], k.strides[1]] };
     const dots = matmul(store, q, kT);
-    const wData = store.alloc('float32', B * L * S);
+    let wData: CpuData;
     try {
-      attentionSoftmaxRows(
-        store.data(dots) as Float32Array,
-        mask ? rowMajorFloat64(store.data(mask.dataId), mask) : null,
-        wData.data as Float32Array,
-        B,
-        L,
-        S,
-        attrs,
-      );
+      wData = attentionWeights(store, dots as CpuData, mask, B, L, S, attrs) ?? jsAttentionWeights(store, dots, mask, B, L, S, attrs);
     } finally {
       store.dispose(dots);
     }
@@ -562,7 +694,10 @@ export function wasmKernelTables(
       lstmCellBackward,
       gruCellBackward,
       attention,
+      adamUpdate,
       ...wasmRecurrentKernels(rt, th, js.fused),
     },
+    release: (buf: CpuData) => cache.drop(buf),
+    cache,
   };
 }

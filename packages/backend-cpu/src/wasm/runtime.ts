@@ -3,7 +3,8 @@
  * SharedArrayBuffer, so worker threads can use it), the main-thread instance, and the worker
  * pool. Kernels lay their operands out in the memory per call ({@link ScratchLayout}),
  * copy inputs in, run, and copy outputs out: tensor storage stays in plain typed arrays,
- * so nothing else in the backend changes and no wasm pointer can outlive a call.
+ * so nothing else in the backend changes. The only regions that outlive a call are the
+ * persistent ones ({@link WasmRuntime.persist}: packed GEMM weights), below the scratch.
  */
 import type { CpuPath, WasmBuild } from './detect.js';
 import { WorkerPool } from './pool.js';
@@ -94,6 +95,38 @@ export interface KernelExports {
     batch: number,
     hidden: number,
   ): void;
+  attentionSoftmax(
+    x: number,
+    mask: number,
+    mB: number,
+    mL: number,
+    mS: number,
+    B: number,
+    L: number,
+    S: number,
+    scale: number,
+    causal: number,
+  ): void;
+  binaryND(op: number, a: number, b: number, y: number, rank: number, meta: number): void;
+  copyND(src: number, dst: number, rank: number, meta: number): void;
+  adamUpdate(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    vmax: number,
+    count: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    bc2: number,
+    eps: number,
+    negStep: number,
+    wd: number,
+    decay: number,
+    flags: number,
+  ): void;
 }
 
 const PAGE = 65536;
@@ -107,8 +140,14 @@ const SCRATCH_BASE = 1024;
  * line: packed GEMM panels then never straddle lines).
  */
 export class ScratchLayout {
+  /**
+   * Where every layout starts: above the persistent regions ({@link WasmRuntime.persist}) of
+   * every runtime in the process (a shared floor, so that layouts made with `new
+   * ScratchLayout()` anywhere never overwrite a packed weight; it only ever rises).
+   */
+  static floor = SCRATCH_BASE;
   /** First free byte. */
-  top = SCRATCH_BASE;
+  top = ScratchLayout.floor;
 
   /** Reserves `count` float32s and returns the region's byte offset. */
   f32(count: number): number {
@@ -117,6 +156,14 @@ export class ScratchLayout {
     return p;
   }
 }
+
+/**
+ * The arena top of every runtime that holds persistent regions, by runtime id (numbers, not
+ * the runtimes: a backend dropped without `dispose` must stay collectable; its entry then
+ * only keeps the floor a little higher than needed).
+ */
+const arenaTops = new Map<number, number>();
+let nextId = 0;
 
 /** A WebAssembly runtime for one backend instance. */
 export class WasmRuntime {
@@ -129,6 +176,10 @@ export class WasmRuntime {
   private readonly shared: boolean;
   private pool: WorkerPool | null = null;
   private view = new Float32Array(0);
+  /** Persistent regions (address order) between SCRATCH_BASE and `arenaTop`. */
+  private readonly blocks: { ptr: number; bytes: number; free: boolean }[] = [];
+  private arenaTop = SCRATCH_BASE;
+  private readonly id = nextId++;
 
   /**
    * Instantiates `build` over a new memory. Shared (threads possible) when the engine can
@@ -201,9 +252,74 @@ export class WasmRuntime {
     return this.view;
   }
 
+  /** Where a call's scratch layout starts (above every persistent region). */
+  get scratchBase(): number {
+    return ScratchLayout.floor;
+  }
+
+  /** Bytes held by persistent regions (free gaps included). */
+  get persistentBytes(): number {
+    return this.arenaTop - SCRATCH_BASE;
+  }
+
+  /**
+   * A region of `bytes` that outlives kernel calls (packed weights), 64-byte aligned, or
+   * null when the memory cannot grow that far. Reuses the first free gap that fits, else
+   * extends the arena, which moves the scratch floor up. Must not be called while a
+   * call's scratch layout is in use (its regions would then overlap the new block).
+   */
+  persist(bytes: number): number | null {
+    const size = Math.ceil(bytes / 64) * 64;
+    for (let i = 0; i < this.blocks.length; i++) {
+      const b = this.blocks[i];
+      if (!b.free || b.bytes < size) continue;
+      if (b.bytes > size) this.blocks.splice(i + 1, 0, { ptr: b.ptr + size, bytes: b.bytes - size, free: true });
+      b.bytes = size;
+      b.free = false;
+      return b.ptr;
+    }
+    const ptr = this.arenaTop;
+    if (!this.reserve(ptr + size)) return null;
+    this.blocks.push({ ptr, bytes: size, free: false });
+    this.setTop(ptr + size);
+    return ptr;
+  }
+
+  /** Gives back a region from {@link WasmRuntime.persist}; neighbouring free regions merge. */
+  release(ptr: number): void {
+    const i = this.blocks.findIndex((b) => b.ptr === ptr);
+    if (i < 0 || this.blocks[i].free) return;
+    this.blocks[i].free = true;
+    const next = this.blocks[i + 1];
+    if (next?.free) {
+      this.blocks[i].bytes += next.bytes;
+      this.blocks.splice(i + 1, 1);
+    }
+    const prev = this.blocks[i - 1];
+    if (prev?.free) {
+      prev.bytes += this.blocks[i].bytes;
+      this.blocks.splice(i, 1);
+    }
+    // A free block at the end shrinks the arena.
+    const last = this.blocks[this.blocks.length - 1];
+    if (last?.free) {
+      this.blocks.pop();
+      this.setTop(last.ptr);
+    }
+  }
+
   /** Stops the workers. The memory goes with the last reference to this object. */
   dispose(): void {
     this.pool?.dispose();
     this.pool = null;
+  }
+
+  private setTop(top: number): void {
+    this.arenaTop = top;
+    if (top === SCRATCH_BASE) arenaTops.delete(this.id);
+    else arenaTops.set(this.id, top);
+    let floor = SCRATCH_BASE;
+    for (const t of arenaTops.values()) floor = Math.max(floor, t);
+    ScratchLayout.floor = floor;
   }
 }

@@ -418,6 +418,49 @@ export interface FusedKernels {
     mask: TensorView | null,
     attrs: { scale: number; causal: boolean },
   ): [DataId, DataId];
+  /**
+   * One Adam/AdamW step, **in place** (like `write`, it stores into existing buffers and
+   * allocates nothing): `param`, `expAvg`, `expAvgSq` and `maxExpAvgSq` (AMSGrad; null
+   * without) are float32 targets of one shape, each contiguous row-major (any offset) and in
+   * its own buffer; `grad` is any float32 view of that shape (strided, broadcast) that shares
+   * no buffer with a target. Every operation rounds to float32, in this order (torch 1.13's
+   * `_single_tensor_adam`), with `t = attrs.step` and scalars rounded to float32 first:
+   * `g = maximize ? -grad : grad`; unless `decoupled`, `g = g + param * weightDecay`; when
+   * `decoupled`, `param = param * (1 - lr * weightDecay)` (both only if `weightDecay != 0`);
+   * `expAvg = expAvg * beta1 + g * (1 - beta1)`; `expAvgSq = expAvgSq * beta2 + (g * g) * (1 - beta2)`;
+   * with AMSGrad `maxExpAvgSq = maximum(maxExpAvgSq, expAvgSq)`; `denom = sqrt(maxExpAvgSq or
+   * expAvgSq) / sqrt(1 - beta2^t) + eps`; `param = param + (expAvg / denom) * -(lr / (1 - beta1^t))`.
+   * Results must equal core's composition of primitives (what core runs without this kernel)
+   * within float32 rounding. Core bumps the targets' version counters after the call.
+   */
+  adamUpdate(
+    param: TensorView,
+    grad: TensorView,
+    expAvg: TensorView,
+    expAvgSq: TensorView,
+    maxExpAvgSq: TensorView | null,
+    attrs: AdamUpdateAttrs,
+  ): void;
+}
+
+/** Hyper-parameters of one {@link FusedKernels.adamUpdate} call (plain numbers, float64 in JS). */
+export interface AdamUpdateAttrs {
+  /** Learning rate. */
+  readonly lr: number;
+  /** Decay of the first moment average. */
+  readonly beta1: number;
+  /** Decay of the second moment average. */
+  readonly beta2: number;
+  /** Added to the denominator. */
+  readonly eps: number;
+  /** L2 penalty (Adam) or decoupled decay (AdamW); 0 = none. */
+  readonly weightDecay: number;
+  /** AdamW's decoupled weight decay (`param *= 1 - lr * weightDecay`) instead of Adam's L2 term. */
+  readonly decoupled: boolean;
+  /** The step number t (1 on the first step), for the bias corrections. */
+  readonly step: number;
+  /** Ascend instead of descend (the gradient is negated). */
+  readonly maximize: boolean;
 }
 
 /** Names of the optional fused kernels. */
@@ -433,6 +476,7 @@ export const FUSED_KERNELS = [
   'attention',
   'recurrentSequence',
   'recurrentSequenceBackward',
+  'adamUpdate',
 ] as const satisfies readonly (keyof FusedKernels)[];
 
 /** Any kernel name of the contract. */

@@ -1,5 +1,5 @@
 /** Adam and AdamW. */
-import { type Tensor, GhostFlowError, zerosLike } from '@ghostflow/core';
+import { type Tensor, GhostFlowError, adamUpdate_, zerosLike } from '@ghostflow/core';
 import { type BaseGroupOptions, Optimizer, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 /** Hyper-parameters of {@link Adam} and {@link AdamW}. */
@@ -25,27 +25,26 @@ function check(name: string, o: AdamOptions): void {
 }
 
 /**
- * The moment update shared by Adam and AdamW (torch 1.13's `_single_tensor_adam`):
- * `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g²`, `denom = sqrt(v or max(vmax, v)) /
- * sqrt(1 - b2^t) + eps`, `p = p - lr / (1 - b1^t) * m / denom`.
+ * The update shared by Adam and AdamW (torch 1.13's `_single_tensor_adam`), as core's
+ * in-place `adamUpdate_`: one fused kernel where the backend has it, the composed
+ * primitives otherwise. The moment buffers are created on the first step and then updated
+ * in place.
  */
-function adamUpdate(param: Tensor, p: Tensor, g: Tensor, group: ParamGroup<AdamOptions>, state: ParamState): void {
+function adamUpdate(param: Tensor, grad: Tensor, group: ParamGroup<AdamOptions>, state: ParamState, decoupled: boolean): void {
   const [beta1, beta2] = group.betas;
-  const step = state.step;
-  const m0 = state.get('exp_avg') ?? zerosLike(param);
-  const v0 = state.get('exp_avg_sq') ?? zerosLike(param);
-  const m = state.set('exp_avg', m0.mul(beta1).add(g.mul(1 - beta1)));
-  const v = state.set('exp_avg_sq', v0.mul(beta2).add(g.mul(g).mul(1 - beta2)));
-  const biasCorrection1 = 1 - beta1 ** step;
-  const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
-  const stepSize = group.lr / biasCorrection1;
-  let second = v;
-  if (group.amsgrad) {
-    const prevMax = state.get('max_exp_avg_sq') ?? zerosLike(param);
-    second = state.set('max_exp_avg_sq', prevMax.maximum(v));
-  }
-  const denom = second.sqrt().div(biasCorrection2Sqrt).add(group.eps);
-  param.copy_(p.add(m.div(denom).mul(-stepSize)));
+  const m = state.get('exp_avg') ?? state.set('exp_avg', zerosLike(param));
+  const v = state.get('exp_avg_sq') ?? state.set('exp_avg_sq', zerosLike(param));
+  const vmax = group.amsgrad ? (state.get('max_exp_avg_sq') ?? state.set('max_exp_avg_sq', zerosLike(param))) : null;
+  adamUpdate_(param, grad, m, v, vmax, {
+    lr: group.lr,
+    beta1,
+    beta2,
+    eps: group.eps,
+    weightDecay: group.weightDecay,
+    decoupled,
+    step: state.step,
+    maximize: group.maximize,
+  });
 }
 
 /**
@@ -65,9 +64,7 @@ export class Adam extends Optimizer<AdamOptions> {
 
   /** One Adam update of `param`. */
   protected updateParameter(param: Tensor, grad: Tensor, group: ParamGroup<AdamOptions>, state: ParamState): void {
-    let g = group.maximize ? grad.neg() : grad;
-    if (group.weightDecay !== 0) g = g.add(param.mul(group.weightDecay));
-    adamUpdate(param, param, g, group, state);
+    adamUpdate(param, grad, group, state, false);
   }
 }
 
@@ -96,8 +93,6 @@ export class AdamW extends Optimizer<AdamOptions> {
 
   /** One AdamW update of `param`. */
   protected updateParameter(param: Tensor, grad: Tensor, group: ParamGroup<AdamOptions>, state: ParamState): void {
-    const g = group.maximize ? grad.neg() : grad;
-    const decayed = group.weightDecay !== 0 ? param.mul(1 - group.lr * group.weightDecay) : param;
-    adamUpdate(param, decayed, g, group, state);
+    adamUpdate(param, grad, group, state, true);
   }
 }
