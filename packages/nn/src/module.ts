@@ -19,6 +19,25 @@ export type StateDict = Record<string, Tensor>;
  * Base class of every layer. Subclasses register parameters (`registerParameter`), buffers
  * (`registerBuffer`) and children (`registerModule`) in their constructor and implement
  * `forward`.
+ *
+ * @example
+ * ```ts
+ * import { type Tensor, randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { Linear, Module } from '@ghostflow/nn';
+ *
+ * class MLP extends Module {
+ *   readonly fc1 = this.registerModule('fc1', new Linear(4, 8));
+ *   readonly fc2 = this.registerModule('fc2', new Linear(8, 2));
+ *   forward(x: Tensor): Tensor {
+ *     return this.fc2.forward(this.fc1.forward(x).relu());
+ *   }
+ * }
+ * const net = new MLP();
+ * const y = net.forward(randn([3, 4])); // [3, 2]
+ * console.log(net.numParameters(), Object.keys(net.stateDict())); // 58 ['fc1.weight', 'fc1.bias', ...]
+ * net.eval(); // dropout off, as PyTorch's eval()
+ * ```
  */
 export abstract class Module {
   /** Training mode (dropout active, etc.). Change it with `train()` / `eval()`. */

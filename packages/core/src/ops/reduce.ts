@@ -103,6 +103,19 @@ function requireNonEmpty(name: string, x: Tensor, axes: readonly number[]): void
  * @param x the input
  * @param dim dims to reduce (all when undefined)
  * @param keepdim keep reduced dims as size 1
+ *
+ * @example
+ * ```ts
+ * import { sum, tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * const x = tensor([
+ *   [1, 2, 3],
+ *   [4, 5, 6],
+ * ]);
+ * console.log(sum(x).itemSync()); // 21
+ * console.log(sum(x, 1).arraySync()); // [6, 15]
+ * console.log(sum(x, 0, true).shape); // [1, 3]
+ * ```
  */
 export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const axes = reductionAxes(x, dim);

@@ -61,7 +61,22 @@ export interface StepLROptions {
   lastEpoch?: number;
 }
 
-/** torch.optim.lr_scheduler.StepLR: `lr = baseLr * gamma ^ floor(epoch / stepSize)`. */
+/**
+ * torch.optim.lr_scheduler.StepLR: `lr = baseLr * gamma ^ floor(epoch / stepSize)`.
+ *
+ * @example
+ * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { Linear, SGD, StepLR } from '@ghostflow/nn';
+ * const optimizer = new SGD(new Linear(2, 1).parameters(), { lr: 0.1 });
+ * const scheduler = new StepLR(optimizer, 30, { gamma: 0.1 }); // 0.1 for 30 epochs, then 0.01, ...
+ * for (let epoch = 0; epoch < 90; epoch++) {
+ *   // ... train one epoch: optimizer.step() per batch ...
+ *   scheduler.step();
+ * }
+ * console.log(scheduler.getLastLr()); // [0.0001]
+ * ```
+ */
 export class StepLR extends LRScheduler {
   /** Epochs between decays. */
   readonly stepSize: number;
@@ -97,6 +112,15 @@ export interface CosineAnnealingLROptions {
 /**
  * torch.optim.lr_scheduler.CosineAnnealingLR (closed form, SGDR without restarts):
  * `lr = etaMin + (baseLr - etaMin) (1 + cos(pi epoch / tMax)) / 2`.
+ *
+ * @example
+ * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { Adam, CosineAnnealingLR, Linear } from '@ghostflow/nn';
+ * const optimizer = new Adam(new Linear(2, 1).parameters(), { lr: 1e-3 });
+ * const scheduler = new CosineAnnealingLR(optimizer, 100, { etaMin: 1e-5 });
+ * for (let epoch = 0; epoch < 100; epoch++) scheduler.step(); // after each epoch's optimizer steps
+ * ```
  */
 export class CosineAnnealingLR extends LRScheduler {
   /** Half-period in epochs. */
@@ -136,6 +160,15 @@ export interface LinearLROptions {
 /**
  * torch.optim.lr_scheduler.LinearLR (linear warm-up/decay of a factor):
  * `lr = baseLr (startFactor + (endFactor - startFactor) min(epoch, totalIters) / totalIters)`.
+ *
+ * @example
+ * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { AdamW, Linear, LinearLR } from '@ghostflow/nn';
+ * const optimizer = new AdamW(new Linear(2, 1).parameters(), { lr: 1e-3 });
+ * // Warm-up: 10% of the rate at epoch 0, rising to the full rate by epoch 5.
+ * const warmup = new LinearLR(optimizer, { startFactor: 0.1, endFactor: 1, totalIters: 5 });
+ * ```
  */
 export class LinearLR extends LRScheduler {
   /** Factor at epoch 0. */
