@@ -1,6 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { type DType, type PrintOptions, type Tensor, getPrintOptions, setPrintOptions, tensor } from '@ghostflow/core';
+import {
+  type Backend,
+  type DType,
+  type PrintOptions,
+  type Tensor,
+  findBackend,
+  getPrintOptions,
+  loadBackend,
+  registerBackend,
+  removeBackend,
+  setPrintOptions,
+  tensor,
+} from '@ghostflow/core';
 import '@ghostflow/backend-cpu';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -97,5 +109,28 @@ describe('printing hooks', () => {
   it('rejects bad options, naming what came', () => {
     expect(() => setPrintOptions({ precision: -1 })).toThrow(/precision must be a non-negative integer, got -1/);
     expect(() => setPrintOptions({ threshold: 1.5 })).toThrow(/threshold/);
+  });
+
+  it('on a backend without synchronous reads, toString says to await format() and format() works', async () => {
+    // The cpu backend seen through a view that hides readSync, as a GPU backend would (and
+    // without dispose, so removing it leaves cpu alone).
+    const cpu = findBackend('cpu');
+    const asyncOnly = Object.create(cpu, {
+      name: { value: 'async-print' },
+      readSync: { value: undefined },
+      dispose: { value: undefined },
+    }) as Backend;
+    registerBackend('async-print', () => asyncOnly);
+    try {
+      await loadBackend('async-print');
+      const t = tensor([1, 2.5], { device: 'async-print' });
+      expect(String(t)).toBe(
+        "tensor(<on async-print: use 'await t.print()' or 'await t.format()' to see the values>, shape=[2], dtype=float32)",
+      );
+      expect(await t.format()).toBe("tensor([1.0000, 2.5000], device='async-print')");
+      t.dispose();
+    } finally {
+      removeBackend('async-print');
+    }
   });
 });
