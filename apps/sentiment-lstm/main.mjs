@@ -28,11 +28,13 @@ import {
   LSTM,
   Linear,
   Module,
+  ProgressBar,
   clipGradNorm,
   crossEntropy,
   packPaddedSequence,
   padCollate,
 } from '@ghostflow/nn';
+import { createFileLogger } from '@ghostflow/nn/node';
 
 const STEPS = Number(process.env.STEPS ?? 300);
 const BATCH = 32;
@@ -191,6 +193,10 @@ const loader = new DataLoader(new Sentences(train), {
 
 const buffersBefore = memory().buffers;
 const t0 = performance.now();
+// Live bar on a terminal, a line per 10% when piped, nothing in CI; curves for `tensorboard --logdir apps/sentiment-lstm/runs`.
+const bar = new ProgressBar({ total: STEPS, label: 'train' });
+const logDir = new URL(`./runs/${new Date().toISOString().replace(/[:.]/g, '-')}`, import.meta.url).pathname;
+const logger = createFileLogger(logDir);
 let running = 0;
 let buffersAfterFirst = 0;
 let buffersAfter = 0;
@@ -207,21 +213,29 @@ for (let epoch = 1; step < STEPS; epoch++) {
       optimizer.step();
       return loss.detach();
     });
-    running += await loss.item();
+    const lossValue = await loss.item();
+    running += lossValue;
     loss.dispose();
+    bar.update(step, { loss: lossValue });
+    logger.log(step, { loss: lossValue, lr: optimizer.paramGroups[0].lr });
     // The loader holds this batch and the prefetched next one, except at an epoch's last batch.
     if (++batchIndex < loader.length) {
       if (step === 1) buffersAfterFirst = memory().buffers; // + Adam's state, created by the first step
       buffersAfter = memory().buffers;
     }
-    if (step % 25 === 0) {
+    if (step % 25 === 0 && bar.resolvedMode === 'silent') {
+      // the bar shows the loss on a terminal or when piped; CI (bar silent) keeps these lines
       console.log(
         `epoch ${epoch} step ${String(step).padStart(4)}  loss ${(running / 25).toFixed(4)}  (${((performance.now() - t0) / 1000).toFixed(1)}s)`,
       );
       running = 0;
     }
+    if (step % 25 === 0) running = 0;
   }
 }
+bar.close();
+logger.close();
+console.log(`metrics: ${logDir}/metrics.jsonl and a TensorBoard event file (tensorboard --logdir ${logDir})`);
 
 const trainAcc = await accuracy(train.slice(0, 1000));
 const testAcc = await accuracy(test);

@@ -16,7 +16,8 @@
  */
 import { cat, full, getBackendName, manualSeed, memory, noGrad, tensor, tidy } from '@ghostflow/core';
 import '@ghostflow/backend-cpu';
-import { Adam, Embedding, GRU, Linear, Module, clipGradNorm, crossEntropy, packPaddedSequence } from '@ghostflow/nn';
+import { Adam, Embedding, GRU, Linear, Module, ProgressBar, clipGradNorm, crossEntropy, packPaddedSequence } from '@ghostflow/nn';
+import { createFileLogger } from '@ghostflow/nn/node';
 
 const STEPS = Number(process.env.STEPS ?? 600);
 const BATCH = 64;
@@ -162,6 +163,10 @@ console.log(
 const buffersBefore = memory().buffers;
 let buffersAfterFirst = 0;
 const t0 = performance.now();
+// Live bar on a terminal, a line per 10% when piped, nothing in CI; curves for `tensorboard --logdir apps/seq2seq-gru/runs`.
+const bar = new ProgressBar({ total: STEPS, label: 'train' });
+const logDir = new URL(`./runs/${new Date().toISOString().replace(/[:.]/g, '-')}`, import.meta.url).pathname;
+const logger = createFileLogger(logDir);
 let running = 0;
 const EVERY = 100;
 for (let step = 1; step <= STEPS; step++) {
@@ -175,16 +180,23 @@ for (let step = 1; step <= STEPS; step++) {
     optimizer.step();
     return loss.detach();
   });
-  running += await loss.item();
+  const lossValue = await loss.item();
+  running += lossValue;
   loss.dispose();
+  bar.update(step, { loss: lossValue });
+  logger.log(step, { loss: lossValue, lr: optimizer.paramGroups[0].lr });
   if (step === 1) buffersAfterFirst = memory().buffers; // + Adam's state, created by the first step
-  if (step % EVERY === 0) {
+  if (step % EVERY === 0 && bar.resolvedMode === 'silent') {
+    // the bar shows the loss on a terminal or when piped; CI (bar silent) keeps these lines
     console.log(
       `step ${String(step).padStart(5)}  loss ${(running / EVERY).toFixed(4)}  (${((performance.now() - t0) / 1000).toFixed(1)}s)`,
     );
     running = 0;
   }
 }
+bar.close();
+logger.close();
+console.log(`metrics: ${logDir}/metrics.jsonl and a TensorBoard event file (tensorboard --logdir ${logDir})`);
 const buffersAfter = memory().buffers;
 
 const { accuracy, decoded } = await exactMatch(test);

@@ -70,6 +70,8 @@ export {
 
 export { Tensor } from './tensor/tensor.js';
 export type { NestedArray } from './tensor/tensor.js';
+export { setPrintOptions, getPrintOptions } from './tensor/print-options.js';
+export type { PrintOptions, PrintProfile } from './tensor/print-options.js';
 
 export { tidy, keep, Scope, heldTensors } from './memory/scope.js';
 export type { ScopedResource, HoldsTensors } from './memory/scope.js';

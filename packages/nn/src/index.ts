@@ -323,3 +323,29 @@ export type {
   DataLoaderOptions,
   RandomSplitOptions,
 } from './data/index.js';
+
+// Training UX: progress bar, metrics logger and TensorBoard event records (file writing: `@ghostflow/nn/node`).
+export {
+  ProgressBar,
+  formatDuration,
+  MetricsLogger,
+  jsonLinesSink,
+  tfeventsSink,
+  memorySink,
+  crc32c,
+  maskedCrc32c,
+  encodeEvent,
+  frameRecord,
+  fileVersionRecord,
+  scalarsRecord,
+  TFEVENTS_FILE_VERSION,
+} from './training/index.js';
+export type {
+  ProgressMode,
+  ProgressOptions,
+  ProgressState,
+  MetricsRecord,
+  MetricsSink,
+  MetricsLoggerOptions,
+  TfEvent,
+} from './training/index.js';

@@ -1,6 +1,7 @@
 /**
  * `@ghostflow/nn/node`: the Node-only part of nn, kept out of the main entry so that
- * browser bundles never meet `node:` imports: safetensors files and training checkpoints on disk.
+ * browser bundles never meet `node:` imports: safetensors files, training checkpoints and
+ * metric logs (JSON lines, TensorBoard event files) on disk.
  * ```ts
  * import { save, load } from '@ghostflow/nn/node';
  * await save('model.safetensors', model);
@@ -10,3 +11,5 @@
  */
 export { save, load } from './serialization/node.js';
 export { saveCheckpoint, loadCheckpoint } from './serialization/checkpoint-node.js';
+export { createFileLogger } from './training/node-metrics.js';
+export type { FileLoggerOptions } from './training/node-metrics.js';

@@ -19,7 +19,18 @@ export function withGradMode<T>(on: boolean, fn: () => T): T {
   }
 }
 
-/** Runs `fn` without recording the autograd graph (like `torch.no_grad()`). */
+/**
+ * Runs `fn` without recording the autograd graph (like `torch.no_grad()`).
+ *
+ * @example
+ * ```ts
+ * import { noGrad, tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * const w = tensor([1, 2], { requiresGrad: true });
+ * const y = noGrad(() => w.mul(3)); // no graph is recorded (inference, evaluation)
+ * console.log(y.requiresGrad); // false
+ * ```
+ */
 export function noGrad<T>(fn: () => T): T {
   return withGradMode(false, fn);
 }

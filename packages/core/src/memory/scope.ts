@@ -24,7 +24,21 @@ export function trackInScope(resource: ScopedResource): void {
   if (top) top.add(resource);
 }
 
-/** Removes a resource from every open tidy scope, so it outlives them. Returns it. */
+/**
+ * Removes a resource from every open tidy scope, so it outlives them. Returns it.
+ *
+ * @example
+ * ```ts
+ * import { keep, randn, tidy } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * let running: ReturnType<typeof randn> | undefined;
+ * tidy(() => {
+ *   const x = randn([3]);
+ *   running = keep(x.square()); // outlives the tidy even though it is not returned
+ * });
+ * console.log(running?.shape); // [3]
+ * ```
+ */
 export function keep<T extends ScopedResource>(resource: T): T {
   kept.add(resource);
   for (const s of stack) s.delete(resource);
@@ -79,6 +93,19 @@ function collect(value: unknown, into: Set<ScopedResource>, seen: Set<unknown>):
  * a {@link heldTensors} method (`PackedSequence`); other class instances are not searched.
  * `fn` must be synchronous: an async function would let tensors from unrelated work leak
  * into this scope, so that throws; use `using` or a {@link Scope} across awaits.
+ *
+ * @example
+ * ```ts
+ * import { randn, tidy } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * const w = randn([4, 4]);
+ * const total = tidy(() => {
+ *   const h = w.matmul(w).relu(); // intermediate: freed when tidy returns
+ *   return h.sum(); // returned tensors survive the scope
+ * });
+ * console.log(total.itemSync());
+ * total.dispose();
+ * ```
  */
 export function tidy<T>(fn: () => T): T {
   const scope = new Set<ScopedResource>();
@@ -111,6 +138,18 @@ export function tidy<T>(fn: () => T): T {
 /**
  * An explicit ownership scope, safe across `await`: add tensors with `track`, free them all
  * with `dispose()` (or `using scope = new Scope()`).
+ *
+ * @example
+ * ```ts
+ * import { Scope, randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * async function meanOfRandom(): Promise<number> {
+ *   using scope = new Scope(); // every tensor made in this block is freed when it ends
+ *   const x = randn([2, 3]);
+ *   return await x.mean().item(); // awaiting is fine here, unlike inside tidy()
+ * }
+ * console.log(await meanOfRandom());
+ * ```
  */
 export class Scope {
   private readonly owned = new Set<ScopedResource>();

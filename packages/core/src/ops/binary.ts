@@ -61,7 +61,22 @@ function arithmetic(name: string, op: BinaryOp, a: TensorLike, b: TensorLike, sa
   return out;
 }
 
-/** `a + b`, broadcasting. */
+/**
+ * `a + b`, broadcasting.
+ *
+ * @example
+ * ```ts
+ * import { add, tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * const a = tensor([
+ *   [1, 2],
+ *   [3, 4],
+ * ]);
+ * const b = add(a, tensor([10, 20])); // broadcasts: [[11, 22], [13, 24]]
+ * const c = a.add(1).mul(2); // the same ops as chainable methods
+ * console.log(b.arraySync(), c.arraySync());
+ * ```
+ */
 export function add(a: TensorLike, b: TensorLike): Tensor {
   return arithmetic('add', 'add', a, b, {}, (g, _ops, _out, needs) => [needs[0] ? g : null, needs[1] ? g : null]);
 }

@@ -120,6 +120,19 @@ function flattenNested(values: NestedArray<number | boolean>): { shape: number[]
  * boolean (0-d). Default dtype: float32 for numbers, bool for booleans, the array's own
  * dtype for Float32Array/Int32Array/Uint8Array (Uint8Array is bool). `shape` reshapes
  * flat data. Non-integer values with dtype int32 throw a DTypeError.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * const x = tensor([
+ *   [1, 2],
+ *   [3, 4],
+ * ]); // float32, shape [2, 2]
+ * const ids = tensor([0, 2, 1], { dtype: 'int32' });
+ * const w = tensor([0.5, -0.5], { requiresGrad: true });
+ * console.log(x.shape, ids.dtype, w.requiresGrad); // [2, 2] 'int32' true
+ * ```
  */
 export function tensor(
   values: NestedArray<number | boolean> | ArrayLike<number> | Float32Array | Int32Array | Uint8Array,
@@ -175,7 +188,17 @@ function checkFillValue(value: number | boolean, dtype: DType, what: string): vo
   }
 }
 
-/** Zeros of `shape` (float32 unless `dtype` says otherwise). */
+/**
+ * Zeros of `shape` (float32 unless `dtype` says otherwise).
+ *
+ * @example
+ * ```ts
+ * import { zeros } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * const h0 = zeros([2, 3, 16]); // float32 zeros
+ * const counts = zeros([10], { dtype: 'int32' });
+ * ```
+ */
 export function zeros(shape: readonly number[], options?: CreationOptions): Tensor {
   return full(shape, 0, options);
 }

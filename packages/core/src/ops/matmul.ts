@@ -85,6 +85,17 @@ function runMatmul(a: Tensor, b: Tensor, p: MatmulPlan): Tensor {
  * Gradients: `g @ b^T` and `a^T @ g`, summed over broadcast batch dims.
  * @param a `[..., M, K]` or `[K]`
  * @param b `[..., K, N]` or `[K]`
+ *
+ * @example
+ * ```ts
+ * import { matmul, randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * const a = randn([8, 3, 4]);
+ * const b = randn([4, 5]);
+ * const c = matmul(a, b); // batch dims broadcast: shape [8, 3, 5]
+ * const d = a.matmul(b.transpose(0, 1).transpose(0, 1)); // method form
+ * console.log(c.shape, d.shape);
+ * ```
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   backendOf(a, b);

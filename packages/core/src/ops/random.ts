@@ -82,7 +82,17 @@ export function rand(shape: readonly number[], options?: RandomOptions): Tensor 
   return finish(uploadTensor(backend, generator.uniform(size), [...shape], 'float32'), options);
 }
 
-/** Standard normal (Box–Muller), float32. */
+/**
+ * Standard normal (Box–Muller), float32.
+ *
+ * @example
+ * ```ts
+ * import { manualSeed, randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * manualSeed(42); // reproducible draws
+ * const w = randn([3, 4], { requiresGrad: true });
+ * ```
+ */
 export function randn(shape: readonly number[], options?: RandomOptions): Tensor {
   const { backend, generator, size } = prepare(shape, options, 'randn()', ['float32'], 'float32');
   return finish(uploadTensor(backend, generator.normal(size), [...shape], 'float32'), options);

@@ -103,6 +103,19 @@ function requireNonEmpty(name: string, x: Tensor, axes: readonly number[]): void
  * @param x the input
  * @param dim dims to reduce (all when undefined)
  * @param keepdim keep reduced dims as size 1
+ *
+ * @example
+ * ```ts
+ * import { sum, tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * const x = tensor([
+ *   [1, 2, 3],
+ *   [4, 5, 6],
+ * ]);
+ * console.log(sum(x).itemSync()); // 21
+ * console.log(sum(x, 1).arraySync()); // [6, 15]
+ * console.log(sum(x, 0, true).shape); // [1, 3]
+ * ```
  */
 export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const axes = reductionAxes(x, dim);
@@ -268,10 +281,14 @@ function extremumAlong(name: string, op: 'max' | 'min', x: Tensor, dim: number, 
  * evenly among ties); with `dim`, `{ values, indices }` along it (gradient to the index).
  * NaN propagates; an empty input (or dim) is an error.
  * @param x the input
+ */
+export function max(x: Tensor): Tensor;
+/**
+ * `torch.max(x, dim)`: `{ values, indices }` along `dim` (gradient to the index).
+ * @param x the input
  * @param dim the dim to reduce (may be negative)
  * @param keepdim keep the reduced dim as size 1
  */
-export function max(x: Tensor): Tensor;
 export function max(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
 export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
   if (dim === undefined) return extremum('max', 'max', x, undefined, false);
@@ -282,10 +299,14 @@ export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIn
  * `torch.min`: with no `dim`, the min of all elements as a 0-d tensor; with `dim`,
  * `{ values, indices }` along it. See {@link max}.
  * @param x the input
+ */
+export function min(x: Tensor): Tensor;
+/**
+ * `torch.min(x, dim)`: `{ values, indices }` along `dim` (gradient to the index).
+ * @param x the input
  * @param dim the dim to reduce (may be negative)
  * @param keepdim keep the reduced dim as size 1
  */
-export function min(x: Tensor): Tensor;
 export function min(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
 export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
   if (dim === undefined) return extremum('min', 'min', x, undefined, false);

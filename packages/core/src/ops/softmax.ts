@@ -78,6 +78,15 @@ function run(kind: Kind, x: Tensor, dim: number): Tensor {
  * `softmax` kernel when present. Gradient: `y * (g - sum(g * y, dim))`.
  * @param x the input (float32)
  * @param dim the dim normalised over (may be negative)
+ *
+ * @example
+ * ```ts
+ * import { softmax, tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * const logits = tensor([[1, 2, 3]]);
+ * const p = softmax(logits, -1); // each row sums to 1
+ * console.log(p.sum(-1).itemSync()); // 1
+ * ```
  */
 export function softmax(x: Tensor, dim: number): Tensor {
   return run('softmax', x, dim);

@@ -22,7 +22,7 @@ export class Generator {
   private offset = 0;
   private seedValue = 0;
 
-  /** A generator seeded with `seed` (default {@link DEFAULT_SEED}). */
+  /** A generator seeded with `seed` (default `DEFAULT_SEED`, 0x1badf00d). */
   constructor(seed: number = DEFAULT_SEED) {
     this.manualSeed(seed);
   }

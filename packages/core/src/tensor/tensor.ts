@@ -19,6 +19,8 @@ import { type Shape, contiguousStrides, isContiguous, sizeOf } from '../shape.js
 import { trackInScope } from '../memory/scope.js';
 import { type TensorHeld, unwatch, watch } from './lifetime.js';
 import { Storage } from './storage.js';
+import { formatTensor } from './format.js';
+import { getPrintOptions } from './print-options.js';
 
 /** Nested arrays of numbers (or booleans), as `array()` returns and `tensor()` accepts. */
 export type NestedArray<T = number> = T | NestedArray<T>[];
@@ -436,10 +438,69 @@ export class Tensor {
     return copy;
   }
 
-  /** A short description: shape, dtype, backend, and grad status. */
+  /**
+   * The values, like PyTorch's repr: `tensor([[0.1000, 0.2000]], requiresGrad=true)`, summarised
+   * with `...` above `getPrintOptions().threshold` elements. Needs a backend that reads
+   * synchronously (cpu); on others (webgpu) it returns a short description that says to use
+   * `await t.format()` or `await t.print()`.
+   *
+   * @example
+   * ```ts
+   * import { tensor } from '@ghostflow/core';
+   * import '@ghostflow/backend-cpu';
+   * const t = tensor([[1, 2.5], [3, 4]], { requiresGrad: true });
+   * console.log(String(t));
+   * // tensor([[1.0000, 2.5000],
+   * //         [3.0000, 4.0000]], requiresGrad=true)
+   * ```
+   */
   toString(): string {
-    const grad = this.held.node ? `, gradFn=${this.held.node.name}` : this._requiresGrad ? ', requiresGrad=true' : '';
-    return `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.disposed ? 'disposed' : this.device}${grad})`;
+    if (this.disposed) return `tensor(<disposed>, shape=[${this.shape.join(', ')}], dtype=${this.dtype})`;
+    if (!this.backend.readSync) {
+      return `tensor(<on ${this.device}: use 'await t.print()' or 'await t.format()' to see the values>, shape=[${this.shape.join(', ')}], dtype=${this.dtype})`;
+    }
+    return this.formatValues(this.dataSync());
+  }
+
+  /**
+   * The same text as `toString()`, on every backend (it awaits the read).
+   *
+   * @example
+   * ```ts
+   * import { arange } from '@ghostflow/core';
+   * import '@ghostflow/backend-cpu';
+   * const text = await arange(5).format(); // 'tensor([0, 1, 2, 3, 4])'
+   * ```
+   */
+  async format(): Promise<string> {
+    return this.formatValues(await this.data());
+  }
+
+  /**
+   * Writes `await t.format()` with `console.log`: the way to see values on async backends.
+   *
+   * @example
+   * ```ts
+   * import { ones } from '@ghostflow/core';
+   * import '@ghostflow/backend-cpu';
+   * await ones([2, 2]).print(); // tensor([[1., 1.],\n        [1., 1.]])
+   * ```
+   */
+  async print(): Promise<void> {
+    console.log(await this.format());
+  }
+
+  private formatValues(values: ArrayLike<number>): string {
+    return formatTensor(
+      values,
+      { shape: this.shape, dtype: this.dtype, device: this.device, requiresGrad: this._requiresGrad, gradFn: this.gradFn },
+      getPrintOptions(),
+    );
+  }
+
+  /** Node's `util.inspect` (and so `console.log(t)`) prints `toString()`. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 }
 

@@ -65,6 +65,17 @@ export interface MultiheadAttentionForwardOptions {
  *
  * Boolean masks use `true` = masked out. A query whose every key is masked gets a zero output
  * and zero weights (PyTorch returns NaN there).
+ *
+ * @example
+ * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { MultiheadAttention, causalMask } from '@ghostflow/nn';
+ * const mha = new MultiheadAttention(16, 4, { batchFirst: true });
+ * const x = randn([2, 5, 16]); // [batch, seq, embed]
+ * const [y, weights] = mha.forward(x, x, x, { attnMask: causalMask(5, 5) }); // self-attention, no peeking ahead
+ * console.log(y.shape, weights?.shape); // [2, 5, 16] [2, 5, 5] (weights averaged over heads)
+ * ```
  */
 export class MultiheadAttention extends Module {
   /** Model width E. */

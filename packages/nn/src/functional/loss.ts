@@ -51,7 +51,18 @@ function floatTarget(t: Tensor): Tensor {
   return t.dtype === 'float32' ? t : t.float();
 }
 
-/** Mean squared error `(input - target)^2` (torch.nn.functional.mse_loss). */
+/**
+ * Mean squared error `(input - target)^2` (torch.nn.functional.mse_loss).
+ *
+ * @example
+ * ```ts
+ * import { tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { mseLoss } from '@ghostflow/nn';
+ * const loss = mseLoss(tensor([1, 2, 3]), tensor([1, 2, 5])); // mean of squared errors
+ * console.log(loss.itemSync()); // 1.3333
+ * ```
+ */
 export function mseLoss(input: Tensor, target: Tensor, options: ReductionOptions = {}): Tensor {
   sameShape(input, target, 'mseLoss');
   return tidy(() => reduce(input.sub(target).square(), options.reduction));
@@ -297,6 +308,20 @@ export interface CrossEntropyOptions extends NLLLossOptions {
  *   `weight`, else by their count.
  * - **Probability target** (float32, the input's shape): `-Σ_c w_c t'_c logp_c` with
  *   `t' = (1 - ε) t + ε / C`; `'mean'` divides by N·d1·... (weights do not normalise).
+ *
+ * @example
+ * ```ts
+ * import { tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { crossEntropy } from '@ghostflow/nn';
+ * const logits = tensor([
+ *   [2, 0.5, -1],
+ *   [0, 0, 3],
+ * ]); // [batch, classes], unnormalised
+ * const target = tensor([0, 2], { dtype: 'int32' }); // class indices
+ * const loss = crossEntropy(logits, target);
+ * console.log(loss.itemSync());
+ * ```
  */
 export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
   const eps = options.labelSmoothing ?? 0;

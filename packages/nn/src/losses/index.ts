@@ -25,7 +25,18 @@ export abstract class Loss extends Module {
   }
 }
 
-/** Mean squared error (torch.nn.MSELoss); see {@link F.mseLoss}. */
+/**
+ * Mean squared error (torch.nn.MSELoss); see {@link F.mseLoss}.
+ *
+ * @example
+ * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { MSELoss } from '@ghostflow/nn';
+ * const criterion = new MSELoss({ reduction: 'sum' });
+ * const loss = criterion.forward(randn([4, 1]), randn([4, 1]));
+ * ```
+ */
 export class MSELoss extends Loss {
   /** @param options `reduction` */
   constructor(options: F.ReductionOptions = {}) {
@@ -139,7 +150,20 @@ export class NLLLoss extends Loss {
   }
 }
 
-/** Cross-entropy on logits (torch.nn.CrossEntropyLoss); see {@link F.crossEntropy}. */
+/**
+ * Cross-entropy on logits (torch.nn.CrossEntropyLoss); see {@link F.crossEntropy}.
+ *
+ * @example
+ * ```ts
+ * import { randn, tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { CrossEntropyLoss } from '@ghostflow/nn';
+ * const criterion = new CrossEntropyLoss({ ignoreIndex: -100 });
+ * const logits = randn([3, 5], { requiresGrad: true });
+ * const loss = criterion.forward(logits, tensor([1, 0, -100], { dtype: 'int32' })); // the third row is ignored
+ * loss.backward();
+ * ```
+ */
 export class CrossEntropyLoss extends Loss {
   /** Ignored target value. */
   readonly ignoreIndex: number;

@@ -50,6 +50,32 @@ function adamUpdate(param: Tensor, grad: Tensor, group: ParamGroup<AdamOptions>,
 /**
  * torch.optim.Adam (torch 1.13 semantics): `g = grad + weightDecay * p` (L2 penalty), then
  * the bias-corrected moment update, with optional AMSGrad.
+ *
+ * @example
+ * ```ts
+ * import { randn, tidy } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { Adam, LSTM, Linear, clipGradNorm, mseLoss } from '@ghostflow/nn';
+ * const lstm = new LSTM(1, 16, { batchFirst: true });
+ * const head = new Linear(16, 1);
+ * const params = [...lstm.parameters(), ...head.parameters()];
+ * const optimizer = new Adam(params, { lr: 1e-3 });
+ * const x = randn([8, 20, 1]);
+ * const y = randn([8, 1]);
+ * for (let step = 0; step < 5; step++) {
+ *   const loss = tidy(() => {
+ *     optimizer.zeroGrad();
+ *     const [, [hN]] = lstm.forward(x);
+ *     const loss = mseLoss(head.forward(hN.select(0, 0)), y);
+ *     loss.backward();
+ *     clipGradNorm(params, 1.0);
+ *     optimizer.step();
+ *     return loss.detach();
+ *   });
+ *   console.log(step, loss.itemSync());
+ *   loss.dispose();
+ * }
+ * ```
  */
 export class Adam extends Optimizer<AdamOptions> {
   /**
@@ -71,6 +97,21 @@ export class Adam extends Optimizer<AdamOptions> {
 /**
  * torch.optim.AdamW (decoupled weight decay, Loshchilov & Hutter): `p = p (1 - lr * weightDecay)`
  * first, then Adam's moment update on the raw gradient.
+ *
+ * @example
+ * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { AdamW, Linear } from '@ghostflow/nn';
+ * const model = new Linear(64, 64);
+ * // Decoupled weight decay on the weights only: one parameter group each.
+ * const optimizer = new AdamW(
+ *   [
+ *     { params: [model.weight], weightDecay: 0.01 },
+ *     { params: [model.bias as NonNullable<typeof model.bias>], weightDecay: 0 },
+ *   ],
+ *   { lr: 3e-4 },
+ * );
+ * ```
  */
 export class AdamW extends Optimizer<AdamOptions> {
   /**

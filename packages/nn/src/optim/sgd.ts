@@ -20,6 +20,24 @@ export interface SGDOptions extends BaseGroupOptions {
  * torch.optim.SGD, PyTorch's exact update: `g = grad + weightDecay * p`; with momentum,
  * `buf = g` on the first step, then `buf = momentum * buf + (1 - dampening) * g`, and
  * `g = g + momentum * buf` (nesterov) or `g = buf`; finally `p = p - lr * g`.
+ *
+ * @example
+ * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { Linear, SGD, mseLoss } from '@ghostflow/nn';
+ * const model = new Linear(3, 1);
+ * const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+ * const x = randn([16, 3]);
+ * const y = randn([16, 1]);
+ * for (let step = 0; step < 10; step++) {
+ *   optimizer.zeroGrad();
+ *   const loss = mseLoss(model.forward(x), y);
+ *   loss.backward();
+ *   optimizer.step();
+ *   loss.dispose();
+ * }
+ * ```
  */
 export class SGD extends Optimizer<SGDOptions> {
   /**

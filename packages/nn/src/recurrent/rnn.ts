@@ -382,6 +382,16 @@ function dropoutBetweenLayers(x: Tensor, p: number): Tensor {
  * const rnn = new RNN(10, 20, { numLayers: 2 });
  * const [output, hN] = rnn.forward(x);   // x [T, B, 10] -> output [T, B, 20], hN [2, B, 20]
  * ```
+ *
+ * @example
+ * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { RNN } from '@ghostflow/nn';
+ * const rnn = new RNN(10, 20, { numLayers: 2, nonlinearity: 'relu' });
+ * const x = randn([5, 3, 10]); // [time, batch, features] (batchFirst: false)
+ * const [out, hN] = rnn.forward(x); // out [5, 3, 20]; hN [2, 3, 20]
+ * ```
  */
 export class RNN extends RNNBase {
   /** `'tanh'` or `'relu'`. */
@@ -428,6 +438,20 @@ export class RNN extends RNNBase {
  * const lstm = new LSTM(10, 20, { numLayers: 2, batchFirst: true });
  * const [output, [hN, cN]] = lstm.forward(x);   // x [B, T, 10] -> output [B, T, 20]
  * ```
+ *
+ * @example
+ * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { LSTM, packPaddedSequence } from '@ghostflow/nn';
+ * const lstm = new LSTM(10, 20, { numLayers: 2, batchFirst: true });
+ * const x = randn([3, 5, 10]); // [batch, time, features]
+ * const [out, [hN, cN]] = lstm.forward(x); // out [3, 5, 20]; hN and cN [2, 3, 20]
+ * // Variable lengths: pack, and hN holds each sequence's own last step.
+ * const packed = packPaddedSequence(x, [5, 3, 2], { batchFirst: true });
+ * const [, [hLast]] = lstm.forward(packed);
+ * console.log(out.shape, hN.shape, cN.shape, hLast.shape);
+ * ```
  */
 export class LSTM extends RNNBase {
   /** `new LSTM(inputSize, hiddenSize, { numLayers, bias, batchFirst, dropout, bidirectional, projSize })` or `new LSTM({ inputSize, hiddenSize, ... })`. */
@@ -467,6 +491,16 @@ export class LSTM extends RNNBase {
  * ```ts
  * const gru = new GRU(10, 20, { bidirectional: true });
  * const [output, hN] = gru.forward(x);   // x [T, B, 10] -> output [T, B, 40], hN [2, B, 20]
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { GRU } from '@ghostflow/nn';
+ * const gru = new GRU(8, 16, { bidirectional: true });
+ * const x = randn([7, 4, 8]); // [time, batch, features]
+ * const [out, hN] = gru.forward(x); // out [7, 4, 32] (both directions); hN [2, 4, 16]
  * ```
  */
 export class GRU extends RNNBase {

@@ -60,6 +60,16 @@ async function readExactly(fh: FileHandle, target: Uint8Array, position: number,
 /**
  * Writes a module's state dict (or tensors by name, an object or a Map) to `path` as safetensors.
  * @param what a {@link Module} (its `stateDict()` is saved) or tensors by name
+ *
+ * @example
+ * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { Linear } from '@ghostflow/nn';
+ * import { load, save } from '@ghostflow/nn/node';
+ * const model = new Linear(3, 2);
+ * await save('model.safetensors', model); // a Module's stateDict, or any { name: Tensor }
+ * model.loadStateDict(await load('model.safetensors'));
+ * ```
  */
 export async function save(path: string | URL, what: Module | TensorDict, options: SaveSafetensorsOptions = {}): Promise<void> {
   const p = checkPath(path, 'save');
@@ -78,6 +88,15 @@ export async function save(path: string | URL, what: Module | TensorDict, option
  * `options.names` when given); pass the result to `module.loadStateDict(...)` (then dispose
  * it) to restore a module. The header is read and validated before any tensor data; every
  * error is a GhostFlowError.
+ *
+ * @example
+ * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { LSTM } from '@ghostflow/nn';
+ * import { load } from '@ghostflow/nn/node';
+ * const model = new LSTM(4, 8);
+ * model.loadStateDict(await load('lstm.safetensors')); // written by save() or by PyTorch's safetensors
+ * ```
  */
 export async function load(path: string | URL, options: LoadSafetensorsOptions = {}): Promise<Record<string, Tensor>> {
   const p = checkPath(path, 'load');

@@ -111,6 +111,16 @@ function assemble(entries: [string, Tensor][], datas: ArrayLike<number>[], metad
  * Serialises tensors (e.g. `module.stateDict()`, an object or a Map) to safetensors bytes,
  * reading each with `await tensor.data()` (works on every backend). Tensors are stored in
  * the dict's order.
+ *
+ * @example
+ * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { LSTM, loadSafetensors, saveSafetensors } from '@ghostflow/nn';
+ * const model = new LSTM(4, 8);
+ * const bytes = await saveSafetensors(model.stateDict(), { metadata: { epoch: '3' } }); // safetensors file bytes
+ * const restored = new LSTM(4, 8);
+ * restored.loadStateDict(loadSafetensors(bytes));
+ * ```
  */
 export async function saveSafetensors(tensors: TensorDict, options: SaveSafetensorsOptions = {}): Promise<Uint8Array> {
   const entries = entriesOf(tensors);
@@ -166,6 +176,17 @@ export function readSafetensorsHeader(bytes: ArrayBuffer | ArrayBufferView): Saf
  * null-prototype object, so every name (`__proto__` included) is an ordinary key. Every
  * error is a GhostFlowError, raised before any tensor data is allocated except for an I64
  * value out of range.
+ *
+ * @example
+ * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { GRU, loadSafetensors, saveSafetensors } from '@ghostflow/nn';
+ * const bytes = await saveSafetensors(new GRU(4, 8).stateDict());
+ * const tensors = loadSafetensors(bytes); // { 'weight_ih_l0': Tensor, ... }, e.g. from PyTorch's safetensors.torch.save_file
+ * const model = new GRU(4, 8);
+ * const { missingKeys, unexpectedKeys } = model.loadStateDict(tensors);
+ * console.log(Object.keys(tensors), missingKeys, unexpectedKeys);
+ * ```
  */
 export function loadSafetensors(bytes: ArrayBuffer | ArrayBufferView, options: LoadSafetensorsOptions = {}): Record<string, Tensor> {
   const b = asBytes(bytes);

@@ -145,6 +145,15 @@ export interface TransformerEncoderLayerForwardOptions {
  * feed-forward network, each with a residual connection and LayerNorm (post-LN by default,
  * pre-LN with `normFirst`). Children: `self_attn`, `linear1`, `dropout`, `linear2`, `norm1`,
  * `norm2`, `dropout1`, `dropout2`, so PyTorch state dicts load key for key.
+ *
+ * @example
+ * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { TransformerEncoderLayer, generateSquareSubsequentMask } from '@ghostflow/nn';
+ * const layer = new TransformerEncoderLayer(32, 4, { dimFeedforward: 64, batchFirst: true, normFirst: true });
+ * const y = layer.forward(randn([2, 10, 32]), { srcMask: generateSquareSubsequentMask(10) }); // [2, 10, 32]
+ * ```
  */
 export class TransformerEncoderLayer extends TransformerLayerBase {
   /** Self-attention. */
@@ -229,6 +238,16 @@ export interface TransformerDecoderLayerForwardOptions {
  * cross-attention over `memory`, feed-forward; residuals and LayerNorm (post-LN by default,
  * pre-LN with `normFirst`). Children: `self_attn`, `multihead_attn`, `linear1`, `dropout`,
  * `linear2`, `norm1`, `norm2`, `norm3`, `dropout1`, `dropout2`, `dropout3`.
+ *
+ * @example
+ * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { TransformerDecoderLayer, generateSquareSubsequentMask } from '@ghostflow/nn';
+ * const layer = new TransformerDecoderLayer(32, 4, { dimFeedforward: 64, batchFirst: true });
+ * const memory = randn([2, 10, 32]); // the encoder's output
+ * const y = layer.forward(randn([2, 6, 32]), memory, { tgtMask: generateSquareSubsequentMask(6) }); // [2, 6, 32]
+ * ```
  */
 export class TransformerDecoderLayer extends TransformerLayerBase {
   /** Self-attention. */

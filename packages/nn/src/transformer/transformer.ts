@@ -38,6 +38,15 @@ export interface TransformerEncoderForwardOptions {
  * A stack of `numLayers` copies of an encoder layer (torch.nn.TransformerEncoder; state dict
  * `layers.0. ...`, then `norm.` when a final norm is given). Like torch's deepcopy, every copy
  * starts with the given layer's parameters.
+ *
+ * @example
+ * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { TransformerEncoder, TransformerEncoderLayer, generateSquareSubsequentMask } from '@ghostflow/nn';
+ * const encoder = new TransformerEncoder(new TransformerEncoderLayer(32, 4, { dimFeedforward: 64, batchFirst: true }), 2);
+ * const y = encoder.forward(randn([2, 10, 32]), { mask: generateSquareSubsequentMask(10) }); // [2, 10, 32]
+ * ```
  */
 export class TransformerEncoder extends Module {
   /** The layers. */
@@ -92,6 +101,16 @@ export type TransformerDecoderForwardOptions = TransformerDecoderLayerForwardOpt
 /**
  * A stack of `numLayers` copies of a decoder layer (torch.nn.TransformerDecoder; state dict
  * `layers.0. ...`, then `norm.` when a final norm is given).
+ *
+ * @example
+ * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { TransformerDecoder, TransformerDecoderLayer, generateSquareSubsequentMask } from '@ghostflow/nn';
+ * const decoder = new TransformerDecoder(new TransformerDecoderLayer(32, 4, { batchFirst: true }), 2);
+ * const memory = randn([2, 10, 32]);
+ * const y = decoder.forward(randn([2, 6, 32]), memory, { tgtMask: generateSquareSubsequentMask(6) }); // [2, 6, 32]
+ * ```
  */
 export class TransformerDecoder extends Module {
   /** The layers. */
@@ -186,6 +205,17 @@ export interface TransformerForwardOptions {
  * The encoder-decoder Transformer (torch.nn.Transformer): `encoder` (with final `encoder.norm`)
  * and `decoder` (with `decoder.norm`), state dict names as torch. Every parameter with more
  * than one dim is re-initialised xavier-uniform, as torch's `_reset_parameters`.
+ *
+ * @example
+ * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { Transformer, generateSquareSubsequentMask } from '@ghostflow/nn';
+ * const model = new Transformer({ dModel: 32, nhead: 4, numEncoderLayers: 2, numDecoderLayers: 2, dimFeedforward: 64, batchFirst: true });
+ * const src = randn([2, 10, 32]);
+ * const tgt = randn([2, 6, 32]);
+ * const out = model.forward(src, tgt, { tgtMask: generateSquareSubsequentMask(6) }); // [2, 6, 32]
+ * ```
  */
 export class Transformer extends Module {
   /** Model width. */
