@@ -17,7 +17,8 @@ function dimSize(shape: Shape, d: number): number {
 }
 
 /** Creates the fused kernels on a runtime. */
-export function createFusedKernels(rt: Runtime): FusedKernels {
+// Partial: the whole-sequence recurrent kernels and adamUpdate have no WGSL version yet (core composes them).
+export function createFusedKernels(rt: Runtime): Partial<FusedKernels> {
   const buf = (v: TensorView) => rt.buffer(v.dataId);
 
   const linear: FusedKernels['linear'] = (x, weight, bias, attrs) => {

@@ -1,7 +1,6 @@
 /**
- * Every line of docs/porting-from-pytorch.md that has a GhostFlow form today, executed: each
- * `it` is named after the PyTorch idiom of its table row and asserts the values the GhostFlow
- * form gives. Rows marked "(lands with issue 11)" in the guide have no test here yet.
+ * Every line of docs/porting-from-pytorch.md, executed: each `it` is named after the PyTorch
+ * idiom of its table row and asserts the values the GhostFlow form gives.
  */
 import '@ghostflow/backend-cpu';
 import {
@@ -24,18 +23,27 @@ import {
   zeros,
 } from '@ghostflow/core';
 import {
+  Adam,
+  DataLoader,
   Embedding,
   GRU,
+  LBFGS,
   LSTMCell,
   Linear,
   Module,
   SGD,
+  StepLR,
+  TensorDataset,
   clipGradNorm,
   crossEntropy,
   loadSafetensors,
   sampleLogits,
   saveSafetensors,
 } from '@ghostflow/nn';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCheckpoint, saveCheckpoint } from '@ghostflow/nn/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 beforeAll(async () => {
@@ -187,15 +195,92 @@ describe('porting from PyTorch: each idiom of docs/porting-from-pytorch.md', () 
     expect(() => other.loadStateDict({ weight_ih_l0: gru.stateDict().weight_ih_l0 })).toThrow(/missing keys: weight_hh_l0/);
   });
 
-  it('self.cell = nn.LSTMCell(...) → this.cell = this.registerModule("cell", new LSTMCell(...)) (today)', () => {
+  it('self.cell = nn.LSTMCell(...) → this.cell = new LSTMCell(...) (fields register in assignment order)', () => {
     class Net extends Module {
-      readonly cell: LSTMCell;
+      cell: LSTMCell;
+      head: Linear;
       constructor() {
         super();
-        this.cell = this.registerModule('cell', new LSTMCell(2, 3));
+        this.cell = new LSTMCell(2, 3);
+        this.head = new Linear(3, 1);
+      }
+      forward(x: Tensor) {
+        return this.head.forward(this.cell.forward(x)[0]);
       }
     }
-    expect(Object.keys(new Net().stateDict())).toEqual(['cell.weight_ih', 'cell.weight_hh', 'cell.bias_ih', 'cell.bias_hh']);
+    expect(Object.keys(new Net().stateDict())).toEqual([
+      'cell.weight_ih',
+      'cell.weight_hh',
+      'cell.bias_ih',
+      'cell.bias_hh',
+      'head.weight',
+      'head.bias',
+    ]);
+  });
+
+  it('self.decoder.weight = self.encoder.weight → the same assignment ties (listed once, both state-dict keys)', () => {
+    class LM extends Module {
+      encoder = new Embedding(5, 3);
+      decoder = new Linear(3, 5);
+      constructor() {
+        super();
+        this.decoder.weight = this.encoder.weight;
+      }
+      forward(ids: Tensor) {
+        return this.decoder.forward(this.encoder.forward(ids));
+      }
+    }
+    const lm = new LM();
+    expect(lm.parameters()).toHaveLength(2); // the tied weight once, the decoder bias
+    expect(Object.keys(lm.stateDict())).toEqual(['encoder.weight', 'decoder.weight', 'decoder.bias']);
+    expect(lm.stateDict()['decoder.weight']).toBe(lm.stateDict()['encoder.weight']);
+  });
+
+  it('optimizer.step(closure) (LBFGS) → optimizer.step(closure), which re-evaluates and returns the loss', () => {
+    const w = tensor([3, -2], { requiresGrad: true });
+    const opt = new LBFGS([w], { lr: 1, maxIter: 20, lineSearchFn: 'strong_wolfe' });
+    const closure = () => {
+      opt.zeroGrad();
+      const loss = w
+        .sub(tensor([1, 1]))
+        .square()
+        .sum();
+      loss.backward();
+      return loss;
+    };
+    const first = opt.step(closure);
+    expect(first.itemSync()).toBeCloseTo(13, 5); // the loss at the starting point
+    expect(values(w)[0]).toBeCloseTo(1, 4);
+    expect(values(w)[1]).toBeCloseTo(1, 4);
+  });
+
+  it('optimizer.state_dict() / scheduler.state_dict() → stateDict() / loadStateDict() (PyTorch layout)', () => {
+    const make = () => {
+      const w = tensor([1, 2], { requiresGrad: true });
+      const opt = new Adam([w], { lr: 0.1 });
+      return { w, opt, sched: new StepLR(opt, 2, { gamma: 0.5 }) };
+    };
+    const a = make();
+    for (let i = 0; i < 3; i++) {
+      a.opt.zeroGrad();
+      a.w.square().sum().backward();
+      a.opt.step();
+      a.sched.step();
+    }
+    const saved = a.opt.stateDict();
+    expect(Object.keys(saved)).toEqual(['state', 'paramGroups']);
+    expect(Object.keys(saved.state[0] ?? {}).sort()).toEqual(['exp_avg', 'exp_avg_sq', 'step']);
+    const b = make();
+    noGrad(() => b.w.copy_(a.w));
+    b.opt.loadStateDict(saved);
+    b.sched.loadStateDict(a.sched.stateDict());
+    expect(b.sched.getLastLr()).toEqual(a.sched.getLastLr());
+    for (const { w, opt } of [a, b]) {
+      opt.zeroGrad();
+      w.square().sum().backward();
+      opt.step();
+    }
+    expect(values(b.w)).toEqual(values(a.w)); // the resumed optimizer continues identically
   });
 
   it('optimizer.zero_grad(); loss.backward(); optimizer.step() → zeroGrad(); backward(); step()', () => {
@@ -237,6 +322,37 @@ describe('porting from PyTorch: each idiom of docs/porting-from-pytorch.md', () 
     b.loadStateDict(loaded);
     expect(values(b.weight)).toEqual(values(a.weight));
     for (const t of Object.values(loaded)) t.dispose();
+  });
+
+  it('checkpoints with optimizer, scheduler, RNG and step → saveCheckpoint / loadCheckpoint (@ghostflow/nn/node)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gf-port-'));
+    try {
+      const model = new Linear(2, 1);
+      const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+      await saveCheckpoint(join(dir, 'ckpt.safetensors'), { model, optimizer, step: 7 });
+      const fresh = new Linear(2, 1);
+      const freshOpt = new SGD(fresh.parameters(), { lr: 0.1, momentum: 0.9 });
+      const info = await loadCheckpoint(join(dir, 'ckpt.safetensors'), { model: fresh, optimizer: freshOpt });
+      expect(info.step).toBe(7);
+      expect(values(fresh.weight)).toEqual(values(model.weight));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('Dataset / DataLoader(batch_size, shuffle) → TensorDataset / DataLoader({ batchSize, shuffle })', async () => {
+    const data = new TensorDataset(tensor([0, 1, 2, 3, 4]), tensor([10, 11, 12, 13, 14]));
+    const loader = new DataLoader(data, { batchSize: 2, shuffle: true, generator: new Generator(0) });
+    const seen: number[] = [];
+    const sizes: number[] = [];
+    for await (const [x, y] of loader) {
+      sizes.push(x.shape[0]);
+      const xs = values(x);
+      expect(values(y)).toEqual(xs.map((v) => v + 10)); // pairs stay together
+      seen.push(...xs);
+    }
+    expect(sizes).toEqual([2, 2, 1]);
+    expect(seen.sort()).toEqual([0, 1, 2, 3, 4]); // each item once per epoch
   });
 
   it('torch.manual_seed(0) → manualSeed(0) (GhostFlow streams, not PyTorch numbers: load weights to compare)', () => {
