@@ -12,13 +12,15 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const OUT = join(ROOT, 'tools/check-examples/out');
+// CHECK_EXAMPLES_OUT (a folder next to out/, e.g. tools/check-examples/out-2): two checks can run at once.
+const OUT = join(ROOT, process.env.CHECK_EXAMPLES_OUT ?? 'tools/check-examples/out');
 const PACKAGES = ['core', 'nn', 'backend-cpu', 'backend-webgpu', 'backend-conformance'];
 /** Import specifiers examples may use, mapped to sources. */
 const PATHS = {
   '@ghostflow/core': ['packages/core/src/index.ts'],
   '@ghostflow/nn': ['packages/nn/src/index.ts'],
   '@ghostflow/nn/node': ['packages/nn/src/node.ts'],
+  '@ghostflow/nn/browser': ['packages/nn/src/browser.ts'],
   '@ghostflow/backend-cpu': ['packages/backend-cpu/src/index.ts'],
   '@ghostflow/backend-webgpu': ['packages/backend-webgpu/src/index.ts'],
   '@ghostflow/backend-conformance': ['packages/backend-conformance/src/index.ts'],
@@ -90,6 +92,12 @@ for (const pkg of PACKAGES) {
   }
 }
 writeFileSync(join(OUT, CANARY), "const n: number = 'not a number';\nexport { n };\n");
+// backend-webgpu's sources use the WebGPU types (GPUDevice, ...), which it takes from its own
+// devDependency @webgpu/types; examples that import it need them too.
+writeFileSync(
+  join(OUT, 'webgpu-types.d.ts'),
+  '/// <reference path="../../../packages/backend-webgpu/node_modules/@webgpu/types/dist/index.d.ts" />\n',
+);
 writeFileSync(
   join(OUT, 'tsconfig.json'),
   JSON.stringify(
@@ -116,7 +124,7 @@ try {
 const errors = [];
 let canaryCaught = false;
 for (const line of output.split('\n')) {
-  const m = line.match(/out\/([^(/]+\.ts)\((\d+),(\d+)\): (.*)$/);
+  const m = line.match(/out[^/]*\/([^(/]+\.ts)\((\d+),(\d+)\): (.*)$/);
   if (!m) {
     if (line.includes('error TS')) errors.push(line); // an error in a package source reached through an example
     continue;

@@ -39,6 +39,14 @@ let warnedNoGrad = false;
  *
  * @example
  * ```ts
+ * import { randint, type Tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { Embedding, Linear, checkpoint, crossEntropy } from '@ghostflow/nn';
+ * const embed = new Embedding(100, 16);
+ * const blocks = [new Linear(16, 16), new Linear(16, 16)];
+ * const head = new Linear(16, 100);
+ * const tokens = randint(0, 100, [8]);
+ * const targets = randint(0, 100, [8]);
  * let h = embed.forward(tokens);
  * for (const block of blocks) h = checkpoint((x: Tensor) => block.forward(x), h);
  * crossEntropy(head.forward(h), targets).backward();

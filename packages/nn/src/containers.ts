@@ -123,6 +123,10 @@ function checkKey(container: string, key: unknown): asserts key is string {
  *
  * @example
  * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { Linear, ModuleDict } from '@ghostflow/nn';
+ * const x = randn([2, 8]);
  * const heads = new ModuleDict({ cls: new Linear(8, 3), reg: new Linear(8, 1) });
  * heads.get('cls').forward(x);
  * Object.keys(heads.stateDict()); // ['cls.weight', 'cls.bias', 'reg.weight', 'reg.bias']
@@ -211,6 +215,9 @@ export class ModuleDict<M extends Module = Module> extends Module {
  *
  * @example
  * ```ts
+ * import { ones } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { ParameterList } from '@ghostflow/nn';
  * const scales = new ParameterList([ones([4]), ones([4])]);
  * scales.at(1); // a Parameter, state-dict key '1'
  * ```
@@ -275,6 +282,10 @@ export class ParameterList extends Module {
  *
  * @example
  * ```ts
+ * import { ones, randn, zeros } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { ParameterDict } from '@ghostflow/nn';
+ * const x = randn([2, 4]);
  * const p = new ParameterDict({ scale: ones([4]), shift: zeros([4]) });
  * x.mul(p.get('scale')).add(p.get('shift'));
  * ```

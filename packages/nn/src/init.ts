@@ -70,6 +70,7 @@ export type Nonlinearity =
  *
  * @example
  * ```ts
+ * import { init } from '@ghostflow/nn';
  * init.calculateGain('tanh');             // 1.6666666666666667
  * init.calculateGain('leaky_relu', 0.2);  // 1.3867504905630728
  * ```
@@ -143,6 +144,9 @@ export function kaimingUniform_(t: Tensor, a = Math.sqrt(5), mode: FanMode = 'fa
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { Conv2d, init } from '@ghostflow/nn';
+ * const conv = new Conv2d(3, 16, 3);
  * init.kaimingNormal_(conv.weight, 0, 'fan_out', 'relu');
  * ```
  */
@@ -157,6 +161,9 @@ export function kaimingNormal_(t: Tensor, a = 0, mode: FanMode = 'fan_in', nonli
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { Linear, init } from '@ghostflow/nn';
+ * const linear = new Linear(10, 20);
  * init.xavierNormal_(linear.weight, init.calculateGain('tanh'));
  * ```
  */
@@ -256,6 +263,9 @@ function erf(x: number): number {
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { Embedding, init } from '@ghostflow/nn';
+ * const embedding = new Embedding(1000, 64);
  * init.truncNormal_(embedding.weight, 0, 0.02, -0.04, 0.04);
  * ```
  */
@@ -284,6 +294,9 @@ export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2): Tenso
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { LSTM, init } from '@ghostflow/nn';
+ * const lstm = new LSTM(10, 20);
  * for (const [name, p] of lstm.namedParameters()) if (name.startsWith('weight_hh')) init.orthogonal_(p);
  * ```
  */

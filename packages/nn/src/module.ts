@@ -78,6 +78,9 @@ function typeName(value: unknown): string {
  *
  * @example
  * ```ts
+ * import type { Tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { Embedding, Linear, Module } from '@ghostflow/nn';
  * class Net extends Module {
  *   encoder = new Embedding(100, 16);
  *   decoder = new Linear(16, 100);
@@ -335,7 +338,10 @@ export abstract class Module {
    *
    * @example
    * ```ts
-   * model.getSubmodule('layers.0.self_attn');
+   * import '@ghostflow/backend-cpu';
+   * import { TransformerEncoder, TransformerEncoderLayer } from '@ghostflow/nn';
+   * const model = new TransformerEncoder(new TransformerEncoderLayer(32, 4), 2);
+   * model.getSubmodule('layers.0.self_attn'); // the first layer's MultiheadAttention
    * ```
    */
   getSubmodule(target: string): Module {
@@ -438,6 +444,15 @@ export abstract class Module {
    *
    * @example
    * ```ts
+   * import type { Tensor } from '@ghostflow/core';
+   * import '@ghostflow/backend-cpu';
+   * import { Linear, Module } from '@ghostflow/nn';
+   * class Net extends Module {
+   *   encoder = new Linear(10, 4);
+   *   head = new Linear(4, 2);
+   *   forward(x: Tensor) { return this.head.forward(this.encoder.forward(x)); }
+   * }
+   * const model = new Net();
    * model.encoder.requiresGrad_(false); // fine-tune only the rest
    * ```
    */
@@ -452,6 +467,10 @@ export abstract class Module {
    *
    * @example
    * ```ts
+   * import type { Tensor } from '@ghostflow/core';
+   * import '@ghostflow/backend-cpu';
+   * import { Linear } from '@ghostflow/nn';
+   * const layer = new Linear(10, 2);
    * const h = layer.registerForwardPreHook((_m, [x]) => [(x as Tensor).mul(2)]);
    * h.remove();
    * ```
@@ -466,6 +485,15 @@ export abstract class Module {
    *
    * @example
    * ```ts
+   * import { keep, randn, type Tensor } from '@ghostflow/core';
+   * import '@ghostflow/backend-cpu';
+   * import { Linear, Module } from '@ghostflow/nn';
+   * class Net extends Module {
+   *   fc = new Linear(10, 2);
+   *   forward(x: Tensor) { return this.fc.forward(x); }
+   * }
+   * const model = new Net();
+   * const x = randn([4, 10]);
    * const acts: Tensor[] = [];
    * const h = model.fc.registerForwardHook((_m, _args, out) => { acts.push(keep((out as Tensor).detach())); });
    * model.forward(x);

@@ -53,6 +53,9 @@ export interface ParameterConstructor {
  *
  * @example
  * ```ts
+ * import { ones, type Tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { Module, Parameter } from '@ghostflow/nn';
  * class Scale extends Module {
  *   gain = new Parameter(ones([4]));          // registered as 'gain'
  *   forward(x: Tensor) { return x.mul(this.gain); }

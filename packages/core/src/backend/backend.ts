@@ -68,7 +68,7 @@ export interface Backend {
   /**
    * Set (to a description of the adapter) when the backend runs on a software fallback, such
    * as a WebGPU fallback adapter (SwiftShader, llvmpipe): usually slower than the cpu
-   * backend. {@link ready} and automatic selection skip such a backend unless
+   * backend. `ready()` and automatic selection skip such a backend unless
    * `ready({ allowFallbackAdapter: true })`; `setBackend(name)` still uses it.
    */
   readonly fallbackAdapter?: string;

@@ -192,6 +192,7 @@ function fallbackReason(backend: Backend): string {
  * backends and the fix, rather than leave those tensors on a backend that is no longer active.
  * @example
  * ```ts
+ * import { ready } from '@ghostflow/core';
  * import '@ghostflow/backend-webgpu';
  * import '@ghostflow/backend-cpu';
  * const { backend, skipped } = await ready();   // 'webgpu' on a real GPU, else 'cpu'

@@ -60,6 +60,9 @@ function checkTarget(what: string, t: Tensor, param: Tensor): void {
  * @param options lr, betas, eps, weight decay, step number...
  * @example
  * ```ts
+ * import { adamUpdate_, randn, zerosLike } from '@ghostflow/core';
+ * const w = randn([4, 3], { requiresGrad: true });
+ * w.square().sum().backward();
  * const m = zerosLike(w), v = zerosLike(w);
  * adamUpdate_(w, w.grad!, m, v, null, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1 });
  * ```

@@ -46,6 +46,7 @@ export interface RngState {
  *
  * @example
  * ```ts
+ * import { getRngState, rand, setRngState } from '@ghostflow/core';
  * const saved = getRngState();
  * const a = rand([3]);
  * setRngState(saved);

@@ -82,6 +82,10 @@ function dTanh(t: Tensor): Tensor {
  * @param c previous cell state `[B, H]`
  * @example
  * ```ts
+ * import { linear, lstmCellStep, randn, zeros } from '@ghostflow/core';
+ * // Batch 2, input size 3, hidden size 8.
+ * const x = randn([2, 3]), h0 = zeros([2, 8]), c0 = zeros([2, 8]);
+ * const wIh = randn([32, 3]), bIh = randn([32]), wHh = randn([32, 8]), bHh = randn([32]);
  * const [h1, c1] = lstmCellStep(linear(x, wIh, bIh), linear(h0, wHh, bHh), c0);
  * ```
  */

@@ -191,7 +191,10 @@ function composed(gi: Tensor, h0: Tensor, c0: Tensor | null, w: RecurrentWeights
  * @param options mode, packed `batchSizes`, `reverse`
  * @example
  * ```ts
+ * import { linear, randn, recurrentSequence } from '@ghostflow/core';
  * // A padded [T=5, B=2] LSTM sequence with hidden size 8 and input size 3.
+ * const x = randn([5, 2, 3]);
+ * const wIh = randn([32, 3]), bIh = randn([32]), wHh = randn([32, 8]), bHh = randn([32]);
  * const gi = linear(x.reshape([10, 3]), wIh, bIh);             // [10, 32]
  * const { output, h, c } = recurrentSequence(gi, {}, { wHh, bHh }, { mode: 'LSTM', batchSizes: [2, 2, 2, 2, 2] });
  * // output [10, 8] (reshape to [5, 2, 8]), h [2, 8], c [2, 8]

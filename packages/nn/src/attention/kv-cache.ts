@@ -63,6 +63,11 @@ export class KVCache {
    * beams) or shrink. No-op on an empty cache.
    * @example
    * ```ts
+   * import { randn, tensor } from '@ghostflow/core';
+   * import { KVCache } from '@ghostflow/nn';
+   * const nhead = 4;
+   * const caches = [new KVCache(), new KVCache()]; // one per attention layer
+   * for (const cache of caches) cache.append(randn([2 * nhead, 5, 16]), randn([2 * nhead, 5, 16])); // 2 sequences
    * for (const cache of caches) cache.reorderBatch(tensor([0, 0, 1], { dtype: 'int32' }), nhead);
    * ```
    * @param batchIndices int32 `[B']`, each in `[0, B)`

@@ -45,6 +45,7 @@ function expf(d: number): number {
  * same `div_term` and angle bits as PyTorch's x86 CPU build, sin/cos within one float32 ulp.
  * @example
  * ```ts
+ * import { sinusoidalTable } from '@ghostflow/nn';
  * const pe = sinusoidalTable(100, 64); // [100, 64]
  * ```
  */
@@ -91,6 +92,8 @@ export interface SinusoidalPositionalEncodingOptions {
  * holding `pe` loads strictly.
  * @example
  * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import { SinusoidalPositionalEncoding } from '@ghostflow/nn';
  * const pos = new SinusoidalPositionalEncoding(512, { dropout: 0.1 });
  * const y = pos.forward(randn([35, 20, 512])); // [seq, batch, dModel]
  * ```

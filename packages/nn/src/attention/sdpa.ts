@@ -254,6 +254,8 @@ export function attentionWithWeights(
  * @returns `[..., L, Ev]`
  * @example
  * ```ts
+ * import { randn, tensor } from '@ghostflow/core';
+ * import { scaledDotProductAttention } from '@ghostflow/nn';
  * const q = randn([2, 4, 5, 8]); // [batch, heads, L, E]
  * const k = randn([2, 4, 6, 8]);
  * const v = randn([2, 4, 6, 8]);

@@ -115,6 +115,9 @@ function collateWith(items: unknown[], leaf: (ts: Tensor[], path: string) => unk
  * and plain objects are collated field by field, and anything else (strings...) becomes a list.
  * @example
  * ```ts
+ * import { tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { defaultCollate } from '@ghostflow/nn';
  * defaultCollate([[tensor([1, 2]), 0], [tensor([3, 4]), 1]]); // [tensor [2, 2], int32 tensor [0, 1]]
  * ```
  */
@@ -150,6 +153,10 @@ export interface PadCollateOptions {
  * {@link defaultCollate}. Scalar labels are best given as numbers.
  * @example
  * ```ts
+ * import type { Tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { DataLoader, type Dataset, padCollate, packPaddedSequence } from '@ghostflow/nn';
+ * declare const sentences: Dataset<[Tensor, number]>; // your data: [tokens [L_i, D], label]
  * const loader = new DataLoader(sentences, { batchSize: 32, collateFn: padCollate({ batchFirst: true }) });
  * for await (const [{ padded, lengths }, labels] of loader) {
  *   const packed = packPaddedSequence(padded, lengths, { batchFirst: true, enforceSorted: false });
@@ -175,6 +182,11 @@ export function padCollate<T>(options: PadCollateOptions = {}): CollateFn<T, Pad
  * kept through the RNN's `unsortedIndices`); the rest as {@link defaultCollate}.
  * @example
  * ```ts
+ * import type { Tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { DataLoader, type Dataset, LSTM, packCollate } from '@ghostflow/nn';
+ * declare const ds: Dataset<[Tensor, number]>; // your data: [sequence [L_i, 8], label]
+ * const lstm = new LSTM(8, 16);
  * const loader = new DataLoader(ds, { batchSize: 16, collateFn: packCollate() });
  * for await (const [packed, labels] of loader) { const [out, h] = lstm.forward(packed); }
  * ```

@@ -6,6 +6,11 @@ import { Dataset } from './dataset.js';
  * The items of `datasets[0]`, then those of `datasets[1]`, ...
  * @example
  * ```ts
+ * import { randint, randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { ConcatDataset, TensorDataset } from '@ghostflow/nn';
+ * const trainA = new TensorDataset(randn([6, 3]), randint(0, 2, [6]));
+ * const trainB = new TensorDataset(randn([4, 3]), randint(0, 2, [4]));
  * const all = new ConcatDataset([trainA, trainB]); // all.length === trainA.length + trainB.length
  * ```
  */

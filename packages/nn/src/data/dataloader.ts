@@ -72,6 +72,13 @@ function disposeAll(value: unknown, except: unknown = null): void {
  * (unless `keepBatches`), so a training loop leaks nothing across epochs.
  * @example
  * ```ts
+ * import { Generator, randint, randn, tidy } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { DataLoader, Linear, SGD, TensorDataset, crossEntropy } from '@ghostflow/nn';
+ * const x = randn([256, 10]);
+ * const y = randint(0, 3, [256]);
+ * const model = new Linear(10, 3);
+ * const opt = new SGD(model.parameters(), { lr: 0.1 });
  * const loader = new DataLoader(new TensorDataset(x, y), { batchSize: 32, shuffle: true, generator: new Generator(0) });
  * for (let epoch = 0; epoch < 10; epoch++) {
  *   for await (const [xb, yb] of loader) {

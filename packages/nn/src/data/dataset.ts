@@ -10,6 +10,9 @@
  * looks at), never the tensor it keeps.
  * @example
  * ```ts
+ * import { type Tensor, tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { Dataset } from '@ghostflow/nn';
  * class Squares extends Dataset<[Tensor, number]> {
  *   get length() { return 100; }
  *   getItem(i: number): [Tensor, number] { return [tensor([i]), i * i]; }
@@ -29,6 +32,8 @@ export abstract class Dataset<T> {
  * sampler). The same ownership rule as {@link Dataset} applies.
  * @example
  * ```ts
+ * import { IterableDataset } from '@ghostflow/nn';
+ * declare function readLines(path: string): AsyncIterable<string>; // your reader
  * class Lines extends IterableDataset<string> {
  *   async *iterate() { for await (const line of readLines('corpus.txt')) yield line; }
  * }

@@ -17,6 +17,10 @@ export interface RandomSplitOptions {
  * (seeded, reproducible) draw, not PyTorch's.
  * @example
  * ```ts
+ * import { Generator, randint, randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { TensorDataset, randomSplit } from '@ghostflow/nn';
+ * const ds = new TensorDataset(randn([100, 4]), randint(0, 2, [100]));
  * const [train, val] = randomSplit(ds, [0.9, 0.1], { generator: new Generator(42) });
  * ```
  */

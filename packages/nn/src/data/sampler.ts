@@ -38,6 +38,7 @@ export function permutation(n: number, generator: Generator): number[] {
  * `0, 1, ..., length-1` (torch.utils.data.SequentialSampler).
  * @example
  * ```ts
+ * import { SequentialSampler } from '@ghostflow/nn';
  * [...new SequentialSampler(3)]; // [0, 1, 2]
  * ```
  */
@@ -66,6 +67,8 @@ export interface RandomSamplerOptions {
  * PyTorch's order, but always gives the same order here, on every backend.
  * @example
  * ```ts
+ * import { Generator } from '@ghostflow/core';
+ * import { RandomSampler } from '@ghostflow/nn';
  * const s = new RandomSampler(10, { generator: new Generator(42) });
  * const epoch1 = [...s]; // a permutation of 0..9; the next epoch draws another
  * ```
@@ -92,6 +95,7 @@ export class RandomSampler implements Sampler {
  * last, smaller batch is dropped with `dropLast`.
  * @example
  * ```ts
+ * import { BatchSampler, SequentialSampler } from '@ghostflow/nn';
  * [...new BatchSampler(new SequentialSampler(5), 2, false)]; // [[0, 1], [2, 3], [4]]
  * ```
  */

@@ -6,6 +6,10 @@ import { Dataset } from './dataset.js';
  * Item `i` is `dataset.getItem(indices[i])`.
  * @example
  * ```ts
+ * import { randint, randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { Subset, TensorDataset } from '@ghostflow/nn';
+ * const ds = new TensorDataset(randn([500, 4]), randint(0, 2, [500]));
  * const firstHundred = new Subset(ds, Array.from({ length: 100 }, (_, i) => i));
  * ```
  */

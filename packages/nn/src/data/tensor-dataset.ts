@@ -7,6 +7,11 @@ import { Dataset } from './dataset.js';
  * dispose without freeing the tensors). The tensors stay the caller's.
  * @example
  * ```ts
+ * import { randint, randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { TensorDataset } from '@ghostflow/nn';
+ * const inputs = randn([8, 3]);
+ * const labels = randint(0, 2, [8]);
  * const ds = new TensorDataset(inputs, labels); // inputs [N, D], labels [N]
  * const [x, y] = ds.getItem(0);                 // [D] and []
  * ```

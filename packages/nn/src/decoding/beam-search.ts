@@ -48,6 +48,13 @@ interface Beam {
  * its `state`, the search frees every state it gets from `step` or `reorder`.
  * @example
  * ```ts
+ * import { type Tensor, indexSelect, tensor, zeros } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { type DecodeStep, beamSearch } from '@ghostflow/nn';
+ * declare const step: DecodeStep<Tensor>; // the model's step, state = GRU hidden
+ * const prompt = tensor([[1, 5, 7]], { dtype: 'int32' });
+ * const h0 = zeros([1, 1, 64]);
+ * const EOS = 2;
  * const best = (await beamSearch(step, prompt, h0, {
  *   beamWidth: 4, maxLength: 20, eos: EOS, lengthPenalty: 1,
  *   reorder: (h, idx) => indexSelect(h, 1, idx), // GRU hidden [layers, B, H]

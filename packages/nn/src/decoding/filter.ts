@@ -34,6 +34,9 @@ export function checkFilterOptions(op: string, options: FilterLogitsOptions): vo
  * exceeds `topP`, and never removes the first. A new tensor; no gradient is meant to flow.
  * @example
  * ```ts
+ * import { tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { filterLogits } from '@ghostflow/nn';
  * const kept = filterLogits(tensor([[1, 2, 3, 4]]), { topK: 3, topP: 0.9 }); // [[-inf, -inf, 3, 4]]
  * ```
  * @param logits float32 `[..., V]`

@@ -22,6 +22,14 @@ export interface GenerateOptions extends SampleLogitsOptions {
  * returns is freed once replaced, and the last one at the end.
  * @example
  * ```ts
+ * import { Generator, type Tensor, tensor, zeros } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { type DecodeStep, Embedding, GRU, Linear, generate } from '@ghostflow/nn';
+ * const embed = new Embedding(100, 32);
+ * const gru = new GRU(32, 64, { batchFirst: true });
+ * const head = new Linear(64, 100);
+ * const prompt = tensor([[1, 5, 7]], { dtype: 'int32' });
+ * const h0 = zeros([1, 1, 64]);
  * // An RNN: state = hidden [layers, B, H]
  * const step: DecodeStep<Tensor> = (tokens, h) => {
  *   const [output, hN] = gru.forward(embed.forward(tokens), h); // batchFirst GRU

@@ -14,6 +14,9 @@ export interface SampleLogitsOptions extends FilterLogitsOptions {
  * The most probable next token of each row: `argmax` over the last dim (ties: the first).
  * @example
  * ```ts
+ * import { tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { greedyToken } from '@ghostflow/nn';
  * greedyToken(tensor([[0.1, 2, 0.3]])); // int32 [1]
  * ```
  * @param logits float32 `[V]` or `[B, V]`
@@ -30,6 +33,10 @@ export function greedyToken(logits: Tensor): Tensor {
  * then one draw from the softmax with `multinomial`. `temperature: 0` is greedy.
  * @example
  * ```ts
+ * import { Generator, randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { sampleLogits } from '@ghostflow/nn';
+ * const logits = randn([2, 1000]); // [B, V]
  * const g = new Generator(42);
  * const next = sampleLogits(logits, { temperature: 0.8, topK: 50, topP: 0.95, generator: g }); // int32 [B]
  * ```

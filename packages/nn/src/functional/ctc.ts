@@ -218,6 +218,9 @@ function nllFromAlpha(alphaLast: Tensor, final: Tensor): Tensor {
  * @returns `[N]` with `reduction: 'none'` (`[]` unbatched), else a scalar
  * @example
  * ```ts
+ * import { logSoftmax, randint, randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { ctcLoss } from '@ghostflow/nn';
  * const logProbs = logSoftmax(randn([50, 16, 20]), -1); // T=50 frames, batch 16, 20 classes (0 = blank)
  * const targets = randint(1, 20, [16, 30]);
  * const loss = ctcLoss(logProbs, targets, new Array(16).fill(50), new Array(16).fill(30));

@@ -16,6 +16,9 @@ export interface NormalizeOptions {
  * PyTorch's (zero where the norm is clamped).
  * @example
  * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { normalize } from '@ghostflow/nn';
  * const unit = normalize(randn([4, 16]), { dim: -1 }); // every row has L2 norm 1
  * ```
  */
@@ -44,6 +47,11 @@ export interface CosineSimilarityOptions {
  * @returns the broadcast shape without `dim`
  * @example
  * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { cosineSimilarity } from '@ghostflow/nn';
+ * const queries = randn([8, 64]);
+ * const keys = randn([8, 64]);
  * const sim = cosineSimilarity(queries, keys, { dim: -1 }); // [N, D] and [N, D] -> [N]
  * ```
  */

@@ -547,6 +547,11 @@ export interface KLDivOptions {
  * `exp(target) · (target - input)` with `logTarget`.
  * @example
  * ```ts
+ * import { logSoftmax, randn, softmax } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { klDiv } from '@ghostflow/nn';
+ * const student = randn([4, 10]); // logits [batch, classes]
+ * const teacher = randn([4, 10]);
  * const loss = klDiv(logSoftmax(student, -1), softmax(teacher, -1), { reduction: 'batchmean' });
  * ```
  */

@@ -8,6 +8,11 @@ import { Module } from '../module.js';
  * Cosine similarity along `dim` (torch.nn.CosineSimilarity); see {@link cosineSimilarity}.
  * @example
  * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { CosineSimilarity } from '@ghostflow/nn';
+ * const a = randn([8, 64]);
+ * const b = randn([8, 64]);
  * const cos = new CosineSimilarity({ dim: -1 });
  * const sim = cos.forward(a, b); // [N, D], [N, D] -> [N]
  * ```
@@ -50,6 +55,11 @@ export interface PairwiseDistanceOptions {
  * `||x1 - x2 + eps||_p` over the last dim (torch.nn.PairwiseDistance); see {@link pairwiseDistance}.
  * @example
  * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { PairwiseDistance } from '@ghostflow/nn';
+ * const a = randn([8, 64]);
+ * const b = randn([8, 64]);
  * const d = new PairwiseDistance().forward(a, b); // [N, D], [N, D] -> [N]
  * ```
  */

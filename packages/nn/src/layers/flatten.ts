@@ -8,6 +8,9 @@ import { Module } from '../module.js';
  *
  * @example
  * ```ts
+ * import { zeros } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { Flatten } from '@ghostflow/nn';
  * new Flatten().forward(zeros([2, 3, 4])).shape; // [2, 12]
  * ```
  */
@@ -40,6 +43,9 @@ export class Flatten extends Module {
  *
  * @example
  * ```ts
+ * import { zeros } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { Unflatten } from '@ghostflow/nn';
  * new Unflatten(1, [3, 4]).forward(zeros([2, 12])).shape; // [2, 3, 4]
  * ```
  */

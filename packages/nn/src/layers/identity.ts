@@ -8,6 +8,11 @@ import { Module } from '../module.js';
  *
  * @example
  * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { Identity, Linear } from '@ghostflow/nn';
+ * const useProjection: boolean = false;
+ * const x = randn([4, 16]);
  * const head = useProjection ? new Linear(16, 16) : new Identity();
  * head.forward(x) === x; // for Identity
  * ```

@@ -24,6 +24,9 @@ function checkTrailing(input: Tensor, normalizedShape: readonly number[], fn: st
  * @param eps added to the mean of squares; `null`/omitted = float32's machine epsilon (torch's default)
  * @example
  * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { rmsNorm } from '@ghostflow/nn';
  * const y = rmsNorm(randn([2, 5, 8]), [8]); // each row of 8 has root mean square ≈ 1
  * ```
  */
@@ -62,6 +65,9 @@ export interface RMSNormOptions {
  * (no mean subtraction, no bias). See {@link rmsNorm}.
  * @example
  * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { RMSNorm } from '@ghostflow/nn';
  * const norm = new RMSNorm(512); // eps = 2^-23, weight = ones([512])
  * const y = norm.forward(randn([4, 10, 512]));
  * ```

@@ -268,6 +268,11 @@ export class ContrastiveLoss extends Loss {
  * Kullback-Leibler divergence loss (torch.nn.KLDivLoss); see {@link F.klDiv}.
  * @example
  * ```ts
+ * import { logSoftmax, randn, softmax } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { KLDivLoss } from '@ghostflow/nn';
+ * const logits = randn([4, 10]);
+ * const targetProbs = softmax(randn([4, 10]), -1);
  * const kl = new KLDivLoss({ reduction: 'batchmean' });
  * const loss = kl.forward(logSoftmax(logits, -1), targetProbs);
  * ```
@@ -300,6 +305,13 @@ export class KLDivLoss extends Module {
  * Connectionist temporal classification loss (torch.nn.CTCLoss); see {@link ctcLoss}.
  * @example
  * ```ts
+ * import { logSoftmax, randint, randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { CTCLoss } from '@ghostflow/nn';
+ * const logits = randn([50, 4, 20]); // [T, N, C], class 0 = blank
+ * const targets = randint(1, 20, [4, 10]); // padded [N, S]
+ * const inputLengths = [50, 50, 40, 30];
+ * const targetLengths = [10, 8, 6, 5];
  * const ctc = new CTCLoss({ blank: 0, zeroInfinity: true });
  * const loss = ctc.forward(logSoftmax(logits, -1), targets, inputLengths, targetLengths);
  * ```

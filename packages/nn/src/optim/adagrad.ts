@@ -22,6 +22,9 @@ export interface AdagradOptions extends BaseGroupOptions {
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { Adagrad, Linear } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
  * const opt = new Adagrad(model.parameters(), { lr: 0.1 });
  * ```
  */

@@ -20,6 +20,9 @@ export interface AdamaxOptions extends BaseGroupOptions {
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { Adamax, Linear } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
  * const opt = new Adamax(model.parameters(), { lr: 2e-3 });
  * ```
  */

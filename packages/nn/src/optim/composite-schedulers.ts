@@ -19,6 +19,10 @@ function nested(who: string, schedulers: readonly LRScheduler[], state: Schedule
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { CosineAnnealingLR, Linear, LinearLR, SequentialLR, SGD } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
+ * const opt = new SGD(model.parameters(), { lr: 0.1 });
  * const warmup = new LinearLR(opt, { startFactor: 0.1, totalIters: 5 });
  * const decay = new CosineAnnealingLR(opt, 95);
  * const sched = new SequentialLR(opt, [warmup, decay], [5]);
@@ -90,6 +94,10 @@ export class SequentialLR extends LRScheduler {
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { ChainedScheduler, ConstantLR, ExponentialLR, Linear, SGD } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
+ * const opt = new SGD(model.parameters(), { lr: 0.1 });
  * const sched = new ChainedScheduler([new ConstantLR(opt, { factor: 0.1, totalIters: 2 }), new ExponentialLR(opt, 0.9)]);
  * ```
  */

@@ -17,6 +17,10 @@ export interface CosineAnnealingLROptions extends SchedulerOptions {
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { CosineAnnealingLR, Linear, SGD } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
+ * const opt = new SGD(model.parameters(), { lr: 0.1 });
  * const sched = new CosineAnnealingLR(opt, 100, { etaMin: 1e-5 });
  * ```
  */
@@ -70,6 +74,10 @@ export interface CosineAnnealingWarmRestartsOptions extends SchedulerOptions {
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { CosineAnnealingWarmRestarts, Linear, SGD } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
+ * const opt = new SGD(model.parameters(), { lr: 0.1 });
  * const sched = new CosineAnnealingWarmRestarts(opt, 10, { tMult: 2 });
  * ```
  */

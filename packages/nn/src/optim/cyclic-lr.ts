@@ -36,6 +36,9 @@ type Group = Record<string, unknown> & { lr: number };
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { CyclicLR, Linear, SGD } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
  * const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
  * const sched = new CyclicLR(opt, 0.001, 0.1, { stepSizeUp: 500 });
  * ```

@@ -29,6 +29,10 @@ function lambdas(who: string, optimizer: AnyOptimizer, fn: ((epoch: number) => n
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { LambdaLR, Linear, SGD } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
+ * const opt = new SGD(model.parameters(), { lr: 0.1 });
  * const warmup = new LambdaLR(opt, (epoch) => Math.min(1, (epoch + 1) / 100));
  * ```
  */
@@ -64,6 +68,10 @@ export class LambdaLR extends LRScheduler {
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { Linear, MultiplicativeLR, SGD } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
+ * const opt = new SGD(model.parameters(), { lr: 0.1 });
  * const sched = new MultiplicativeLR(opt, () => 0.95);
  * ```
  */
@@ -108,6 +116,10 @@ export interface StepLROptions extends SchedulerOptions {
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { Linear, SGD, StepLR } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
+ * const opt = new SGD(model.parameters(), { lr: 0.1 });
  * const sched = new StepLR(opt, 30, { gamma: 0.1 });
  * ```
  */
@@ -153,6 +165,10 @@ export interface MultiStepLROptions extends SchedulerOptions {
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { Linear, MultiStepLR, SGD } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
+ * const opt = new SGD(model.parameters(), { lr: 0.1 });
  * const sched = new MultiStepLR(opt, [30, 80], { gamma: 0.1 });
  * ```
  */
@@ -192,6 +208,10 @@ export interface ExponentialLROptions extends SchedulerOptions {}
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { ExponentialLR, Linear, SGD } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
+ * const opt = new SGD(model.parameters(), { lr: 0.1 });
  * const sched = new ExponentialLR(opt, 0.9);
  * ```
  */
@@ -230,6 +250,10 @@ export interface ConstantLROptions extends SchedulerOptions {
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { ConstantLR, Linear, SGD } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
+ * const opt = new SGD(model.parameters(), { lr: 0.1 });
  * const sched = new ConstantLR(opt, { factor: 0.5, totalIters: 4 });
  * ```
  */
@@ -275,6 +299,10 @@ export interface LinearLROptions extends SchedulerOptions {
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { Linear, LinearLR, SGD } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
+ * const opt = new SGD(model.parameters(), { lr: 0.1 });
  * const warmup = new LinearLR(opt, { startFactor: 0.1, totalIters: 10 });
  * ```
  */
@@ -332,6 +360,10 @@ export interface PolynomialLROptions extends SchedulerOptions {
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { Linear, PolynomialLR, SGD } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
+ * const opt = new SGD(model.parameters(), { lr: 0.1 });
  * const sched = new PolynomialLR(opt, { totalIters: 100, power: 2 });
  * ```
  */

@@ -40,6 +40,12 @@ export interface LBFGSOptions extends BaseGroupOptions {
  *
  * @example
  * ```ts
+ * import { randn } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { LBFGS, Linear, mseLoss } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
+ * const x = randn([16, 4]);
+ * const y = randn([16, 1]);
  * const opt = new LBFGS(model.parameters(), { lr: 0.8, lineSearchFn: 'strong_wolfe' });
  * const loss = opt.step(() => {
  *   opt.zeroGrad();

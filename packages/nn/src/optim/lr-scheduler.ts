@@ -129,6 +129,11 @@ export abstract class LRScheduler implements SchedulerLike {
    *
    * @example
    * ```ts
+   * import '@ghostflow/backend-cpu';
+   * import { Linear, SGD, StepLR } from '@ghostflow/nn';
+   * const model = new Linear(4, 1);
+   * const opt = new SGD(model.parameters(), { lr: 0.1 });
+   * const sched = new StepLR(opt, 10);
    * const saved = sched.stateDict();
    * const resumed = new StepLR(opt, 10);
    * resumed.loadStateDict(saved);

@@ -21,6 +21,9 @@ export interface NAdamOptions extends BaseGroupOptions {
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { Linear, NAdam } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
  * const opt = new NAdam(model.parameters(), { lr: 2e-3 });
  * ```
  */

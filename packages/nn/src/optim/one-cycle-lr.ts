@@ -49,6 +49,11 @@ type Group = Record<string, unknown> & { lr: number };
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { Linear, OneCycleLR, SGD } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
+ * const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+ * const batches = 100; // batches per epoch
  * const sched = new OneCycleLR(opt, 0.01, { epochs: 10, stepsPerEpoch: batches });
  * ```
  */

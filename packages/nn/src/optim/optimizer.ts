@@ -112,6 +112,13 @@ export abstract class Optimizer<O extends BaseGroupOptions> {
    *
    * @example
    * ```ts
+   * import { randn } from '@ghostflow/core';
+   * import '@ghostflow/backend-cpu';
+   * import { Linear, mseLoss, SGD } from '@ghostflow/nn';
+   * const model = new Linear(4, 1);
+   * const opt = new SGD(model.parameters(), { lr: 0.1 });
+   * const x = randn([16, 4]);
+   * const y = randn([16, 1]);
    * const loss = opt.step(() => {
    *   opt.zeroGrad();
    *   const l = mseLoss(model.forward(x), y);
@@ -206,6 +213,10 @@ export abstract class Optimizer<O extends BaseGroupOptions> {
    *
    * @example
    * ```ts
+   * import '@ghostflow/backend-cpu';
+   * import { Adam, disposeOptimizerStateDict, Linear } from '@ghostflow/nn';
+   * const model = new Linear(4, 1);
+   * const opt = new Adam(model.parameters());
    * const sd = opt.stateDict();
    * const fresh = new Adam(model.parameters());
    * fresh.loadStateDict(sd);

@@ -19,6 +19,9 @@ export interface RAdamOptions extends BaseGroupOptions {
  *
  * @example
  * ```ts
+ * import '@ghostflow/backend-cpu';
+ * import { Linear, RAdam } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
  * const opt = new RAdam(model.parameters(), { lr: 1e-3 });
  * ```
  */

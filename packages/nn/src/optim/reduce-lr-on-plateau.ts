@@ -29,6 +29,12 @@ export interface ReduceLROnPlateauOptions {
  *
  * @example
  * ```ts
+ * import type { Tensor } from '@ghostflow/core';
+ * import '@ghostflow/backend-cpu';
+ * import { Linear, ReduceLROnPlateau, SGD } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
+ * const opt = new SGD(model.parameters(), { lr: 0.1 });
+ * declare const valLoss: Tensor; // this epoch's validation loss
  * const sched = new ReduceLROnPlateau(opt, { patience: 3 });
  * sched.step(await valLoss.item());
  * ```

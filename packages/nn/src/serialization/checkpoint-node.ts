@@ -15,7 +15,12 @@ function checkPath(path: unknown, what: string): string | URL {
  *
  * @example
  * ```ts
- * await saveCheckpoint('run/ckpt.safetensors', { model, optimizer, scheduler, step });
+ * import { Adam, Linear, StepLR } from '@ghostflow/nn';
+ * import { loadCheckpoint, saveCheckpoint } from '@ghostflow/nn/node';
+ * const model = new Linear(4, 1);
+ * const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
+ * const scheduler = new StepLR(optimizer, 10);
+ * await saveCheckpoint('run/ckpt.safetensors', { model, optimizer, scheduler, step: 100 });
  * // later, in a fresh process with freshly built objects:
  * const { step } = await loadCheckpoint('run/ckpt.safetensors', { model, optimizer, scheduler });
  * ```

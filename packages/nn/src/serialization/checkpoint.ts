@@ -88,7 +88,11 @@ function reviver(_key: string, value: unknown): unknown {
  *
  * @example
  * ```ts
- * const bytes = await encodeCheckpoint({ model, optimizer, scheduler, step });
+ * import { Adam, Linear, StepLR, encodeCheckpoint } from '@ghostflow/nn';
+ * const model = new Linear(4, 1);
+ * const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
+ * const scheduler = new StepLR(optimizer, 10);
+ * const bytes = await encodeCheckpoint({ model, optimizer, scheduler, step: 100 });
  * ```
  */
 export async function encodeCheckpoint(parts: CheckpointParts): Promise<Uint8Array> {

@@ -71,7 +71,15 @@ export function yieldToEventLoop(): Promise<void> {
  * so the page stays responsive (works in pages, workers and Node alike).
  * @example
  * ```ts
+ * import { randn, tidy } from '@ghostflow/core';
+ * import { Adam, Linear, mseLoss } from '@ghostflow/nn';
  * import { trainLoop } from '@ghostflow/nn/browser';
+ * declare const status: HTMLElement;
+ * const model = new Linear(4, 1);
+ * const opt = new Adam(model.parameters(), { lr: 1e-2 });
+ * const x = randn([32, 4]);
+ * const y = randn([32, 1]);
+ * const lossFn = () => mseLoss(model.forward(x), y);
  * const stop = new AbortController();
  * const { losses } = await trainLoop({
  *   steps: 500,

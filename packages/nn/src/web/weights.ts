@@ -79,7 +79,9 @@ async function openStore(location: IndexedDBLocation, mode: IDBTransactionMode, 
  * `key`, replacing what was there. Resolves with the number of bytes stored.
  * @example
  * ```ts
+ * import { Linear } from '@ghostflow/nn';
  * import { saveToIndexedDB, loadFromIndexedDB } from '@ghostflow/nn/browser';
+ * const model = new Linear(4, 1);
  * await saveToIndexedDB('char-gru', model);
  * model.loadStateDict(await loadFromIndexedDB('char-gru'));
  * ```
@@ -156,7 +158,10 @@ export async function deleteFromIndexedDB(key: string, location: IndexedDBLocati
  * to upload it as well) once the download has been started.
  * @example
  * ```ts
+ * import { Linear } from '@ghostflow/nn';
  * import { download } from '@ghostflow/nn/browser';
+ * declare const button: HTMLButtonElement;
+ * const model = new Linear(4, 1);
  * button.onclick = () => download('model.safetensors', model);
  * ```
  */
@@ -209,7 +214,9 @@ export interface LoadFromUrlOptions extends LoadSafetensorsOptions {
  * longer or shorter than its Content-Length is refused.
  * @example
  * ```ts
+ * import { Linear } from '@ghostflow/nn';
  * import { loadFromUrl } from '@ghostflow/nn/browser';
+ * const model = new Linear(4, 1);
  * const dict = await loadFromUrl('/weights/char-gru.safetensors', {
  *   onProgress: ({ loaded, total }) => console.log(`${loaded} / ${total ?? '?'} bytes`),
  * });

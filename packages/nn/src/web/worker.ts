@@ -63,6 +63,7 @@ let nextId = 1;
  * @example
  * ```ts
  * import { trainInWorker } from '@ghostflow/nn/browser';
+ * declare const chart: { push(step: number, loss: number): void };
  * const worker = new Worker(new URL('./train.worker.ts', import.meta.url), { type: 'module' });
  * const { losses } = await trainInWorker(worker, { steps: 200, lr: 0.01 }, {
  *   onProgress: ({ step, loss }) => chart.push(step, loss),
@@ -106,10 +107,15 @@ export function trainInWorker<E = unknown>(
  * ```ts
  * // train.worker.ts
  * import '@ghostflow/backend-cpu';
+ * import { randn, tidy } from '@ghostflow/core';
+ * import { Adam, Linear, mseLoss } from '@ghostflow/nn';
  * import { serveTraining } from '@ghostflow/nn/browser';
- * serveTraining(self, async ({ steps, lr }) => {
- *   const trainer = createTrainer(lr);
- *   return { steps, step: () => trainer.step(), finish: () => trainer.sample() };
+ * serveTraining(self, async ({ steps, lr }: { steps: number; lr: number }) => {
+ *   const model = new Linear(4, 1);
+ *   const opt = new Adam(model.parameters(), { lr });
+ *   const [x, y] = [randn([32, 4]), randn([32, 1])];
+ *   const step = () => tidy(() => { opt.zeroGrad(); const l = mseLoss(model.forward(x), y); l.backward(); opt.step(); return l.itemSync(); });
+ *   return { steps, step, finish: () => model.weight.data() };
  * });
  * ```
  */
