@@ -982,7 +982,7 @@ async function setupOrt(specs) {
 }
 
 function ortSupports(spec) {
-  return spec.mode === 'forward' && ['matmul', 'rnn', 'transformer'].includes(spec.kind);
+  return (spec.mode ?? 'forward') === 'forward' && ['matmul', 'rnn', 'transformer'].includes(spec.kind);
 }
 
 // ---------------------------------------------------------------------------------------------
