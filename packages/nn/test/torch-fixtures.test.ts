@@ -27,9 +27,9 @@ describe('PyTorch fixtures on cpu', () => {
 });
 
 describe('PyTorch fixtures on cpu-unfused (composed paths; never the active backend)', () => {
+  // makeContext's defaults (census steps), but 'cpu' stays the active backend.
   const ctx: SuiteContext = {
-    device: 'cpu-unfused',
-    censusSteps: 50,
+    ...makeContext('cpu-unfused'),
     activate: async () => {
       await setBackend('cpu');
     },
