@@ -9,5 +9,5 @@ import { workspaceAlias } from '../../vitest.workspace-alias.js';
 export default defineConfig({
   root: fileURLToPath(new URL('./test/kit-runs', import.meta.url)),
   resolve: { alias: workspaceAlias },
-  test: { include: ['*.kit.ts'] },
+  test: { include: ['*.kit.ts'], testTimeout: 60_000, hookTimeout: 120_000 },
 });

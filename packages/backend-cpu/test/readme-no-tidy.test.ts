@@ -12,16 +12,16 @@ import { describe, expect, it } from 'vitest';
 const gc = (globalThis as { gc?: () => void }).gc;
 
 /**
- * Collects until the buffer count reaches `target` (or stops moving for 5 passes). Each pass
+ * Collects until the buffer count reaches `target` (or stops moving for 20 passes). Each pass
  * frees one more link of a chain of garbage, and V8 runs the registry's cleanup as a later
  * task, so one quiet pass under load does not prove there is nothing left.
  */
 async function drain(target = -1): Promise<number> {
   let last = -1;
   let quiet = 0;
-  for (let i = 0; i < 60 && quiet < 5; i++) {
+  for (let i = 0; i < 200 && quiet < 20; i++) {
     gc?.();
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 10));
     const now = memory('cpu').buffers;
     if (now === target) return now;
     quiet = now === last ? quiet + 1 : 0;

@@ -80,9 +80,9 @@ function expectClose(got: Float32Array, want: Float32Array): void {
   expect(worst).toBeLessThan(1e-4);
 }
 
-// Each case bounds itself (a watchdog per product, 15 s for the stall case); vitest's default
+// Each case bounds itself (a watchdog per product, 25 s for the stall case); vitest's default
 // 5 s per test is shorter than that and fails them on a loaded machine before their own checks.
-describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread', { timeout: 30_000 }, () => {
+describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread', { timeout: 90_000 }, () => {
   it('a worker whose thread exits in the middle of a part: the caller redoes the part', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     inject = (code) => code.replace('fns[op](...args);', 'process.exit(1);');
@@ -90,7 +90,7 @@ describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread',
     await be.whenThreadsReady();
     expect(be.info).toMatchObject({ threads: 2, readyWorkers: 1 });
     // As below: under load the worker may claim no part of the first product.
-    for (let k = 0; k < 5 && be.info.threads === 2; k++) {
+    for (let k = 0; k < 40 && be.info.threads === 2; k++) {
       const { got, want } = await withWatchdog(30_000, () => product(be));
       expectClose(got, want);
     }
@@ -125,11 +125,11 @@ describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread',
     const t0 = Date.now();
     // On a loaded machine the caller can finish every part before the worker claims one; each
     // such product is still exact, and the first part the worker does claim never returns.
-    for (let k = 0; k < 5 && be.info.threads === 2; k++) {
+    for (let k = 0; k < 40 && be.info.threads === 2; k++) {
       const { got, want } = await withWatchdog(30_000, () => product(be));
       expectClose(got, want);
     }
-    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(Date.now() - t0).toBeLessThan(25_000);
     expect(be.info.threads).toBe(1);
     be.dispose();
   });
