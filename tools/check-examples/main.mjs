@@ -8,12 +8,17 @@
 //   node tools/check-examples/main.mjs
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-// CHECK_EXAMPLES_OUT (a folder next to out/, e.g. tools/check-examples/out-2): two checks can run at once.
-const OUT = join(ROOT, process.env.CHECK_EXAMPLES_OUT ?? 'tools/check-examples/out');
+// CHECK_EXAMPLES_OUT (any folder, absolute or relative to the root, e.g. /tmp/ex-2): two checks can run at once.
+const OUT = resolve(ROOT, process.env.CHECK_EXAMPLES_OUT ?? 'tools/check-examples/out');
+/** The repository root as seen from OUT (the generated tsconfig's paths are relative to it). */
+const UP = relative(OUT, ROOT).split('\\').join('/') || '.';
+/** OUT as tsc prints it (relative to the root, its working directory). */
+const OUT_REL = relative(ROOT, OUT).split('\\').join('/');
 const PACKAGES = ['core', 'nn', 'backend-cpu', 'backend-webgpu', 'backend-conformance'];
 /** Import specifiers examples may use, mapped to sources. */
 const PATHS = {
@@ -94,16 +99,23 @@ for (const pkg of PACKAGES) {
 writeFileSync(join(OUT, CANARY), "const n: number = 'not a number';\nexport { n };\n");
 // backend-webgpu's sources use the WebGPU types (GPUDevice, ...), which it takes from its own
 // devDependency @webgpu/types; examples that import it need them too.
-writeFileSync(
-  join(OUT, 'webgpu-types.d.ts'),
-  '/// <reference path="../../../packages/backend-webgpu/node_modules/@webgpu/types/dist/index.d.ts" />\n',
-);
+// Resolved the way backend-webgpu itself resolves it, wherever the package manager put it.
+const webgpuTypes = createRequire(join(ROOT, 'packages/backend-webgpu/package.json')).resolve('@webgpu/types/dist/index.d.ts');
+writeFileSync(join(OUT, 'webgpu-types.d.ts'), `/// <reference path="${relative(OUT, webgpuTypes).split('\\').join('/')}" />\n`);
 writeFileSync(
   join(OUT, 'tsconfig.json'),
   JSON.stringify(
     {
-      extends: '../../../tsconfig.base.json',
-      compilerOptions: { strict: true, noEmit: true, declaration: false, baseUrl: '../../..', paths: PATHS },
+      extends: `${UP}/tsconfig.base.json`,
+      compilerOptions: {
+        strict: true,
+        noEmit: true,
+        declaration: false,
+        baseUrl: UP,
+        paths: PATHS,
+        // Type packages are looked up from the tsconfig's folder upwards: point at the root's when OUT is elsewhere.
+        typeRoots: [`${UP}/node_modules/@types`],
+      },
       include: ['./*.ts'],
     },
     null,
@@ -124,7 +136,8 @@ try {
 const errors = [];
 let canaryCaught = false;
 for (const line of output.split('\n')) {
-  const m = line.match(/out[^/]*\/([^(/]+\.ts)\((\d+),(\d+)\): (.*)$/);
+  // tsc names files relative to the root: match the generated folder's path, wherever it is.
+  const m = line.startsWith(`${OUT_REL}/`) ? line.slice(OUT_REL.length + 1).match(/^([^(/]+\.ts)\((\d+),(\d+)\): (.*)$/) : null;
   if (!m) {
     if (line.includes('error TS')) errors.push(line); // an error in a package source reached through an example
     continue;
