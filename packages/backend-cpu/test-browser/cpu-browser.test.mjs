@@ -11,18 +11,13 @@
  * Run: `node --test test-browser/` in packages/backend-cpu (no build: Vite serves the sources).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import * as vite from 'vite';
+import { SKIP, browserHarness, packageAlias } from '../../../tools/browser-test/harness.mjs';
 
-const ROOT = new URL('../../../', import.meta.url);
-const alias = Object.fromEntries(
-  ['core', 'backend-cpu'].map((p) => [`@ghostflow/${p}`, fileURLToPath(new URL(`packages/${p}/src/index.ts`, ROOT))]),
-);
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const SKIP = !existsSync(CHROMIUM) && !process.env.CI ? `no browser at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)` : false;
+const h = browserHarness({ vite, chromium });
 
 const ISOLATED = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 /** Response headers of the page per `?mode=`. */
@@ -34,19 +29,13 @@ const MODES = {
 };
 
 let browser;
-let server;
 let base;
 
 before(async () => {
   if (SKIP) return;
-  server = await vite.createServer({
-    configFile: false,
+  base = await h.serve({
     root: fileURLToPath(new URL('page/', import.meta.url)),
-    logLevel: 'warn',
-    clearScreen: false,
-    resolve: { alias },
-    optimizeDeps: { noDiscovery: true, include: [] },
-    server: { host: '127.0.0.1', port: 0, hmr: false },
+    resolve: { alias: packageAlias(['core', 'backend-cpu']) },
     plugins: [
       {
         name: 'headers-per-mode',
@@ -61,15 +50,10 @@ before(async () => {
       },
     ],
   });
-  await server.listen();
-  base = server.resolvedUrls.local[0];
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  browser = await h.launch();
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+after(() => h.close());
 
 async function load(mode) {
   const page = await browser.newPage();

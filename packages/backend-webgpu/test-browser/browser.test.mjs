@@ -18,34 +18,24 @@
  * data: URLs have no navigator.gpu even with the flags).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import * as vite from 'vite';
-import { fileURLToPath } from 'node:url';
+import { BASE_ARGS, ROOT, SKIP, browserHarness, packageAlias } from '../../../tools/browser-test/harness.mjs';
 
-const ROOT = new URL('../../../', import.meta.url);
+const h = browserHarness({ vite, chromium });
 const PLAYGROUND = new URL('apps/playground/', ROOT);
 const OUTPUT = new URL('test-output/', ROOT);
 // As vitest.workspace-alias.ts (which Node cannot import): the packages' TypeScript sources.
-const workspaceAlias = Object.fromEntries(
-  ['core', 'backend-cpu', 'nn', 'backend-webgpu'].map((p) => [
-    `@ghostflow/${p}`,
-    fileURLToPath(new URL(`packages/${p}/src/index.ts`, ROOT)),
-  ]),
-);
+const workspaceAlias = packageAlias(['core', 'backend-cpu', 'nn', 'backend-webgpu']);
 
 /** Relative tolerance between webgpu's and cpu's loss at each step (float32 on both sides). */
 const LOSS_RTOL = 1e-3;
 const PARITY_STEPS = 20;
 const PLAYGROUND_STEPS = 30;
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ONLY_CPU = process.env.GHOSTFLOW_BROWSER_BACKENDS === 'cpu';
-/**
- * Off CI, a machine without Chromium skips these tests and says why; on CI (`CI` set, where
- * .ci/run installs chromium) they never skip, so a missing browser fails the run.
- */
-const SKIP = !existsSync(CHROMIUM) && !process.env.CI ? `no browser at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)` : false;
 if (SKIP) console.warn(`@ghostflow/backend-webgpu browser tests SKIPPED: ${SKIP}`);
 
 /**
@@ -56,12 +46,11 @@ if (SKIP) console.warn(`@ghostflow/backend-webgpu browser tests SKIPPED: ${SKIP}
  * make the choice explicit and do not change it. The rest keep it offline and quiet.
  */
 export const CHROMIUM_ARGS = [
-  '--no-sandbox', // running as root in CI containers
+  ...BASE_ARGS,
   '--enable-unsafe-webgpu',
   '--use-webgpu-adapter=swiftshader',
   '--enable-features=Vulkan',
   '--use-angle=swiftshader',
-  '--disable-dev-shm-usage',
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
@@ -69,22 +58,8 @@ export const CHROMIUM_ARGS = [
 ];
 
 let browser;
-const servers = [];
 const logs = [];
-
-/** A Vite dev server on 127.0.0.1 (a secure context); resolves with its URL. */
-async function serve(config) {
-  const server = await vite.createServer({
-    logLevel: 'warn',
-    clearScreen: false,
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
-    optimizeDeps: { noDiscovery: true, include: [] },
-    ...config,
-  });
-  await server.listen();
-  servers.push(server);
-  return server.resolvedUrls.local[0];
-}
+const serve = (config) => h.serve(config);
 
 let playgroundUrl;
 /** The playground's dev server (its own vite.config.ts), started once. */
@@ -105,13 +80,11 @@ async function openPage(url) {
 
 before(async () => {
   if (SKIP) return;
-  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (Debian), or set CHROMIUM`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  browser = await h.launch(CHROMIUM_ARGS);
 });
 
 after(async () => {
-  await browser?.close();
-  await Promise.all(servers.map((s) => s.close()));
+  await h.close();
   // The pages' console, errors and failed requests, for debugging a failure.
   mkdirSync(OUTPUT, { recursive: true });
   writeFileSync(new URL('browser-console.log', OUTPUT), `${logs.join('\n')}\n`);

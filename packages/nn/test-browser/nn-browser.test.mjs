@@ -7,23 +7,19 @@
  * Run: `node --test test-browser/` in packages/nn.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import * as vite from 'vite';
+import { SKIP, browserHarness, sourceAlias } from '../../../tools/browser-test/harness.mjs';
 
-const ROOT = new URL('../../../', import.meta.url);
-const src = (p) => fileURLToPath(new URL(`packages/${p}`, ROOT));
-// Subpaths first: an alias also matches as a prefix.
-const alias = [
-  { find: '@ghostflow/nn/browser', replacement: src('nn/src/browser.ts') },
-  { find: '@ghostflow/nn', replacement: src('nn/src/index.ts') },
-  { find: '@ghostflow/core', replacement: src('core/src/index.ts') },
-  { find: '@ghostflow/backend-cpu', replacement: src('backend-cpu/src/index.ts') },
-];
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const SKIP = !existsSync(CHROMIUM) && !process.env.CI ? `no browser at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)` : false;
+const h = browserHarness({ vite, chromium });
+const alias = sourceAlias({
+  '@ghostflow/nn/browser': 'nn/src/browser.ts',
+  '@ghostflow/nn': 'nn/src/index.ts',
+  '@ghostflow/core': 'core/src/index.ts',
+  '@ghostflow/backend-cpu': 'backend-cpu/src/index.ts',
+});
 
 /** A safetensors file built by hand: F32 'big' [64, 1024] = i * 0.5, served in chunks with a Content-Length. */
 function weightsFile() {
@@ -38,20 +34,13 @@ function weightsFile() {
 }
 const FILE = weightsFile();
 
-let browser;
-let server;
 let page;
 
 before(async () => {
   if (SKIP) return;
-  server = await vite.createServer({
-    configFile: false,
+  const url = await h.serve({
     root: fileURLToPath(new URL('page/', import.meta.url)),
-    logLevel: 'warn',
-    clearScreen: false,
     resolve: { alias },
-    optimizeDeps: { noDiscovery: true, include: [] },
-    server: { host: '127.0.0.1', port: 0, hmr: false },
     worker: { format: 'es' },
     // 404 for unknown paths (the default SPA fallback would answer index.html with 200).
     appType: 'mpa',
@@ -77,17 +66,13 @@ before(async () => {
       },
     ],
   });
-  await server.listen();
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  const browser = await h.launch();
   page = await browser.newPage({ acceptDownloads: true });
-  await page.goto(server.resolvedUrls.local[0]);
+  await page.goto(url);
   await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 60_000 });
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+after(() => h.close());
 
 test(
   'IndexedDB: save, list, load (same values), a missing key names the stored ones, delete',
