@@ -466,10 +466,11 @@ class CudaBackendImpl implements CudaBackend {
         const [giV, wV] = [ins[0].view, ins[1].view];
         const bV = bHh ? ins[2].view : null;
         const rV = wHr ? ins[ins.length - 1].view : null;
-        const [y, ws] = guard('recurrentSequence', () =>
-          this.addon.seq(RECURRENT_MODE_CODE[mode], batchSizes, H, P, reverse, train, giV, h, c, wV, bV, rV),
+        const [y, ws] = this.freeingOnError([h, c], ins, () =>
+          guard('recurrentSequence', () =>
+            this.addon.seq(RECURRENT_MODE_CODE[mode], batchSizes, H, P, reverse, train, giV, h, c, wV, bV, rV),
+          ),
         );
-        for (const v of ins) v.done();
         return [
           this.track(y, 'float32', N * P),
           this.track(h, 'float32', B * P),
@@ -489,10 +490,11 @@ class CudaBackendImpl implements CudaBackend {
         const ins = [wHh, y, workspace, dY, ...(wHr ? [wHr] : [])].map((v) => this.contiguous(v));
         const [wV, yV, wsV, dyV] = ins.map((c) => c.view);
         const rV = wHr ? ins[4].view : null;
-        const [dGi, dW, dB, dWr] = guard('recurrentSequenceBackward', () =>
-          this.addon.seqBackward(RECURRENT_MODE_CODE[mode], batchSizes, H, P, reverse, hasBias, wV, rV, yV, wsV, dyV, dh, dc),
+        const [dGi, dW, dB, dWr] = this.freeingOnError([dh, dc], ins, () =>
+          guard('recurrentSequenceBackward', () =>
+            this.addon.seqBackward(RECURRENT_MODE_CODE[mode], batchSizes, H, P, reverse, hasBias, wV, rV, yV, wsV, dyV, dh, dc),
+          ),
         );
-        for (const v of ins) v.done();
         return [
           this.track(dGi, 'float32', N * G * H),
           this.track(dh, 'float32', B * P),
@@ -514,6 +516,21 @@ class CudaBackendImpl implements CudaBackend {
         );
       },
     };
+  }
+
+  /**
+   * Runs `f`, then releases the temporary contiguous copies `temps`; if `f` throws, also frees
+   * the untracked buffers `owned` (handles < 0 are absent) that would have become its outputs.
+   */
+  private freeingOnError<T>(owned: readonly number[], temps: readonly { done: () => void }[], f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      for (const id of owned) if (id >= 0) this.addon.free(id);
+      throw e;
+    } finally {
+      for (const t of temps) t.done();
+    }
   }
 
   private softmax(x: TensorView, axis: number, op: number): CudaData {
