@@ -27,7 +27,8 @@
             {
               "action_name": "nvcc_fatbin",
               "inputs": ["native/kernels/all.cu", "native/kernels/elementwise.cu", "native/kernels/reduce.cu",
-                         "native/kernels/matmul.cu", "native/kernels/fused.cu", "native/kernels/common.h",
+                         "native/kernels/matmul.cu", "native/kernels/fused.cu", "native/kernels/recurrent.cu",
+                         "native/kernels/optim.cu", "native/kernels/common.h",
                          "native/kernels/args.h", "native/kernels/gf_cuda.h", "scripts/embed-fatbin.cjs"],
               "outputs": ["<(SHARED_INTERMEDIATE_DIR)/gf_fatbin.cc"],
               "action": ["node", "scripts/embed-fatbin.cjs", "<(cuda_root)", "native/kernels/all.cu", "<@(_outputs)"],

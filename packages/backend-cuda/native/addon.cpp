@@ -537,6 +537,218 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// ---- whole-sequence recurrence -----------------------------------------------------------
+// C[M,N] = A B for single row-major products the recurrence needs: cuBLAS when loaded, else
+// the package's GEMM kernel (its grid covers every tile; no bias, no activation).
+void gemmInto(long long M, long long N, long long K, const float* A, long long aRow, long long aCol, const float* B,
+              long long bRow, long long bCol, float* C, const char* what) {
+  if (M * N == 0) return;
+  const std::string sizes = std::string(what) + " M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K);
+  if (K > 0) {
+    lastLaunch = "cublasSgemmStridedBatched (" + sizes + ")";
+    try {
+      if (gfdev::gemm(1, M, N, K, reinterpret_cast<uint64_t>(A), aRow, aCol, 0, reinterpret_cast<uint64_t>(B), bRow, bCol,
+                      0, reinterpret_cast<uint64_t>(C)))
+        return;
+    } catch (const std::exception& e) {
+      throw std::runtime_error("recurrent GEMM (" + sizes + "): " + e.what());
+    }
+  }
+  GfMatmulArgs g;
+  std::memset(&g, 0, sizeof g);
+  g.M = M; g.N = N; g.K = K; g.batch = 1; g.act = -1;
+  g.A = A; g.aRow = aRow; g.aCol = aCol;
+  g.B = B; g.bRow = bRow; g.bCol = bCol;
+  g.out = C;
+  const long long tiles = ((M + 63) / 64) * ((N + 63) / 64);
+  launch("gf_matmul", static_cast<unsigned>(std::min<long long>(tiles, gfdev::maxGrid())), 256, g, sizes);
+}
+
+// Scratch device buffers of one call, freed when it returns (reuse is ordered behind the
+// launches that use them on the one stream).
+struct Scratch {
+  std::vector<uint32_t> ids;
+  float* make(size_t floats) {
+    ids.push_back(allocHandle(std::max<size_t>(floats, 1) * 4));
+    return ptrOf<float>(ids.back());
+  }
+  ~Scratch() {
+    for (uint32_t id : ids) freeHandle(id);
+  }
+};
+
+const float* contiguousPtr(const Napi::Value& v) {
+  GfView g;
+  return ptr<const float>(view(v, g)) + g.off;
+}
+
+struct SeqPlan {
+  int mode, G;
+  long long H, P, B, N, T;
+  bool reverse;
+  std::vector<long long> sizes, offsets;
+};
+
+SeqPlan seqPlan(const Napi::CallbackInfo& info) {
+  SeqPlan p;
+  p.mode = static_cast<int>(num(info[0]));
+  p.G = p.mode == SEQ_LSTM ? 4 : p.mode == SEQ_GRU ? 3 : 1;
+  Napi::Array bs = info[1].As<Napi::Array>();
+  p.T = bs.Length();
+  p.N = 0;
+  for (uint32_t t = 0; t < bs.Length(); t++) {
+    p.sizes.push_back(num(bs[t]));
+    p.offsets.push_back(p.N);
+    p.N += p.sizes.back();
+  }
+  p.B = p.T ? p.sizes[0] : 0;
+  p.H = num(info[2]);
+  p.P = num(info[3]);
+  p.reverse = info[4].As<Napi::Boolean>();
+  return p;
+}
+
+std::string seqSizes(const SeqPlan& p) {
+  return "T=" + std::to_string(p.T) + " B=" + std::to_string(p.B) + " H=" + std::to_string(p.H) + " P=" + std::to_string(p.P);
+}
+
+// seq(mode, batchSizes, H, P, reverse, train, gi, hState, cState|-1, wHh, bHh|null, wHr|null) -> [y, ws|-1].
+// hState / cState are fresh buffers holding h0 / c0, advanced in place (they become hN / cN).
+Napi::Value Seq(const Napi::CallbackInfo& info) {
+  const SeqPlan p = seqPlan(info);
+  const bool train = info[5].As<Napi::Boolean>();
+  GfSeqArgs a;
+  std::memset(&a, 0, sizeof a);
+  a.mode = p.mode; a.H = p.H; a.P = p.P; a.N = p.N; a.train = train ? 1 : 0;
+  a.gi = contiguousPtr(info[6]);
+  a.h = ptrOf<float>(static_cast<uint32_t>(num(info[7])));
+  const long long cId = num(info[8]);
+  if (cId >= 0) a.c = ptrOf<float>(static_cast<uint32_t>(cId));
+  const float* W = contiguousPtr(info[9]);
+  if (!info[10].IsNull()) { a.bias = contiguousPtr(info[10]); a.hasBias = 1; }
+  if (!info[11].IsNull()) { a.wr = contiguousPtr(info[11]); a.proj = 1; }
+  const long long GH = p.G * p.H;
+  const long long wsFloats = p.mode == SEQ_LSTM ? p.N * (5 * p.H + p.P + (a.proj ? p.H : 0)) : p.mode == SEQ_GRU ? p.N * 5 * p.H : p.N * p.H;
+  const uint32_t y = allocHandle(static_cast<size_t>(p.N * p.P) * 4);
+  a.y = ptrOf<float>(y);
+  long long ws = -1;
+  if (train) { ws = allocHandle(static_cast<size_t>(wsFloats) * 4); a.ws = ptrOf<float>(static_cast<uint32_t>(ws)); }
+  Scratch scratch;
+  float* gh = scratch.make(static_cast<size_t>(p.B * GH));
+  a.gh = gh;
+  if (a.proj) a.hRaw = scratch.make(static_cast<size_t>(p.B * p.H));
+  const std::string sizes = seqSizes(p);
+  const unsigned block = gfdev::blockSize();
+  for (long long k = 0; k < p.T; k++) {
+    const long long t = p.reverse ? p.T - 1 - k : k;
+    a.Bt = p.sizes[t];
+    a.row0 = p.offsets[t];
+    // gh = h[:Bt] W_hh^T (the bias is added in the cell kernel).
+    gemmInto(a.Bt, GH, p.P, a.h, p.P, 1, W, 1, p.P, gh, "recurrentSequence W_hh");
+    if (a.Bt * p.H > 0) launch("gf_seq_cell", gridFor(a.Bt * p.H, block), block, a, sizes);
+    if (a.proj && a.Bt * p.P > 0) launch("gf_seq_project", gridFor(a.Bt * p.P, block), block, a, sizes);
+  }
+  Napi::Array result = Napi::Array::New(info.Env());
+  result.Set(0u, y);
+  result.Set(1u, static_cast<double>(ws));
+  return result;
+}
+
+// seqBackward(mode, batchSizes, H, P, reverse, hasBias, wHh, wHr|null, y, ws, dY, dhState, dcState|-1)
+//   -> [dGi, dWhh, dBhh|-1, dWhr|-1]; dhState / dcState hold dHN / dCN and become dH0 / dC0.
+Napi::Value SeqBackward(const Napi::CallbackInfo& info) {
+  const SeqPlan p = seqPlan(info);
+  const bool hasBias = info[5].As<Napi::Boolean>();
+  GfSeqArgs a;
+  std::memset(&a, 0, sizeof a);
+  a.mode = p.mode; a.H = p.H; a.P = p.P; a.N = p.N; a.train = 1;
+  const float* W = contiguousPtr(info[6]);
+  const float* Wr = nullptr;
+  if (!info[7].IsNull()) { Wr = contiguousPtr(info[7]); a.proj = 1; }
+  a.y = const_cast<float*>(contiguousPtr(info[8]));
+  a.ws = const_cast<float*>(contiguousPtr(info[9]));
+  a.dY = contiguousPtr(info[10]);
+  a.dh = ptrOf<float>(static_cast<uint32_t>(num(info[11])));
+  const long long dcId = num(info[12]);
+  if (dcId >= 0) a.dc = ptrOf<float>(static_cast<uint32_t>(dcId));
+  const long long GH = p.G * p.H;
+  const uint32_t dGi = allocHandle(static_cast<size_t>(p.N * GH) * 4);
+  a.dGi = ptrOf<float>(dGi);
+  Scratch scratch;
+  a.dGh = p.mode == SEQ_GRU ? scratch.make(static_cast<size_t>(p.N * GH)) : a.dGi;
+  float* dhMat = scratch.make(static_cast<size_t>(p.B * p.P));
+  a.dhMat = dhMat;
+  float* dhr = nullptr;
+  if (a.proj) {
+    a.dHs = scratch.make(static_cast<size_t>(p.N * p.P));
+    dhr = scratch.make(static_cast<size_t>(p.B * p.H));
+    a.dhr = dhr;
+  }
+  const std::string sizes = seqSizes(p);
+  const unsigned block = gfdev::blockSize();
+  a.mPrev = 0;
+  for (long long k = 0; k < p.T; k++) {
+    const long long t = p.reverse ? k : p.T - 1 - k;  // the reverse of the forward's order
+    a.Bt = p.sizes[t];
+    a.row0 = p.offsets[t];
+    a.rowsLaunched = std::max(a.Bt, a.mPrev);
+    if (a.proj) {
+      if (a.rowsLaunched * p.P > 0) launch("gf_seq_bwd_grad", gridFor(a.rowsLaunched * p.P, block), block, a, sizes);
+      // dhr = dHs[rows of t] W_hr: the gradient of the unprojected h.
+      gemmInto(a.Bt, p.H, p.P, a.dHs + a.row0 * p.P, p.P, 1, Wr, p.H, 1, dhr, "recurrentSequenceBackward W_hr");
+    }
+    if (a.rowsLaunched * p.H > 0) launch("gf_seq_cell_bwd", gridFor(a.rowsLaunched * p.H, block), block, a, sizes);
+    // dhMat = dGh[rows of t] W_hh: the state gradient through the recurrent product.
+    gemmInto(a.Bt, p.P, GH, a.dGh + a.row0 * GH, GH, 1, W, p.P, 1, dhMat, "recurrentSequenceBackward W_hh");
+    a.mPrev = a.Bt;
+  }
+  if (a.mPrev * p.P > 0) launch("gf_seq_bwd_final", gridFor(a.mPrev * p.P, block), block, a, sizes);
+  // Weight gradients over every row at once: dW_hh = dGh^T hPrev, dW_hr = dHs^T hRaw.
+  const long long hPrevOff = p.mode == SEQ_LSTM ? p.N * 5 * p.H : p.mode == SEQ_GRU ? p.N * 4 * p.H : 0;
+  const uint32_t dW = allocHandle(static_cast<size_t>(GH * p.P) * 4);
+  gemmInto(GH, p.P, p.N, a.dGh, 1, GH, a.ws + hPrevOff, p.P, 1, ptrOf<float>(dW), "recurrentSequenceBackward dW_hh");
+  long long dB = -1;
+  if (hasBias) {
+    dB = allocHandle(static_cast<size_t>(GH) * 4);
+    GfColSumArgs cs{p.N, GH, ptrOf<float>(static_cast<uint32_t>(dB)), a.dGh};
+    if (GH > 0) launch("gf_col_sum", gridFor(GH, block), block, cs, sizes);
+  }
+  long long dWr = -1;
+  if (a.proj) {
+    dWr = allocHandle(static_cast<size_t>(p.P * p.H) * 4);
+    gemmInto(p.P, p.H, p.N, a.dHs, 1, p.P, a.ws + p.N * (5 * p.H + p.P), p.H, 1, ptrOf<float>(static_cast<uint32_t>(dWr)),
+             "recurrentSequenceBackward dW_hr");
+  }
+  Napi::Array result = Napi::Array::New(info.Env());
+  result.Set(0u, dGi);
+  result.Set(1u, dW);
+  result.Set(2u, static_cast<double>(dB));
+  result.Set(3u, static_cast<double>(dWr));
+  return result;
+}
+
+// adam(param, grad, expAvg, expAvgSq, maxExpAvgSq|null, n, constants[9], flags): in place.
+// Targets are contiguous views; the gradient any view (its collapsed shape and strides).
+Napi::Value Adam(const Napi::CallbackInfo& info) {
+  GfAdamArgs a;
+  std::memset(&a, 0, sizeof a);
+  a.p = const_cast<float*>(contiguousPtr(info[0]));
+  a.g = ptr<const float>(view(info[1], a.gv));
+  a.m = const_cast<float*>(contiguousPtr(info[2]));
+  a.v = const_cast<float*>(contiguousPtr(info[3]));
+  if (!info[4].IsNull()) { a.vmax = const_cast<float*>(contiguousPtr(info[4])); a.amsgrad = 1; }
+  a.n = num(info[5]);
+  Napi::Array c = info[6].As<Napi::Array>();
+  float* k[] = {&a.b1, &a.c1, &a.b2, &a.c2, &a.bc2, &a.eps, &a.negStep, &a.wd, &a.decay};
+  for (uint32_t i = 0; i < 9; i++) *k[i] = c.Get(i).As<Napi::Number>().FloatValue();
+  const int flags = static_cast<int>(num(info[7]));
+  a.decoupled = flags & 1;
+  a.maximize = (flags >> 1) & 1;
+  a.useWd = (flags >> 2) & 1;
+  if (a.n > 0) launch("gf_adam", gridFor(a.n, gfdev::blockSize()), gfdev::blockSize(), a, "n=" + std::to_string(a.n));
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initReason = gfdev::init();
   ready = initReason.empty();
@@ -570,6 +782,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   GF_EXPORT("rows", Rows);
   GF_EXPORT("cell", Cell);
   GF_EXPORT("attention", Attention);
+  GF_EXPORT("seq", Seq);
+  GF_EXPORT("seqBackward", SeqBackward);
+  GF_EXPORT("adam", Adam);
   return exports;
 }
 }  // namespace

@@ -19,11 +19,13 @@ import {
   bytesPerElement,
   contiguousStrides,
   isContiguous,
+  recurrentWorkspaceSize,
   sizeOf,
 } from '@ghostflow/core';
+import { adamConstants } from './adam.js';
 import { collapseJoint, encode } from './layout.js';
 import { type AddonKind, type NativeAddon, type NativeInfo, type NativeMemory, type NativeView, loadAddon } from './native.js';
-import { DTYPE_CODE, DTYPE_SUFFIX, binaryCode, binaryReturnsBool, reduceCode, sizeSuffix, unaryCode } from './ops.js';
+import { DTYPE_CODE, DTYPE_SUFFIX, RECURRENT_MODE_CODE, binaryCode, binaryReturnsBool, reduceCode, sizeSuffix, unaryCode } from './ops.js';
 
 /** A buffer on the device (a handle into the addon's allocator). */
 export class CudaData {
@@ -275,10 +277,14 @@ class CudaBackendImpl implements CudaBackend {
 
   private fill(shape: Shape, dtype: DType, value: number): CudaData {
     const n = sizeOf(shape);
-    const id = guard('fill', () =>
+    return this.track(this.fillBuffer(n, dtype, value), dtype, n);
+  }
+
+  /** A new buffer of `n` elements set to `value` (an untracked handle). */
+  private fillBuffer(n: number, dtype: DType, value: number): number {
+    return guard('fill', () =>
       this.addon.elementwise('gf_fill', 0, 0, DTYPE_CODE[dtype], n, value, -1, null, [], n * bytesPerElement(dtype)),
     );
-    return this.track(id, dtype, n);
   }
 
   private reduce(x: TensorView, op: number, axes: readonly number[]): CudaData {
@@ -448,7 +454,83 @@ class CudaBackendImpl implements CudaBackend {
         );
         return [this.track(ids[0], 'float32', B * L * Ev), this.track(ids[1], 'float32', B * L * S)];
       },
+      recurrentSequence: (gi, h0, c0, wHh, bHh, wHr, attrs) => {
+        const { mode, batchSizes, hiddenSize: H, reverse, train } = attrs;
+        const P = wHh.shape[1];
+        const B = batchSizes[0];
+        const N = gi.shape[0];
+        // The states are advanced in place in fresh copies, which become hN and cN.
+        const h = this.copy(h0, -1, null);
+        const c = mode === 'LSTM' ? (c0 ? this.copy(c0, -1, null) : this.fillBuffer(B * H, 'float32', 0)) : -1;
+        const ins = [gi, wHh, ...(bHh ? [bHh] : []), ...(wHr ? [wHr] : [])].map((v) => this.contiguous(v));
+        const [giV, wV] = [ins[0].view, ins[1].view];
+        const bV = bHh ? ins[2].view : null;
+        const rV = wHr ? ins[ins.length - 1].view : null;
+        const [y, ws] = this.freeingOnError([h, c], ins, () =>
+          guard('recurrentSequence', () =>
+            this.addon.seq(RECURRENT_MODE_CODE[mode], batchSizes, H, P, reverse, train, giV, h, c, wV, bV, rV),
+          ),
+        );
+        return [
+          this.track(y, 'float32', N * P),
+          this.track(h, 'float32', B * P),
+          c >= 0 ? this.track(c, 'float32', B * H) : null,
+          ws >= 0 ? this.track(ws, 'float32', recurrentWorkspaceSize(mode, N, H, P)) : null,
+        ];
+      },
+      recurrentSequenceBackward: (wHh, wHr, y, workspace, dY, dHN, dCN, attrs) => {
+        const { mode, batchSizes, hiddenSize: H, reverse, hasBias } = attrs;
+        const G = mode === 'LSTM' ? 4 : mode === 'GRU' ? 3 : 1;
+        const P = wHh.shape[1];
+        const B = batchSizes[0];
+        const N = y.shape[0];
+        // dHN / dCN are copied and carried in place as the state gradients: they become dH0 / dC0.
+        const dh = this.copy(dHN, -1, null);
+        const dc = mode === 'LSTM' ? (dCN ? this.copy(dCN, -1, null) : this.fillBuffer(B * H, 'float32', 0)) : -1;
+        const ins = [wHh, y, workspace, dY, ...(wHr ? [wHr] : [])].map((v) => this.contiguous(v));
+        const [wV, yV, wsV, dyV] = ins.map((c) => c.view);
+        const rV = wHr ? ins[4].view : null;
+        const [dGi, dW, dB, dWr] = this.freeingOnError([dh, dc], ins, () =>
+          guard('recurrentSequenceBackward', () =>
+            this.addon.seqBackward(RECURRENT_MODE_CODE[mode], batchSizes, H, P, reverse, hasBias, wV, rV, yV, wsV, dyV, dh, dc),
+          ),
+        );
+        return [
+          this.track(dGi, 'float32', N * G * H),
+          this.track(dh, 'float32', B * P),
+          dc >= 0 ? this.track(dc, 'float32', B * H) : null,
+          this.track(dW, 'float32', G * H * P),
+          dB >= 0 ? this.track(dB, 'float32', G * H) : null,
+          dWr >= 0 ? this.track(dWr, 'float32', P * H) : null,
+        ];
+      },
+      adamUpdate: (param, grad, expAvg, expAvgSq, maxExpAvgSq, attrs) => {
+        // Targets are contiguous (core's condition for calling this kernel): a run from their offset.
+        const n = sizeOf(param.shape);
+        const flat = (v: TensorView) => encode(asData(v.dataId).id, v.offset, [n], [1]);
+        const g = collapseJoint(grad.shape, [grad.strides]);
+        const gView = encode(asData(grad.dataId).id, grad.offset, g.shape, g.strides[0]);
+        const [constants, flags] = adamConstants(attrs);
+        guard('adamUpdate', () =>
+          this.addon.adam(flat(param), gView, flat(expAvg), flat(expAvgSq), maxExpAvgSq ? flat(maxExpAvgSq) : null, n, constants, flags),
+        );
+      },
     };
+  }
+
+  /**
+   * Runs `f`, then releases the temporary contiguous copies `temps`; if `f` throws, also frees
+   * the untracked buffers `owned` (handles < 0 are absent) that would have become its outputs.
+   */
+  private freeingOnError<T>(owned: readonly number[], temps: readonly { done: () => void }[], f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      for (const id of owned) if (id >= 0) this.addon.free(id);
+      throw e;
+    } finally {
+      for (const t of temps) t.done();
+    }
   }
 
   private softmax(x: TensorView, axis: number, op: number): CudaData {

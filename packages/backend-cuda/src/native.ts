@@ -110,6 +110,58 @@ export interface NativeAddon {
     v: NativeView,
     mask: NativeView | null,
   ): number[];
+  /**
+   * One layer-direction of a recurrence over a whole sequence (per step: a GEMM and the fused
+   * cell kernel). `h` / `c` (-1: none) are fresh buffers holding h0 / c0, advanced in place.
+   * Returns `[y, workspace]` (-1 when not training).
+   */
+  seq(
+    mode: number,
+    batchSizes: readonly number[],
+    H: number,
+    P: number,
+    reverse: boolean,
+    train: boolean,
+    gi: NativeView,
+    h: number,
+    c: number,
+    wHh: NativeView,
+    bHh: NativeView | null,
+    wHr: NativeView | null,
+  ): [number, number];
+  /**
+   * Its backward: `dh` / `dc` (-1: none) are fresh buffers holding dHN / dCN that become dH0 /
+   * dC0. Returns `[dGi, dWhh, dBhh, dWhr]` (-1 for an absent one).
+   */
+  seqBackward(
+    mode: number,
+    batchSizes: readonly number[],
+    H: number,
+    P: number,
+    reverse: boolean,
+    hasBias: boolean,
+    wHh: NativeView,
+    wHr: NativeView | null,
+    y: NativeView,
+    workspace: NativeView,
+    dY: NativeView,
+    dh: number,
+    dc: number,
+  ): [number, number, number, number];
+  /**
+   * One Adam/AdamW step in place over `n` elements: constants `[b1, c1, b2, c2, bc2, eps,
+   * negStep, wd, decay]` (float32 values), flags bit 0 decoupled, 1 maximize, 2 weight decay.
+   */
+  adam(
+    param: NativeView,
+    grad: NativeView,
+    expAvg: NativeView,
+    expAvgSq: NativeView,
+    maxExpAvgSq: NativeView | null,
+    n: number,
+    constants: number[],
+    flags: number,
+  ): void;
 }
 
 /** The package root (one level above `src/` or `dist/`). */

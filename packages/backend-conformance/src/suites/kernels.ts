@@ -1700,6 +1700,46 @@ export function kernelsSuite(ctx: SuiteContext): void {
       await compare(gruCell.call(backend.fused, gi, gh, hPrev), [2, H], want, 'gruCell');
     });
 
+    const ADAM: AdamUpdateAttrs = {
+      lr: 0.01,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0,
+      decoupled: false,
+      step: 3,
+      maximize: false,
+    };
+
+    /**
+     * The contract's Adam step composed from primitives on `p` (at offset 0), `g`, `m`, `v`,
+     * `vx`; returns the expected `[param, expAvg, expAvgSq, maxExpAvgSq]` of `n` elements, read
+     * before the fused kernel overwrites its inputs.
+     */
+    async function composedAdam(
+      pv: TensorView,
+      g: TensorView,
+      m: TensorView,
+      v: TensorView,
+      vx: TensorView | null,
+      a: AdamUpdateAttrs,
+      n: number,
+    ): Promise<number[][]> {
+      const S = (value: number): TensorView => P.scalar(value, pv.shape);
+      let gg = a.maximize ? P.un('neg', g) : g;
+      let base = pv;
+      if (a.weightDecay !== 0) {
+        if (a.decoupled) base = P.bin('mul', pv, S(1 - a.lr * a.weightDecay));
+        else gg = P.bin('add', gg, P.bin('mul', pv, S(a.weightDecay)));
+      }
+      const m2 = P.bin('add', P.bin('mul', m, S(a.beta1)), P.bin('mul', gg, S(1 - a.beta1)));
+      const v2 = P.bin('add', P.bin('mul', v, S(a.beta2)), P.bin('mul', P.bin('mul', gg, gg), S(1 - a.beta2)));
+      const second = vx ? P.bin('maximum', vx, v2) : v2;
+      const denom = P.bin('add', P.bin('div', P.un('sqrt', second), S(Math.sqrt(1 - a.beta2 ** a.step))), S(a.eps));
+      const p2 = P.bin('add', base, P.bin('mul', P.bin('div', m2, denom), S(-(a.lr / (1 - a.beta1 ** a.step)))));
+      return Promise.all([p2, m2, v2, second].map((w) => h.read(w.dataId, 'float32', n)));
+    }
+
     it('adamUpdate (in place): Adam, L2 decay with maximize, AdamW with AMSGrad; strided gradient, offset parameter', async (t) => {
       const adam = backend.fused.adamUpdate;
       if (!adam) {
@@ -1707,24 +1747,13 @@ export function kernelsSuite(ctx: SuiteContext): void {
         return;
       }
       const shape = [3, 4];
-      const S = (v: number): TensorView => P.scalar(v, shape);
       const cases: [string, Partial<AdamUpdateAttrs>, boolean][] = [
         ['Adam', {}, false],
         ['Adam, L2 weight decay, maximize', { weightDecay: 0.1, maximize: true }, false],
         ['AdamW, AMSGrad', { weightDecay: 0.05, decoupled: true }, true],
       ];
       for (const [name, extra, amsgrad] of cases) {
-        const a: AdamUpdateAttrs = {
-          lr: 0.01,
-          beta1: 0.9,
-          beta2: 0.999,
-          eps: 1e-8,
-          weightDecay: 0,
-          decoupled: false,
-          step: 3,
-          maximize: false,
-          ...extra,
-        };
+        const a: AdamUpdateAttrs = { ...ADAM, ...extra };
         const P0 = X.map((v) => v * 0.7);
         // The parameter sits at offset 2 of its buffer; what is before it must stay.
         const p = h.raw([9, -9, ...P0], shape, [4, 1], 'float32', 2);
@@ -1748,20 +1777,8 @@ export function kernelsSuite(ctx: SuiteContext): void {
               shape,
             )
           : null;
-        const pv: TensorView = { ...h.view(P0, shape) }; // the same values at offset 0, for the composition
-        let gg = a.maximize ? P.un('neg', g) : g;
-        let base = pv;
-        if (a.weightDecay !== 0) {
-          if (a.decoupled) base = P.bin('mul', pv, S(1 - a.lr * a.weightDecay));
-          else gg = P.bin('add', gg, P.bin('mul', pv, S(a.weightDecay)));
-        }
-        const m2 = P.bin('add', P.bin('mul', m, S(a.beta1)), P.bin('mul', gg, S(1 - a.beta1)));
-        const v2 = P.bin('add', P.bin('mul', v, S(a.beta2)), P.bin('mul', P.bin('mul', gg, gg), S(1 - a.beta2)));
-        const second = vx ? P.bin('maximum', vx, v2) : v2;
-        const denom = P.bin('add', P.bin('div', P.un('sqrt', second), S(Math.sqrt(1 - a.beta2 ** a.step))), S(a.eps));
-        const p2 = P.bin('add', base, P.bin('mul', P.bin('div', m2, denom), S(-(a.lr / (1 - a.beta1 ** a.step)))));
-        // Read the composition before the kernel overwrites its inputs.
-        const want = await Promise.all([p2, m2, v2, second].map((w) => h.read(w.dataId, 'float32', 12)));
+        // The same parameter values at offset 0, for the composition.
+        const want = await composedAdam(h.view(P0, shape), g, m, v, vx, a, 12);
         adam.call(backend.fused, p, g, m, v, vx, a);
         const got = await h.read(p.dataId, 'float32', 14);
         expect(got.slice(0, 2), `${name}: elements before the parameter's offset`).toEqual([9, -9]);
@@ -1770,6 +1787,46 @@ export function kernelsSuite(ctx: SuiteContext): void {
         expectValues(await h.read(v.dataId, 'float32', 12), want[2], `${name}: expAvgSq`, { atol: 1e-9, rtol: 1e-5 });
         if (vx) expectValues(await h.read(vx.dataId, 'float32', 12), want[3], `${name}: maxExpAvgSq`, { atol: 1e-9, rtol: 1e-5 });
       }
+    });
+
+    it('adamUpdate over 5x67 elements (more than one block of threads) with a broadcast gradient, AMSGrad with a NaN, a later step', async (t) => {
+      const adam = backend.fused.adamUpdate;
+      if (!adam) {
+        t.skip();
+        return;
+      }
+      const shape = [5, 67];
+      const n = 5 * 67;
+      const a: AdamUpdateAttrs = { ...ADAM, lr: 3e-3, weightDecay: 0.02, step: 11 };
+      const wave = (k: number, s: number): number => Math.sin(0.37 * k + s) * (1 + (k % 7) / 3);
+      const P0 = Array.from({ length: n }, (_, k) => wave(k, 0.5));
+      // One gradient row for every parameter row: stride 0 across rows.
+      const g = h.raw(
+        Array.from({ length: 67 }, (_, k) => 0.2 * wave(k, 1.3)),
+        shape,
+        [0, 1],
+      );
+      const m = h.view(
+        P0.map((x) => 0.05 * x),
+        shape,
+      );
+      const v = h.view(
+        P0.map((x) => 0.01 * x * x),
+        shape,
+      );
+      // A NaN in the running maximum propagates (as `maximum` does) to that element only.
+      const vx = h.view(
+        P0.map((x, k) => (k === 200 ? Number.NaN : k % 3 ? 0.02 * x * x : 0)),
+        shape,
+      );
+      const p = h.view(P0, shape);
+      const want = await composedAdam(h.view(P0, shape), g, m, v, vx, a, n);
+      expect(Number.isNaN(want[0][200]) && Number.isFinite(want[0][199]), 'test bug: the NaN stays at its element').toBe(true);
+      adam.call(backend.fused, p, g, m, v, vx, a);
+      expectValues(await h.read(p.dataId, 'float32', n), want[0], 'param', { atol: 1e-6, rtol: 1e-5 });
+      expectValues(await h.read(m.dataId, 'float32', n), want[1], 'expAvg', { atol: 1e-7, rtol: 1e-5 });
+      expectValues(await h.read(v.dataId, 'float32', n), want[2], 'expAvgSq', { atol: 1e-9, rtol: 1e-5 });
+      expectValues(await h.read(vx.dataId, 'float32', n), want[3], 'maxExpAvgSq', { atol: 1e-9, rtol: 1e-5 });
     });
   });
 

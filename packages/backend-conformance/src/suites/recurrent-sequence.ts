@@ -3,7 +3,8 @@
  * `recurrentSequence` / `recurrentSequenceBackward` kernels against the composed per-step path
  * (values and gradients of every input), for LSTM (with and without projection), GRU and RNN
  * tanh/relu, padded and packed batch sizes, both directions, given and absent initial states,
- * and sizes with vector tails and more than 256 gate columns. Part of the `ops-norm` suite.
+ * a single step, and sizes with vector tails, more than 256 gate columns and more outputs per
+ * step than one block of threads. Part of the `ops-norm` suite.
  */
 import { type RecurrentMode, type Tensor, gradients, loadBackend, recurrentSequence, tensor, tidy } from '@ghostflow/core';
 import { describe, expect, it } from 'vitest';
@@ -82,6 +83,27 @@ const CASES: SeqCase[] = [
   // 4H = 268 gate columns: the GEMMs' k blocking (256) and 16-wide panel edges, vector tails.
   { name: 'LSTM, large with tails, packed', mode: 'LSTM', hidden: 67, batchSizes: [5, 5, 4, 4, 2, 1, 1], states: true },
   { name: 'GRU, large with tails, reverse', mode: 'GRU', hidden: 93, batchSizes: [6, 5, 5, 3], reverse: true, states: true },
+  {
+    name: 'RNN relu, packed, reverse, no bias',
+    mode: 'RNN_RELU',
+    hidden: 9,
+    batchSizes: [5, 3, 3, 2],
+    reverse: true,
+    bias: false,
+    states: true,
+  },
+  { name: 'LSTM, one step', mode: 'LSTM', hidden: 3, batchSizes: [2], states: true },
+  // B*P = 222 projected outputs per step: more than one block of threads; reverse + packed:
+  // rows that start late take their state gradient from steps that ran without them.
+  {
+    name: 'LSTM with projSize, large with tails, packed, reverse',
+    mode: 'LSTM',
+    hidden: 41,
+    proj: 37,
+    batchSizes: [6, 6, 4, 1],
+    reverse: true,
+    states: true,
+  },
 ];
 
 /** Registers the whole-sequence recurrent tests. */

@@ -3,3 +3,5 @@
 #include "reduce.cu"
 #include "matmul.cu"
 #include "fused.cu"
+#include "recurrent.cu"
+#include "optim.cu"

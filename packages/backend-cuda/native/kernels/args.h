@@ -95,6 +95,60 @@ struct GfCellArgs {
   float* out[3];
 };
 
+// Whole-sequence recurrence, one time step of one layer-direction (recurrent.cu). The addon
+// runs the time loop: per step a GEMM for the hidden gate sums, then these pointwise kernels.
+// States are [B, *] and the first Bt rows advance; `row0` is the step's first packed row.
+// Workspace blocks (float offsets for N rows): LSTM acts [N,4H], cPrev [N,H], hPrev [N,P],
+// hRaw [N,H]; GRU acts [N,3H], ghn [N,H], hPrev [N,H]; RNN hPrev [N,H] (backend-cpu's layout).
+enum GfSeqMode { SEQ_LSTM, SEQ_GRU, SEQ_RNN_TANH, SEQ_RNN_RELU };
+struct GfSeqArgs {
+  long long Bt;      // rows advancing this step
+  long long rowsLaunched;  // backward: max(Bt, mPrev): rows Bt..mPrev-1 fold dhMat into dh
+  long long mPrev;   // backward: rows of dhMat the previous step's GEMM wrote
+  long long H, P, N, row0;
+  int mode, proj, hasBias, train;
+  // forward
+  const float* gi;   // [N, G*H]
+  const float* gh;   // [Bt, G*H]: h W_hh^T of this step (no bias)
+  const float* bias; // [G*H] or null
+  float* h;          // state [B, P]
+  float* c;          // state [B, H] (LSTM)
+  float* y;          // [N, P]
+  float* hRaw;       // [Bt, H] scratch: the unprojected h (LSTM with projection)
+  float* ws;         // workspace (train) or null; backward reads it
+  const float* wr;   // [P, H] projection weight
+  // backward
+  const float* dY;   // [N, P]
+  float* dh;         // [B, P]: the state gradient not yet through W_hh
+  float* dc;         // [B, H]
+  const float* dhMat;  // [mPrev, P]: the previous step's dGh W_hh
+  float* dGi;        // [N, G*H]
+  float* dGh;        // [N, G*H] (GRU; else the same buffer as dGi)
+  float* dHs;        // [N, P]: the gradient of each row's projected h (projection)
+  const float* dhr;  // [Bt, H]: dHs W_hr of this step (projection)
+};
+
+// Column sums of a contiguous [rows, cols] matrix (the recurrent bias gradient).
+struct GfColSumArgs {
+  long long rows, cols;
+  float* out;
+  const float* x;
+};
+
+// One Adam/AdamW step in place (optim.cu). Constants are the float32 values the contract names.
+struct GfAdamArgs {
+  long long n;
+  int decoupled, maximize, useWd, amsgrad;
+  float b1, c1, b2, c2, bc2, eps, negStep, wd, decay;
+  int pad;
+  float* p;
+  float* m;
+  float* v;
+  float* vmax;       // AMSGrad's running maximum, or null
+  const float* g;
+  GfView gv;         // the gradient's (strided, broadcast) view
+};
+
 // attention: one block per (batch, query).
 struct GfAttnArgs {
   long long B, L, S, E, Ev;

@@ -104,3 +104,18 @@ GF_DEV T gfBlockReduce(T v, F f, T* sh) {
 }
 struct GfAddF { GF_DEV float operator()(float a, float b) const { return a + b; } };
 struct GfMaxF { GF_DEV float operator()(float a, float b) const { return gfNanMax(a, b); } };
+
+// Single float32 operations that are never contracted into an FMA (nvcc contracts a*b+c by
+// default): for kernels whose contract fixes the rounding of every step (adamUpdate). Host
+// C++ on x86-64 without -mfma never contracts, so plain operators are the same there.
+#ifdef __CUDACC__
+GF_DEV float gfMulRn(float a, float b) { return __fmul_rn(a, b); }
+GF_DEV float gfAddRn(float a, float b) { return __fadd_rn(a, b); }
+GF_DEV float gfDivRn(float a, float b) { return __fdiv_rn(a, b); }
+GF_DEV float gfSqrtRn(float a) { return __fsqrt_rn(a); }
+#else
+GF_DEV float gfMulRn(float a, float b) { return a * b; }
+GF_DEV float gfAddRn(float a, float b) { return a + b; }
+GF_DEV float gfDivRn(float a, float b) { return a / b; }
+GF_DEV float gfSqrtRn(float a) { return sqrtf(a); }
+#endif
