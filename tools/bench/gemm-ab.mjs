@@ -43,6 +43,9 @@ const SHAPES = [
   { id: 'gemv', kind: 'linear', m: 1, k: 256, n: 768 },
   { id: 'gemv-b8', kind: 'linear', m: 8, k: 256, n: 768 },
   { id: 'attn', kind: 'scores', batch: 32, m: 128, k: 32, n: 128 },
+  // Weight gradients dW = dYᵀ @ X: A is a transposed view (packed by packA every call).
+  { id: 'qkv-dW', kind: 'matmul', aT: true, m: 768, k: 2048, n: 256 },
+  { id: 'lstm-dW', kind: 'matmul', aT: true, m: 1024, k: 1600, n: 128 },
   { id: 'attn-av', kind: 'matmul', batch: 32, m: 128, k: 128, n: 32 },
 ];
 const only = opts.only ? new Set(opts.only.split(',')) : null;
@@ -65,7 +68,7 @@ function prepare(be, s, data) {
   }
   const batch = s.batch ?? 1;
   const pre = s.batch ? [batch] : [];
-  const a = view(be, data.a, [...pre, s.m, s.k]);
+  const a = s.aT ? view(be, data.a, [s.m, s.k], [1, s.m]) : view(be, data.a, [...pre, s.m, s.k]);
   // Attention scores: q @ kᵀ with k stored [batch, n, k] and read through a transposed view.
   const b = s.kind === 'scores' ? view(be, data.b, [...pre, s.k, s.n], [s.n * s.k, 1, s.k]) : view(be, data.b, [...pre, s.k, s.n]);
   return () => be.disposeData(be.kernels.matmul(a, b));
@@ -91,6 +94,7 @@ for (const threads of threadCounts) {
     for (let w = 0; w < 5; w++) for (const op of ops) for (let i = 0; i < inner; i++) op(); // leave V8's baseline tier
     const times = engines.map(() => []);
     const cpu = engines.map(() => []);
+    const user = engines.map(() => []);
     for (let r = 0; r < reps; r++) {
       const order = r % 2 === 0 ? [0, 1] : [1, 0];
       for (const e of order) {
@@ -100,6 +104,7 @@ for (const threads of threadCounts) {
         times[e].push((performance.now() - t0) / inner);
         const c = process.cpuUsage(c0);
         cpu[e].push((c.user + c.system) / 1000 / inner);
+        user[e].push(c.user / 1000 / inner);
       }
     }
     const g = (t) => +(flops / t / 1e6).toFixed(1);
@@ -118,6 +123,10 @@ for (const threads of threadCounts) {
       'new/old cpu': ratio(cpu[0], cpu[1]),
       'old GF/cpu-s': g(median(cpu[0])),
       'new GF/cpu-s': g(median(cpu[1])),
+      // User time alone leaves out the kernel's share (page faults of fresh output arrays).
+      'new/old user': ratio(user[0], user[1]),
+      'old GF/user-s': g(median(user[0])),
+      'new GF/user-s': g(median(user[1])),
     });
     console.log(JSON.stringify(rows[rows.length - 1]));
   }
