@@ -241,44 +241,123 @@ const PANEL: i32 = 16;
 /**
  * Packs the `[k, n]` matrix at `src` (element strides `rs`, `cs`) into panels of 16 columns:
  * panel q holds rows 0..k-1 of columns 16q..16q+15 contiguously (k * 16 floats), with
- * columns past `n` zero so the micro-kernel never needs a column edge case.
+ * columns past `n` zero so the micro-kernel never needs a column edge case. Three layouts
+ * have vector paths: row-major (`cs` 1, whole panels: 64-byte row copies), column-major
+ * (`rs` 1: a transposed weight, `x @ Wᵀ`, or K in `q kᵀ`: 4x4 blocks transposed in registers,
+ * a scalar gather cost about 4x more) and anything else element by element.
  */
 export function packB(src: usize, rs: i32, cs: i32, k: i32, n: i32, dst: usize): void {
   const panels = (n + PANEL - 1) / PANEL;
   for (let q = 0; q < panels; q++) {
     const j0 = q * PANEL;
     const cols = min(PANEL, n - j0);
-    let d = dst + ((<usize>q * <usize>k * <usize>PANEL) << 2);
+    const d = dst + ((<usize>q * <usize>k * <usize>PANEL) << 2);
     if (cs === 1 && cols === PANEL) {
+      let o = d;
       for (let p = 0; p < k; p++) {
         const s = src + ((<usize>p * <usize>rs + <usize>j0) << 2);
-        v128.store(d, v128.load(s));
-        v128.store(d, v128.load(s, 16), 16);
-        v128.store(d, v128.load(s, 32), 32);
-        v128.store(d, v128.load(s, 48), 48);
-        d += PANEL << 2;
+        v128.store(o, v128.load(s));
+        v128.store(o, v128.load(s, 16), 16);
+        v128.store(o, v128.load(s, 32), 32);
+        v128.store(o, v128.load(s, 48), 48);
+        o += PANEL << 2;
       }
-    } else {
-      for (let p = 0; p < k; p++) {
-        const row = src + ((<usize>p * <usize>rs) << 2);
-        for (let jj = 0; jj < PANEL; jj++) {
-          store<f32>(d + ((<usize>jj) << 2), jj < cols ? load<f32>(row + ((<usize>(j0 + jj) * <usize>cs) << 2)) : 0);
+      continue;
+    }
+    // Column-major source: groups of 4 whole columns go through 4x4 transposes (4 floats
+    // down each column in, 4 panel rows of 4 columns out); the rest, and the zero
+    // padding, element by element below.
+    let jv = 0;
+    if (rs === 1) {
+      jv = cols & ~3;
+      const kv = k & ~3;
+      for (let jj = 0; jj < jv; jj += 4) {
+        const col = src + ((<usize>(j0 + jj) * <usize>cs) << 2);
+        const cb = (<usize>cs) << 2;
+        const o = d + ((<usize>jj) << 2);
+        for (let p = 0; p < kv; p += 4) {
+          const s0 = col + ((<usize>p) << 2);
+          const o0 = o + ((<usize>p * <usize>PANEL) << 2);
+          T.store4T(v128.load(s0), v128.load(s0 + cb), v128.load(s0 + 2 * cb), v128.load(s0 + 3 * cb), o0, PANEL << 2);
         }
-        d += PANEL << 2;
+        for (let p = kv; p < k; p++) {
+          const o0 = o + ((<usize>p * <usize>PANEL) << 2);
+          const s0 = col + ((<usize>p) << 2);
+          for (let c = 0; c < 4; c++) store<f32>(o0 + ((<usize>c) << 2), load<f32>(s0 + <usize>c * cb));
+        }
+      }
+    }
+    for (let p = 0; p < k; p++) {
+      const row = src + ((<usize>p * <usize>rs) << 2);
+      const o = d + ((<usize>p * <usize>PANEL) << 2);
+      for (let jj = jv; jj < PANEL; jj++) {
+        store<f32>(o + ((<usize>jj) << 2), jj < cols ? load<f32>(row + ((<usize>(j0 + jj) * <usize>cs) << 2)) : 0);
       }
     }
   }
 }
 
-/** Copies the strided `[m, k]` matrix at `src` into row-major `dst` (a transposed A operand). */
+/**
+ * Copies the strided `[m, k]` matrix at `src` into row-major `dst` (a transposed A operand).
+ * Column-major A (`rs` 1: `aᵀ @ b`, e.g. a weight gradient) is transposed in 4x4 register
+ * blocks; other layouts are gathered element by element.
+ */
 export function packA(src: usize, rs: i32, cs: i32, m: i32, k: i32, dst: usize): void {
-  let d = dst;
-  for (let i = 0; i < m; i++) {
+  const rowBytes = (<usize>k) << 2;
+  let i0 = 0;
+  if (rs === 1) {
+    // Row-major source of Aᵀ: 4 floats of source row p are A[i..i+3][p]; 4 such rows
+    // transposed are dst rows i..i+3 at columns p..p+3.
+    const cb = (<usize>cs) << 2;
+    const kv = k & ~3;
+    const m4 = m & ~3;
+    // 16 rows (one 64-byte source line) at a time, so every source line is read once.
+    for (let i16 = 0; i16 < m4; i16 += 16) {
+      const iEnd = min(i16 + 16, m4);
+      for (let p = 0; p < kv; p += 4) {
+        const s0 = src + <usize>p * cb;
+        for (let i = i16; i < iEnd; i += 4) {
+          const si = s0 + ((<usize>i) << 2);
+          T.store4T(
+            v128.load(si),
+            v128.load(si + cb),
+            v128.load(si + 2 * cb),
+            v128.load(si + 3 * cb),
+            dst + <usize>i * rowBytes + ((<usize>p) << 2),
+            rowBytes,
+          );
+        }
+      }
+      for (let i = i16; i < iEnd; i++) {
+        for (let p = kv; p < k; p++)
+          store<f32>(dst + <usize>i * rowBytes + ((<usize>p) << 2), load<f32>(src + <usize>p * cb + ((<usize>i) << 2)));
+      }
+    }
+    i0 = m4;
+  }
+  let d = dst + <usize>i0 * rowBytes;
+  for (let i = i0; i < m; i++) {
     const row = src + ((<usize>i * <usize>rs) << 2);
     for (let p = 0; p < k; p++) {
       store<f32>(d, load<f32>(row + ((<usize>p * <usize>cs) << 2)));
       d += 4;
     }
+  }
+}
+
+/** The 4x4 transpose of the packing routines (static for the reason given on `V`). */
+// biome-ignore lint/complexity/noStaticOnlyClass: see V
+class T {
+  /** Stores lane j of x0..x3 (as one vector: x0[j], x1[j], x2[j], x3[j]) at `o + j * step` bytes. */
+  @inline static store4T(x0: v128, x1: v128, x2: v128, x3: v128, o: usize, step: usize): void {
+    const t0 = i32x4.shuffle(x0, x1, 0, 4, 1, 5);
+    const t1 = i32x4.shuffle(x0, x1, 2, 6, 3, 7);
+    const t2 = i32x4.shuffle(x2, x3, 0, 4, 1, 5);
+    const t3 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
+    v128.store(o, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+    v128.store(o + step, i32x4.shuffle(t0, t2, 2, 3, 6, 7));
+    v128.store(o + 2 * step, i32x4.shuffle(t1, t3, 0, 1, 4, 5));
+    v128.store(o + 3 * step, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
   }
 }
 

@@ -74,6 +74,17 @@ function product(be: CpuBackend): { got: Float32Array; want: Float32Array } {
   return { got: be.readSync?.(out, 'float32', N * N) as Float32Array, want: WANT };
 }
 
+/** Aᵀ @ B with Aᵀ a transposed view: A is packed (split by rows over both threads) before the GEMM. */
+const WANT_T = js.readSync?.(
+  js.kernels.matmul({ ...view(js, A, [N, N]), strides: [1, N] }, view(js, B, [N, N])),
+  'float32',
+  N * N,
+) as Float32Array;
+function productT(be: CpuBackend): { got: Float32Array; want: Float32Array } {
+  const out: DataId = be.kernels.matmul({ ...view(be, A, [N, N]), strides: [1, N] }, view(be, B, [N, N]));
+  return { got: be.readSync?.(out, 'float32', N * N) as Float32Array, want: WANT_T };
+}
+
 function expectClose(got: Float32Array, want: Float32Array): void {
   let worst = 0;
   for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i])));
@@ -99,6 +110,22 @@ describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread',
     const again = await withWatchdog(30_000, () => product(be));
     expectClose(again.got, again.want);
     expect(warn.mock.calls.some((c) => String(c[0]).includes('worker thread died'))).toBe(true);
+    be.dispose();
+  });
+
+  it('a worker whose thread exits in the middle of a packing part: the caller redoes it', async () => {
+    // The death warning is printed once per process (the case above saw it).
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    inject = (code) => code.replace('fns[op](...args);', 'if (op === 2) process.exit(1); fns[op](...args);');
+    const be = createCpuBackend({ threads: 2, thresholds: zero });
+    await be.whenThreadsReady();
+    for (let k = 0; k < 5 && be.info.threads === 2; k++) {
+      const { got, want } = await withWatchdog(30_000, () => productT(be));
+      expectClose(got, want);
+    }
+    expect(be.info).toMatchObject({ threads: 1, readyWorkers: 0 });
+    const again = await withWatchdog(30_000, () => productT(be));
+    expectClose(again.got, again.want);
     be.dispose();
   });
 

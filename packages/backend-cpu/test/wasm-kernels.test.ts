@@ -87,6 +87,68 @@ const MATMUL_CASES: MatmulCase[] = [
     out: 48 * 33,
   },
   { name: 'offset, padded rows', a: [[20, 30], [40, 1], 7], b: [[30, 18], [20, 1], 3], size: 40 * 30, out: 20 * 18 },
+  // Column-major operands take the 4x4-transpose packing paths: rows, columns and depth
+  // that are not multiples of 4 (or of 16 rows, one source line) end in scalar tails.
+  {
+    name: 'transposed a with 37 rows and k 19, transposed b with 45 columns',
+    a: [
+      [37, 19],
+      [1, 37],
+    ],
+    b: [
+      [19, 45],
+      [1, 19],
+    ],
+    size: 855,
+    out: 37 * 45,
+  },
+  {
+    name: 'k = 1 (an outer product), both column-major',
+    a: [
+      [33, 1],
+      [1, 33],
+    ],
+    b: [
+      [1, 37],
+      [1, 1],
+    ],
+    size: 37,
+    out: 33 * 37,
+  },
+  { name: 'k = 0 (all zeros)', a: [[3, 0]], b: [[0, 4]], size: 1, out: 12 },
+  {
+    name: 'batched q @ kᵀ (b a transposed view per batch)',
+    a: [[4, 20, 12]],
+    b: [
+      [4, 12, 21],
+      [252, 1, 12],
+    ],
+    size: 1008,
+    out: 4 * 20 * 21,
+  },
+  {
+    name: 'broadcast transposed a (batch stride 0)',
+    a: [
+      [3, 18, 10],
+      [0, 1, 18],
+    ],
+    b: [[3, 10, 22]],
+    size: 660,
+    out: 3 * 18 * 22,
+  },
+  {
+    name: 'strided a (column step 2) and b',
+    a: [
+      [9, 10],
+      [30, 2],
+    ],
+    b: [
+      [10, 17],
+      [34, 2],
+    ],
+    size: 340,
+    out: 9 * 17,
+  },
   {
     name: 'sparse b (every 3rd column)',
     a: [[16, 16]],

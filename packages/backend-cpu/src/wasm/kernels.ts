@@ -130,6 +130,48 @@ export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob, local
   pool.run(POOL_OP.gemm, list, local);
 }
 
+/**
+ * Elements of a transposed A from which its packing is split over the threads by rows (a
+ * weight gradient's `dYᵀ`: the transposing copy runs before the GEMM, on one thread it
+ * would cost about a tenth of a two-thread GEMM).
+ */
+const THREAD_MIN_PACK = 64 * 1024;
+
+/**
+ * `packA` of an `[m, k]` operand at `src` (element strides `rs`, `cs`) into row-major `dst`,
+ * split by rows over the pool when the GEMM itself is split and A is big (see
+ * {@link THREAD_MIN_PACK}); parts start on multiples of 16 rows (the transposing path's
+ * blocks).
+ */
+function runPackA(
+  rt: WasmRuntime,
+  th: WasmThresholds,
+  op: { src: number; rs: number; cs: number; m: number; k: number; dst: number },
+  split: boolean,
+  local: (p: PartArgs) => void,
+): void {
+  const { src, rs, cs, m, k, dst } = op;
+  const pool = rt.workers;
+  const blocks = Math.ceil(m / 16);
+  const parts = pool && split && m * k >= Math.min(THREAD_MIN_PACK, th.threadMinMacs) ? Math.min(blocks, pool.available() + 1) : 1;
+  if (!pool || parts < 2) {
+    rt.exports.packA(src, rs, cs, m, k, dst);
+    return;
+  }
+  const list: PartArgs[] = [];
+  for (let p = 0; p < parts; p++) {
+    const r0 = Math.min(m, 16 * Math.floor((blocks * p) / parts));
+    const r1 = Math.min(m, 16 * Math.floor((blocks * (p + 1)) / parts));
+    list.push([src + r0 * rs * 4, rs, cs, r1 - r0, k, dst + r0 * k * 4]);
+  }
+  pool.run(POOL_OP.packA, list, local);
+}
+
+/** Whether {@link runGemm} would split `job`'s shape over the pool. */
+function splitsGemm(rt: WasmRuntime, th: WasmThresholds, m: number, n: number, k: number, batch: number): boolean {
+  return rt.workers !== null && batch * m * n * k >= th.threadMinMacs && batch * Math.ceil(n / PANEL) >= 2;
+}
+
 /** The GEMM operands as `gemmInWasm` takes them; `aOff`/`bOff` are each batch slice's buffer offset. */
 interface GemmOperands {
   aSrc: Float32Array;
@@ -160,6 +202,7 @@ function gemmInWasm(
   call: KernelCall,
   cache: PackedCache | null,
   local: (p: PartArgs) => void,
+  localPack: (p: PartArgs) => void,
   p: GemmOperands,
 ): number {
   const { m, n, k, batch } = p;
@@ -198,7 +241,13 @@ function gemmInWasm(
     return -1;
   }
   if (p.bias) call.heap.set(p.bias, bias / 4);
-  if (packA) for (let t = 0; t < aSlices; t++) ex.packA(aStages[t].ptr, aStages[t].rs, aStages[t].cs, m, k, aPacked + t * m * k * 4);
+  if (packA) {
+    const split = splitsGemm(rt, th, m, n, k, batch);
+    for (let t = 0; t < aSlices; t++) {
+      const op = { src: aStages[t].ptr, rs: aStages[t].rs, cs: aStages[t].cs, m, k, dst: aPacked + t * m * k * 4 };
+      runPackA(rt, th, op, split, localPack);
+    }
+  }
   if (!cached)
     for (let t = 0; t < bSlices; t++) ex.packB(bStages[t].ptr, bStages[t].rs, bStages[t].cs, k, n, bPanels + t * panelFloats * 4);
   // Unpacked A slices were staged one after another in equal regions (same layout each).
@@ -236,6 +285,7 @@ export function wasmKernelTables(
   const cache = new PackedCache(rt, th.packedCacheBytes);
   // Made once: the pool runs the caller's share of a GEMM through it.
   const localGemm = (q: PartArgs): void => ex.gemm(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12]);
+  const localPack = (q: PartArgs): void => ex.packA(q[0], q[1], q[2], q[3], q[4], q[5]);
 
   /** float32 matmul, any strides and batch broadcast: packed-panel GEMM. */
   function matmul(store: CpuStore, a: TensorView, b: TensorView): DataId {
@@ -246,7 +296,7 @@ export function wasmKernelTables(
     const batchShape = a.shape.slice(0, rank - 2);
     const batch = sizeOf(batchShape);
     if (a.dtype !== 'float32' || batch * m * n === 0 || k === 0 || batch * m * n * k < th.minMacs) return js.kernels.matmul(store, a, b);
-    const c = gemmInWasm(rt, th, call, cache, localGemm, {
+    const c = gemmInWasm(rt, th, call, cache, localGemm, localPack, {
       aSrc: f32(store, a),
       aOff: stridedOffsets(batchShape, a.strides.slice(0, rank - 2), a.offset),
       aRs: a.strides[rank - 2],
@@ -287,7 +337,7 @@ export function wasmKernelTables(
       return js.fused.linear(store, x, weight, bias, attrs);
     const xs = rowMajorValues(f32(store, x), x) as Float32Array;
     const biasValues = bias ? (rowMajorValues(f32(store, bias), bias) as Float32Array) : null;
-    const c = gemmInWasm(rt, th, call, cache, localGemm, {
+    const c = gemmInWasm(rt, th, call, cache, localGemm, localPack, {
       aSrc: xs,
       aOff: new Int32Array(1),
       aRs: k,

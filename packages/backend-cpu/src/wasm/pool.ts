@@ -15,7 +15,7 @@ const SEQ = 0; // job counter, written by the caller; the worker waits on it
 const DONE = 1; // last finished job, written by the worker; the caller waits on it
 const READY = 2; // 1 once the worker has instantiated the module
 const FAILED = 3; // 1 if a part threw (the caller then raises an error)
-const OP = 4; // 0 = stop, 1 = gemm
+const OP = 4; // 0 = stop, 1 = gemm, 2 = packA
 const NARGS = 5;
 const TAKEN = 6; // 0 = posted, 1 = a worker runs it, 2 = the caller took it back
 const DEAD = 7; // 1 once the worker's thread has ended (set by the worker on its way out)
@@ -32,7 +32,7 @@ const STALL_MIN_MS = 2000;
 const STALL_FACTOR = 50;
 
 /** Operation codes a worker understands (index into its function table). */
-export const POOL_OP = { stop: 0, gemm: 1 } as const;
+export const POOL_OP = { stop: 0, gemm: 1, packA: 2 } as const;
 
 /**
  * The worker's whole program, plain JavaScript so that it runs from a string in both Node
@@ -46,7 +46,7 @@ function ghostflowWorker(init) {
   const base = init.slot;
   try {
     const ex = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports;
-    const fns = [null, ex.gemm];
+    const fns = [null, ex.gemm, ex.packA];
     Atomics.store(c, base + ${READY}, 1);
     let seen = 0;
     for (;;) {
@@ -237,7 +237,7 @@ export class WorkerPool {
       }
       if (!this.waitFor(w, Math.max(STALL_MIN_MS, STALL_FACTOR * localMs))) {
         // The worker died during the part (which may be half written): redo it here. A GEMM
-        // part overwrites its whole output range, so running it again is exact.
+        // or packing part overwrites its whole output range, so running it again is exact.
         Atomics.store(c, base + FAILED, 0);
         local(args);
         continue;
