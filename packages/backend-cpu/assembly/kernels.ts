@@ -482,6 +482,30 @@ export function sumRows(x: usize, y: usize, rows: i32, n: i32): void {
 }
 
 /**
+ * `y[c] = sum(x[:, c])` for columns [c0, c1) of a row-major `[rows, n]` block (a sum over
+ * leading axes: a bias gradient, layerNorm's weight gradient). Rows are added in order into
+ * float64 accumulators at `acc` (2 * (c1 - c0) floats of scratch, 8-byte aligned), reading x
+ * row by row (cache friendly), then rounded once, like the JS kernel.
+ */
+export function sumCols(x: usize, y: usize, acc: usize, rows: i32, n: i32, c0: i32, c1: i32): void {
+  const width = c1 - c0;
+  const pairEnd = (<usize>(width & ~1)) << 3;
+  const end = (<usize>width) << 3;
+  memory.fill(acc, 0, end);
+  const base = x + ((<usize>c0) << 2);
+  for (let r = 0; r < rows; r++) {
+    const row = base + ((<usize>r * <usize>n) << 2);
+    let o: usize = 0;
+    let i: usize = 0;
+    for (; o < pairEnd; o += 16, i += 8)
+      v128.store(acc + o, f64x2.add(v128.load(acc + o), f64x2.promote_low_f32x4(v128.load64_zero(row + i))));
+    for (; o < end; o += 8, i += 4) store<f64>(acc + o, load<f64>(acc + o) + <f64>load<f32>(row + i));
+  }
+  const out = y + ((<usize>c0) << 2);
+  for (let c = 0; c < width; c++) store<f32>(out + ((<usize>c) << 2), <f32>load<f64>(acc + ((<usize>c) << 3)));
+}
+
+/**
  * Natural log of a positive, finite float64 (here a softmax sum, >= 1). Written out rather
  * than `Math.log` because AssemblyScript's log reads lookup tables from a data segment, and
  * this module must have none (see the top of the file). x = 2^e f with f in [sqrt(1/2),

@@ -242,6 +242,24 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
     }
   });
 
+  it('sum over the leading axes (bias gradients): contiguous and transposed inputs, columns split over threads', () => {
+    const X = rand(60 * 7 * 131, -1, 1, 33);
+    for (let i = 0; i < 131; i++) X[i] += 1e4; // a large first row: float64 accumulators keep the small ones
+    for (const axes of [[0], [0, 1]]) {
+      const outSize = sizeOf([60, 7, 131].filter((_, d) => !axes.includes(d)));
+      const [want, got, split] = [js, one, two].map((be) =>
+        read(be, be.kernels.reduce(view(be, X, [60, 7, 131]), { op: 'sum', axes }), outSize),
+      );
+      expectClose(got, want, 1e-6, 1e-6);
+      expect(split).toEqual(got);
+    }
+    // A transposed [131, 420] view of the [420, 131] block, summed over its rows.
+    const [want, got] = [js, two].map((be) =>
+      read(be, be.kernels.reduce(view(be, X, [131, 420], [1, 131]), { op: 'sum', axes: [0] }), 420),
+    );
+    expectClose(got, want, 1e-6, 1e-6);
+  });
+
   it('softmax and logSoftmax along the last axis, large magnitudes included', () => {
     const X = rand(64 * 1001, -30, 30, 37);
     for (let i = 0; i < 1001; i++) X[i] += 1000; // a row of huge logits

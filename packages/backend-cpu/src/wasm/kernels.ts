@@ -279,6 +279,7 @@ export function wasmKernelTables(
   const localUnary = (q: PartArgs): void => ex.unary(q[0], q[1], q[2], q[3]);
   const localBinary = (q: PartArgs): void => ex.binaryND(q[0], q[1], q[2], q[3], q[4], q[5]);
   const localSum = (q: PartArgs): void => ex.sumRows(q[0], q[1], q[2], q[3]);
+  const localSumCols = (q: PartArgs): void => ex.sumCols(q[0], q[1], q[2], q[3], q[4], q[5], q[6]);
 
   /**
    * How many parts (caller + workers) a row or elementwise kernel of `elements` elements
@@ -473,13 +474,44 @@ export function wasmKernelTables(
     return call.take(store, y, size);
   }
 
-  /** float32 sum over trailing axes (any input layout): rows summed in float64 lanes. */
+  /**
+   * float32 sum over leading axes (any input layout): the `[rows, cols]` block's columns
+   * summed row by row into float64 accumulators, the columns split over the threads.
+   */
+  function reduceLeading(store: CpuStore, x: TensorView, lead: number): DataId | null {
+    const size = sizeOf(x.shape);
+    const cols = sizeOf(x.shape.slice(lead));
+    const rows = size / cols;
+    // Groups of 16 columns per split unit keep each thread's accumulators on their own lines.
+    const units = Math.ceil(cols / 16);
+    const parts = threadParts(units, size);
+    call.begin();
+    const plan = planContiguous(store, x);
+    const py = call.alloc(cols);
+    const acc: number[] = [];
+    for (let p = 0; p < parts; p++) acc.push(call.alloc(2 * cols));
+    if (!plan || !call.commit()) return null;
+    finishContiguous(plan);
+    const list: PartArgs[] = [];
+    for (let p = 0; p < parts; p++) {
+      const [c0, c1] = partBounds(units, parts, p, 16, cols);
+      list.push([plan.ptr, py, acc[p], rows, cols, c0, c1]);
+    }
+    runParts(POOL_OP.sumCols, list, localSumCols);
+    return call.take(store, py, cols);
+  }
+
+  /** float32 sum over trailing axes, or over leading ones (any input layout), in float64 lanes. */
   function reduce(store: CpuStore, x: TensorView, attrs: { op: ReduceOp; axes: readonly number[] }): DataId {
     const { op, axes } = attrs;
     const rank = x.shape.length;
     const first = rank - axes.length;
     const trailing = axes.length > 0 && axes.every((d, i) => d === first + i);
+    const leading = axes.length > 0 && axes.length < rank && axes.every((d, i) => d === i);
     const size = sizeOf(x.shape);
+    if (op === 'sum' && leading && !trailing && x.dtype === 'float32' && worth(size)) {
+      return reduceLeading(store, x, axes.length) ?? js.kernels.reduce(store, x, attrs);
+    }
     if (op !== 'sum' || !trailing || first < 0 || x.dtype !== 'float32' || !worth(size)) return js.kernels.reduce(store, x, attrs);
     const rows = sizeOf(x.shape.slice(0, first));
     call.begin();

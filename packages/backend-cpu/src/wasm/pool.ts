@@ -36,10 +36,20 @@ const STALL_FACTOR = 50;
  * op's part reads only memory it does not write, so a part redone on the caller after its
  * worker died mid-way is exact.
  */
-export const POOL_OP = { stop: 0, gemm: 1, attention: 2, softmaxRows: 3, layerNorm: 4, unary: 5, binaryND: 6, sumRows: 7 } as const;
+export const POOL_OP = {
+  stop: 0,
+  gemm: 1,
+  attention: 2,
+  softmaxRows: 3,
+  layerNorm: 4,
+  unary: 5,
+  binaryND: 6,
+  sumRows: 7,
+  sumCols: 8,
+} as const;
 
 /** The kernel exports behind each {@link POOL_OP} code, in code order (0 = stop has none). */
-const WORKER_FNS = 'null, ex.gemm, ex.attentionHeads, ex.softmaxRows, ex.layerNormPart, ex.unary, ex.binaryND, ex.sumRows';
+const WORKER_FNS = 'null, ex.gemm, ex.attentionHeads, ex.softmaxRows, ex.layerNormPart, ex.unary, ex.binaryND, ex.sumRows, ex.sumCols';
 
 /**
  * The worker's whole program, plain JavaScript so that it runs from a string in both Node
