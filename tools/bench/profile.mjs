@@ -2,7 +2,7 @@
  * Where the time goes: runs one bench workload under core's `profile()` and prints the per-kernel
  * table (calls, self time, share of the step, bytes allocated), and writes a Chrome trace.
  *
- *   node tools/bench/profile.mjs [lstm-train|gru-decode|transformer-forward|adam] [--steps N] [--trace file.json]
+ *   node tools/bench/profile.mjs [lstm-train|gru-decode|transformer-forward|transformer-train|adam] [--steps N] [--trace file.json]
  *
  * Runs on the built packages (run `pnpm build` first). GHOSTFLOW_CPU_WASM=0 profiles the plain-JS
  * path. The first steps are warm-up and not profiled; the report covers the last `--steps` steps.
@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import '@ghostflow/backend-cpu';
 import { manualSeed, noGrad, profile, randint, randn, ready, tidy } from '@ghostflow/core';
-import { Adam, GRU, LSTM, Linear, TransformerEncoderLayer, crossEntropy } from '@ghostflow/nn';
+import { Adam, GRU, LSTM, Linear, TransformerEncoderLayer, crossEntropy, mseLoss } from '@ghostflow/nn';
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -70,6 +70,25 @@ const WORKLOADS = {
     return {
       what: `TransformerEncoderLayer forward, d${D} 8 heads, L${L} B${B}`,
       step: () => noGrad(() => tidy(() => layer.forward(x).sum().dataSync()[0])),
+    };
+  },
+  'transformer-train': () => {
+    // The bench's transformer-train workload: batch-first b32 t64, MSE loss, Adam.
+    const [B, L, D] = [32, 64, 256];
+    const layer = new TransformerEncoderLayer(D, 8, { dimFeedforward: 1024, dropout: 0, batchFirst: true });
+    const x = randn([B, L, D]);
+    const target = randn([B, L, D]);
+    const opt = new Adam(layer.parameters(), { lr: 1e-3 });
+    return {
+      what: `TransformerEncoderLayer train step, d${D} 8 heads, b${B} t${L}, MSE, Adam`,
+      step: () =>
+        tidy(() => {
+          opt.zeroGrad();
+          const loss = mseLoss(layer.forward(x), target);
+          loss.backward();
+          opt.step();
+          return loss.dataSync()[0];
+        }),
     };
   },
   adam: () => {

@@ -561,6 +561,30 @@ export function sumRows(x: usize, y: usize, rows: i32, n: i32): void {
 }
 
 /**
+ * `y[c] = sum(x[:, c])` for columns [c0, c1) of a row-major `[rows, n]` block (a sum over
+ * leading axes: a bias gradient, layerNorm's weight gradient). Rows are added in order into
+ * float64 accumulators at `acc` (2 * (c1 - c0) floats of scratch, 8-byte aligned), reading x
+ * row by row (cache friendly), then rounded once, like the JS kernel.
+ */
+export function sumCols(x: usize, y: usize, acc: usize, rows: i32, n: i32, c0: i32, c1: i32): void {
+  const width = c1 - c0;
+  const pairEnd = (<usize>(width & ~1)) << 3;
+  const end = (<usize>width) << 3;
+  memory.fill(acc, 0, end);
+  const base = x + ((<usize>c0) << 2);
+  for (let r = 0; r < rows; r++) {
+    const row = base + ((<usize>r * <usize>n) << 2);
+    let o: usize = 0;
+    let i: usize = 0;
+    for (; o < pairEnd; o += 16, i += 8)
+      v128.store(acc + o, f64x2.add(v128.load(acc + o), f64x2.promote_low_f32x4(v128.load64_zero(row + i))));
+    for (; o < end; o += 8, i += 4) store<f64>(acc + o, load<f64>(acc + o) + <f64>load<f32>(row + i));
+  }
+  const out = y + ((<usize>c0) << 2);
+  for (let c = 0; c < width; c++) store<f32>(out + ((<usize>c) << 2), <f32>load<f64>(acc + ((<usize>c) << 3)));
+}
+
+/**
  * Natural log of a positive, finite float64 (here a softmax sum, >= 1). Written out rather
  * than `Math.log` because AssemblyScript's log reads lookup tables from a data segment, and
  * this module must have none (see the top of the file). x = 2^e f with f in [sqrt(1/2),
@@ -1049,67 +1073,140 @@ export function adamUpdate(
 // attention softmax (in place over the score rows of q kᵀ)
 
 /**
- * Turns `x` `[B, L, S]` (contiguous q·k dot products) into attention weights in place:
- * `s = x scale + mask` (mask at element strides mB, mL, mS; 0 = none), keys `j > i + S - L`
- * set to -inf when `causal`, then a max-subtracted softmax per row with a float64 sum; a
- * row whose scores are all -inf gets all-zero weights (not NaN), as the contract says.
+ * Turns the `L` rows of `S` contiguous q·k dot products at `x` (one batch entry) into
+ * attention weights in place: `s = x scale + mask` (mask rows at `mrow0`, element strides
+ * `mL`, `mS`; 0 = none), keys `j > i + S - L` set to -inf when `causal`, then a
+ * max-subtracted softmax per row with a float64 sum; a row whose scores are all -inf gets
+ * all-zero weights (not NaN), as the contract says.
  */
-export function attentionSoftmax(x: usize, mask: usize, mB: i32, mL: i32, mS: i32, B: i32, L: i32, S: i32, scale: f32, causal: i32): void {
+function scoreRows(x: usize, mrow0: usize, mL: i32, mS: i32, L: i32, S: i32, scale: f32, causal: i32): void {
   const shift = S - L;
   const vs = f32x4.splat(scale);
   const ninf = <f32>Number.NEGATIVE_INFINITY;
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < L; i++) {
-      const row = x + ((<usize>(b * L + i) * <usize>S) << 2);
-      const limit = causal ? min(S, max(0, i + shift + 1)) : S;
-      const vecEnd = (<usize>(limit & ~3)) << 2;
-      const end = (<usize>limit) << 2;
-      const mrow = mask + ((<usize>(b * mB + i * mL)) << 2);
-      // Scores and their max.
-      let vm = f32x4.splat(ninf);
-      let o: usize = 0;
-      if (mask === 0 || mS === 1) {
-        for (; o < vecEnd; o += 16) {
-          let s = f32x4.mul(v128.load(row + o), vs);
-          if (mask !== 0) s = f32x4.add(s, v128.load(mrow + o));
-          v128.store(row + o, s);
-          vm = f32x4.max(vm, s);
-        }
+  const mask = mrow0;
+  for (let i = 0; i < L; i++) {
+    const row = x + ((<usize>i * <usize>S) << 2);
+    const limit = causal ? min(S, max(0, i + shift + 1)) : S;
+    const vecEnd = (<usize>(limit & ~3)) << 2;
+    const end = (<usize>limit) << 2;
+    const mrow = mask + ((<usize>(i * mL)) << 2);
+    // Scores and their max.
+    let vm = f32x4.splat(ninf);
+    let o: usize = 0;
+    if (mask === 0 || mS === 1) {
+      for (; o < vecEnd; o += 16) {
+        let s = f32x4.mul(v128.load(row + o), vs);
+        if (mask !== 0) s = f32x4.add(s, v128.load(mrow + o));
+        v128.store(row + o, s);
+        vm = f32x4.max(vm, s);
       }
-      let m = max(max(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
-      const ms = (<usize>mS) << 2;
-      for (; o < end; o += 4) {
-        let s = load<f32>(row + o) * scale;
-        if (mask !== 0) s += load<f32>(mrow + (o >> 2) * ms);
-        store<f32>(row + o, s);
-        m = max(m, s);
-      }
-      const rowEnd = (<usize>S) << 2;
-      if (m === ninf) {
-        for (o = 0; o < rowEnd; o += 4) store<f32>(row + o, 0);
-        continue;
-      }
-      for (o = end; o < rowEnd; o += 4) store<f32>(row + o, 0);
-      // exp(s - max), summed in float64.
-      const vmax = f32x4.splat(m);
-      let s0 = f64x2.splat(0);
-      let s1 = f64x2.splat(0);
-      for (o = 0; o < vecEnd; o += 16) {
-        const e = V.vexp(f32x4.sub(v128.load(row + o), vmax));
-        v128.store(row + o, e);
-        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
-        s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)));
-      }
-      let sum = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1) + f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
-      for (; o < end; o += 4) {
-        const e = V.sexp(load<f32>(row + o) - m);
-        store<f32>(row + o, e);
-        sum += <f64>e;
-      }
-      const inv = <f32>(1.0 / sum);
-      const vinv = f32x4.splat(inv);
-      for (o = 0; o < vecEnd; o += 16) v128.store(row + o, f32x4.mul(v128.load(row + o), vinv));
-      for (; o < end; o += 4) store<f32>(row + o, load<f32>(row + o) * inv);
     }
+    let m = max(max(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
+    const ms = (<usize>mS) << 2;
+    for (; o < end; o += 4) {
+      let s = load<f32>(row + o) * scale;
+      if (mask !== 0) s += load<f32>(mrow + (o >> 2) * ms);
+      store<f32>(row + o, s);
+      m = max(m, s);
+    }
+    const rowEnd = (<usize>S) << 2;
+    if (m === ninf) {
+      for (o = 0; o < rowEnd; o += 4) store<f32>(row + o, 0);
+      continue;
+    }
+    for (o = end; o < rowEnd; o += 4) store<f32>(row + o, 0);
+    // exp(s - max), summed in float64.
+    const vmax = f32x4.splat(m);
+    let s0 = f64x2.splat(0);
+    let s1 = f64x2.splat(0);
+    for (o = 0; o < vecEnd; o += 16) {
+      const e = V.vexp(f32x4.sub(v128.load(row + o), vmax));
+      v128.store(row + o, e);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)));
+    }
+    let sum = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1) + f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
+    for (; o < end; o += 4) {
+      const e = V.sexp(load<f32>(row + o) - m);
+      store<f32>(row + o, e);
+      sum += <f64>e;
+    }
+    const inv = <f32>(1.0 / sum);
+    const vinv = f32x4.splat(inv);
+    for (o = 0; o < vecEnd; o += 16) v128.store(row + o, f32x4.mul(v128.load(row + o), vinv));
+    for (; o < end; o += 4) store<f32>(row + o, load<f32>(row + o) * inv);
   }
+}
+
+/** Floats of scratch one {@link attentionHeads} part needs: kᵀ packed in 16-key panels, then v packed. */
+export function attentionScratch(S: i32, E: i32, Ev: i32): i32 {
+  return E * ((S + PANEL - 1) / PANEL) * PANEL + S * ((Ev + PANEL - 1) / PANEL) * PANEL;
+}
+
+/**
+ * Whole scaled dot-product attention for batch entries [b0, b1) of contiguous q `[B, L, E]`,
+ * k `[B, S, E]`, v `[B, S, Ev]`: per entry, kᵀ is packed into `scratch` and `q kᵀ` runs on
+ * the blocked GEMM straight into the weights rows `w` `[B, L, S]`, which become softmax
+ * weights in place (`scoreRows`: scale, mask at strides mB, mL, mS, causal, all -inf rows
+ * to zeros); then v is packed and `weights v` goes to `out`
+ * `[B, L, Ev]`. Every argument is an i32 (the scale's float32 bits) so a worker thread can
+ * run a range; a part reads only q, k, v and the mask, so running it again is exact. `w` and
+ * `out` must be readable 16 floats past their ends; `scratch` holds {@link attentionScratch}
+ * floats.
+ */
+export function attentionHeads(
+  q: usize,
+  k: usize,
+  v: usize,
+  mask: usize,
+  mB: i32,
+  mL: i32,
+  mS: i32,
+  out: usize,
+  w: usize,
+  L: i32,
+  S: i32,
+  E: i32,
+  Ev: i32,
+  scaleBits: i32,
+  causal: i32,
+  scratch: usize,
+  b0: i32,
+  b1: i32,
+): void {
+  const scale = reinterpret<f32>(scaleBits);
+  const panS = (S + PANEL - 1) / PANEL;
+  const panEv = (Ev + PANEL - 1) / PANEL;
+  const kPack = scratch;
+  const vPack = scratch + ((<usize>E * <usize>panS * <usize>PANEL) << 2);
+  for (let b = b0; b < b1; b++) {
+    const qb = q + ((<usize>b * <usize>L * <usize>E) << 2);
+    const kb = k + ((<usize>b * <usize>S * <usize>E) << 2);
+    const vb = v + ((<usize>b * <usize>S * <usize>Ev) << 2);
+    const wb = w + ((<usize>b * <usize>L * <usize>S) << 2);
+    const ob = out + ((<usize>b * <usize>L * <usize>Ev) << 2);
+    // kᵀ [E, S]: element (p, j) is k[j, p], row stride 1, column stride E.
+    packB(kb, 1, E, E, S, kPack);
+    gemmBlocked(qb, E, kPack, wb, 0, L, S, E, 0, panS);
+    scoreRows(wb, mask === 0 ? 0 : mask + ((<usize>(b * mB)) << 2), mL, mS, L, S, scale, causal);
+    packB(vb, Ev, 1, S, Ev, vPack);
+    gemmBlocked(wb, S, vPack, ob, 0, L, Ev, S, 0, panEv);
+  }
+}
+
+/** {@link layerNormRows} with eps as the two i32 halves of its float64 bits (a worker thread's entry). */
+export function layerNormPart(
+  x: usize,
+  w: usize,
+  b: usize,
+  y: usize,
+  meanOut: usize,
+  rstdOut: usize,
+  rows: i32,
+  n: i32,
+  epsLo: i32,
+  epsHi: i32,
+): void {
+  const eps = reinterpret<f64>(((<u64>(<u32>epsHi)) << 32) | <u64>(<u32>epsLo));
+  layerNormRows(x, w, b, y, meanOut, rstdOut, rows, n, eps);
 }

@@ -78,6 +78,9 @@ export function rowMajorValues(data: TypedArray, v: TensorView, dtype: DType = v
   const size = sizeOf(v.shape);
   if (isContiguousView(v)) return data.subarray(v.offset, v.offset + size);
   const out = allocArray(dtype, size);
+  // A broadcast scalar (every stride 0, e.g. the 0 of relu's backward `where(y > 0, g, 0)`):
+  // one fill, no per-element offset table.
+  if (v.strides.every((s) => s === 0)) return size > 0 ? out.fill(data[v.offset]) : out;
   const pos = viewOffsets(v);
   for (let i = 0; i < size; i++) out[i] = data[pos[i]];
   return out;

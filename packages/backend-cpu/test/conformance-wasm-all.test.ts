@@ -11,7 +11,12 @@ import { createCpuBackend } from '../src/cpu-backend.js';
 
 registerBackend(
   'cpu-wasm-all',
-  () => createCpuBackend({ name: 'cpu-wasm-all', threads: 2, thresholds: { minElements: 0, minMacs: 0, threadMinMacs: 0 } }),
+  () =>
+    createCpuBackend({
+      name: 'cpu-wasm-all',
+      threads: 2,
+      thresholds: { minElements: 0, minMacs: 0, threadMinMacs: 0, threadMinElements: 0 },
+    }),
   { priority: 0 },
 );
 

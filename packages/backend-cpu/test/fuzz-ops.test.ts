@@ -33,7 +33,12 @@ registerBackend('cpu-js', () => createCpuBackend({ wasm: false, name: 'cpu-js' }
 // the wasm kernels accept to them (and GEMM to two threads), so the wasm paths are fuzzed too.
 registerBackend(
   'cpu-wasm-fuzz',
-  () => createCpuBackend({ name: 'cpu-wasm-fuzz', threads: 2, thresholds: { minElements: 0, minMacs: 0, threadMinMacs: 0 } }),
+  () =>
+    createCpuBackend({
+      name: 'cpu-wasm-fuzz',
+      threads: 2,
+      thresholds: { minElements: 0, minMacs: 0, threadMinMacs: 0, threadMinElements: 0 },
+    }),
   { priority: 0 },
 );
 const DEVICES = ['cpu', 'cpu-js', 'cpu-wasm-fuzz'] as const;

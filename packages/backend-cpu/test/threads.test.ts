@@ -205,4 +205,25 @@ describe('thread counts', () => {
     for (const b of [be, big]) b.dispose();
     setCpuThreads(cores);
   });
+
+  it.skipIf(cores < 2)('row and elementwise kernels below threadMinElements start no worker; a large one does', () => {
+    // Default thresholds (threadMinElements 64Ki); no GEMM runs, so only these kernels could start the pool.
+    const be = createCpuBackend({ threads: 2 });
+    const count = made.length;
+    const small = 4096;
+    const x = view(be, A.subarray(0, small), [64, 64]);
+    be.disposeData(be.kernels.unary(x, { op: 'exp' }));
+    be.disposeData(be.kernels.binary(x, x, { op: 'add' }));
+    be.disposeData(be.kernels.reduce(x, { op: 'sum', axes: [1] }));
+    be.disposeData((be.fused.softmax as NonNullable<CpuBackend['fused']['softmax']>)(x, { axis: 1 }));
+    for (const id of (be.fused.layerNorm as NonNullable<CpuBackend['fused']['layerNorm']>)(x, null, null, {
+      normalizedSize: 64,
+      eps: 1e-5,
+    }))
+      be.disposeData(id);
+    expect(made.length).toBe(count);
+    be.disposeData((be.fused.softmax as NonNullable<CpuBackend['fused']['softmax']>)(view(be, A, [N, N]), { axis: 1 }));
+    expect(made.length).toBe(count + 1);
+    be.dispose();
+  });
 });

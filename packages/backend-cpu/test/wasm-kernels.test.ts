@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CpuBackend, cpuBackendInfo, createCpuBackend } from '../src/cpu-backend.js';
 
 const info = cpuBackendInfo();
-const zero = { minElements: 0, minMacs: 0, threadMinMacs: 0 };
+// threadMinElements 0: `two` splits every row and elementwise kernel over both threads.
+const zero = { minElements: 0, minMacs: 0, threadMinMacs: 0, threadMinElements: 0 };
 const js = createCpuBackend({ wasm: false });
 const one = createCpuBackend({ threads: 1, thresholds: zero });
 const two = createCpuBackend({ threads: 2, thresholds: zero });
@@ -250,9 +251,11 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
   for (const [op, lo, hi, rtol] of UNARY) {
     it(`unary ${op}`, () => {
       const X = unaryInput(lo, hi);
-      const [want, got] = [js, one].map((be) => read(be, be.kernels.unary(view(be, X, [X.length]), { op }), X.length));
+      const [want, got, split] = [js, one, two].map((be) => read(be, be.kernels.unary(view(be, X, [X.length]), { op }), X.length));
       // atol 1e-30: silu and sigmoid underflow to 0 a little earlier than the float64 reference.
       expectClose(got, want, rtol === 0 ? 0 : 1e-30, rtol);
+      // Split over two threads: each element is computed by the same code, so bit-exact.
+      expect(split).toEqual(got);
     });
   }
 
@@ -262,18 +265,61 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
       const B = rand(10_001, -50, 50, 29);
       A.set(specials);
       B.set(specials.slice().reverse());
-      const [want, got] = [js, one].map((be) => read(be, be.kernels.binary(view(be, A, [10_001]), view(be, B, [10_001]), { op }), 10_001));
+      const [want, got, split] = [js, one, two].map((be) =>
+        read(be, be.kernels.binary(view(be, A, [10_001]), view(be, B, [10_001]), { op }), 10_001),
+      );
       expect(Array.from(got)).toEqual(Array.from(want));
+      expect(Array.from(split)).toEqual(Array.from(want));
     });
   }
+
+  it('binary split over threads along the outer dim: row broadcast, scalar, transposed operand', () => {
+    const [R, C] = [37, 301];
+    const A = rand(R * C, -5, 5, 53);
+    const row = rand(C, -5, 5, 59);
+    const cases: [string, (be: CpuBackend) => [TensorView, TensorView]][] = [
+      ['row broadcast', (be) => [view(be, A, [R, C]), view(be, row, [R, C], [0, 1])]],
+      ['scalar', (be) => [view(be, A, [R, C]), view(be, row, [R, C], [0, 0], 7)]],
+      ['transposed', (be) => [view(be, A, [R, C]), view(be, A, [R, C], [1, R])]],
+      ['offset rows', (be) => [view(be, A, [R - 1, C], [C, 1], C), view(be, A, [R - 1, C])]],
+    ];
+    for (const [name, make] of cases) {
+      const [want, got] = [js, two].map((be) => {
+        const [a, b] = make(be);
+        return read(be, be.kernels.binary(a, b, { op: 'sub' }), sizeOf(a.shape));
+      });
+      expect(Array.from(got), name).toEqual(Array.from(want));
+    }
+  });
 
   it('sum over the last axes', () => {
     const X = rand(60 * 7 * 131, -1, 1, 31);
     for (const axes of [[2], [1, 2], [0, 1, 2]]) {
       const outSize = sizeOf([60, 7, 131].filter((_, d) => !axes.includes(d)));
-      const [want, got] = [js, one].map((be) => read(be, be.kernels.reduce(view(be, X, [60, 7, 131]), { op: 'sum', axes }), outSize));
+      const [want, got, split] = [js, one, two].map((be) =>
+        read(be, be.kernels.reduce(view(be, X, [60, 7, 131]), { op: 'sum', axes }), outSize),
+      );
       expectClose(got, want, 1e-6, 1e-6);
+      expect(split).toEqual(got);
     }
+  });
+
+  it('sum over the leading axes (bias gradients): contiguous and transposed inputs, columns split over threads', () => {
+    const X = rand(60 * 7 * 131, -1, 1, 33);
+    for (let i = 0; i < 131; i++) X[i] += 1e4; // a large first row: float64 accumulators keep the small ones
+    for (const axes of [[0], [0, 1]]) {
+      const outSize = sizeOf([60, 7, 131].filter((_, d) => !axes.includes(d)));
+      const [want, got, split] = [js, one, two].map((be) =>
+        read(be, be.kernels.reduce(view(be, X, [60, 7, 131]), { op: 'sum', axes }), outSize),
+      );
+      expectClose(got, want, 1e-6, 1e-6);
+      expect(split).toEqual(got);
+    }
+    // A transposed [131, 420] view of the [420, 131] block, summed over its rows.
+    const [want, got] = [js, two].map((be) =>
+      read(be, be.kernels.reduce(view(be, X, [131, 420], [1, 131]), { op: 'sum', axes: [0] }), 420),
+    );
+    expectClose(got, want, 1e-6, 1e-6);
   });
 
   it('softmax and logSoftmax along the last axis, large magnitudes included', () => {
@@ -281,10 +327,11 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
     for (let i = 0; i < 1001; i++) X[i] += 1000; // a row of huge logits
     X[1001 * 3 + 5] = Number.NEGATIVE_INFINITY;
     for (const kind of ['softmax', 'logSoftmax'] as const) {
-      const [want, got] = [js, one].map((be) =>
+      const [want, got, split] = [js, one, two].map((be) =>
         read(be, (be.fused[kind] as NonNullable<CpuBackend['fused']['softmax']>)(view(be, X, [64, 1001]), { axis: 1 }), X.length),
       );
       expectClose(got, want, kind === 'softmax' ? 1e-9 : 1e-5, 1e-5);
+      expect(split).toEqual(got);
     }
   });
 
@@ -294,7 +341,7 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
     for (let i = 0; i < n; i++) X[i] = 1000 + X[i] * 1e-3;
     const w = rand(n, 0.5, 1.5, 43);
     const b = rand(n, -1, 1, 47);
-    const [want, got] = [js, one].map((be) => {
+    const [want, got, split] = [js, one, two].map((be) => {
       const [o, m, r] = (be.fused.layerNorm as NonNullable<CpuBackend['fused']['layerNorm']>)(
         view(be, X, [rows, n]),
         view(be, w, [n]),
@@ -307,6 +354,7 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
       return [read(be, o, rows * n), read(be, m, rows), read(be, r, rows)];
     });
     for (let i = 0; i < 3; i++) expectClose(got[i], want[i], 1e-5, 1e-5);
+    for (let i = 0; i < 3; i++) expect(split[i]).toEqual(got[i]);
   });
 
   it('lstmCell and gruCell', () => {
@@ -363,6 +411,45 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
         expectClose(got[0], want[0], 1e-5, 1e-4);
         expectClose(got[1], want[1], 1e-6, 1e-4);
         for (let b = 0; b < B; b++) expect(got[1].subarray((b * L + 5) * S, (b * L + 6) * S).every((x) => x === 0)).toBe(true);
+      }
+    }
+  });
+
+  it('attention at odd sizes: per-batch strided mask, E and S past one GEMM depth block, threads', () => {
+    // S = 300 and E = 260 exceed the GEMM's 256-deep k block (partial sums reloaded from C);
+    // the mask differs per batch entry and is read transposed (element stride L).
+    const cases: [number, number, number, number, number][] = [
+      [5, 7, 300, 260, 19],
+      [3, 300, 9, 5, 33],
+      [7, 1, 1, 3, 1],
+    ];
+    for (const [B, L, S, E, Ev] of cases) {
+      const q = rand(B * L * E, -1, 1, 101);
+      const k = rand(B * S * E, -1, 1, 103);
+      const v = rand(B * S * Ev, -1, 1, 107);
+      const mask = rand(B * S * L, -3, 3, 109); // stored [B, S, L]
+      if (L > 1) for (let j = 0; j < S; j++) mask[1 * S * L + j * L + 1] = Number.NEGATIVE_INFINITY; // batch 1, query 1
+      for (const causal of [false, true]) {
+        for (const withMask of [false, true]) {
+          const [want, got1, got2] = [js, one, two].map((be) => {
+            const [o, w] = (be.fused.attention as NonNullable<CpuBackend['fused']['attention']>)(
+              view(be, q, [B, L, E]),
+              view(be, k, [B, S, E]),
+              view(be, v, [B, S, Ev]),
+              withMask ? view(be, mask, [B, L, S], [S * L, 1, L]) : null,
+              { scale: 1 / Math.sqrt(E), causal },
+            );
+            return [read(be, o, B * L * Ev), read(be, w, B * L * S)];
+          });
+          for (const got of [got1, got2]) {
+            expectClose(got[0], want[0], 1e-5, 1e-4);
+            expectClose(got[1], want[1], 1e-6, 1e-4);
+          }
+          // The split runs the same code per batch entry: bit-exact against one thread.
+          expect(got2[0]).toEqual(got1[0]);
+          expect(got2[1]).toEqual(got1[1]);
+          if (withMask && L > 1 && B > 1 && !causal) expect(got1[1].subarray((L + 1) * S, (L + 2) * S).every((x) => x === 0)).toBe(true);
+        }
       }
     }
   });

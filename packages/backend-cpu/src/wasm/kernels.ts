@@ -14,7 +14,6 @@ import {
   type UnaryOp,
   sizeOf,
 } from '@ghostflow/core';
-import { attentionSoftmaxRows } from '../kernels/fused/attention.js';
 import { applyActivation } from '../kernels/fused/linear.js';
 import type { CpuFusedTable, CpuPrimitiveTable } from '../kernel-table.js';
 import type { CpuStore } from '../storage.js';
@@ -41,17 +40,27 @@ export interface WasmThresholds {
   minElements: number;
   /** Multiply-adds (m·n·k summed over the batch) for matmul and linear. */
   minMacs: number;
-  /** Multiply-adds from which GEMM is split over the worker threads. */
+  /** Multiply-adds from which GEMM (and fused attention) is split over the worker threads. */
   threadMinMacs: number;
+  /**
+   * Elements from which a row or elementwise kernel (softmax, layerNorm, unary, binary, sum)
+   * is split over the worker threads; below it no worker is woken.
+   */
+  threadMinElements: number;
   /** Bytes of packed GEMM weights kept across calls (0 turns the packed cache off). */
   packedCacheBytes: number;
 }
 
-/** Defaults: wasm from about a thousand elements; threads from 128x128x64. */
+/**
+ * Defaults: wasm from about a thousand elements; GEMM threads from 128x128x64; row and
+ * elementwise threads from 64Ki elements (a worker's wake-up costs tens of microseconds, about
+ * what one thread needs for 16Ki exps).
+ */
 export const DEFAULT_THRESHOLDS: WasmThresholds = {
   minElements: 1024,
   minMacs: 4096,
   threadMinMacs: 128 * 128 * 64,
+  threadMinElements: 1 << 16,
   packedCacheBytes: PACKED_CACHE_BYTES,
 };
 
@@ -63,6 +72,32 @@ const EPILOGUE_CODES: Partial<Record<LinearActivation, number>> = { relu: 3, tan
 const BINARY_CODES: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 };
 
 const PANEL = 16;
+
+/** Reinterprets float32 / float64 scalars as i32 words (worker parts pass only i32 arguments). */
+const bits32 = new Float32Array(1);
+const bits32i = new Int32Array(bits32.buffer);
+const bits64 = new Float64Array(1);
+const bits64i = new Int32Array(bits64.buffer);
+
+/** The float32 bits of `x` as an i32. */
+function f32Bits(x: number): number {
+  bits32[0] = x;
+  return bits32i[0];
+}
+
+/** The float64 bits of `x` as two i32 words, low then high (little-endian, as wasm). */
+function f64Bits(x: number): [number, number] {
+  bits64[0] = x;
+  return [bits64i[0], bits64i[1]];
+}
+
+/** Bounds of part `p` of `parts` over `units` units, scaled to elements by `grain` and capped at `total`. */
+function partBounds(units: number, parts: number, p: number, grain: number, total: number): [number, number] {
+  return [Math.min(total, Math.floor((units * p) / parts) * grain), Math.min(total, Math.floor((units * (p + 1)) / parts) * grain)];
+}
+
+/** Elements per unit when a flat elementwise range is split (a whole number of 4-lane vectors). */
+const FLAT_GRAIN = 64;
 
 /**
  * A `[rows, cols]` slice with strides (`rs`, `cs`) at `off` in `src`, planned into the
@@ -286,6 +321,33 @@ export function wasmKernelTables(
   // Made once: the pool runs the caller's share of a GEMM through it.
   const localGemm = (q: PartArgs): void => ex.gemm(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12]);
   const localPack = (q: PartArgs): void => ex.packA(q[0], q[1], q[2], q[3], q[4], q[5]);
+  // The caller's share of the other split kernels, one function each (made once).
+  const localAttention = (q: PartArgs): void =>
+    ex.attentionHeads(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12], q[13], q[14], q[15], q[16], q[17]);
+  const localSoftmax = (q: PartArgs): void => ex.softmaxRows(q[0], q[1], q[2], q[3], q[4]);
+  const localLayerNorm = (q: PartArgs): void => ex.layerNormPart(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9]);
+  const localUnary = (q: PartArgs): void => ex.unary(q[0], q[1], q[2], q[3]);
+  const localBinary = (q: PartArgs): void => ex.binaryND(q[0], q[1], q[2], q[3], q[4], q[5]);
+  const localSum = (q: PartArgs): void => ex.sumRows(q[0], q[1], q[2], q[3]);
+  const localSumCols = (q: PartArgs): void => ex.sumCols(q[0], q[1], q[2], q[3], q[4], q[5], q[6]);
+
+  /**
+   * How many parts (caller + workers) a row or elementwise kernel of `elements` elements
+   * over `units` independent units splits into: 1 (one direct call, no worker woken) below
+   * `threadMinElements` or when no worker is ready.
+   */
+  const threadParts = (units: number, elements: number): number => {
+    const pool = rt.workers;
+    if (!pool || units < 2 || elements < th.threadMinElements) return 1;
+    return Math.max(1, Math.min(units, pool.available() + 1));
+  };
+
+  /** Runs `list` (one part: directly on the caller; more: over the pool). */
+  const runParts = (op: number, list: readonly PartArgs[], local: (p: PartArgs) => void): void => {
+    const pool = rt.workers;
+    if (list.length === 1 || !pool) for (const part of list) local(part);
+    else pool.run(op, list, local);
+  };
 
   /** float32 matmul, any strides and batch broadcast: packed-panel GEMM. */
   function matmul(store: CpuStore, a: TensorView, b: TensorView): DataId {
@@ -413,10 +475,20 @@ export function wasmKernelTables(
     if (!worth(size) || (!copy && (code === undefined || x.dtype !== 'float32'))) return js.kernels.unary(store, x, attrs);
     call.begin();
     const plan = planContiguous(store, x);
+    // Out of place, so that a part can be redone exactly (see POOL_OP).
+    const y = copy ? 0 : call.alloc(size);
     if (!plan || !call.commit()) return js.kernels.unary(store, x, attrs);
     finishContiguous(plan);
-    if (!copy) ex.unary(code as number, plan.ptr, plan.ptr, size);
-    return call.take(store, plan.ptr, size, x.dtype);
+    if (copy) return call.take(store, plan.ptr, size, x.dtype);
+    const units = Math.ceil(size / FLAT_GRAIN);
+    const parts = threadParts(units, size);
+    const list: PartArgs[] = [];
+    for (let p = 0; p < parts; p++) {
+      const [e0, e1] = partBounds(units, parts, p, FLAT_GRAIN, size);
+      list.push([code as number, plan.ptr + 4 * e0, y + 4 * e0, e1 - e0]);
+    }
+    runParts(POOL_OP.unary, list, localUnary);
+    return call.take(store, y, size);
   }
 
   /**
@@ -433,20 +505,63 @@ export function wasmKernelTables(
     call.begin();
     const pa = call.strided(store, a, lay.shape, lay.strides[0]);
     const pb = call.strided(store, b, lay.shape, lay.strides[1]);
-    const meta = call.words([...lay.shape, ...pa.strides, ...pb.strides, ...new Array<number>(rank).fill(0)]);
+    // Split along the outermost collapsed dim (in vector groups when it is the only one);
+    // each part walks its slab with its own shape and odometer words.
+    const d0 = lay.shape[0];
+    const grain = rank === 1 ? FLAT_GRAIN : 1;
+    const units = Math.ceil(d0 / grain);
+    const parts = threadParts(units, size);
+    const inner = size / d0;
+    const list: PartArgs[] = [];
     const y = call.alloc(size);
+    for (let p = 0; p < parts; p++) {
+      const [i0, i1] = partBounds(units, parts, p, grain, d0);
+      const meta = call.words([i1 - i0, ...lay.shape.slice(1), ...pa.strides, ...pb.strides, ...new Array<number>(rank).fill(0)]);
+      list.push([code, pa.ptr + 4 * i0 * pa.strides[0], pb.ptr + 4 * i0 * pb.strides[0], y + 4 * i0 * inner, rank, meta]);
+    }
     if (!call.commit()) return js.kernels.binary(store, a, b, attrs);
-    ex.binaryND(code, pa.ptr, pb.ptr, y, rank, meta);
+    runParts(POOL_OP.binaryND, list, localBinary);
     return call.take(store, y, size);
   }
 
-  /** float32 sum over trailing axes (any input layout): rows summed in float64 lanes. */
+  /**
+   * float32 sum over leading axes (any input layout): the `[rows, cols]` block's columns
+   * summed row by row into float64 accumulators, the columns split over the threads.
+   */
+  function reduceLeading(store: CpuStore, x: TensorView, lead: number): DataId | null {
+    const size = sizeOf(x.shape);
+    const cols = sizeOf(x.shape.slice(lead));
+    const rows = size / cols;
+    // Groups of 16 columns per split unit keep each thread's accumulators on their own lines.
+    const units = Math.ceil(cols / 16);
+    const parts = threadParts(units, size);
+    call.begin();
+    const plan = planContiguous(store, x);
+    const py = call.alloc(cols);
+    const acc: number[] = [];
+    for (let p = 0; p < parts; p++) acc.push(call.alloc(2 * cols));
+    if (!plan || !call.commit()) return null;
+    finishContiguous(plan);
+    const list: PartArgs[] = [];
+    for (let p = 0; p < parts; p++) {
+      const [c0, c1] = partBounds(units, parts, p, 16, cols);
+      list.push([plan.ptr, py, acc[p], rows, cols, c0, c1]);
+    }
+    runParts(POOL_OP.sumCols, list, localSumCols);
+    return call.take(store, py, cols);
+  }
+
+  /** float32 sum over trailing axes, or over leading ones (any input layout), in float64 lanes. */
   function reduce(store: CpuStore, x: TensorView, attrs: { op: ReduceOp; axes: readonly number[] }): DataId {
     const { op, axes } = attrs;
     const rank = x.shape.length;
     const first = rank - axes.length;
     const trailing = axes.length > 0 && axes.every((d, i) => d === first + i);
+    const leading = axes.length > 0 && axes.length < rank && axes.every((d, i) => d === i);
     const size = sizeOf(x.shape);
+    if (op === 'sum' && leading && !trailing && x.dtype === 'float32' && worth(size)) {
+      return reduceLeading(store, x, axes.length) ?? js.kernels.reduce(store, x, attrs);
+    }
     if (op !== 'sum' || !trailing || first < 0 || x.dtype !== 'float32' || !worth(size)) return js.kernels.reduce(store, x, attrs);
     const rows = sizeOf(x.shape.slice(0, first));
     call.begin();
@@ -454,7 +569,14 @@ export function wasmKernelTables(
     const py = call.alloc(rows);
     if (!plan || !call.commit()) return js.kernels.reduce(store, x, attrs);
     finishContiguous(plan);
-    ex.sumRows(plan.ptr, py, rows, size / rows);
+    const n = size / rows;
+    const parts = threadParts(rows, size);
+    const list: PartArgs[] = [];
+    for (let p = 0; p < parts; p++) {
+      const [r0, r1] = partBounds(rows, parts, p, 1, rows);
+      list.push([plan.ptr + 4 * r0 * n, py + 4 * r0, r1 - r0, n]);
+    }
+    runParts(POOL_OP.sumRows, list, localSum);
     return call.take(store, py, rows);
   }
 
@@ -465,10 +587,18 @@ export function wasmKernelTables(
     const n = x.shape[rank - 1];
     call.begin();
     const plan = planContiguous(store, x);
+    const y = call.alloc(size);
     if (!plan || !call.commit()) return null;
     finishContiguous(plan);
-    ex.softmaxRows(plan.ptr, plan.ptr, size / n, n, log ? 1 : 0);
-    return call.take(store, plan.ptr, size);
+    const rows = size / n;
+    const parts = threadParts(rows, size);
+    const list: PartArgs[] = [];
+    for (let p = 0; p < parts; p++) {
+      const [r0, r1] = partBounds(rows, parts, p, 1, rows);
+      list.push([plan.ptr + 4 * r0 * n, y + 4 * r0 * n, r1 - r0, n, log ? 1 : 0]);
+    }
+    runParts(POOL_OP.softmaxRows, list, localSoftmax);
+    return call.take(store, y, size);
   }
 
   function softmax(store: CpuStore, x: TensorView, attrs: { axis: number }): DataId {
@@ -496,10 +626,18 @@ export function wasmKernelTables(
     const pb = bias ? call.view(store, bias) : 0;
     const pm = call.alloc(rows);
     const pr = call.alloc(rows);
+    const py = call.alloc(size);
     if (!plan || !call.commit()) return js.fused.layerNorm(store, x, weight, bias, attrs);
     finishContiguous(plan);
-    ex.layerNormRows(plan.ptr, pw, pb, plan.ptr, pm, pr, rows, n, attrs.eps);
-    return [call.take(store, plan.ptr, size), call.take(store, pm, rows), call.take(store, pr, rows)];
+    const [epsLo, epsHi] = f64Bits(attrs.eps);
+    const parts = threadParts(rows, size);
+    const list: PartArgs[] = [];
+    for (let p = 0; p < parts; p++) {
+      const [r0, r1] = partBounds(rows, parts, p, 1, rows);
+      list.push([plan.ptr + 4 * r0 * n, pw, pb, py + 4 * r0 * n, pm + 4 * r0, pr + 4 * r0, r1 - r0, n, epsLo, epsHi]);
+    }
+    runParts(POOL_OP.layerNorm, list, localLayerNorm);
+    return [call.take(store, py, size), call.take(store, pm, rows), call.take(store, pr, rows)];
   }
 
   /**
@@ -655,56 +793,12 @@ export function wasmKernelTables(
   }
 
   /**
-   * The attention weights from the score dot products, in wasm (float32 lanes, float64 row
-   * sums): scale, the mask read at its own strides (a mask shared by the batch goes in once,
-   * never expanded), causal cut-off, max-subtracted softmax. Null when memory is short.
-   */
-  function attentionWeights(
-    store: CpuStore,
-    dots: CpuData,
-    mask: TensorView | null,
-    B: number,
-    L: number,
-    S: number,
-    attrs: { scale: number; causal: boolean },
-  ): CpuData | null {
-    const size = B * L * S;
-    call.begin();
-    const px = call.copy(dots.data as Float32Array, 0, size);
-    const pm = mask ? call.strided(store, mask, [B, L, S], mask.strides) : null;
-    if (!call.commit()) return null;
-    const [mB, mL, mS] = pm ? pm.strides : [0, 0, 0];
-    ex.attentionSoftmax(px, pm ? pm.ptr : 0, mB, mL, mS, B, L, S, attrs.scale, attrs.causal ? 1 : 0);
-    return call.take(store, px, size);
-  }
-
-  /** The JS float64 weights (the reference), when the wasm memory cannot take the problem. */
-  function jsAttentionWeights(
-    store: CpuStore,
-    dots: DataId,
-    mask: TensorView | null,
-    B: number,
-    L: number,
-    S: number,
-    attrs: { scale: number; causal: boolean },
-  ): CpuData {
-    const wData = store.alloc('float32', B * L * S);
-    attentionSoftmaxRows(
-      store.data(dots) as Float32Array,
-      mask ? rowMajorFloat64(store.data(mask.dataId), mask) : null,
-      wData.data as Float32Array,
-      B,
-      L,
-      S,
-      attrs,
-    );
-    return wData;
-  }
-
-  /**
-   * Attention with both products on the wasm GEMM: `q kᵀ` (k read transposed through its
-   * strides), the scale / mask / causal softmax rows in wasm ({@link attentionWeights}),
-   * then `weights v`. Small problems run the JS kernel.
+   * Whole attention in one wasm pass per batch entry ({@link KernelExports.attentionHeads}):
+   * q, k, v (and the mask, at its own strides: a mask shared by the batch goes in once) are
+   * copied in once, each (batch, head) entry runs `q kᵀ` on the blocked GEMM into its weight
+   * rows, the scale / mask / causal softmax in place, and `weights v`, while its operands are
+   * in cache; the entries are split between the caller and the worker pool. Small problems run
+   * the JS kernel.
    */
   function attention(
     store: CpuStore,
@@ -717,19 +811,54 @@ export function wasmKernelTables(
     const [B, L, E] = q.shape;
     const S = k.shape[1];
     const Ev = v.shape[2];
-    if (q.dtype !== 'float32' || B * L * S * Math.max(E, Ev) < th.minMacs || E === 0 || S === 0) {
+    if (q.dtype !== 'float32' || B * L * S * Math.max(E, Ev) < th.minMacs || E === 0 || S === 0 || Ev === 0) {
       return js.fused.attention(store, q, k, v, mask, attrs);
     }
-    const kT: TensorView = { ...k, shape: [B, E, S], strides: [k.strides[0], k.strides[2], k.strides[1]] };
-    const dots = matmul(store, q, kT);
-    let wData: CpuData;
-    try {
-      wData = attentionWeights(store, dots as CpuData, mask, B, L, S, attrs) ?? jsAttentionWeights(store, dots, mask, B, L, S, attrs);
-    } finally {
-      store.dispose(dots);
+    const pool = rt.workers;
+    const parts = pool && B > 1 && B * L * S * (E + Ev) >= th.threadMinMacs ? Math.min(B, pool.available() + 1) : 1;
+    const scratchFloats = ex.attentionScratch(S, E, Ev);
+    call.begin();
+    const pq = planContiguous(store, q);
+    const pk = planContiguous(store, k);
+    const pv = planContiguous(store, v);
+    const pm = mask ? call.strided(store, mask, [B, L, S], mask.strides) : null;
+    // +PANEL: the GEMM tiles may read a 16-float row past the last one.
+    const pw = call.alloc(B * L * S + PANEL);
+    const po = call.alloc(B * L * Ev + PANEL);
+    const scratch: number[] = [];
+    for (let p = 0; p < parts; p++) scratch.push(call.alloc(scratchFloats));
+    if (!pq || !pk || !pv || !call.commit()) return js.fused.attention(store, q, k, v, mask, attrs);
+    finishContiguous(pq);
+    finishContiguous(pk);
+    finishContiguous(pv);
+    const [mB, mL, mS] = pm ? pm.strides : [0, 0, 0];
+    const scaleBits = f32Bits(attrs.scale);
+    const list: PartArgs[] = [];
+    for (let p = 0; p < parts; p++) {
+      const [b0, b1] = partBounds(B, parts, p, 1, B);
+      list.push([
+        pq.ptr,
+        pk.ptr,
+        pv.ptr,
+        pm ? pm.ptr : 0,
+        mB,
+        mL,
+        mS,
+        po,
+        pw,
+        L,
+        S,
+        E,
+        Ev,
+        scaleBits,
+        attrs.causal ? 1 : 0,
+        scratch[p],
+        b0,
+        b1,
+      ]);
     }
-    const wView: TensorView = { dataId: wData, dtype: 'float32', shape: [B, L, S], strides: [L * S, S, 1], offset: 0 };
-    return [matmul(store, wView, v), wData];
+    runParts(POOL_OP.attention, list, localAttention);
+    return [call.take(store, po, B * L * Ev), call.take(store, pw, B * L * S)];
   }
 
   return {

@@ -15,7 +15,7 @@ const SEQ = 0; // job counter, written by the caller; the worker waits on it
 const DONE = 1; // last finished job, written by the worker; the caller waits on it
 const READY = 2; // 1 once the worker has instantiated the module
 const FAILED = 3; // 1 if a part threw (the caller then raises an error)
-const OP = 4; // 0 = stop, 1 = gemm, 2 = packA
+const OP = 4; // an index into POOL_OP (0 = stop)
 const NARGS = 5;
 const TAKEN = 6; // 0 = posted, 1 = a worker runs it, 2 = the caller took it back
 const DEAD = 7; // 1 once the worker's thread has ended (set by the worker on its way out)
@@ -31,8 +31,26 @@ const SLOT = 32;
 const STALL_MIN_MS = 2000;
 const STALL_FACTOR = 50;
 
-/** Operation codes a worker understands (index into its function table). */
-export const POOL_OP = { stop: 0, gemm: 1, packA: 2 } as const;
+/**
+ * Operation codes a worker understands (index into its function table, `WORKER_FNS`). Every
+ * op's part reads only memory it does not write, so a part redone on the caller after its
+ * worker died mid-way is exact.
+ */
+export const POOL_OP = {
+  stop: 0,
+  gemm: 1,
+  packA: 2,
+  attention: 3,
+  softmaxRows: 4,
+  layerNorm: 5,
+  unary: 6,
+  binaryND: 7,
+  sumRows: 8,
+  sumCols: 9,
+} as const;
+
+/** The kernel exports behind each {@link POOL_OP} code, in code order (0 = stop has none). */
+const WORKER_FNS = 'null, ex.gemm, ex.packA, ex.attentionHeads, ex.softmaxRows, ex.layerNormPart, ex.unary, ex.binaryND, ex.sumRows, ex.sumCols';
 
 /**
  * The worker's whole program, plain JavaScript so that it runs from a string in both Node
@@ -46,7 +64,7 @@ function ghostflowWorker(init) {
   const base = init.slot;
   try {
     const ex = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports;
-    const fns = [null, ex.gemm, ex.packA];
+    const fns = [${WORKER_FNS}];
     Atomics.store(c, base + ${READY}, 1);
     let seen = 0;
     for (;;) {
@@ -236,8 +254,9 @@ export class WorkerPool {
         continue;
       }
       if (!this.waitFor(w, Math.max(STALL_MIN_MS, STALL_FACTOR * localMs))) {
-        // The worker died during the part (which may be half written): redo it here. A GEMM
-        // or packing part overwrites its whole output range, so running it again is exact.
+        // The worker died during the part (which may be half written): redo it here. A part
+        // overwrites its whole output range from inputs it never writes (see POOL_OP), so
+        // running it again is exact.
         Atomics.store(c, base + FAILED, 0);
         local(args);
         continue;

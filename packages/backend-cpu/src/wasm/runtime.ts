@@ -31,6 +31,7 @@ export interface KernelExports {
   unary(op: number, x: number, y: number, count: number): void;
   binary(op: number, a: number, b: number, y: number, count: number): void;
   sumRows(x: number, y: number, rows: number, n: number): void;
+  sumCols(x: number, y: number, acc: number, rows: number, n: number, c0: number, c1: number): void;
   softmaxRows(x: number, y: number, rows: number, n: number, log: number): void;
   layerNormRows(x: number, w: number, b: number, y: number, mean: number, rstd: number, rows: number, n: number, eps: number): void;
   lstmCell(gi: number, gh: number, c: number, h: number, cOut: number, batch: number, hidden: number): void;
@@ -95,17 +96,38 @@ export interface KernelExports {
     batch: number,
     hidden: number,
   ): void;
-  attentionSoftmax(
-    x: number,
+  attentionScratch(S: number, E: number, Ev: number): number;
+  attentionHeads(
+    q: number,
+    k: number,
+    v: number,
     mask: number,
     mB: number,
     mL: number,
     mS: number,
-    B: number,
+    out: number,
+    w: number,
     L: number,
     S: number,
-    scale: number,
+    E: number,
+    Ev: number,
+    scaleBits: number,
     causal: number,
+    scratch: number,
+    b0: number,
+    b1: number,
+  ): void;
+  layerNormPart(
+    x: number,
+    w: number,
+    b: number,
+    y: number,
+    mean: number,
+    rstd: number,
+    rows: number,
+    n: number,
+    epsLo: number,
+    epsHi: number,
   ): void;
   binaryND(op: number, a: number, b: number, y: number, rank: number, meta: number): void;
   copyND(src: number, dst: number, rank: number, meta: number): void;
