@@ -20,6 +20,16 @@ const RNN_TANH = 2;
 /** Inlined helpers (static methods for the reason given on `V` in kernels.ts). */
 // biome-ignore lint/complexity/noStaticOnlyClass: see above
 class R {
+  /** Word `i` of an operand block. */
+  @inline static arg(args: usize, i: i32): i32 {
+    return load<i32>(args + ((<usize>i) << 2));
+  }
+
+  /** Word `i` of an operand block, as an address. */
+  @inline static argp(args: usize, i: i32): usize {
+    return <usize>load<u32>(args + ((<usize>i) << 2));
+  }
+
   /** Copies `count` floats (regions do not overlap). */
   @inline static copy(dst: usize, src: usize, count: i32): void {
     memory.copy(dst, src, (<usize>count) << 2);
@@ -52,113 +62,223 @@ class R {
   }
 }
 
+// Operand block of a forward sequence (i32 words at `args`), written once per call by
+// src/wasm/recurrent-kernels.ts and read by every thread of the time loop.
+const F_MODE = 0;
+const F_GI = 1; // [N, G*H] input projections (+ b_ih), rows of step t from offs[t]
+const F_W = 2; // W_hh^T [P, G*Hp] packed: each gate padded to Hp = ceil(H/16)*16 columns
+const F_BIAS = 3; // b_hh padded like W's columns (0 = none)
+const F_WR = 4; // W_hr^T [H, P] packed (0 = no projection)
+const F_H0 = 5; // [B, P]: h0; at the end hN
+const F_C0 = 6; // [B, H]: c0, and the state of even steps' inputs; at the end cN
+const F_C1 = 7; // [B, H]: the other state buffer (steps alternate: each is a pure function of the last)
+const F_Y = 8; // [N, P] (+16 floats) output; step t's rows are the h that step t+1 reads
+const F_WS = 9; // workspace (0 = inference)
+const F_GH = 10; // [B, G*Hp] (+16 floats) scratch of the recurrent GEMM
+const F_HRAW = 11; // [B, H] (+16 floats) scratch: unprojected h
+const F_SIZES = 12; // i32 [T]
+const F_OFFS = 13; // i32 [T]: first row of each step
+const F_T = 14;
+const F_HID = 15;
+const F_HP = 16;
+const F_P = 17;
+const F_REV = 18;
+const F_N = 19;
+const F_PROGRESS = 20; // i32 per thread: steps it has finished
+const F_THREADS = 21;
+const F_ABORT = 22; // i32 set to 1 by the caller to release the workers
+const F_UNITS = 24; // i32 pairs [u0, u1) per thread
+
 /**
- * Forward over all steps. `gi` `[N, G*H]`; `wPack` is W_hh^T `[P, G*H]` packed by packB;
- * `bias` padded to 16 floats (0 = none); `wrPack` W_hr^T `[H, P]` packed (0 = no projection);
- * `hState` `[B, P]` / `cState` `[B, H]` hold h0 / c0 and end as hN / cN (hState readable 16
- * floats past its end); `y` `[N, P]`; `ws` the workspace (0 = inference); `gh` `[B, G*H]` and
- * `hraw` `[B, H]` scratch (16 floats of slack each).
+ * Step `k` (in processing order) of a forward sequence, for hidden units [u0, u1) (u0 a
+ * multiple of 16; a range other than [0, H) needs no projection). Reads step k-1's rows of
+ * y (all units) and the state buffer of parity k, writes only units [u0, u1) of step k's y
+ * rows, of the other state buffer, of the workspace and of gh: threads owning disjoint
+ * ranges run the same step concurrently, and running a step again gives the same values.
  */
-export function recurrentForward(
-  mode: i32,
-  gi: usize,
-  wPack: usize,
-  bias: usize,
-  wrPack: usize,
-  hState: usize,
-  cState: usize,
-  y: usize,
-  ws: usize,
-  gh: usize,
-  hraw: usize,
-  sizes: usize,
-  T: i32,
-  H: i32,
-  P: i32,
-  reverse: i32,
-): void {
+export function recurrentForwardStep(args: usize, k: i32, u0: i32, u1: i32): void {
+  const mode = R.arg(args, F_MODE);
+  const T = R.arg(args, F_T);
+  const H = R.arg(args, F_HID);
+  const Hp = R.arg(args, F_HP);
+  const P = R.arg(args, F_P);
+  const reverse = R.arg(args, F_REV) !== 0;
+  const N = R.arg(args, F_N);
+  const ws = R.argp(args, F_WS);
+  const wrPack = R.argp(args, F_WR);
+  const sizes = R.argp(args, F_SIZES);
+  const offs = R.argp(args, F_OFFS);
+  const gi = R.argp(args, F_GI);
+  const gh = R.argp(args, F_GH);
+  const y = R.argp(args, F_Y);
+  const h0 = R.argp(args, F_H0);
+  const hraw = R.argp(args, F_HRAW);
   const G = mode === LSTM ? 4 : mode === GRU ? 3 : 1;
   const GH = G * H;
-  let N = 0;
-  for (let t = 0; t < T; t++) N += load<i32>(sizes + ((<usize>t) << 2));
-  const panels = (GH + 15) / 16;
-  const panelsP = (P + 15) / 16;
-  const vecEnd = (<usize>(H & ~3)) << 2;
-  const end = (<usize>H) << 2;
-  const hb = (<usize>H) << 2;
-  const one = f32x4.splat(1.0);
+  const GHp = G * Hp;
+  const t = reverse ? T - 1 - k : k;
+  const n = load<i32>(sizes + ((<usize>t) << 2));
+  const off = load<i32>(offs + ((<usize>t) << 2));
+  // Rows [0, m1) continue from step k-1's y rows; rows [m1, n) start here from h0 (the reverse
+  // direction's batch grows).
+  let m1 = 0;
+  let yPrev: usize = 0;
+  if (k > 0) {
+    const tp = reverse ? t + 1 : t - 1;
+    m1 = min(n, load<i32>(sizes + ((<usize>tp) << 2)));
+    yPrev = y + ((<usize>load<i32>(offs + ((<usize>tp) << 2)) * <usize>P) << 2);
+  }
+  const cIn = R.argp(args, (k & 1) === 0 ? F_C0 : F_C1);
+  const cOut = R.argp(args, (k & 1) === 0 ? F_C1 : F_C0);
+  const whole = u0 === 0 && u1 === H;
+  const rowP = (<usize>P) << 2;
+  // gh[:, gate columns of the units] = h W_hh^T + b_hh: one GEMM per gate and row source.
+  const wPack = R.argp(args, F_W);
+  const bias = R.argp(args, F_BIAS);
+  const ghTail = gh + ((<usize>m1 * <usize>GHp) << 2);
+  const h0Tail = h0 + <usize>m1 * rowP;
+  const gates = whole ? 1 : G;
+  for (let g = 0; g < gates; g++) {
+    const qa = whole ? 0 : (g * Hp + u0) >> 4;
+    const qb = whole ? GHp >> 4 : (g * Hp + ((u1 + 15) & ~15)) >> 4;
+    if (m1 > 0) gemm(yPrev, 0, P, wPack, 0, gh, 0, bias, m1, GHp, P, qa, qb);
+    if (n > m1) gemm(h0Tail, 0, P, wPack, 0, ghTail, 0, bias, n - m1, GHp, P, qa, qb);
+  }
   const acts = ws + R.block(mode, N, H, P, 0);
   const blk1 = ws + R.block(mode, N, H, P, 1);
-  const hPrev = ws + R.block(mode, N, H, P, 2);
-  const hRaw = ws + R.block(mode, N, H, P, 3);
-  let off = reverse ? N : 0;
+  const hPrevWs = ws + R.block(mode, N, H, P, 2);
+  const hRawWs = ws + R.block(mode, N, H, P, 3);
+  const c0 = (<usize>u0) << 2;
+  const end = (<usize>u1) << 2;
+  const vecEnd = min(end, (<usize>(H & ~3)) << 2);
+  const hb = (<usize>H) << 2;
+  const hpb = (<usize>Hp) << 2;
+  const one = f32x4.splat(1.0);
+  for (let b = 0; b < n; b++) {
+    const row = <usize>(off + b);
+    const hOld = b < m1 ? yPrev + <usize>b * rowP : h0 + <usize>b * rowP;
+    // The workspace's previous h: this thread's columns (all P of them when whole).
+    if (ws !== 0) {
+      if (whole) R.copy(hPrevWs + row * rowP, hOld, P);
+      else R.copy(hPrevWs + row * rowP + c0, hOld + c0, u1 - u0);
+    }
+    const x = gi + ((row * <usize>GH) << 2);
+    const g = gh + ((<usize>b * <usize>GHp) << 2);
+    const yRow = y + row * rowP;
+    const a = acts + ((row * <usize>GH) << 2);
+    if (mode === LSTM) {
+      const sb = <usize>b * hb;
+      const dst = wrPack !== 0 ? hraw + sb : yRow;
+      const cp = blk1 + ((row * <usize>H) << 2);
+      for (let o: usize = c0; o < end; ) {
+        const tail = o >= vecEnd;
+        const ig = V.vsigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
+        const fg = V.vsigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hpb + o, tail)));
+        const gg = V.vtanh(f32x4.add(V.ld(x + 2 * hb + o, tail), V.ld(g + 2 * hpb + o, tail)));
+        const og = V.vsigmoid(f32x4.add(V.ld(x + 3 * hb + o, tail), V.ld(g + 3 * hpb + o, tail)));
+        const cPrev = V.ld(cIn + sb + o, tail);
+        const cn = f32x4.add(f32x4.mul(fg, cPrev), f32x4.mul(ig, gg));
+        V.st(cOut + sb + o, cn, tail);
+        V.st(dst + o, f32x4.mul(og, V.vtanh(cn)), tail);
+        if (ws !== 0) {
+          V.st(a + o, ig, tail);
+          V.st(a + hb + o, fg, tail);
+          V.st(a + 2 * hb + o, gg, tail);
+          V.st(a + 3 * hb + o, og, tail);
+          V.st(cp + o, cPrev, tail);
+        }
+        o += tail ? 4 : 16;
+      }
+      if (wrPack !== 0 && ws !== 0) R.copy(hRawWs + ((row * <usize>H) << 2), hraw + sb, H);
+    } else if (mode === GRU) {
+      const gn = blk1 + ((row * <usize>H) << 2);
+      for (let o: usize = c0; o < end; ) {
+        const tail = o >= vecEnd;
+        const rg = V.vsigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
+        const zg = V.vsigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hpb + o, tail)));
+        const ghn = V.ld(g + 2 * hpb + o, tail);
+        const ng = V.vtanh(f32x4.add(V.ld(x + 2 * hb + o, tail), f32x4.mul(rg, ghn)));
+        V.st(yRow + o, f32x4.add(f32x4.mul(f32x4.sub(one, zg), ng), f32x4.mul(zg, V.ld(hOld + o, tail))), tail);
+        if (ws !== 0) {
+          V.st(a + o, rg, tail);
+          V.st(a + hb + o, zg, tail);
+          V.st(a + 2 * hb + o, ng, tail);
+          V.st(gn + o, ghn, tail);
+        }
+        o += tail ? 4 : 16;
+      }
+    } else {
+      const tanhMode = mode === RNN_TANH;
+      for (let o: usize = c0; o < end; ) {
+        const tail = o >= vecEnd;
+        V.st(yRow + o, R.rnnAct(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)), tanhMode), tail);
+        o += tail ? 4 : 16;
+      }
+    }
+  }
+  // The projection: y rows = h_raw W_hr^T (whole range only).
+  if (wrPack !== 0) gemm(hraw, 0, H, wrPack, 0, y + <usize>off * rowP, 0, 0, n, P, H, 0, (P + 15) >> 4);
+}
+
+/**
+ * After the last step: each batch entry's final h (its y row of the last step it took part
+ * in) into h0's buffer and its final c into c0's buffer.
+ */
+export function recurrentForwardFinish(args: usize): void {
+  const T = R.arg(args, F_T);
+  const H = R.arg(args, F_HID);
+  const P = R.arg(args, F_P);
+  const reverse = R.arg(args, F_REV) !== 0;
+  const sizes = R.argp(args, F_SIZES);
+  const offs = R.argp(args, F_OFFS);
+  const y = R.argp(args, F_Y);
+  const h0 = R.argp(args, F_H0);
+  const isLSTM = R.arg(args, F_MODE) === LSTM;
   for (let k = 0; k < T; k++) {
     const t = reverse ? T - 1 - k : k;
     const n = load<i32>(sizes + ((<usize>t) << 2));
-    if (reverse) off -= n;
-    // gh = h[0:n] W_hh^T + b_hh: the one GEMM of the step.
-    gemm(hState, 0, P, wPack, 0, gh, 0, bias, n, GH, P, 0, panels);
-    if (ws !== 0) R.copy(hPrev + ((<usize>off * <usize>P) << 2), hState, n * P);
-    if (mode === LSTM && ws !== 0) R.copy(blk1 + ((<usize>off * <usize>H) << 2), cState, n * H);
-    for (let b = 0; b < n; b++) {
-      const row = <usize>(off + b);
-      const x = gi + ((row * <usize>GH) << 2);
-      const g = gh + ((<usize>b * <usize>GH) << 2);
-      const sb = <usize>b * hb;
-      if (mode === LSTM) {
-        const a = acts + ((row * <usize>GH) << 2);
-        const dst = wrPack !== 0 ? hraw + sb : hState + ((<usize>b * <usize>P) << 2);
-        for (let o: usize = 0; o < end; ) {
-          const tail = o >= vecEnd;
-          const ig = V.vsigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
-          const fg = V.vsigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hb + o, tail)));
-          const gg = V.vtanh(f32x4.add(V.ld(x + 2 * hb + o, tail), V.ld(g + 2 * hb + o, tail)));
-          const og = V.vsigmoid(f32x4.add(V.ld(x + 3 * hb + o, tail), V.ld(g + 3 * hb + o, tail)));
-          const cn = f32x4.add(f32x4.mul(fg, V.ld(cState + sb + o, tail)), f32x4.mul(ig, gg));
-          V.st(cState + sb + o, cn, tail);
-          V.st(dst + o, f32x4.mul(og, V.vtanh(cn)), tail);
-          if (ws !== 0) {
-            V.st(a + o, ig, tail);
-            V.st(a + hb + o, fg, tail);
-            V.st(a + 2 * hb + o, gg, tail);
-            V.st(a + 3 * hb + o, og, tail);
-          }
-          o += tail ? 4 : 16;
-        }
-        if (wrPack !== 0 && ws !== 0) R.copy(hRaw + ((row * <usize>H) << 2), hraw + sb, H);
-      } else if (mode === GRU) {
-        const a = acts + ((row * <usize>GH) << 2);
-        const hs = hState + sb;
-        for (let o: usize = 0; o < end; ) {
-          const tail = o >= vecEnd;
-          const rg = V.vsigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
-          const zg = V.vsigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hb + o, tail)));
-          const ghn = V.ld(g + 2 * hb + o, tail);
-          const ng = V.vtanh(f32x4.add(V.ld(x + 2 * hb + o, tail), f32x4.mul(rg, ghn)));
-          V.st(hs + o, f32x4.add(f32x4.mul(f32x4.sub(one, zg), ng), f32x4.mul(zg, V.ld(hs + o, tail))), tail);
-          if (ws !== 0) {
-            V.st(a + o, rg, tail);
-            V.st(a + hb + o, zg, tail);
-            V.st(a + 2 * hb + o, ng, tail);
-            V.st(blk1 + ((row * <usize>H) << 2) + o, ghn, tail);
-          }
-          o += tail ? 4 : 16;
-        }
-      } else {
-        const hs = hState + sb;
-        const tanhMode = mode === RNN_TANH;
-        for (let o: usize = 0; o < end; ) {
-          const tail = o >= vecEnd;
-          V.st(hs + o, R.rnnAct(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)), tanhMode), tail);
-          o += tail ? 4 : 16;
-        }
+    const nNext = k + 1 < T ? load<i32>(sizes + ((<usize>(reverse ? t - 1 : t + 1)) << 2)) : 0;
+    if (nNext >= n) continue;
+    const off = load<i32>(offs + ((<usize>t) << 2));
+    R.copy(h0 + ((<usize>nNext * <usize>P) << 2), y + ((<usize>(off + nNext) * <usize>P) << 2), (n - nNext) * P);
+    const cOut = R.argp(args, (k & 1) === 0 ? F_C1 : F_C0);
+    const cFinal = R.argp(args, F_C0);
+    if (isLSTM && cOut !== cFinal) {
+      R.copy(cFinal + ((<usize>nNext * <usize>H) << 2), cOut + ((<usize>nNext * <usize>H) << 2), (n - nNext) * H);
+    }
+  }
+}
+
+/**
+ * A worker's share of a forward sequence from step `k0`: thread `slot`'s units, step by
+ * step, each step after every other thread has finished the one before (their progress
+ * words). A wait that a short spin does not end is left to JavaScript (which sleeps on the
+ * word, then calls again from the step returned): returns `(k << 8) | j` when step k waits
+ * for thread j, or -1 when the sequence is done or the caller set the abort word.
+ */
+export function recurrentForwardWorker(args: usize, slot: i32, k0: i32): i32 {
+  const T = R.arg(args, F_T);
+  const threads = R.arg(args, F_THREADS);
+  const u0 = R.arg(args, F_UNITS + 2 * slot);
+  const u1 = R.arg(args, F_UNITS + 2 * slot + 1);
+  const progress = R.argp(args, F_PROGRESS);
+  const abort = args + ((<usize>F_ABORT) << 2);
+  for (let k = k0; k < T; k++) {
+    for (let j = 0; j < threads; j++) {
+      if (j === slot) continue;
+      const word = progress + ((<usize>j) << 2);
+      let spins = 0;
+      while (atomic.load<i32>(word) < k) {
+        if (atomic.load<i32>(abort) !== 0) return -1;
+        if (++spins > 20000) return (k << 8) | j;
       }
     }
-    // The projection: h[0:n] = h_raw W_hr^T, one GEMM into the state.
-    if (wrPack !== 0) gemm(hraw, 0, H, wrPack, 0, hState, 0, 0, n, P, H, 0, panelsP);
-    R.copy(y + ((<usize>off * <usize>P) << 2), hState, n * P);
-    if (!reverse) off += n;
+    recurrentForwardStep(args, k, u0, u1);
+    const mine = progress + ((<usize>slot) << 2);
+    atomic.store<i32>(mine, k + 1);
+    atomic.notify(mine, 8);
   }
+  return -1;
 }
 
 /**

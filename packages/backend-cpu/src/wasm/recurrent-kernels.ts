@@ -11,10 +11,13 @@ import { gateCount, stepOffsets, workspaceBlocks } from '../kernels/fused/recurr
 import type { CpuStore } from '../storage.js';
 import { rowMajorValues } from '../strided.js';
 import { type WasmThresholds, runGemm } from './kernels.js';
-import type { PartArgs } from './pool.js';
+import { POOL_OP, type PartArgs, STALL_FACTOR, STALL_MIN_MS, type WorkerPool } from './pool.js';
 import { ScratchLayout, type WasmRuntime } from './runtime.js';
 
 const PANEL = 16;
+/** Words of the forward operand block before the per-thread unit ranges (assembly/recurrent.ts F_*). */
+const F_UNITS = 24;
+const F_ABORT = 22;
 const MODE_CODES: Record<RecurrentSequenceAttrs['mode'], number> = { LSTM: 0, GRU: 1, RNN_TANH: 2, RNN_RELU: 3 };
 
 /** Floats of `packB`'s output for a `[k, n]` matrix. */
@@ -49,53 +52,169 @@ export function wasmRecurrentKernels(
     attrs: RecurrentSequenceAttrs,
   ): [DataId, DataId, DataId | null, DataId | null] {
     const { mode, batchSizes, hiddenSize: H, reverse, train } = attrs;
-    const GH = gateCount(mode) * H;
+    const G = gateCount(mode);
+    // Each gate's columns padded to whole 16-column panels, so that threads owning disjoint
+    // hidden units compute disjoint GEMM panels.
+    const Hp = Math.ceil(H / PANEL) * PANEL;
+    const GHp = G * Hp;
     const P = wHh.shape[1];
     const B = batchSizes[0];
     const T = batchSizes.length;
-    const { rows: N } = stepOffsets(batchSizes);
+    const { rows: N, offsets } = stepOffsets(batchSizes);
     const isLSTM = mode === 'LSTM';
     const wsSize = recurrentWorkspaceSize(mode, N, H, P);
+    const threads = forwardThreads(B * G * H * P, Hp, wHr !== null);
     const L = new ScratchLayout();
+    const pArgs = L.f32(F_UNITS + 2 * threads);
     const pSizes = L.f32(T);
-    const pGi = L.f32(N * GH);
-    const pWStage = L.f32(GH * P);
-    const pW = L.f32(packed(P, GH));
-    const pBias = bHh ? L.f32(packed(1, GH)) : 0;
+    const pOffs = L.f32(T);
+    const pProgress = L.f32(threads);
+    const pGi = L.f32(N * G * H);
+    const pWStage = L.f32(GHp * P);
+    const pW = L.f32(packed(P, GHp));
+    const pBias = bHh ? L.f32(GHp) : 0;
     const pWrStage = wHr ? L.f32(P * H) : 0;
     const pWr = wHr ? L.f32(packed(H, P)) : 0;
+    const pH = L.f32(B * P);
+    const pC0 = L.f32(B * H);
+    const pC1 = L.f32(B * H);
     // +PANEL: the GEMM reloads whole 16-float panel rows of its output.
-    const pH = L.f32(B * P + PANEL);
-    const pC = L.f32(B * H + PANEL);
-    const pY = L.f32(N * P);
+    const pY = L.f32(N * P + PANEL);
     const pWs = train ? L.f32(wsSize) : 0;
-    const pGh = L.f32(B * GH + PANEL);
+    const pGh = L.f32(B * GHp + PANEL);
     const pHraw = L.f32(B * H + PANEL);
     const heap = rt.reserve(L.top);
     if (!heap) return js.recurrentSequence(store, gi, h0, c0, wHh, bHh, wHr, attrs);
-    new Int32Array(heap.buffer, pSizes, T).set(batchSizes);
+    const i32 = new Int32Array(heap.buffer);
+    i32.set(batchSizes, pSizes / 4);
+    i32.set(offsets, pOffs / 4);
+    i32.fill(0, pProgress / 4, pProgress / 4 + threads);
     put(heap, store, gi, pGi);
-    put(heap, store, wHh, pWStage);
-    // W_hh^T [P, G*H], packed once for every step.
-    ex.packB(pWStage, 1, P, P, GH, pW);
+    // W_hh^T [P, G*Hp]: the gate blocks of W_hh's rows spread to padded column blocks, packed
+    // once for every step.
+    const w = rowMajorValues(store.data(wHh.dataId), wHh, 'float32') as Float32Array;
+    if (Hp === H) heap.set(w, pWStage / 4);
+    else {
+      heap.fill(0, pWStage / 4, pWStage / 4 + GHp * P);
+      for (let g = 0; g < G; g++) heap.set(w.subarray(g * H * P, (g + 1) * H * P), pWStage / 4 + g * Hp * P);
+    }
+    ex.packB(pWStage, 1, P, P, GHp, pW);
     if (bHh) {
-      heap.fill(0, pBias / 4, pBias / 4 + packed(1, GH));
-      put(heap, store, bHh, pBias);
+      const b = rowMajorValues(store.data(bHh.dataId), bHh, 'float32') as Float32Array;
+      heap.fill(0, pBias / 4, pBias / 4 + GHp);
+      for (let g = 0; g < G; g++) heap.set(b.subarray(g * H, (g + 1) * H), pBias / 4 + g * Hp);
     }
     if (wHr) {
       put(heap, store, wHr, pWrStage);
       ex.packB(pWrStage, 1, H, H, P, pWr);
     }
     put(heap, store, h0, pH);
-    if (c0) put(heap, store, c0, pC);
-    else heap.fill(0, pC / 4, pC / 4 + B * H);
-    ex.recurrentForward(MODE_CODES[mode], pGi, pW, pBias, pWr, pH, pC, pY, pWs, pGh, pHraw, pSizes, T, H, P, reverse ? 1 : 0);
+    if (c0) put(heap, store, c0, pC0);
+    else heap.fill(0, pC0 / 4, pC0 / 4 + B * H);
+    // Rows that join late (the reverse direction) read their c0 from either buffer.
+    heap.copyWithin(pC1 / 4, pC0 / 4, pC0 / 4 + B * H);
+    const a = pArgs / 4;
+    const words = [MODE_CODES[mode], pGi, pW, pBias, pWr, pH, pC0, pC1, pY, pWs, pGh, pHraw, pSizes, pOffs];
+    i32.set(words, a);
+    i32.set([T, H, Hp, P, reverse ? 1 : 0, N, pProgress, threads, 0, 0], a + words.length);
+    const units: [number, number][] = [];
+    for (let j = 0; j < threads; j++) {
+      const chunks = Hp / PANEL;
+      const u0 = Math.floor((chunks * j) / threads) * PANEL;
+      const u1 = Math.min(H, Math.floor((chunks * (j + 1)) / threads) * PANEL);
+      units.push([u0, u1]);
+      i32.set([u0, u1], a + F_UNITS + 2 * j);
+    }
+    if (threads < 2) for (let k = 0; k < T; k++) ex.recurrentForwardStep(pArgs, k, 0, H);
+    else runThreaded(rt.workers as WorkerPool, i32, pArgs, pProgress, units, T);
+    ex.recurrentForwardFinish(pArgs);
     return [
       out(store, heap, pY, N * P),
       out(store, heap, pH, B * P),
-      isLSTM ? out(store, heap, pC, B * H) : null,
+      isLSTM ? out(store, heap, pC0, B * H) : null,
       train ? out(store, heap, pWs, wsSize) : null,
     ];
+  }
+
+  /**
+   * Threads for a forward time loop whose every step costs `stepMacs` in its recurrent GEMM:
+   * one unless the step is large enough to repay a synchronisation per step, and never more
+   * than there are 16-unit blocks to share (a projection keeps the loop on one thread: its
+   * second GEMM needs every unit of the step).
+   */
+  function forwardThreads(stepMacs: number, Hp: number, projection: boolean): number {
+    const pool = rt.workers;
+    if (!pool || projection || stepMacs < th.threadMinMacs / 2) return 1;
+    return Math.max(1, Math.min(pool.available() + 1, Hp / PANEL));
+  }
+
+  /**
+   * The forward time loop on several threads: the caller owns `units[0]`, a worker each
+   * other range; before step k every thread waits until all have finished step k-1 (their
+   * progress words). A worker that never starts, dies, fails or stalls is adopted: the caller
+   * redoes its unfinished step (steps are idempotent) and runs its range from then on.
+   */
+  function runThreaded(pool: WorkerPool, i32: Int32Array, pArgs: number, pProgress: number, units: [number, number][], T: number): void {
+    const prog = pProgress / 4;
+    const owner: number[] = units.map((_, j) => (j === 0 ? -1 : pool.post(POOL_OP.recurrentForward, [pArgs, j])));
+    let stepMs = 0;
+    // `taken`: the caller took the part back before any worker claimed it (nothing to join).
+    const adopt = (j: number, k: number, taken = false): void => {
+      const w = owner[j];
+      owner[j] = -1;
+      if (w >= 0 && !taken) pool.join(w, Math.max(STALL_MIN_MS, STALL_FACTOR * stepMs));
+      for (let s = Atomics.load(i32, prog + j); s < k; s++) ex.recurrentForwardStep(pArgs, s, units[j][0], units[j][1]);
+      Atomics.store(i32, prog + j, k);
+      Atomics.notify(i32, prog + j);
+    };
+    const awaitWorker = (j: number, k: number): void => {
+      const idx = prog + j;
+      let spins = 0;
+      let since = 0;
+      for (let v = Atomics.load(i32, idx); v < k; v = Atomics.load(i32, idx)) {
+        if (spins < 4000) {
+          spins++;
+          continue;
+        }
+        const now = performance.now();
+        if (since === 0) since = now;
+        const state = pool.partState(owner[j]);
+        const waited = now - since;
+        if (state === 'ended' || state === 'dead') return adopt(j, k);
+        if (state === 'unclaimed' && waited > Math.max(1, stepMs) && pool.takeBack(owner[j])) return adopt(j, k, true);
+        if (state === 'running' && waited > Math.max(STALL_MIN_MS, STALL_FACTOR * stepMs)) {
+          pool.abandon(owner[j]);
+          return adopt(j, k);
+        }
+        if (pool.blocking) Atomics.wait(i32, idx, v, 1);
+      }
+    };
+    try {
+      for (let k = 0; k < T; k++) {
+        for (let j = 1; j < units.length; j++) if (owner[j] >= 0) awaitWorker(j, k);
+        const t0 = performance.now();
+        ex.recurrentForwardStep(pArgs, k, units[0][0], units[0][1]);
+        stepMs = performance.now() - t0;
+        for (let j = 1; j < units.length; j++) {
+          if (owner[j] >= 0) continue;
+          ex.recurrentForwardStep(pArgs, k, units[j][0], units[j][1]);
+          Atomics.store(i32, prog + j, k + 1);
+          Atomics.notify(i32, prog + j);
+        }
+        Atomics.store(i32, prog, k + 1);
+        Atomics.notify(i32, prog);
+      }
+      // The workers' last step.
+      for (let j = 1; j < units.length; j++) if (owner[j] >= 0) awaitWorker(j, T);
+    } finally {
+      // Releases any worker still waiting (only after a throw), then ends every part.
+      Atomics.store(i32, pArgs / 4 + F_ABORT, 1);
+      for (let j = 0; j < units.length; j++) Atomics.notify(i32, prog + j);
+      for (let j = 1; j < units.length; j++) {
+        const w = owner[j];
+        if (w >= 0 && !pool.join(w, Math.max(STALL_MIN_MS, STALL_FACTOR * stepMs))) adopt(j, T);
+      }
+    }
   }
 
   function recurrentSequenceBackward(

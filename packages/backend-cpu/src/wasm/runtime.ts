@@ -46,24 +46,8 @@ export interface KernelExports {
     batch: number,
     hidden: number,
   ): void;
-  recurrentForward(
-    mode: number,
-    gi: number,
-    wPack: number,
-    bias: number,
-    wrPack: number,
-    hState: number,
-    cState: number,
-    y: number,
-    ws: number,
-    gh: number,
-    hraw: number,
-    sizes: number,
-    steps: number,
-    hidden: number,
-    out: number,
-    reverse: number,
-  ): void;
+  recurrentForwardStep(args: number, step: number, u0: number, u1: number): void;
+  recurrentForwardFinish(args: number): void;
   recurrentBackward(
     mode: number,
     wPackT: number,
