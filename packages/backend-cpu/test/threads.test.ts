@@ -13,7 +13,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import type { Worker as NodeWorker } from 'node:worker_threads';
-import { BackendError, type DataId, type TensorView, contiguousStrides } from '@ghostflow/core';
+import { BackendError, type DataId, type TensorView, contiguousStrides, recurrentWorkspaceSize } from '@ghostflow/core';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { type CpuBackend, createCpuBackend, getCpuThreads, setCpuThreads } from '../src/cpu-backend.js';
 
@@ -135,7 +135,10 @@ describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread',
   });
 });
 
-/** Values of an LSTM sequence (H 72: a padded tail block) with a packed batch, on `be`. */
+/**
+ * Values of an LSTM sequence (H 72: a padded tail block) with a packed batch on `be`, forward
+ * and backward (both time loops are threaded).
+ */
 function lstmSequence(be: CpuBackend): Float32Array[] {
   const H = 72;
   const batchSizes = [6, 6, 5, 5, 3, 3, 2, 1];
@@ -143,21 +146,35 @@ function lstmSequence(be: CpuBackend): Float32Array[] {
   const B = batchSizes[0];
   const wave = (n: number, f: number) => Float32Array.from({ length: n }, (_, i) => 0.5 * Math.sin(i * f));
   const f = be.fused as Required<CpuBackend['fused']>;
-  const [y, hN, cN] = f.recurrentSequence(
+  const wHh = view(
+    be,
+    wave(4 * H * H, 0.07).map((v) => v / 4),
+    [4 * H, H],
+  );
+  const attrs = { mode: 'LSTM', batchSizes, hiddenSize: H, reverse: false, train: true } as const;
+  const [y, hN, cN, ws] = f.recurrentSequence(
     view(be, wave(N * 4 * H, 0.31), [N, 4 * H]),
     view(be, wave(B * H, 0.17), [B, H]),
     view(be, wave(B * H, 0.23), [B, H]),
-    view(
-      be,
-      wave(4 * H * H, 0.07).map((v) => v / 4),
-      [4 * H, H],
-    ),
+    wHh,
     view(be, wave(4 * H, 0.5), [4 * H]),
     null,
-    { mode: 'LSTM', batchSizes, hiddenSize: H, reverse: false, train: false },
+    attrs,
+  );
+  const wsSize = recurrentWorkspaceSize('LSTM', N, H, H);
+  const grads = f.recurrentSequenceBackward(
+    wHh,
+    null,
+    { dataId: y, dtype: 'float32', shape: [N, H], strides: [H, 1], offset: 0 },
+    { dataId: ws as DataId, dtype: 'float32', shape: [wsSize], strides: [1], offset: 0 },
+    view(be, wave(N * H, 0.13), [N, H]),
+    view(be, wave(B * H, 0.41), [B, H]),
+    view(be, wave(B * H, 0.29), [B, H]),
+    { ...attrs, hasBias: true },
   );
   const read = (id: DataId | null, n: number) => be.readSync?.(id as DataId, 'float32', n) as Float32Array;
-  return [read(y, N * H), read(hN, B * H), read(cN, B * H)];
+  const sizes = [N * 4 * H, B * H, B * H, 4 * H * H, 4 * H];
+  return [read(y, N * H), read(hN, B * H), read(cN, B * H), ...sizes.map((n, i) => read(grads[i], n))];
 }
 const LSTM_WANT = lstmSequence(js);
 
@@ -179,27 +196,31 @@ async function sequenceWithFault(injected: (code: string) => string): Promise<vo
   be.dispose();
 }
 
-describe.skipIf(cores < 2)('a dead worker never blocks the threaded recurrent time loop', { timeout: 60_000 }, () => {
-  it('a worker that exits as it claims its share: the caller runs every step of it', async () => {
-    await sequenceWithFault((code) => code.replace('const r = ex.recurrentForwardWorker(a, slot, k);', 'process.exit(1);'));
-  });
+describe.skipIf(cores < 2)(
+  'a dead worker never blocks the threaded recurrent time loops (forward and backward)',
+  { timeout: 60_000 },
+  () => {
+    it('a worker that exits as it claims its share: the caller runs every step of it', async () => {
+      await sequenceWithFault((code) => code.replace('const r = ex.recurrentWorker(a, slot, k);', 'process.exit(1);'));
+    });
 
-  it('a worker that exits in the middle of the sequence: its unfinished step is redone on the caller', async () => {
-    await sequenceWithFault((code) => code.replace('if (r < 0) return;', 'if (r < 0 || k > 0) process.exit(1);'));
-  });
+    it('a worker that exits in the middle of a sequence: its unfinished phase is redone on the caller', async () => {
+      await sequenceWithFault((code) => code.replace('if (r < 0) return;', 'if (r < 0 || k > 0) process.exit(1);'));
+    });
 
-  it('a worker that never returns (killed without a trace): stopped after a stall, its steps redone', async () => {
-    await sequenceWithFault((code) => code.replace('const r = ex.recurrentForwardWorker(a, slot, k);', 'for (;;) {}'));
-  });
+    it('a worker that never returns (killed without a trace): stopped after a stall, its steps redone', async () => {
+      await sequenceWithFault((code) => code.replace('const r = ex.recurrentWorker(a, slot, k);', 'for (;;) {}'));
+    });
 
-  it('with a live worker the threaded loop equals the reference', async () => {
-    const be = createCpuBackend({ threads: 2, thresholds: zero });
-    await be.whenThreadsReady();
-    for (let k = 0; k < 3; k++) lstmSequence(be).forEach((g, i) => expectClose(g, LSTM_WANT[i]));
-    expect(be.info.threads).toBe(2);
-    be.dispose();
-  });
-});
+    it('with a live worker the threaded loop equals the reference', async () => {
+      const be = createCpuBackend({ threads: 2, thresholds: zero });
+      await be.whenThreadsReady();
+      for (let k = 0; k < 3; k++) lstmSequence(be).forEach((g, i) => expectClose(g, LSTM_WANT[i]));
+      expect(be.info.threads).toBe(2);
+      be.dispose();
+    });
+  },
+);
 
 describe('thread counts', () => {
   it('createCpuBackend refuses threads 0, -1, NaN, Infinity and 1.5, naming the value', () => {

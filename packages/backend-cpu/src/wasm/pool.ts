@@ -32,7 +32,7 @@ export const STALL_MIN_MS = 2000;
 export const STALL_FACTOR = 50;
 
 /** Operation codes a worker understands (index into its function table). */
-export const POOL_OP = { stop: 0, gemm: 1, recurrentForward: 2 } as const;
+export const POOL_OP = { stop: 0, gemm: 1, recurrent: 2 } as const;
 
 /**
  * The worker's whole program, plain JavaScript so that it runs from a string in both Node
@@ -46,7 +46,7 @@ function ghostflowWorker(init) {
   const base = init.slot;
   try {
     const ex = new WebAssembly.Instance(init.module, { env: { memory: init.memory } }).exports;
-    const fns = [null, ex.gemm, (a, slot) => ghostflowRecurrentForward(ex, init.memory, a, slot)];
+    const fns = [null, ex.gemm, (a, slot) => ghostflowRecurrent(ex, init.memory, a, slot)];
     Atomics.store(c, base + ${READY}, 1);
     let seen = 0;
     for (;;) {
@@ -72,7 +72,7 @@ function ghostflowWorker(init) {
     ghostflowWorkerGone(c, base);
   }
 }
-function ghostflowRecurrentForward(ex, memory, a, slot) {
+function ghostflowRecurrent(ex, memory, a, slot) {
   // The time loop's waits longer than a spin sleep here, in JavaScript, on the awaited
   // thread's progress word (operand block layout: assembly/recurrent.ts).
   const words = new Int32Array(memory.buffer);
@@ -80,7 +80,7 @@ function ghostflowRecurrentForward(ex, memory, a, slot) {
   const abort = (a >> 2) + 22;
   let k = 0;
   for (;;) {
-    const r = ex.recurrentForwardWorker(a, slot, k);
+    const r = ex.recurrentWorker(a, slot, k);
     if (r < 0) return;
     k = r >> 8;
     const word = progress + (r & 255);

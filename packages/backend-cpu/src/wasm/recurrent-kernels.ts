@@ -16,8 +16,9 @@ import { ScratchLayout, type WasmRuntime } from './runtime.js';
 
 const PANEL = 16;
 /** Words of the forward operand block before the per-thread unit ranges (assembly/recurrent.ts F_*). */
-const F_UNITS = 24;
+const F_UNITS = 26;
 const F_ABORT = 22;
+const F_KIND = 23;
 const MODE_CODES: Record<RecurrentSequenceAttrs['mode'], number> = { LSTM: 0, GRU: 1, RNN_TANH: 2, RNN_RELU: 3 };
 
 /** Floats of `packB`'s output for a `[k, n]` matrix. */
@@ -63,7 +64,7 @@ export function wasmRecurrentKernels(
     const { rows: N, offsets } = stepOffsets(batchSizes);
     const isLSTM = mode === 'LSTM';
     const wsSize = recurrentWorkspaceSize(mode, N, H, P);
-    const threads = forwardThreads(B * G * H * P, Hp, wHr !== null);
+    const threads = loopThreads(B * G * H * P, H, wHr !== null);
     const L = new ScratchLayout();
     const pArgs = L.f32(F_UNITS + 2 * threads);
     const pSizes = L.f32(T);
@@ -116,16 +117,9 @@ export function wasmRecurrentKernels(
     const a = pArgs / 4;
     const words = [MODE_CODES[mode], pGi, pW, pBias, pWr, pH, pC0, pC1, pY, pWs, pGh, pHraw, pSizes, pOffs];
     i32.set(words, a);
-    i32.set([T, H, Hp, P, reverse ? 1 : 0, N, pProgress, threads, 0, 0], a + words.length);
-    const units: [number, number][] = [];
-    for (let j = 0; j < threads; j++) {
-      const chunks = Hp / PANEL;
-      const u0 = Math.floor((chunks * j) / threads) * PANEL;
-      const u1 = Math.min(H, Math.floor((chunks * (j + 1)) / threads) * PANEL);
-      units.push([u0, u1]);
-      i32.set([u0, u1], a + F_UNITS + 2 * j);
-    }
-    if (threads < 2) for (let k = 0; k < T; k++) ex.recurrentForwardStep(pArgs, k, 0, H);
+    i32.set([T, H, Hp, P, reverse ? 1 : 0, N, pProgress, threads, 0, 0], a + words.length); // kind 0: forward
+    const units = splitUnits(i32, pArgs, H, threads);
+    if (threads < 2) for (let k = 0; k < T; k++) ex.recurrentPhase(pArgs, k, 0, H);
     else runThreaded(rt.workers as WorkerPool, i32, pArgs, pProgress, units, T);
     ex.recurrentForwardFinish(pArgs);
     return [
@@ -137,41 +131,52 @@ export function wasmRecurrentKernels(
   }
 
   /**
-   * Threads for a forward time loop whose every step costs `stepMacs` in its recurrent GEMM:
+   * Threads for a time loop whose every step costs `stepMacs` in its recurrent GEMM:
    * one unless the step is large enough to repay a synchronisation per step, and never more
    * than there are 16-unit blocks to share (a projection keeps the loop on one thread: its
    * second GEMM needs every unit of the step).
    */
-  function forwardThreads(stepMacs: number, Hp: number, projection: boolean): number {
+  function loopThreads(stepMacs: number, H: number, projection: boolean): number {
     const pool = rt.workers;
     if (!pool || projection || stepMacs < th.threadMinMacs / 2) return 1;
-    return Math.max(1, Math.min(pool.available() + 1, Hp / PANEL));
+    return Math.max(1, Math.min(pool.available() + 1, Math.ceil(H / PANEL)));
   }
 
   /**
-   * The forward time loop on several threads: the caller owns `units[0]`, a worker each
-   * other range; before step k every thread waits until all have finished step k-1 (their
-   * progress words). A worker that never starts, dies, fails or stalls is adopted: the caller
-   * redoes its unfinished step (steps are idempotent) and runs its range from then on.
+   * A time loop on several threads, as `phases` phases (forward: one per step; backward:
+   * two, the second of which reads every thread's first): the caller owns `units[0]`, a
+   * worker each other range; a phase that reads other threads' output waits until each has
+   * finished the phase before (their progress words count phases). A worker that never
+   * starts, dies, fails or stalls is adopted: the caller redoes its unfinished phase (phases
+   * are repeatable) and runs its range from then on.
    */
-  function runThreaded(pool: WorkerPool, i32: Int32Array, pArgs: number, pProgress: number, units: [number, number][], T: number): void {
+  function runThreaded(
+    pool: WorkerPool,
+    i32: Int32Array,
+    pArgs: number,
+    pProgress: number,
+    units: [number, number][],
+    phases: number,
+  ): void {
     const prog = pProgress / 4;
-    const owner: number[] = units.map((_, j) => (j === 0 ? -1 : pool.post(POOL_OP.recurrentForward, [pArgs, j])));
-    let stepMs = 0;
+    const backward = i32[pArgs / 4 + F_KIND] === 1;
+    const owner: number[] = units.map((_, j) => (j === 0 ? -1 : pool.post(POOL_OP.recurrent, [pArgs, j])));
+    let phaseMs = 0;
+    const stallMs = () => Math.max(STALL_MIN_MS, STALL_FACTOR * phaseMs * (backward ? 2 : 1));
     // `taken`: the caller took the part back before any worker claimed it (nothing to join).
-    const adopt = (j: number, k: number, taken = false): void => {
+    const adopt = (j: number, q: number, taken = false): void => {
       const w = owner[j];
       owner[j] = -1;
-      if (w >= 0 && !taken) pool.join(w, Math.max(STALL_MIN_MS, STALL_FACTOR * stepMs));
-      for (let s = Atomics.load(i32, prog + j); s < k; s++) ex.recurrentForwardStep(pArgs, s, units[j][0], units[j][1]);
-      Atomics.store(i32, prog + j, k);
+      if (w >= 0 && !taken) pool.join(w, stallMs());
+      for (let s = Atomics.load(i32, prog + j); s < q; s++) ex.recurrentPhase(pArgs, s, units[j][0], units[j][1]);
+      Atomics.store(i32, prog + j, q);
       Atomics.notify(i32, prog + j);
     };
-    const awaitWorker = (j: number, k: number): void => {
+    const awaitWorker = (j: number, q: number): void => {
       const idx = prog + j;
       let spins = 0;
       let since = 0;
-      for (let v = Atomics.load(i32, idx); v < k; v = Atomics.load(i32, idx)) {
+      for (let v = Atomics.load(i32, idx); v < q; v = Atomics.load(i32, idx)) {
         if (spins < 4000) {
           spins++;
           continue;
@@ -180,41 +185,54 @@ export function wasmRecurrentKernels(
         if (since === 0) since = now;
         const state = pool.partState(owner[j]);
         const waited = now - since;
-        if (state === 'ended' || state === 'dead') return adopt(j, k);
-        if (state === 'unclaimed' && waited > Math.max(1, stepMs) && pool.takeBack(owner[j])) return adopt(j, k, true);
-        if (state === 'running' && waited > Math.max(STALL_MIN_MS, STALL_FACTOR * stepMs)) {
+        if (state === 'ended' || state === 'dead') return adopt(j, q);
+        if (state === 'unclaimed' && waited > Math.max(1, phaseMs) && pool.takeBack(owner[j])) return adopt(j, q, true);
+        if (state === 'running' && waited > stallMs()) {
           pool.abandon(owner[j]);
-          return adopt(j, k);
+          return adopt(j, q);
         }
         if (pool.blocking) Atomics.wait(i32, idx, v, 1);
       }
     };
     try {
-      for (let k = 0; k < T; k++) {
-        for (let j = 1; j < units.length; j++) if (owner[j] >= 0) awaitWorker(j, k);
+      for (let q = 0; q < phases; q++) {
+        if (!backward || (q & 1) === 1) for (let j = 1; j < units.length; j++) if (owner[j] >= 0) awaitWorker(j, q);
         const t0 = performance.now();
-        ex.recurrentForwardStep(pArgs, k, units[0][0], units[0][1]);
-        stepMs = performance.now() - t0;
+        ex.recurrentPhase(pArgs, q, units[0][0], units[0][1]);
+        phaseMs = performance.now() - t0;
         for (let j = 1; j < units.length; j++) {
           if (owner[j] >= 0) continue;
-          ex.recurrentForwardStep(pArgs, k, units[j][0], units[j][1]);
-          Atomics.store(i32, prog + j, k + 1);
+          ex.recurrentPhase(pArgs, q, units[j][0], units[j][1]);
+          Atomics.store(i32, prog + j, q + 1);
           Atomics.notify(i32, prog + j);
         }
-        Atomics.store(i32, prog, k + 1);
+        Atomics.store(i32, prog, q + 1);
         Atomics.notify(i32, prog);
       }
-      // The workers' last step.
-      for (let j = 1; j < units.length; j++) if (owner[j] >= 0) awaitWorker(j, T);
+      // The workers' last phase.
+      for (let j = 1; j < units.length; j++) if (owner[j] >= 0) awaitWorker(j, phases);
     } finally {
       // Releases any worker still waiting (only after a throw), then ends every part.
       Atomics.store(i32, pArgs / 4 + F_ABORT, 1);
       for (let j = 0; j < units.length; j++) Atomics.notify(i32, prog + j);
       for (let j = 1; j < units.length; j++) {
         const w = owner[j];
-        if (w >= 0 && !pool.join(w, Math.max(STALL_MIN_MS, STALL_FACTOR * stepMs))) adopt(j, T);
+        if (w >= 0 && !pool.join(w, stallMs())) adopt(j, phases);
       }
     }
+  }
+
+  /** Unit ranges per thread (whole 16-unit blocks, the last one possibly short) into the operand block. */
+  function splitUnits(i32: Int32Array, pArgs: number, H: number, threads: number): [number, number][] {
+    const chunks = Math.ceil(H / PANEL);
+    const units: [number, number][] = [];
+    for (let j = 0; j < threads; j++) {
+      const u0 = Math.floor((chunks * j) / threads) * PANEL;
+      const u1 = Math.min(H, Math.floor((chunks * (j + 1)) / threads) * PANEL);
+      units.push([u0, u1]);
+      i32.set([u0, u1], pArgs / 4 + F_UNITS + 2 * j);
+    }
+    return units;
   }
 
   function recurrentSequenceBackward(
@@ -233,13 +251,17 @@ export function wasmRecurrentKernels(
     const P = wHh.shape[1];
     const B = batchSizes[0];
     const T = batchSizes.length;
-    const { rows: N } = stepOffsets(batchSizes);
+    const { rows: N, offsets } = stepOffsets(batchSizes);
     const isLSTM = mode === 'LSTM';
     const isGRU = mode === 'GRU';
     const proj = wHr !== null;
     const blk = workspaceBlocks(mode, N, H, P);
+    const threads = loopThreads(B * GH * P, H, proj);
     const L = new ScratchLayout();
+    const pArgs = L.f32(F_UNITS + 2 * threads);
     const pSizes = L.f32(T);
+    const pOffs = L.f32(T);
+    const pProgress = L.f32(threads);
     const pWStage = L.f32(GH * P);
     const pWT = L.f32(packed(GH, P));
     const pWrStage = proj ? L.f32(P * H) : 0;
@@ -247,8 +269,11 @@ export function wasmRecurrentKernels(
     const pY = L.f32(N * P);
     const pWs = L.f32(recurrentWorkspaceSize(mode, N, H, P));
     const pDY = L.f32(N * P);
+    // Two buffers each for dh and dc: steps alternate (each a pure function of the last).
     const pDh = L.f32(B * P + PANEL);
+    const pDh1 = L.f32(B * P + PANEL);
     const pDc = L.f32(B * H + PANEL);
+    const pDc1 = L.f32(B * H + PANEL);
     const pDGi = L.f32(N * GH);
     const pDGh = isGRU ? L.f32(N * GH) : pDGi;
     const pDHs = proj ? L.f32(N * P) : 0;
@@ -264,7 +289,10 @@ export function wasmRecurrentKernels(
     const pDWr = proj ? L.f32(P * H + PANEL) : 0;
     const heap = rt.reserve(L.top);
     if (!heap) return js.recurrentSequenceBackward(store, wHh, wHr, y, workspace, dY, dHN, dCN, attrs);
-    new Int32Array(heap.buffer, pSizes, T).set(batchSizes);
+    const i32 = new Int32Array(heap.buffer);
+    i32.set(batchSizes, pSizes / 4);
+    i32.set(offsets, pOffs / 4);
+    i32.fill(0, pProgress / 4, pProgress / 4 + threads);
     put(heap, store, wHh, pWStage);
     // W_hh [G*H, P] as the right operand of dh = dGh W_hh.
     ex.packB(pWStage, P, 1, GH, P, pWT);
@@ -278,7 +306,20 @@ export function wasmRecurrentKernels(
     put(heap, store, dHN, pDh);
     if (dCN) put(heap, store, dCN, pDc);
     else heap.fill(0, pDc / 4, pDc / 4 + B * H);
-    ex.recurrentBackward(MODE_CODES[mode], pWT, pWrT, pY, pWs, pDY, pDh, pDc, pDGi, pDGh, pDHs, pG, pDhr, pSizes, T, H, P, reverse ? 1 : 0);
+    // Rows that join late (the forward direction's backward) read dHN / dCN from either buffer.
+    heap.copyWithin(pDh1 / 4, pDh / 4, pDh / 4 + B * P);
+    heap.copyWithin(pDc1 / 4, pDc / 4, pDc / 4 + B * H);
+    const block = new Array<number>(F_UNITS).fill(0);
+    block[0] = MODE_CODES[mode];
+    [block[1], block[2], block[3], block[4], block[5], block[6], block[7]] = [pWT, pDY, pDGi, pWrT, pDh, pDc, pDc1];
+    [block[8], block[9], block[10], block[11], block[12], block[13]] = [pY, pWs, pDGh, pG, pSizes, pOffs];
+    [block[14], block[15], block[16], block[17], block[18], block[19]] = [T, H, pDh1, P, reverse ? 1 : 0, N];
+    [block[20], block[21], block[22], block[F_KIND], block[24], block[25]] = [pProgress, threads, 0, 1, pDHs, pDhr];
+    i32.set(block, pArgs / 4);
+    const units = splitUnits(i32, pArgs, H, threads);
+    if (threads < 2) for (let q = 0; q < 2 * T; q++) ex.recurrentPhase(pArgs, q, 0, H);
+    else runThreaded(rt.workers as WorkerPool, i32, pArgs, pProgress, units, 2 * T);
+    ex.recurrentBackwardFinish(pArgs);
     // dW_hh = dGh^T hPrev over all N rows at once; dB_hh = the row sums of dGh^T.
     ex.packA(pDGh, 1, GH, GH, N, pAT);
     ex.packB(pWs + blk.hPrev * 4, P, 1, N, P, pB);
