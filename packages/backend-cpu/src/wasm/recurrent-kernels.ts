@@ -134,11 +134,13 @@ export function wasmRecurrentKernels(
    * Threads for a time loop whose every step costs `stepMacs` in its recurrent GEMM:
    * one unless the step is large enough to repay a synchronisation per step, and never more
    * than there are 16-unit blocks to share (a projection keeps the loop on one thread: its
-   * second GEMM needs every unit of the step).
+   * second GEMM needs every unit of the step). Twice the GEMM threshold: measured (A/B,
+   * loaded 2-core machine) 0.82x the one-thread time for the bench's LSTM forward (8.4M
+   * multiply-adds a step) but 1.13x for its BiLSTM (0.8M a step).
    */
   function loopThreads(stepMacs: number, H: number, projection: boolean): number {
     const pool = rt.workers;
-    if (!pool || projection || stepMacs < th.threadMinMacs / 2) return 1;
+    if (!pool || projection || stepMacs < th.threadMinMacs * 2) return 1;
     return Math.max(1, Math.min(pool.available() + 1, Math.ceil(H / PANEL)));
   }
 
