@@ -2,13 +2,19 @@
  * Whole-sequence recurrent kernels (LSTM with optional projection, GRU, RNN tanh/relu): the
  * time loop of one layer-direction runs here, over operands JavaScript laid out once per call
  * (src/wasm/recurrent-kernels.ts): the recurrent weight is packed for the GEMM once, not once
- * per step, and no step leaves wasm. The same rules as kernels.ts hold (no heap, no data, raw
- * pointers, byte addresses, element counts).
+ * per step. The same rules as kernels.ts hold (no heap, no data, raw pointers, byte
+ * addresses, element counts).
  *
  * Rows are time-major and packed: step t owns `sizes[t]` rows (i32 array at `sizes`),
- * non-increasing. The state buffers hold every batch entry; a step advances the first
- * `sizes[t]` of them, the others keep their value, which is what makes packed batches (and
- * the reverse direction, where the batch grows) need no special case.
+ * non-increasing. A step advances the first `sizes[t]` batch entries; the reverse direction's
+ * batch grows, and entries that join late start from the initial state.
+ *
+ * Threads: a step is split by hidden units (blocks of 16): each thread computes its units'
+ * gate columns of the recurrent GEMM and their cell math, and the threads meet once per step
+ * (progress words, see recurrentWorker). Every step (phase) reads only the previous step's
+ * output and writes a different buffer (h is read from y's previous rows; c, dh and dc
+ * alternate between two buffers), so a phase can be run again with the same result: the
+ * calling thread redoes the share of a worker that died mid-phase.
  * Workspace (train): the layout described in src/kernels/fused/recurrent-sequence.ts.
  */
 import { V, gemm } from './kernels';

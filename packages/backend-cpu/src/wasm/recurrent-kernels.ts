@@ -1,7 +1,9 @@
 /**
  * The wasm entries of the whole-sequence recurrent kernels (`recurrentSequence` and its
  * backward): operands are laid out in wasm memory once per call, the recurrent weight is
- * packed for the GEMM once, and the time loop runs inside wasm (assembly/recurrent.ts). The
+ * packed for the GEMM once, and the time loop runs inside wasm (assembly/recurrent.ts), one
+ * call per step (phase), split over the worker threads by hidden units when a step is large
+ * enough (the threads synchronise through progress words in wasm memory). The
  * backward's weight gradients are one GEMM each over the stacked rows (`dW_hh = dGh^T hPrev`,
  * `dW_hr = dH^T hRaw`), split over the worker threads like any large GEMM.
  */
