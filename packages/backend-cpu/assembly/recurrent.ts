@@ -26,6 +26,11 @@ const RNN_TANH = 2;
 /** Inlined helpers (static methods for the reason given on `V` in kernels.ts). */
 // biome-ignore lint/complexity/noStaticOnlyClass: see above
 class R {
+  /** Whether phase `q` reads what other threads wrote in phase q-1 (it then waits for them). */
+  @inline static needsAll(kind: i32, q: i32): bool {
+    return kind === 0 || (q & 1) === 1;
+  }
+
   /** Word `i` of an operand block. */
   @inline static arg(args: usize, i: i32): i32 {
     return load<i32>(args + ((<usize>i) << 2));
@@ -281,11 +286,6 @@ export function recurrentPhase(args: usize, q: i32, u0: i32, u1: i32): void {
   else recurrentBackwardGemm(args, q >> 1, u0, u1);
 }
 
-/** Whether phase `q` reads what other threads wrote in phase q-1 (it then waits for them). */
-@inline function needsAll(kind: i32, q: i32): bool {
-  return kind === 0 || (q & 1) === 1;
-}
-
 /**
  * A worker's share of a sequence from phase `q0`: thread `slot`'s units, phase by phase,
  * a phase that reads other threads' output after each has finished the phase before (their
@@ -304,7 +304,7 @@ export function recurrentWorker(args: usize, slot: i32, q0: i32): i32 {
   const abort = args + ((<usize>F_ABORT) << 2);
   const mine = progress + ((<usize>slot) << 2);
   for (let q = q0; q < phases; q++) {
-    if (needsAll(kind, q)) {
+    if (R.needsAll(kind, q)) {
       for (let j = 0; j < threads; j++) {
         if (j === slot) continue;
         const word = progress + ((<usize>j) << 2);
@@ -359,7 +359,7 @@ export function recurrentBackwardCell(args: usize, k: i32, u0: i32, u1: i32): vo
   const g0 = whole ? 0 : u0;
   const g1 = whole ? P : u1;
   for (let b = 0; b < n; b++) {
-    const gy = dY + (<usize>(off + b)) * rowP;
+    const gy = dY + <usize>(off + b) * rowP;
     const dv = dhIn + <usize>b * rowP;
     const gv = g + <usize>b * rowP;
     for (let i = g0; i < g1; i++) {
@@ -505,7 +505,11 @@ export function recurrentBackwardFinish(args: usize): void {
     // Even k wrote the second buffers.
     R.copy(R.argp(args, B_DH0) + ((<usize>nNext * <usize>P) << 2), R.argp(args, B_DH1) + ((<usize>nNext * <usize>P) << 2), (n - nNext) * P);
     if (isLSTM) {
-      R.copy(R.argp(args, B_DC0) + ((<usize>nNext * <usize>H) << 2), R.argp(args, B_DC1) + ((<usize>nNext * <usize>H) << 2), (n - nNext) * H);
+      R.copy(
+        R.argp(args, B_DC0) + ((<usize>nNext * <usize>H) << 2),
+        R.argp(args, B_DC1) + ((<usize>nNext * <usize>H) << 2),
+        (n - nNext) * H,
+      );
     }
   }
 }

@@ -29,6 +29,7 @@ const SLOT = 32;
  * the wait is also at least {@link STALL_FACTOR} times that.
  */
 export const STALL_MIN_MS = 2000;
+/** How many times the caller's own share a stalled part's wait lasts at least (see {@link STALL_MIN_MS}). */
 export const STALL_FACTOR = 50;
 
 /** Operation codes a worker understands (index into its function table). */

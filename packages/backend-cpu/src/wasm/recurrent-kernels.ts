@@ -189,11 +189,18 @@ export function wasmRecurrentKernels(
         if (since === 0) since = now;
         const state = pool.partState(owner[j]);
         const waited = now - since;
-        if (state === 'ended' || state === 'dead') return adopt(j, q);
-        if (state === 'unclaimed' && waited > Math.max(1, phaseMs) && pool.takeBack(owner[j])) return adopt(j, q, true);
+        if (state === 'ended' || state === 'dead') {
+          adopt(j, q);
+          return;
+        }
+        if (state === 'unclaimed' && waited > Math.max(1, phaseMs) && pool.takeBack(owner[j])) {
+          adopt(j, q, true);
+          return;
+        }
         if (state === 'running' && waited > stallMs()) {
           pool.abandon(owner[j]);
-          return adopt(j, q);
+          adopt(j, q);
+          return;
         }
         if (pool.blocking) Atomics.wait(i32, idx, v, 1);
       }
