@@ -2,7 +2,7 @@
  * Where the time goes: runs one bench workload under core's `profile()` and prints the per-kernel
  * table (calls, self time, share of the step, bytes allocated), and writes a Chrome trace.
  *
- *   node tools/bench/profile.mjs [lstm-train|gru-decode|transformer-forward|transformer-train|adam] [--steps N] [--trace file.json]
+ *   node tools/bench/profile.mjs [lstm-train|gru-decode|transformer-forward|transformer-train|lstm-forward|gru-forward|bilstm-forward|adam] [--steps N] [--trace file.json]
  *
  * Runs on the built packages (run `pnpm build` first). GHOSTFLOW_CPU_WASM=0 profiles the plain-JS
  * path. The first steps are warm-up and not profiled; the report covers the last `--steps` steps.
@@ -22,6 +22,17 @@ const STEPS = Number(opts.steps);
 const WARMUP = Number(opts.warmup);
 await ready();
 manualSeed(0);
+
+/** Inference over a batch-first sequence at the bench's sizes (main.mjs). */
+function rnnForward(Cls, s) {
+  const m = new Cls(s.input, s.hidden, { numLayers: s.layers, batchFirst: true, bidirectional: s.bidirectional });
+  m.eval();
+  const x = randn([s.batch, s.seq, s.input]);
+  return {
+    what: `${Cls.name} forward b${s.batch} t${s.seq} ${s.input}->${s.hidden} x${s.layers}${s.bidirectional ? ' bidirectional' : ''}`,
+    step: () => noGrad(() => tidy(() => m.forward(x)[0].dataSync()[0])),
+  };
+}
 
 /** Each workload: a description and a step function (sync; reads its result so the work is done). */
 const WORKLOADS = {
@@ -46,6 +57,9 @@ const WORKLOADS = {
         }),
     };
   },
+  'lstm-forward': () => rnnForward(LSTM, { batch: 32, seq: 50, input: 128, hidden: 256, layers: 2, bidirectional: false }),
+  'gru-forward': () => rnnForward(GRU, { batch: 32, seq: 50, input: 128, hidden: 256, layers: 2, bidirectional: false }),
+  'bilstm-forward': () => rnnForward(LSTM, { batch: 3, seq: 25, input: 100, hidden: 256, layers: 1, bidirectional: true }),
   'gru-decode': () => {
     const [I, H] = [256, 256];
     const gru = new GRU(I, H);

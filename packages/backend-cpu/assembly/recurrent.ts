@@ -2,13 +2,19 @@
  * Whole-sequence recurrent kernels (LSTM with optional projection, GRU, RNN tanh/relu): the
  * time loop of one layer-direction runs here, over operands JavaScript laid out once per call
  * (src/wasm/recurrent-kernels.ts): the recurrent weight is packed for the GEMM once, not once
- * per step, and no step leaves wasm. The same rules as kernels.ts hold (no heap, no data, raw
- * pointers, byte addresses, element counts).
+ * per step. The same rules as kernels.ts hold (no heap, no data, raw pointers, byte
+ * addresses, element counts).
  *
  * Rows are time-major and packed: step t owns `sizes[t]` rows (i32 array at `sizes`),
- * non-increasing. The state buffers hold every batch entry; a step advances the first
- * `sizes[t]` of them, the others keep their value, which is what makes packed batches (and
- * the reverse direction, where the batch grows) need no special case.
+ * non-increasing. A step advances the first `sizes[t]` batch entries; the reverse direction's
+ * batch grows, and entries that join late start from the initial state.
+ *
+ * Threads: a step is split by hidden units (blocks of 16): each thread computes its units'
+ * gate columns of the recurrent GEMM and their cell math, and the threads meet once per step
+ * (progress words, see recurrentWorker). Every step (phase) reads only the previous step's
+ * output and writes a different buffer (h is read from y's previous rows; c, dh and dc
+ * alternate between two buffers), so a phase can be run again with the same result: the
+ * calling thread redoes the share of a worker that died mid-phase.
  * Workspace (train): the layout described in src/kernels/fused/recurrent-sequence.ts.
  */
 import { V, gemm } from './kernels';
@@ -20,6 +26,21 @@ const RNN_TANH = 2;
 /** Inlined helpers (static methods for the reason given on `V` in kernels.ts). */
 // biome-ignore lint/complexity/noStaticOnlyClass: see above
 class R {
+  /** Whether phase `q` reads what other threads wrote in phase q-1 (it then waits for them). */
+  @inline static needsAll(kind: i32, q: i32): bool {
+    return kind === 0 || (q & 1) === 1;
+  }
+
+  /** Word `i` of an operand block. */
+  @inline static arg(args: usize, i: i32): i32 {
+    return load<i32>(args + ((<usize>i) << 2));
+  }
+
+  /** Word `i` of an operand block, as an address. */
+  @inline static argp(args: usize, i: i32): usize {
+    return <usize>load<u32>(args + ((<usize>i) << 2));
+  }
+
   /** Copies `count` floats (regions do not overlap). */
   @inline static copy(dst: usize, src: usize, count: i32): void {
     memory.copy(dst, src, (<usize>count) << 2);
@@ -52,249 +73,443 @@ class R {
   }
 }
 
+// Operand block of a forward sequence (i32 words at `args`), written once per call by
+// src/wasm/recurrent-kernels.ts and read by every thread of the time loop.
+const F_MODE = 0;
+const F_GI = 1; // [N, G*H] input projections (+ b_ih), rows of step t from offs[t]
+const F_W = 2; // W_hh^T [P, G*Hp] packed: each gate padded to Hp = ceil(H/16)*16 columns
+const F_BIAS = 3; // b_hh padded like W's columns (0 = none)
+const F_WR = 4; // W_hr^T [H, P] packed (0 = no projection)
+const F_H0 = 5; // [B, P]: h0; at the end hN
+const F_C0 = 6; // [B, H]: c0, and the state of even steps' inputs; at the end cN
+const F_C1 = 7; // [B, H]: the other state buffer (steps alternate: each is a pure function of the last)
+const F_Y = 8; // [N, P] (+16 floats) output; step t's rows are the h that step t+1 reads
+const F_WS = 9; // workspace (0 = inference)
+const F_GH = 10; // [B, G*Hp] (+16 floats) scratch of the recurrent GEMM
+const F_HRAW = 11; // [B, H] (+16 floats) scratch: unprojected h
+const F_SIZES = 12; // i32 [T]
+const F_OFFS = 13; // i32 [T]: first row of each step
+const F_T = 14;
+const F_HID = 15;
+const F_HP = 16;
+const F_P = 17;
+const F_REV = 18;
+const F_N = 19;
+const F_PROGRESS = 20; // i32 per thread: steps it has finished
+const F_THREADS = 21;
+const F_ABORT = 22; // i32 set to 1 by the caller to release the workers
+const F_KIND = 23; // 0 = forward (one phase per step), 1 = backward (two)
+const F_UNITS = 26; // i32 pairs [u0, u1) per thread
+
+// The backward's operand block: the words above that both share (mode, y, ws, sizes, offs,
+// T, H, P, reverse, N, progress, threads, abort, kind, units) and these.
+const B_WT = 1; // W_hh [G*H, P] packed
+const B_DY = 2; // [N, P]
+const B_DGI = 3; // [N, G*H] out
+const B_WRT = 4; // W_hr [P, H] packed (0 = none)
+const B_DH0 = 5; // [B, P] (+16 floats): dHN, the state gradient of even steps' inputs; at the end dH0
+const B_DC0 = 6; // [B, H]: dCN likewise; at the end dC0
+const B_DC1 = 7;
+const B_DGH = 10; // [N, G*H] out (GRU; else = dGi)
+const B_G = 11; // [B, P] (+16) scratch: the gradient reaching each step's h
+const B_DH1 = 16;
+const B_DHS = 24; // [N, P] out (projection only)
+const B_DHR = 25; // [B, H] (+16) scratch
+
 /**
- * Forward over all steps. `gi` `[N, G*H]`; `wPack` is W_hh^T `[P, G*H]` packed by packB;
- * `bias` padded to 16 floats (0 = none); `wrPack` W_hr^T `[H, P]` packed (0 = no projection);
- * `hState` `[B, P]` / `cState` `[B, H]` hold h0 / c0 and end as hN / cN (hState readable 16
- * floats past its end); `y` `[N, P]`; `ws` the workspace (0 = inference); `gh` `[B, G*H]` and
- * `hraw` `[B, H]` scratch (16 floats of slack each).
+ * Step `k` (in processing order) of a forward sequence, for hidden units [u0, u1) (u0 a
+ * multiple of 16; a range other than [0, H) needs no projection). Reads step k-1's rows of
+ * y (all units) and the state buffer of parity k, writes only units [u0, u1) of step k's y
+ * rows, of the other state buffer, of the workspace and of gh: threads owning disjoint
+ * ranges run the same step concurrently, and running a step again gives the same values.
  */
-export function recurrentForward(
-  mode: i32,
-  gi: usize,
-  wPack: usize,
-  bias: usize,
-  wrPack: usize,
-  hState: usize,
-  cState: usize,
-  y: usize,
-  ws: usize,
-  gh: usize,
-  hraw: usize,
-  sizes: usize,
-  T: i32,
-  H: i32,
-  P: i32,
-  reverse: i32,
-): void {
+export function recurrentForwardStep(args: usize, k: i32, u0: i32, u1: i32): void {
+  const mode = R.arg(args, F_MODE);
+  const T = R.arg(args, F_T);
+  const H = R.arg(args, F_HID);
+  const Hp = R.arg(args, F_HP);
+  const P = R.arg(args, F_P);
+  const reverse = R.arg(args, F_REV) !== 0;
+  const N = R.arg(args, F_N);
+  const ws = R.argp(args, F_WS);
+  const wrPack = R.argp(args, F_WR);
+  const sizes = R.argp(args, F_SIZES);
+  const offs = R.argp(args, F_OFFS);
+  const gi = R.argp(args, F_GI);
+  const gh = R.argp(args, F_GH);
+  const y = R.argp(args, F_Y);
+  const h0 = R.argp(args, F_H0);
+  const hraw = R.argp(args, F_HRAW);
   const G = mode === LSTM ? 4 : mode === GRU ? 3 : 1;
   const GH = G * H;
-  let N = 0;
-  for (let t = 0; t < T; t++) N += load<i32>(sizes + ((<usize>t) << 2));
-  const panels = (GH + 15) / 16;
-  const panelsP = (P + 15) / 16;
-  const vecEnd = (<usize>(H & ~3)) << 2;
-  const end = (<usize>H) << 2;
-  const hb = (<usize>H) << 2;
-  const one = f32x4.splat(1.0);
+  const GHp = G * Hp;
+  const t = reverse ? T - 1 - k : k;
+  const n = load<i32>(sizes + ((<usize>t) << 2));
+  const off = load<i32>(offs + ((<usize>t) << 2));
+  // Rows [0, m1) continue from step k-1's y rows; rows [m1, n) start here from h0 (the reverse
+  // direction's batch grows).
+  let m1 = 0;
+  let yPrev: usize = 0;
+  if (k > 0) {
+    const tp = reverse ? t + 1 : t - 1;
+    m1 = min(n, load<i32>(sizes + ((<usize>tp) << 2)));
+    yPrev = y + ((<usize>load<i32>(offs + ((<usize>tp) << 2)) * <usize>P) << 2);
+  }
+  const cIn = R.argp(args, (k & 1) === 0 ? F_C0 : F_C1);
+  const cOut = R.argp(args, (k & 1) === 0 ? F_C1 : F_C0);
+  const whole = u0 === 0 && u1 === H;
+  const rowP = (<usize>P) << 2;
+  // gh[:, gate columns of the units] = h W_hh^T + b_hh: one GEMM per gate and row source.
+  const wPack = R.argp(args, F_W);
+  const bias = R.argp(args, F_BIAS);
+  const ghTail = gh + ((<usize>m1 * <usize>GHp) << 2);
+  const h0Tail = h0 + <usize>m1 * rowP;
+  const gates = whole ? 1 : G;
+  for (let g = 0; g < gates; g++) {
+    const qa = whole ? 0 : (g * Hp + u0) >> 4;
+    const qb = whole ? GHp >> 4 : (g * Hp + ((u1 + 15) & ~15)) >> 4;
+    if (m1 > 0) gemm(yPrev, 0, P, wPack, 0, gh, 0, bias, m1, GHp, P, qa, qb);
+    if (n > m1) gemm(h0Tail, 0, P, wPack, 0, ghTail, 0, bias, n - m1, GHp, P, qa, qb);
+  }
   const acts = ws + R.block(mode, N, H, P, 0);
   const blk1 = ws + R.block(mode, N, H, P, 1);
-  const hPrev = ws + R.block(mode, N, H, P, 2);
-  const hRaw = ws + R.block(mode, N, H, P, 3);
-  let off = reverse ? N : 0;
+  const hPrevWs = ws + R.block(mode, N, H, P, 2);
+  const hRawWs = ws + R.block(mode, N, H, P, 3);
+  const c0 = (<usize>u0) << 2;
+  const end = (<usize>u1) << 2;
+  const vecEnd = min(end, (<usize>(H & ~3)) << 2);
+  const hb = (<usize>H) << 2;
+  const hpb = (<usize>Hp) << 2;
+  const one = f32x4.splat(1.0);
+  for (let b = 0; b < n; b++) {
+    const row = <usize>(off + b);
+    const hOld = b < m1 ? yPrev + <usize>b * rowP : h0 + <usize>b * rowP;
+    // The workspace's previous h: this thread's columns (all P of them when whole).
+    if (ws !== 0) {
+      if (whole) R.copy(hPrevWs + row * rowP, hOld, P);
+      else R.copy(hPrevWs + row * rowP + c0, hOld + c0, u1 - u0);
+    }
+    const x = gi + ((row * <usize>GH) << 2);
+    const g = gh + ((<usize>b * <usize>GHp) << 2);
+    const yRow = y + row * rowP;
+    const a = acts + ((row * <usize>GH) << 2);
+    if (mode === LSTM) {
+      const sb = <usize>b * hb;
+      const dst = wrPack !== 0 ? hraw + sb : yRow;
+      const cp = blk1 + ((row * <usize>H) << 2);
+      for (let o: usize = c0; o < end; ) {
+        const tail = o >= vecEnd;
+        const ig = V.vsigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
+        const fg = V.vsigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hpb + o, tail)));
+        const gg = V.vtanh(f32x4.add(V.ld(x + 2 * hb + o, tail), V.ld(g + 2 * hpb + o, tail)));
+        const og = V.vsigmoid(f32x4.add(V.ld(x + 3 * hb + o, tail), V.ld(g + 3 * hpb + o, tail)));
+        const cPrev = V.ld(cIn + sb + o, tail);
+        const cn = f32x4.add(f32x4.mul(fg, cPrev), f32x4.mul(ig, gg));
+        V.st(cOut + sb + o, cn, tail);
+        V.st(dst + o, f32x4.mul(og, V.vtanh(cn)), tail);
+        if (ws !== 0) {
+          V.st(a + o, ig, tail);
+          V.st(a + hb + o, fg, tail);
+          V.st(a + 2 * hb + o, gg, tail);
+          V.st(a + 3 * hb + o, og, tail);
+          V.st(cp + o, cPrev, tail);
+        }
+        o += tail ? 4 : 16;
+      }
+      if (wrPack !== 0 && ws !== 0) R.copy(hRawWs + ((row * <usize>H) << 2), hraw + sb, H);
+    } else if (mode === GRU) {
+      const gn = blk1 + ((row * <usize>H) << 2);
+      for (let o: usize = c0; o < end; ) {
+        const tail = o >= vecEnd;
+        const rg = V.vsigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
+        const zg = V.vsigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hpb + o, tail)));
+        const ghn = V.ld(g + 2 * hpb + o, tail);
+        const ng = V.vtanh(f32x4.add(V.ld(x + 2 * hb + o, tail), f32x4.mul(rg, ghn)));
+        V.st(yRow + o, f32x4.add(f32x4.mul(f32x4.sub(one, zg), ng), f32x4.mul(zg, V.ld(hOld + o, tail))), tail);
+        if (ws !== 0) {
+          V.st(a + o, rg, tail);
+          V.st(a + hb + o, zg, tail);
+          V.st(a + 2 * hb + o, ng, tail);
+          V.st(gn + o, ghn, tail);
+        }
+        o += tail ? 4 : 16;
+      }
+    } else {
+      const tanhMode = mode === RNN_TANH;
+      for (let o: usize = c0; o < end; ) {
+        const tail = o >= vecEnd;
+        V.st(yRow + o, R.rnnAct(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)), tanhMode), tail);
+        o += tail ? 4 : 16;
+      }
+    }
+  }
+  // The projection: y rows = h_raw W_hr^T (whole range only).
+  if (wrPack !== 0) gemm(hraw, 0, H, wrPack, 0, y + <usize>off * rowP, 0, 0, n, P, H, 0, (P + 15) >> 4);
+}
+
+/**
+ * After the last step: each batch entry's final h (its y row of the last step it took part
+ * in) into h0's buffer and its final c into c0's buffer.
+ */
+export function recurrentForwardFinish(args: usize): void {
+  const T = R.arg(args, F_T);
+  const H = R.arg(args, F_HID);
+  const P = R.arg(args, F_P);
+  const reverse = R.arg(args, F_REV) !== 0;
+  const sizes = R.argp(args, F_SIZES);
+  const offs = R.argp(args, F_OFFS);
+  const y = R.argp(args, F_Y);
+  const h0 = R.argp(args, F_H0);
+  const isLSTM = R.arg(args, F_MODE) === LSTM;
   for (let k = 0; k < T; k++) {
     const t = reverse ? T - 1 - k : k;
     const n = load<i32>(sizes + ((<usize>t) << 2));
-    if (reverse) off -= n;
-    // gh = h[0:n] W_hh^T + b_hh: the one GEMM of the step.
-    gemm(hState, 0, P, wPack, 0, gh, 0, bias, n, GH, P, 0, panels);
-    if (ws !== 0) R.copy(hPrev + ((<usize>off * <usize>P) << 2), hState, n * P);
-    if (mode === LSTM && ws !== 0) R.copy(blk1 + ((<usize>off * <usize>H) << 2), cState, n * H);
-    for (let b = 0; b < n; b++) {
-      const row = <usize>(off + b);
-      const x = gi + ((row * <usize>GH) << 2);
-      const g = gh + ((<usize>b * <usize>GH) << 2);
-      const sb = <usize>b * hb;
-      if (mode === LSTM) {
-        const a = acts + ((row * <usize>GH) << 2);
-        const dst = wrPack !== 0 ? hraw + sb : hState + ((<usize>b * <usize>P) << 2);
-        for (let o: usize = 0; o < end; ) {
-          const tail = o >= vecEnd;
-          const ig = V.vsigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
-          const fg = V.vsigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hb + o, tail)));
-          const gg = V.vtanh(f32x4.add(V.ld(x + 2 * hb + o, tail), V.ld(g + 2 * hb + o, tail)));
-          const og = V.vsigmoid(f32x4.add(V.ld(x + 3 * hb + o, tail), V.ld(g + 3 * hb + o, tail)));
-          const cn = f32x4.add(f32x4.mul(fg, V.ld(cState + sb + o, tail)), f32x4.mul(ig, gg));
-          V.st(cState + sb + o, cn, tail);
-          V.st(dst + o, f32x4.mul(og, V.vtanh(cn)), tail);
-          if (ws !== 0) {
-            V.st(a + o, ig, tail);
-            V.st(a + hb + o, fg, tail);
-            V.st(a + 2 * hb + o, gg, tail);
-            V.st(a + 3 * hb + o, og, tail);
-          }
-          o += tail ? 4 : 16;
-        }
-        if (wrPack !== 0 && ws !== 0) R.copy(hRaw + ((row * <usize>H) << 2), hraw + sb, H);
-      } else if (mode === GRU) {
-        const a = acts + ((row * <usize>GH) << 2);
-        const hs = hState + sb;
-        for (let o: usize = 0; o < end; ) {
-          const tail = o >= vecEnd;
-          const rg = V.vsigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
-          const zg = V.vsigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hb + o, tail)));
-          const ghn = V.ld(g + 2 * hb + o, tail);
-          const ng = V.vtanh(f32x4.add(V.ld(x + 2 * hb + o, tail), f32x4.mul(rg, ghn)));
-          V.st(hs + o, f32x4.add(f32x4.mul(f32x4.sub(one, zg), ng), f32x4.mul(zg, V.ld(hs + o, tail))), tail);
-          if (ws !== 0) {
-            V.st(a + o, rg, tail);
-            V.st(a + hb + o, zg, tail);
-            V.st(a + 2 * hb + o, ng, tail);
-            V.st(blk1 + ((row * <usize>H) << 2) + o, ghn, tail);
-          }
-          o += tail ? 4 : 16;
-        }
-      } else {
-        const hs = hState + sb;
-        const tanhMode = mode === RNN_TANH;
-        for (let o: usize = 0; o < end; ) {
-          const tail = o >= vecEnd;
-          V.st(hs + o, R.rnnAct(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)), tanhMode), tail);
-          o += tail ? 4 : 16;
-        }
-      }
+    const nNext = k + 1 < T ? load<i32>(sizes + ((<usize>(reverse ? t - 1 : t + 1)) << 2)) : 0;
+    if (nNext >= n) continue;
+    const off = load<i32>(offs + ((<usize>t) << 2));
+    R.copy(h0 + ((<usize>nNext * <usize>P) << 2), y + ((<usize>(off + nNext) * <usize>P) << 2), (n - nNext) * P);
+    const cOut = R.argp(args, (k & 1) === 0 ? F_C1 : F_C0);
+    const cFinal = R.argp(args, F_C0);
+    if (isLSTM && cOut !== cFinal) {
+      R.copy(cFinal + ((<usize>nNext * <usize>H) << 2), cOut + ((<usize>nNext * <usize>H) << 2), (n - nNext) * H);
     }
-    // The projection: h[0:n] = h_raw W_hr^T, one GEMM into the state.
-    if (wrPack !== 0) gemm(hraw, 0, H, wrPack, 0, hState, 0, 0, n, P, H, 0, panelsP);
-    R.copy(y + ((<usize>off * <usize>P) << 2), hState, n * P);
-    if (!reverse) off += n;
   }
 }
 
 /**
- * Backward over all steps, in the reverse of the forward's order. `wPackT` is W_hh `[G*H, P]`
- * packed by packB, `wrPackT` W_hr `[P, H]` packed (0 = none); `y` the forward output, `ws` its
- * workspace, `dY` `[N, P]`; `dh` `[B, P]` / `dc` `[B, H]` hold dHN / dCN and end as dH0 / dC0
- * (dh readable 16 floats past its end); writes `dGi` `[N, G*H]`, `dGh` (GRU; the hidden gate
- * sums' gradient, else pass dGi), `dHs` `[N, P]` (the gradient of each projected h, for
- * dW_hr; 0 without projection). `g` `[B, P]` and `dhr` `[B, H]` are scratch (16 floats slack).
+ * Runs phase `q` of a sequence for units [u0, u1): forward, step q; backward, the cell part
+ * of step q/2 (even q) or its recurrent GEMM (odd q).
  */
-export function recurrentBackward(
-  mode: i32,
-  wPackT: usize,
-  wrPackT: usize,
-  y: usize,
-  ws: usize,
-  dY: usize,
-  dh: usize,
-  dc: usize,
-  dGi: usize,
-  dGh: usize,
-  dHs: usize,
-  g: usize,
-  dhr: usize,
-  sizes: usize,
-  T: i32,
-  H: i32,
-  P: i32,
-  reverse: i32,
-): void {
+export function recurrentPhase(args: usize, q: i32, u0: i32, u1: i32): void {
+  if (R.arg(args, F_KIND) === 0) recurrentForwardStep(args, q, u0, u1);
+  else if ((q & 1) === 0) recurrentBackwardCell(args, q >> 1, u0, u1);
+  else recurrentBackwardGemm(args, q >> 1, u0, u1);
+}
+
+/**
+ * A worker's share of a sequence from phase `q0`: thread `slot`'s units, phase by phase,
+ * a phase that reads other threads' output after each has finished the phase before (their
+ * progress words count phases). A wait that a short spin does not end is left to
+ * JavaScript (which sleeps on the word, then calls again from the phase returned): returns
+ * `(q << 8) | j` when phase q waits for thread j, or -1 when done or the caller set the
+ * abort word.
+ */
+export function recurrentWorker(args: usize, slot: i32, q0: i32): i32 {
+  const kind = R.arg(args, F_KIND);
+  const phases = R.arg(args, F_T) * (kind === 0 ? 1 : 2);
+  const threads = R.arg(args, F_THREADS);
+  const u0 = R.arg(args, F_UNITS + 2 * slot);
+  const u1 = R.arg(args, F_UNITS + 2 * slot + 1);
+  const progress = R.argp(args, F_PROGRESS);
+  const abort = args + ((<usize>F_ABORT) << 2);
+  const mine = progress + ((<usize>slot) << 2);
+  for (let q = q0; q < phases; q++) {
+    if (R.needsAll(kind, q)) {
+      for (let j = 0; j < threads; j++) {
+        if (j === slot) continue;
+        const word = progress + ((<usize>j) << 2);
+        let spins = 0;
+        while (atomic.load<i32>(word) < q) {
+          if (atomic.load<i32>(abort) !== 0) return -1;
+          if (++spins > 20000) return (q << 8) | j;
+        }
+      }
+    }
+    recurrentPhase(args, q, u0, u1);
+    atomic.store<i32>(mine, q + 1);
+    atomic.notify(mine, 8);
+  }
+  return -1;
+}
+
+/**
+ * The cell part of backward step `k` (in the backward's processing order: the forward's
+ * reversed) for units [u0, u1) (the whole range with a projection): g = dY + dh for the
+ * step's rows, then the gate gradients into dGi (and dGh) and the cell state gradient into
+ * the other dc buffer. Reads the dh/dc buffers of parity k, writes only its units: repeatable.
+ */
+export function recurrentBackwardCell(args: usize, k: i32, u0: i32, u1: i32): void {
+  const mode = R.arg(args, F_MODE);
+  const T = R.arg(args, F_T);
+  const H = R.arg(args, F_HID);
+  const P = R.arg(args, F_P);
+  const reverse = R.arg(args, F_REV) !== 0;
+  const N = R.arg(args, F_N);
+  const ws = R.argp(args, F_WS);
+  const y = R.argp(args, F_Y);
+  const sizes = R.argp(args, F_SIZES);
+  const offs = R.argp(args, F_OFFS);
+  const dY = R.argp(args, B_DY);
+  const dGi = R.argp(args, B_DGI);
+  const dGh = R.argp(args, B_DGH);
+  const wrPackT = R.argp(args, B_WRT);
+  const g = R.argp(args, B_G);
+  const dhr = R.argp(args, B_DHR);
+  const dhIn = R.argp(args, (k & 1) === 0 ? B_DH0 : B_DH1);
+  const dcIn = R.argp(args, (k & 1) === 0 ? B_DC0 : B_DC1);
+  const dcOut = R.argp(args, (k & 1) === 0 ? B_DC1 : B_DC0);
   const G = mode === LSTM ? 4 : mode === GRU ? 3 : 1;
   const GH = G * H;
-  let N = 0;
-  for (let t = 0; t < T; t++) N += load<i32>(sizes + ((<usize>t) << 2));
-  const panelsP = (P + 15) / 16;
-  const panelsH = (H + 15) / 16;
-  const vecEnd = (<usize>(H & ~3)) << 2;
-  const end = (<usize>H) << 2;
-  const hb = (<usize>H) << 2;
-  const one = f32x4.splat(1.0);
-  const zero = f32x4.splat(0);
+  const t = reverse ? k : T - 1 - k;
+  const n = load<i32>(sizes + ((<usize>t) << 2));
+  const off = load<i32>(offs + ((<usize>t) << 2));
+  const rowP = (<usize>P) << 2;
+  const whole = u0 === 0 && u1 === H;
+  // g = dY[rows] + the state gradient flowing back from the later step (this thread's columns).
+  const g0 = whole ? 0 : u0;
+  const g1 = whole ? P : u1;
+  for (let b = 0; b < n; b++) {
+    const gy = dY + <usize>(off + b) * rowP;
+    const dv = dhIn + <usize>b * rowP;
+    const gv = g + <usize>b * rowP;
+    for (let i = g0; i < g1; i++) {
+      const o = (<usize>i) << 2;
+      store<f32>(gv + o, load<f32>(gy + o) + load<f32>(dv + o));
+    }
+  }
+  let dOut = g;
+  if (mode === LSTM && wrPackT !== 0) {
+    R.copy(R.argp(args, B_DHS) + <usize>off * rowP, g, n * P);
+    gemm(g, 0, P, wrPackT, 0, dhr, 0, 0, n, H, P, 0, (H + 15) >> 4);
+    dOut = dhr;
+  }
   const acts = ws + R.block(mode, N, H, P, 0);
   const blk1 = ws + R.block(mode, N, H, P, 1);
   const hPrev = ws + R.block(mode, N, H, P, 2);
-  let off = reverse ? 0 : N;
+  const c0 = (<usize>u0) << 2;
+  const end = (<usize>u1) << 2;
+  const vecEnd = min(end, (<usize>(H & ~3)) << 2);
+  const hb = (<usize>H) << 2;
+  const one = f32x4.splat(1.0);
+  const zero = f32x4.splat(0);
+  for (let b = 0; b < n; b++) {
+    const row = <usize>(off + b);
+    const a = acts + ((row * <usize>GH) << 2);
+    const d = dGi + ((row * <usize>GH) << 2);
+    const sb = <usize>b * hb;
+    if (mode === LSTM) {
+      const cp = blk1 + ((row * <usize>H) << 2);
+      const dv = dOut + sb;
+      for (let o: usize = c0; o < end; ) {
+        const tail = o >= vecEnd;
+        const ig = V.ld(a + o, tail);
+        const fg = V.ld(a + hb + o, tail);
+        const gg = V.ld(a + 2 * hb + o, tail);
+        const og = V.ld(a + 3 * hb + o, tail);
+        const cPrev = V.ld(cp + o, tail);
+        const tc = V.vtanh(f32x4.add(f32x4.mul(fg, cPrev), f32x4.mul(ig, gg)));
+        const dhv = V.ld(dv + o, tail);
+        const dcv = f32x4.add(V.ld(dcIn + sb + o, tail), f32x4.mul(f32x4.mul(dhv, og), f32x4.sub(one, f32x4.mul(tc, tc))));
+        V.st(d + o, f32x4.mul(f32x4.mul(dcv, gg), f32x4.mul(ig, f32x4.sub(one, ig))), tail);
+        V.st(d + hb + o, f32x4.mul(f32x4.mul(dcv, cPrev), f32x4.mul(fg, f32x4.sub(one, fg))), tail);
+        V.st(d + 2 * hb + o, f32x4.mul(f32x4.mul(dcv, ig), f32x4.sub(one, f32x4.mul(gg, gg))), tail);
+        V.st(d + 3 * hb + o, f32x4.mul(f32x4.mul(dhv, tc), f32x4.mul(og, f32x4.sub(one, og))), tail);
+        V.st(dcOut + sb + o, f32x4.mul(dcv, fg), tail);
+        o += tail ? 4 : 16;
+      }
+    } else if (mode === GRU) {
+      const e = dGh + ((row * <usize>GH) << 2);
+      const hp = hPrev + ((row * <usize>H) << 2);
+      const gn = blk1 + ((row * <usize>H) << 2);
+      const gv = g + sb;
+      for (let o: usize = c0; o < end; ) {
+        const tail = o >= vecEnd;
+        const rg = V.ld(a + o, tail);
+        const zg = V.ld(a + hb + o, tail);
+        const ng = V.ld(a + 2 * hb + o, tail);
+        const gr = V.ld(gv + o, tail);
+        const dn = f32x4.mul(f32x4.mul(gr, f32x4.sub(one, zg)), f32x4.sub(one, f32x4.mul(ng, ng)));
+        const dz = f32x4.mul(f32x4.mul(gr, f32x4.sub(V.ld(hp + o, tail), ng)), f32x4.mul(zg, f32x4.sub(one, zg)));
+        const dr = f32x4.mul(f32x4.mul(dn, V.ld(gn + o, tail)), f32x4.mul(rg, f32x4.sub(one, rg)));
+        V.st(d + o, dr, tail);
+        V.st(d + hb + o, dz, tail);
+        V.st(d + 2 * hb + o, dn, tail);
+        V.st(e + o, dr, tail);
+        V.st(e + hb + o, dz, tail);
+        V.st(e + 2 * hb + o, f32x4.mul(dn, rg), tail);
+        o += tail ? 4 : 16;
+      }
+    } else {
+      const yv = y + ((row * <usize>H) << 2);
+      const gv = g + sb;
+      const tanhMode = mode === RNN_TANH;
+      for (let o: usize = c0; o < end; ) {
+        const tail = o >= vecEnd;
+        const v = V.ld(yv + o, tail);
+        const deriv = tanhMode ? f32x4.sub(one, f32x4.mul(v, v)) : v128.and(f32x4.gt(v, zero), one);
+        V.st(d + o, f32x4.mul(V.ld(gv + o, tail), deriv), tail);
+        o += tail ? 4 : 16;
+      }
+    }
+  }
+}
+
+/**
+ * The recurrent GEMM of backward step `k` for state columns [u0, u1): dh[0:n] = dGh[rows]
+ * W_hh into the dh buffer of the other parity (GRU adds its direct path g z). Reads every
+ * thread's dGh of the step (the caller of this phase has waited for them).
+ */
+export function recurrentBackwardGemm(args: usize, k: i32, u0: i32, u1: i32): void {
+  const mode = R.arg(args, F_MODE);
+  const T = R.arg(args, F_T);
+  const H = R.arg(args, F_HID);
+  const P = R.arg(args, F_P);
+  const reverse = R.arg(args, F_REV) !== 0;
+  const N = R.arg(args, F_N);
+  const G = mode === LSTM ? 4 : mode === GRU ? 3 : 1;
+  const GH = G * H;
+  const t = reverse ? k : T - 1 - k;
+  const n = load<i32>(R.argp(args, F_SIZES) + ((<usize>t) << 2));
+  const off = load<i32>(R.argp(args, F_OFFS) + ((<usize>t) << 2));
+  const dhOut = R.argp(args, (k & 1) === 0 ? B_DH1 : B_DH0);
+  const whole = u0 === 0 && u1 === H;
+  const qa = whole ? 0 : u0 >> 4;
+  const qb = whole ? (P + 15) >> 4 : (u1 + 15) >> 4;
+  gemm(R.argp(args, B_DGH) + ((<usize>off * <usize>GH) << 2), 0, GH, R.argp(args, B_WT), 0, dhOut, 0, 0, n, P, GH, qa, qb);
+  if (mode === GRU) {
+    // The direct path h' = ... + z h.
+    const acts = R.argp(args, F_WS) + R.block(mode, N, H, P, 0);
+    const g = R.argp(args, B_G);
+    const hb = (<usize>H) << 2;
+    const c0 = (<usize>u0) << 2;
+    const end = (<usize>u1) << 2;
+    const vecEnd = min(end, (<usize>(H & ~3)) << 2);
+    for (let b = 0; b < n; b++) {
+      const a = acts + ((<usize>(off + b) * <usize>GH) << 2);
+      const sb = <usize>b * hb;
+      for (let o: usize = c0; o < end; ) {
+        const tail = o >= vecEnd;
+        V.st(dhOut + sb + o, f32x4.add(V.ld(dhOut + sb + o, tail), f32x4.mul(V.ld(g + sb + o, tail), V.ld(a + hb + o, tail))), tail);
+        o += tail ? 4 : 16;
+      }
+    }
+  }
+}
+
+/**
+ * After the backward's last step: each batch entry's dH0 (the dh buffer its last step
+ * wrote) into the first dh buffer, and its dC0 likewise.
+ */
+export function recurrentBackwardFinish(args: usize): void {
+  const T = R.arg(args, F_T);
+  const H = R.arg(args, F_HID);
+  const P = R.arg(args, F_P);
+  const reverse = R.arg(args, F_REV) !== 0;
+  const sizes = R.argp(args, F_SIZES);
+  const isLSTM = R.arg(args, F_MODE) === LSTM;
   for (let k = 0; k < T; k++) {
     const t = reverse ? k : T - 1 - k;
     const n = load<i32>(sizes + ((<usize>t) << 2));
-    if (!reverse) off -= n;
-    // g = dY[rows] + the state gradient flowing back from the later step.
-    const gy = dY + ((<usize>off * <usize>P) << 2);
-    const count = n * P;
-    for (let i = 0; i < count; i++) {
-      const o = (<usize>i) << 2;
-      store<f32>(g + o, load<f32>(gy + o) + load<f32>(dh + o));
+    const nNext = k + 1 < T ? load<i32>(sizes + ((<usize>(reverse ? t + 1 : t - 1)) << 2)) : 0;
+    if (nNext >= n || (k & 1) === 1) continue;
+    // Even k wrote the second buffers.
+    R.copy(R.argp(args, B_DH0) + ((<usize>nNext * <usize>P) << 2), R.argp(args, B_DH1) + ((<usize>nNext * <usize>P) << 2), (n - nNext) * P);
+    if (isLSTM) {
+      R.copy(
+        R.argp(args, B_DC0) + ((<usize>nNext * <usize>H) << 2),
+        R.argp(args, B_DC1) + ((<usize>nNext * <usize>H) << 2),
+        (n - nNext) * H,
+      );
     }
-    let dOut = g;
-    if (mode === LSTM && wrPackT !== 0) {
-      R.copy(dHs + ((<usize>off * <usize>P) << 2), g, count);
-      gemm(g, 0, P, wrPackT, 0, dhr, 0, 0, n, H, P, 0, panelsH);
-      dOut = dhr;
-    }
-    for (let b = 0; b < n; b++) {
-      const row = <usize>(off + b);
-      const a = acts + ((row * <usize>GH) << 2);
-      const d = dGi + ((row * <usize>GH) << 2);
-      const sb = <usize>b * hb;
-      if (mode === LSTM) {
-        const cp = blk1 + ((row * <usize>H) << 2);
-        const dv = dOut + sb;
-        for (let o: usize = 0; o < end; ) {
-          const tail = o >= vecEnd;
-          const ig = V.ld(a + o, tail);
-          const fg = V.ld(a + hb + o, tail);
-          const gg = V.ld(a + 2 * hb + o, tail);
-          const og = V.ld(a + 3 * hb + o, tail);
-          const c0 = V.ld(cp + o, tail);
-          const tc = V.vtanh(f32x4.add(f32x4.mul(fg, c0), f32x4.mul(ig, gg)));
-          const dhv = V.ld(dv + o, tail);
-          const dcv = f32x4.add(V.ld(dc + sb + o, tail), f32x4.mul(f32x4.mul(dhv, og), f32x4.sub(one, f32x4.mul(tc, tc))));
-          V.st(d + o, f32x4.mul(f32x4.mul(dcv, gg), f32x4.mul(ig, f32x4.sub(one, ig))), tail);
-          V.st(d + hb + o, f32x4.mul(f32x4.mul(dcv, c0), f32x4.mul(fg, f32x4.sub(one, fg))), tail);
-          V.st(d + 2 * hb + o, f32x4.mul(f32x4.mul(dcv, ig), f32x4.sub(one, f32x4.mul(gg, gg))), tail);
-          V.st(d + 3 * hb + o, f32x4.mul(f32x4.mul(dhv, tc), f32x4.mul(og, f32x4.sub(one, og))), tail);
-          V.st(dc + sb + o, f32x4.mul(dcv, fg), tail);
-          o += tail ? 4 : 16;
-        }
-      } else if (mode === GRU) {
-        const e = dGh + ((row * <usize>GH) << 2);
-        const hp = hPrev + ((row * <usize>H) << 2);
-        const gn = blk1 + ((row * <usize>H) << 2);
-        const gv = g + sb;
-        for (let o: usize = 0; o < end; ) {
-          const tail = o >= vecEnd;
-          const rg = V.ld(a + o, tail);
-          const zg = V.ld(a + hb + o, tail);
-          const ng = V.ld(a + 2 * hb + o, tail);
-          const gr = V.ld(gv + o, tail);
-          const dn = f32x4.mul(f32x4.mul(gr, f32x4.sub(one, zg)), f32x4.sub(one, f32x4.mul(ng, ng)));
-          const dz = f32x4.mul(f32x4.mul(gr, f32x4.sub(V.ld(hp + o, tail), ng)), f32x4.mul(zg, f32x4.sub(one, zg)));
-          const dr = f32x4.mul(f32x4.mul(dn, V.ld(gn + o, tail)), f32x4.mul(rg, f32x4.sub(one, rg)));
-          V.st(d + o, dr, tail);
-          V.st(d + hb + o, dz, tail);
-          V.st(d + 2 * hb + o, dn, tail);
-          V.st(e + o, dr, tail);
-          V.st(e + hb + o, dz, tail);
-          V.st(e + 2 * hb + o, f32x4.mul(dn, rg), tail);
-          o += tail ? 4 : 16;
-        }
-      } else {
-        const yv = y + ((row * <usize>H) << 2);
-        const gv = g + sb;
-        const tanhMode = mode === RNN_TANH;
-        for (let o: usize = 0; o < end; ) {
-          const tail = o >= vecEnd;
-          const v = V.ld(yv + o, tail);
-          const deriv = tanhMode ? f32x4.sub(one, f32x4.mul(v, v)) : v128.and(f32x4.gt(v, zero), one);
-          V.st(d + o, f32x4.mul(V.ld(gv + o, tail), deriv), tail);
-          o += tail ? 4 : 16;
-        }
-      }
-    }
-    // dh[0:n] = dGh[rows] W_hh: the one GEMM of the step (overwrites the state gradient).
-    gemm(dGh + ((<usize>off * <usize>GH) << 2), 0, GH, wPackT, 0, dh, 0, 0, n, P, GH, 0, panelsP);
-    if (mode === GRU) {
-      // The direct path h' = ... + z h.
-      for (let b = 0; b < n; b++) {
-        const a = acts + ((<usize>(off + b) * <usize>GH) << 2);
-        const sb = <usize>b * hb;
-        for (let o: usize = 0; o < end; ) {
-          const tail = o >= vecEnd;
-          V.st(dh + sb + o, f32x4.add(V.ld(dh + sb + o, tail), f32x4.mul(V.ld(g + sb + o, tail), V.ld(a + hb + o, tail))), tail);
-          o += tail ? 4 : 16;
-        }
-      }
-    }
-    if (reverse) off += n;
   }
 }

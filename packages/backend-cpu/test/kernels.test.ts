@@ -436,6 +436,14 @@ describe('where', () => {
 });
 
 describe('reduce', () => {
+  it('sums over leading axes (bias gradients) in float64, as the general walk does', () => {
+    // Column 0 cancels only with a float64 accumulator (float32 loses the 1 beside 1e8).
+    const x = t([1e8, 2, 1, 3, -1e8, 4, 0.5, 5], [4, 2]);
+    check(K.reduce(x, { op: 'sum', axes: [0] }), 'float32', [1.5, 14]);
+    // Leading two of three axes, at an offset into the buffer.
+    const v = raw([9, 9, 1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2], [4, 2, 1], 'float32', 2);
+    check(K.reduce(v, { op: 'sum', axes: [0, 1] }), 'float32', [16, 20]);
+  });
   const X = [1, 2, 3, 4, 5, 6];
 
   it('sum / prod / max / min over each axis, both, and none', () => {

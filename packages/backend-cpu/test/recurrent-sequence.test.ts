@@ -99,6 +99,11 @@ const SETUPS: Setup[] = [
   { mode: 'GRU', H: 93, P: 93, batchSizes: [5, 5, 5, 3, 1], reverse: false },
   { mode: 'RNN_TANH', H: 33, P: 33, batchSizes: [4, 3, 1], reverse: true },
   { mode: 'RNN_RELU', H: 130, P: 130, batchSizes: [3, 3, 3], reverse: false },
+  // Several 16-unit blocks (the threaded time loop splits them) in the reverse direction,
+  // whose batch grows, and a padded last block.
+  { mode: 'LSTM', H: 72, P: 72, batchSizes: [8, 8, 5, 3, 3, 1], reverse: true },
+  { mode: 'GRU', H: 40, P: 40, batchSizes: [7, 6, 6, 2, 1], reverse: true },
+  { mode: 'GRU', H: 64, P: 64, batchSizes: [4, 4, 4, 4], reverse: false },
 ];
 
 describe('recurrentSequence kernels: wasm equals the JavaScript reference', () => {

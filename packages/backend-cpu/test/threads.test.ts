@@ -13,7 +13,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import type { Worker as NodeWorker } from 'node:worker_threads';
-import { BackendError, type DataId, type TensorView, contiguousStrides } from '@ghostflow/core';
+import { BackendError, type DataId, type TensorView, contiguousStrides, recurrentWorkspaceSize } from '@ghostflow/core';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { type CpuBackend, createCpuBackend, getCpuThreads, setCpuThreads } from '../src/cpu-backend.js';
 
@@ -161,6 +161,93 @@ describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread',
     be.dispose();
   });
 });
+
+/**
+ * Values of an LSTM sequence (H 72: a padded tail block) with a packed batch on `be`, forward
+ * and backward (both time loops are threaded).
+ */
+function lstmSequence(be: CpuBackend): Float32Array[] {
+  const H = 72;
+  const batchSizes = [6, 6, 5, 5, 3, 3, 2, 1];
+  const N = batchSizes.reduce((a, b) => a + b, 0);
+  const B = batchSizes[0];
+  const wave = (n: number, f: number) => Float32Array.from({ length: n }, (_, i) => 0.5 * Math.sin(i * f));
+  const f = be.fused as Required<CpuBackend['fused']>;
+  const wHh = view(
+    be,
+    wave(4 * H * H, 0.07).map((v) => v / 4),
+    [4 * H, H],
+  );
+  const attrs = { mode: 'LSTM', batchSizes, hiddenSize: H, reverse: false, train: true } as const;
+  const [y, hN, cN, ws] = f.recurrentSequence(
+    view(be, wave(N * 4 * H, 0.31), [N, 4 * H]),
+    view(be, wave(B * H, 0.17), [B, H]),
+    view(be, wave(B * H, 0.23), [B, H]),
+    wHh,
+    view(be, wave(4 * H, 0.5), [4 * H]),
+    null,
+    attrs,
+  );
+  const wsSize = recurrentWorkspaceSize('LSTM', N, H, H);
+  const grads = f.recurrentSequenceBackward(
+    wHh,
+    null,
+    { dataId: y, dtype: 'float32', shape: [N, H], strides: [H, 1], offset: 0 },
+    { dataId: ws as DataId, dtype: 'float32', shape: [wsSize], strides: [1], offset: 0 },
+    view(be, wave(N * H, 0.13), [N, H]),
+    view(be, wave(B * H, 0.41), [B, H]),
+    view(be, wave(B * H, 0.29), [B, H]),
+    { ...attrs, hasBias: true },
+  );
+  const read = (id: DataId | null, n: number) => be.readSync?.(id as DataId, 'float32', n) as Float32Array;
+  const sizes = [N * 4 * H, B * H, B * H, 4 * H * H, 4 * H];
+  return [read(y, N * H), read(hN, B * H), read(cN, B * H), ...sizes.map((n, i) => read(grads[i], n))];
+}
+const LSTM_WANT = lstmSequence(js);
+
+/** Runs the sequence on a fresh 2-thread backend whose worker runs `inject`ed code, until the worker is gone. */
+async function sequenceWithFault(injected: (code: string) => string): Promise<void> {
+  vi.spyOn(console, 'warn').mockImplementation(() => {});
+  inject = injected;
+  const be = createCpuBackend({ threads: 2, thresholds: zero });
+  await be.whenThreadsReady();
+  expect(be.info).toMatchObject({ threads: 2, readyWorkers: 1 });
+  // Under load the caller may take a part back before the worker claims it (exact too).
+  for (let k = 0; k < 5 && be.info.threads === 2; k++) {
+    const got = await withWatchdog(30_000, () => lstmSequence(be));
+    got.forEach((g, i) => expectClose(g, LSTM_WANT[i]));
+  }
+  expect(be.info.threads).toBe(1);
+  const again = await withWatchdog(30_000, () => lstmSequence(be));
+  again.forEach((g, i) => expectClose(g, LSTM_WANT[i]));
+  be.dispose();
+}
+
+describe.skipIf(cores < 2)(
+  'a dead worker never blocks the threaded recurrent time loops (forward and backward)',
+  { timeout: 60_000 },
+  () => {
+    it('a worker that exits as it claims its share: the caller runs every step of it', async () => {
+      await sequenceWithFault((code) => code.replace('const r = ex.recurrentWorker(a, slot, k);', 'process.exit(1);'));
+    });
+
+    it('a worker that exits in the middle of a sequence: its unfinished phase is redone on the caller', async () => {
+      await sequenceWithFault((code) => code.replace('if (r < 0) return;', 'if (r < 0 || k > 0) process.exit(1);'));
+    });
+
+    it('a worker that never returns (killed without a trace): stopped after a stall, its steps redone', async () => {
+      await sequenceWithFault((code) => code.replace('const r = ex.recurrentWorker(a, slot, k);', 'for (;;) {}'));
+    });
+
+    it('with a live worker the threaded loop equals the reference', async () => {
+      const be = createCpuBackend({ threads: 2, thresholds: zero });
+      await be.whenThreadsReady();
+      for (let k = 0; k < 3; k++) lstmSequence(be).forEach((g, i) => expectClose(g, LSTM_WANT[i]));
+      expect(be.info.threads).toBe(2);
+      be.dispose();
+    });
+  },
+);
 
 describe('thread counts', () => {
   it('createCpuBackend refuses threads 0, -1, NaN, Infinity and 1.5, naming the value', () => {

@@ -27,6 +27,8 @@ export function reduce(store: CpuStore, x: TensorView, attrs: { op: ReduceOp; ax
     (out.data as TypedArray).set(rowMajorValues(src, x));
     return out;
   }
+  const leading = leadingSum(store, x, axes, op);
+  if (leading) return leading;
   // With the reduced axes moved last, the inputs of output element o are the consecutive
   // positions [o * r, (o + 1) * r) of the permuted row-major walk.
   const perm = moveAxesLast(x.shape, x.strides, axes);
@@ -82,5 +84,32 @@ export function reduce(store: CpuStore, x: TensorView, attrs: { op: ReduceOp; ax
     p = end;
     dst[o] = acc;
   }
+  return out;
+}
+
+/**
+ * A float32 sum over the leading axes of a contiguous tensor (a bias gradient: `g.sum(0)`
+ * over every row) as a row-by-row sweep into float64 accumulators, or null for anything
+ * else. Each output adds its inputs in the same order as the general walk, so the result is
+ * the same to the bit; the general walk first builds an index per input element, which for
+ * a [rows, n] gradient costs more than the sum.
+ */
+function leadingSum(store: CpuStore, x: TensorView, axes: readonly number[], op: ReduceOp): DataId | null {
+  if (op !== 'sum' || x.dtype !== 'float32' || axes.some((a, i) => a !== i)) return null;
+  let expected = 1;
+  for (let d = x.shape.length - 1; d >= 0; d--) {
+    if (x.shape[d] !== 1 && x.strides[d] !== expected) return null;
+    expected *= x.shape[d];
+  }
+  const rows = sizeOf(x.shape.slice(0, axes.length));
+  const n = sizeOf(x.shape.slice(axes.length));
+  const src = (store.data(x.dataId) as Float32Array).subarray(x.offset, x.offset + rows * n);
+  const acc = new Float64Array(n);
+  for (let i = 0; i < rows; i++) {
+    const row = i * n;
+    for (let j = 0; j < n; j++) acc[j] += src[row + j];
+  }
+  const out = store.alloc('float32', n);
+  (out.data as Float32Array).set(acc);
   return out;
 }

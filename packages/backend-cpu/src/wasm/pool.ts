@@ -28,8 +28,9 @@ const SLOT = 32;
  * runs the part itself. A live worker's part takes about as long as the caller's own, so
  * the wait is also at least {@link STALL_FACTOR} times that.
  */
-const STALL_MIN_MS = 2000;
-const STALL_FACTOR = 50;
+export const STALL_MIN_MS = 2000;
+/** How many times the caller's own share a stalled part's wait lasts at least (see {@link STALL_MIN_MS}). */
+export const STALL_FACTOR = 50;
 
 /**
  * Operation codes a worker understands (index into its function table, `WORKER_FNS`). Every
@@ -47,10 +48,11 @@ export const POOL_OP = {
   binaryND: 7,
   sumRows: 8,
   sumCols: 9,
+  recurrent: 10,
 } as const;
 
 /** The kernel exports behind each {@link POOL_OP} code, in code order (0 = stop has none). */
-const WORKER_FNS = 'null, ex.gemm, ex.packA, ex.attentionHeads, ex.softmaxRows, ex.layerNormPart, ex.unary, ex.binaryND, ex.sumRows, ex.sumCols';
+const WORKER_FNS = 'null, ex.gemm, ex.packA, ex.attentionHeads, ex.softmaxRows, ex.layerNormPart, ex.unary, ex.binaryND, ex.sumRows, ex.sumCols, (a, slot) => ghostflowRecurrent(ex, init.memory, a, slot)';
 
 /**
  * The worker's whole program, plain JavaScript so that it runs from a string in both Node
@@ -88,6 +90,22 @@ function ghostflowWorker(init) {
     }
   } finally {
     ghostflowWorkerGone(c, base);
+  }
+}
+function ghostflowRecurrent(ex, memory, a, slot) {
+  // The time loop's waits longer than a spin sleep here, in JavaScript, on the awaited
+  // thread's progress word (operand block layout: assembly/recurrent.ts).
+  const words = new Int32Array(memory.buffer);
+  const progress = words[(a >> 2) + 20] >> 2;
+  const abort = (a >> 2) + 22;
+  let k = 0;
+  for (;;) {
+    const r = ex.recurrentWorker(a, slot, k);
+    if (r < 0) return;
+    k = r >> 8;
+    const word = progress + (r & 255);
+    const v = Atomics.load(words, word);
+    if (v < k && Atomics.load(words, abort) === 0) Atomics.wait(words, word, v, 2);
   }
 }
 function ghostflowWorkerGone(c, base) {
@@ -264,6 +282,81 @@ export class WorkerPool {
       if (Atomics.exchange(c, base + FAILED, 0) !== 0) failed = true;
     }
     if (failed) throw new Error('cpu backend: a worker thread failed while running a kernel');
+  }
+
+  /**
+   * Posts one part of `op` to a ready worker that runs alongside the caller for as long as
+   * the caller drives it (a job whose threads synchronise among themselves, like the
+   * recurrent time loop); the worker's index, or -1 when no worker is ready. The caller
+   * must end it with {@link WorkerPool.join} and must not wait on the part without checking
+   * {@link WorkerPool.partState} (the worker may die or never start).
+   */
+  post(op: number, args: PartArgs): number {
+    this.start();
+    const c = this.control;
+    for (let w = 0; w < this.handles.length && !this.stopped; w++) {
+      const base = w * SLOT;
+      if (this.isDead(w) || Atomics.load(c, base + READY) !== 1 || Atomics.load(c, base + TAKEN) === 0) continue;
+      c[base + OP] = op;
+      c[base + NARGS] = args.length;
+      for (let i = 0; i < args.length; i++) c[base + ARGS + i] = args[i];
+      const seq = (this.seq[w] + 1) | 0;
+      this.seq[w] = seq;
+      Atomics.store(c, base + SEQ, seq);
+      Atomics.store(c, base + TAKEN, 0);
+      Atomics.notify(c, base + SEQ);
+      return w;
+    }
+    return -1;
+  }
+
+  /**
+   * Where worker `w`'s posted part stands: 'running' (claimed, not finished), 'unclaimed'
+   * (no worker has started it yet), 'ended' (finished or failed), or 'dead' (its thread is
+   * gone; what it wrote may be partial).
+   */
+  partState(w: number): 'running' | 'unclaimed' | 'ended' | 'dead' {
+    const c = this.control;
+    const base = w * SLOT;
+    if (Atomics.load(c, base + DONE) === this.seq[w]) return 'ended';
+    if (this.isDead(w)) {
+      this.markDead(w);
+      return 'dead';
+    }
+    return Atomics.load(c, base + TAKEN) === 0 ? 'unclaimed' : 'running';
+  }
+
+  /** Takes back worker `w`'s posted part if no worker has started it; true when taken. */
+  takeBack(w: number): boolean {
+    return Atomics.compareExchange(this.control, w * SLOT + TAKEN, 0, 2) === 0;
+  }
+
+  /**
+   * Stops worker `w` for good (a part it runs has stalled): terminated and marked dead, and
+   * given time to stop before the caller redoes its work, as for a stalled GEMM part.
+   */
+  abandon(w: number): void {
+    const c = this.control;
+    const base = w * SLOT;
+    this.handles[w]?.terminate();
+    this.markDead(w);
+    if (this.canBlock) Atomics.wait(c, base + SEQ, Atomics.load(c, base + SEQ), 200);
+  }
+
+  /**
+   * Ends a part from {@link WorkerPool.post} once the caller no longer needs it: waits for it
+   * to return (it is about to, or was told to stop) and clears a failure flag; a worker that
+   * does not return within `stallMs` is abandoned. True when the part ended normally.
+   */
+  join(w: number, stallMs: number): boolean {
+    if (this.takeBack(w)) return false;
+    const ok = this.waitFor(w, stallMs);
+    return Atomics.exchange(this.control, w * SLOT + FAILED, 0) === 0 && ok;
+  }
+
+  /** Whether this thread may block in Atomics.wait (Node's main thread may; a page's may not). */
+  get blocking(): boolean {
+    return this.canBlock;
   }
 
   /**

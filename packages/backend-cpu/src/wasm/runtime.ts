@@ -47,44 +47,9 @@ export interface KernelExports {
     batch: number,
     hidden: number,
   ): void;
-  recurrentForward(
-    mode: number,
-    gi: number,
-    wPack: number,
-    bias: number,
-    wrPack: number,
-    hState: number,
-    cState: number,
-    y: number,
-    ws: number,
-    gh: number,
-    hraw: number,
-    sizes: number,
-    steps: number,
-    hidden: number,
-    out: number,
-    reverse: number,
-  ): void;
-  recurrentBackward(
-    mode: number,
-    wPackT: number,
-    wrPackT: number,
-    y: number,
-    ws: number,
-    dY: number,
-    dh: number,
-    dc: number,
-    dGi: number,
-    dGh: number,
-    dHs: number,
-    g: number,
-    dhr: number,
-    sizes: number,
-    steps: number,
-    hidden: number,
-    out: number,
-    reverse: number,
-  ): void;
+  recurrentPhase(args: number, phase: number, u0: number, u1: number): void;
+  recurrentForwardFinish(args: number): void;
+  recurrentBackwardFinish(args: number): void;
   gruCellBackward(
     gi: number,
     gh: number,
