@@ -493,6 +493,25 @@ describe('reduce', () => {
     check(K.reduce(t([1e8, 1, 1, 1, 1, -1e8], [6]), { op: 'sum', axes: [0] }), 'float32', [4], 0);
   });
 
+  it('float32 sum over leading dims of a contiguous offset view: row-order float64 sums, rounded once', () => {
+    // [6, 2, 3] at offset 2 of a larger buffer; summing dims 0 and 0-1 (a bias gradient's shape).
+    const vals = Array.from({ length: 36 }, (_, i) => ((i * 7919) % 23) / 7 - 1.5);
+    vals[0] = 1e8; // first row of column 0 ...
+    vals[30] = -1e8; // ... and its last: the ones between must survive (float64 accumulation)
+    for (let r = 1; r < 5; r++) vals[r * 6] = 1;
+    const v = raw([9, 9, ...vals, 9], [6, 2, 3], [6, 3, 1], 'float32', 2);
+    const f32 = Float32Array.from(vals);
+    const want = (cols: number) =>
+      Array.from({ length: cols }, (_, c) => {
+        let acc = 0;
+        for (let r = 0; r < 36 / cols; r++) acc += f32[r * cols + c];
+        return Math.fround(acc);
+      });
+    expect(want(6)[0]).toBe(4);
+    check(K.reduce(v, { op: 'sum', axes: [0] }), 'float32', want(6), 0);
+    check(K.reduce(v, { op: 'sum', axes: [0, 1] }), 'float32', want(3), 0);
+  });
+
   it('any / all on bool with strided and broadcast inputs; 0-d', () => {
     check(K.reduce(colMajor([0, 1, 0, 0, 0, 0], 2, 3, 'bool'), { op: 'any', axes: [1] }), 'bool', [1, 0]);
     check(K.reduce(t([1, 1, 1, 1, 0, 1], [2, 3], 'bool'), { op: 'all', axes: [0] }), 'bool', [1, 0, 1]);

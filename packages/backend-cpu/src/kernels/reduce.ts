@@ -1,7 +1,7 @@
 /** The `reduce` kernel: sum/prod/max/min/any/all over a set of axes. */
 import { type DataId, type ReduceOp, type TensorView, type TypedArray, sizeOf } from '@ghostflow/core';
 import type { CpuStore } from '../storage.js';
-import { dimSize, moveAxesLast, rowMajorValues, stridedOffsets } from '../strided.js';
+import { dimSize, isContiguousView, moveAxesLast, rowMajorValues, stridedOffsets } from '../strided.js';
 
 /** The value reducing an empty set gives (also the accumulator's start). */
 const IDENTITY: Record<ReduceOp, number> = {
@@ -26,6 +26,9 @@ export function reduce(store: CpuStore, x: TensorView, attrs: { op: ReduceOp; ax
     const out = store.alloc(x.dtype, sizeOf(x.shape));
     (out.data as TypedArray).set(rowMajorValues(src, x));
     return out;
+  }
+  if (op === 'sum' && x.dtype === 'float32' && leadingAxes(axes, x.shape.length) && isContiguousView(x)) {
+    return sumLeading(store, src, x, axes.length);
   }
   // With the reduced axes moved last, the inputs of output element o are the consecutive
   // positions [o * r, (o + 1) * r) of the permuted row-major walk.
@@ -82,5 +85,27 @@ export function reduce(store: CpuStore, x: TensorView, attrs: { op: ReduceOp; ax
     p = end;
     dst[o] = acc;
   }
+  return out;
+}
+
+/** Whether `axes` are the first dims `0..k-1` (some, not all, of `rank`). */
+function leadingAxes(axes: readonly number[], rank: number): boolean {
+  if (axes.length >= rank) return false;
+  for (let i = 0; i < axes.length; i++) if (axes[i] !== i) return false;
+  return true;
+}
+
+/**
+ * float32 sum over the first `lead` dims of a contiguous view (a bias gradient: `[rows, n]`
+ * summed to `[n]`): whole rows added into float64 accumulators, in row order, so each output
+ * sees the same additions in the same order as the general walk, without its offsets array.
+ */
+function sumLeading(store: CpuStore, src: TypedArray, x: TensorView, lead: number): DataId {
+  const rows = sizeOf(x.shape.slice(0, lead));
+  const n = sizeOf(x.shape.slice(lead));
+  const acc = new Float64Array(n);
+  for (let r = 0, p = x.offset; r < rows; r++, p += n) for (let c = 0; c < n; c++) acc[c] += src[p + c];
+  const out = store.alloc('float32', n);
+  (out.data as TypedArray).set(acc);
   return out;
 }
