@@ -2,7 +2,7 @@
  * Where the time goes: runs one bench workload under core's `profile()` and prints the per-kernel
  * table (calls, self time, share of the step, bytes allocated), and writes a Chrome trace.
  *
- *   node tools/bench/profile.mjs [lstm-train|gru-decode|transformer-forward|transformer-train|lstm-forward|gru-forward|bilstm-forward|adam] [--steps N] [--trace file.json]
+ *   node tools/bench/profile.mjs [lstm-train|wordlm-train|gru-decode|transformer-forward|transformer-train|lstm-forward|gru-forward|bilstm-forward|adam] [--steps N] [--trace file.json]
  *
  * Runs on the built packages (run `pnpm build` first). GHOSTFLOW_CPU_WASM=0 profiles the plain-JS
  * path. The first steps are warm-up and not profiled; the report covers the last `--steps` steps.
@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import '@ghostflow/backend-cpu';
 import { manualSeed, noGrad, profile, randint, randn, ready, tidy } from '@ghostflow/core';
-import { Adam, GRU, LSTM, Linear, TransformerEncoderLayer, crossEntropy, mseLoss } from '@ghostflow/nn';
+import { Adam, Dropout, Embedding, GRU, LSTM, Linear, TransformerEncoderLayer, clipGradNorm, crossEntropy, mseLoss } from '@ghostflow/nn';
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -60,6 +60,43 @@ const WORKLOADS = {
   'lstm-forward': () => rnnForward(LSTM, { batch: 32, seq: 50, input: 128, hidden: 256, layers: 2, bidirectional: false }),
   'gru-forward': () => rnnForward(GRU, { batch: 32, seq: 50, input: 128, hidden: 256, layers: 2, bidirectional: false }),
   'bilstm-forward': () => rnnForward(LSTM, { batch: 3, seq: 25, input: 100, hidden: 256, layers: 1, bidirectional: true }),
+  'wordlm-train': () => {
+    // The bench's wordlm-train (pytorch/examples word_language_model): 2-layer LSTM LM, SGD + clipping.
+    const [ntoken, emsize, nhid, bptt, batch, segments] = [10000, 32, 64, 16, 8, 8];
+    const encoder = new Embedding(ntoken, emsize);
+    const rnn = new LSTM(emsize, nhid, { numLayers: 2, dropout: 0.2 });
+    const decoder = new Linear(nhid, ntoken);
+    const drop = new Dropout(0.2);
+    const params = [encoder, rnn, decoder].flatMap((m) => m.parameters());
+    const data = randint(0, ntoken, [segments * bptt + 1, batch], { dtype: 'int32' });
+    let hidden = null;
+    let position = 0;
+    return {
+      what: `word_language_model train step, ntoken ${ntoken}, emsize ${emsize}, nhid ${nhid} x2, bptt ${bptt}, batch ${batch}`,
+      step: () => {
+        const start = position;
+        position = (position + bptt) % (segments * bptt);
+        const [loss, ...carried] = tidy(() => {
+          const input = data.narrow(0, start, bptt);
+          const targets = data.narrow(0, start + 1, bptt).reshape(-1);
+          for (const p of params) p.grad = null;
+          const [output, next] = rnn.forward(drop.forward(encoder.forward(input)), hidden);
+          const l = crossEntropy(decoder.forward(drop.forward(output)).reshape(-1, ntoken), targets);
+          l.backward();
+          clipGradNorm(params, 0.25);
+          noGrad(() => {
+            for (const p of params) p.sub_(p.grad, { alpha: 20 });
+          });
+          return [l.detach(), ...next.map((h) => h.detach())];
+        });
+        if (hidden) for (const h of hidden) h.dispose();
+        hidden = carried;
+        const v = loss.dataSync()[0];
+        loss.dispose();
+        return v;
+      },
+    };
+  },
   'gru-decode': () => {
     const [I, H] = [256, 256];
     const gru = new GRU(I, H);

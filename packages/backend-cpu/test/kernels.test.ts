@@ -314,6 +314,18 @@ describe('binary', () => {
     check(K.binary(t([1, -1, 0], [3]), t([0, 0, 0], [3]), { op: 'div' }), 'float32', [I, -I, N]);
   });
 
+  it('a scalar (all strides 0) on either side, strided other side, int32 wrap and bool results', () => {
+    const s7 = raw([9, 7], [2, 3], [0, 0], 'float32', 1);
+    check(K.binary(s7, colMajor([1, 2, 3, 4, 5, 6], 2, 3), { op: 'sub' }), 'float32', [6, 5, 4, 3, 2, 1]);
+    check(K.binary(s7, t([1, 7, 9], [3]), { op: 'lt' }), 'bool', [0, 0, 1]);
+    check(K.binary(t([1, 7, 9], [3]), raw([7], [3], [0]), { op: 'ge' }), 'bool', [0, 1, 1]);
+    const big = raw([65536], [2], [0], 'int32');
+    check(K.binary(t([65536, -3], [2], 'int32'), big, { op: 'mul' }), 'int32', [0, -196608]);
+    check(K.binary(big, t([2147418112, 1], [2], 'int32'), { op: 'add' }), 'int32', [-2147483648, 65537]);
+    check(K.binary(raw([1], [2], [0], 'bool'), t([0, 1], [2], 'bool'), { op: 'add' }), 'bool', [1, 1]);
+    check(K.binary(raw([4], [1, 0], [0, 0]), t([], [1, 0]), { op: 'add' }), 'float32', []);
+  });
+
   it('float32 rounding: 0.1 + 0.2 rounds once to float32', () => {
     check(K.binary(t([0.1], [1]), t([0.2], [1]), { op: 'add' }), 'float32', [f32(f32(0.1) + f32(0.2))], 0);
   });
@@ -499,6 +511,25 @@ describe('reduce', () => {
 
   it('float32 sum accumulates in float64 (1e8 + 1 + 1 ... keeps the ones)', () => {
     check(K.reduce(t([1e8, 1, 1, 1, 1, -1e8], [6]), { op: 'sum', axes: [0] }), 'float32', [4], 0);
+  });
+
+  it('float32 sum over leading dims of a contiguous offset view: row-order float64 sums, rounded once', () => {
+    // [6, 2, 3] at offset 2 of a larger buffer; summing dims 0 and 0-1 (a bias gradient's shape).
+    const vals = Array.from({ length: 36 }, (_, i) => ((i * 7919) % 23) / 7 - 1.5);
+    vals[0] = 1e8; // first row of column 0 ...
+    vals[30] = -1e8; // ... and its last: the ones between must survive (float64 accumulation)
+    for (let r = 1; r < 5; r++) vals[r * 6] = 1;
+    const v = raw([9, 9, ...vals, 9], [6, 2, 3], [6, 3, 1], 'float32', 2);
+    const f32 = Float32Array.from(vals);
+    const want = (cols: number) =>
+      Array.from({ length: cols }, (_, c) => {
+        let acc = 0;
+        for (let r = 0; r < 36 / cols; r++) acc += f32[r * cols + c];
+        return Math.fround(acc);
+      });
+    expect(want(6)[0]).toBe(4);
+    check(K.reduce(v, { op: 'sum', axes: [0] }), 'float32', want(6), 0);
+    check(K.reduce(v, { op: 'sum', axes: [0, 1] }), 'float32', want(3), 0);
   });
 
   it('any / all on bool with strided and broadcast inputs; 0-d', () => {

@@ -4,7 +4,7 @@
  * reductions, posWeight, swap, ...), plus gradchecks and the module classes.
  */
 import '@ghostflow/backend-cpu';
-import { type Tensor, gradcheck, setBackend, tensor } from '@ghostflow/core';
+import { type Tensor, enableGrad, grad, gradcheck, gradients, randn, setBackend, tensor } from '@ghostflow/core';
 import {
   BCELoss,
   BCEWithLogitsLoss,
@@ -141,6 +141,34 @@ describe('crossEntropy / nllLoss', () => {
     expect(none.shape).toEqual([2, 2]);
     expect(vals(none)[3]).toBe(0);
     const r = await gradcheck((a: Tensor) => F.crossEntropy(a, t, { weight: tensor([1, 2, 3]), labelSmoothing: 0.1 }), [x]);
+    expect(r.ok, JSON.stringify(r.mismatches)).toBe(true);
+  });
+
+  it('class-index gradient (one log-softmax + pick node) equals log-softmax then nllLoss, and is twice differentiable', async () => {
+    const x = randn([3, 5, 2]);
+    const t = int([
+      [4, 0],
+      [1, -100],
+      [2, 2],
+    ]);
+    for (const reduction of ['mean', 'sum', 'none'] as const) {
+      const opts = { weight: tensor([1, 2, 3, 0.5, 1.5]), reduction };
+      const [gx] = grad((a: Tensor) => F.crossEntropy(a, t, opts).sum())(x);
+      const [want] = grad((a: Tensor) => F.nllLoss(a.logSoftmax(1), t, opts).sum())(x);
+      close(vals(gx), vals(want), 1e-6);
+    }
+    // Second order: the gradient rule is built from differentiable ops.
+    const v = randn([3, 5, 2]);
+    const r = await gradcheck(
+      (a: Tensor) =>
+        enableGrad(() => {
+          // gradcheck's finite differences call this under noGrad with a plain tensor.
+          const l = a.requiresGrad ? a : a.detach().requiresGrad_(true);
+          const [g] = gradients(F.crossEntropy(l, t, { weight: tensor([1, 2, 3, 0.5, 1.5]) }), [l], null, { createGraph: true });
+          return (g as Tensor).mul(v).sum();
+        }),
+      [x],
+    );
     expect(r.ok, JSON.stringify(r.mismatches)).toBe(true);
   });
 

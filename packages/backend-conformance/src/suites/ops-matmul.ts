@@ -82,6 +82,36 @@ export function opsMatmulSuite(ctx: SuiteContext): void {
       ]);
       for (const t of [a, b, ga as Tensor, gb as Tensor]) t.dispose();
     });
+    it('of stacked operands against one matrix equals the per-batch products (batch dims merged, split, permuted)', async () => {
+      // [..., M, K] @ [K, N] may run as one [batch*M, K] GEMM when the batch dims merge with M;
+      // each layout below must give the products of the 2-D slices, in the batch order.
+      const [x, w] = seededHostInputs([
+        [3, 4, 2, 5],
+        [5, 3],
+      ]).map((h) => tensor(h.data).reshape(h.shape));
+      const made: Tensor[] = [];
+      const keep = (t: Tensor) => {
+        made.push(t);
+        return t;
+      };
+      const layouts = [
+        x, // contiguous
+        keep(x.permute([1, 0, 2, 3])), // batch dims permuted
+        keep(x.transpose(1, 2)), // rows and a batch dim swapped
+        keep(x.narrow(0, 1, 1)), // a size-1 batch dim
+        keep(x.narrow(1, 1, 2)), // a strided slice
+      ];
+      for (const a of layouts) {
+        const want: number[] = [];
+        const [b0, b1] = a.shape;
+        for (let i = 0; i < b0; i++) {
+          for (let j = 0; j < b1; j++) want.push(...(await keep(matmul(keep(keep(a.select(0, i)).select(0, j)), w)).data()));
+        }
+        await expectTensor(keep(matmul(a, w)), want, { shape: [...a.shape.slice(0, 3), 3] });
+      }
+      for (const t of made) t.dispose();
+      for (const t of [x, w]) t.dispose();
+    });
     it('rejects bad shapes and dtypes, naming them', () => {
       const a = zeros([2, 3]);
       const b = zeros([4, 5]);

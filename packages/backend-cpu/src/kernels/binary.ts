@@ -62,13 +62,36 @@ export function binary(store: CpuStore, a: TensorView, b: TensorView, attrs: { o
   const { op } = attrs;
   const outDType = binaryOutDType(op, a.dtype);
   const size = sizeOf(a.shape);
+  const base = (a.dtype === 'int32' ? INT_OVERRIDES[op] : undefined) ?? FLOAT_OPS[op];
+  // Arithmetic on bool inputs (add = or, mul = and in PyTorch) must still store 0/1.
+  const f: Fn = outDType === 'bool' && !BOOL_RESULT.has(op) ? (x, y) => (base(x, y) !== 0 ? 1 : 0) : base;
+  // A scalar operand (every stride 0: `x.add(2.5)`) is read once, not spread into an array.
+  const aOne = size > 0 && allStrideZero(a);
+  const bOne = size > 0 && allStrideZero(b);
+  if (aOne !== bOne) {
+    const out = store.alloc(outDType, size);
+    const dst = out.data as TypedArray;
+    if (bOne) {
+      const av = rowMajorValues(store.data(a.dataId), a);
+      const s = store.data(b.dataId)[b.offset];
+      for (let i = 0; i < size; i++) dst[i] = f(av[i], s);
+    } else {
+      const bv = rowMajorValues(store.data(b.dataId), b);
+      const s = store.data(a.dataId)[a.offset];
+      for (let i = 0; i < size; i++) dst[i] = f(s, bv[i]);
+    }
+    return out;
+  }
   const av = rowMajorValues(store.data(a.dataId), a);
   const bv = rowMajorValues(store.data(b.dataId), b);
   const out = store.alloc(outDType, size);
   const dst = out.data as TypedArray;
-  const base = (a.dtype === 'int32' ? INT_OVERRIDES[op] : undefined) ?? FLOAT_OPS[op];
-  // Arithmetic on bool inputs (add = or, mul = and in PyTorch) must still store 0/1.
-  const f: Fn = outDType === 'bool' && !BOOL_RESULT.has(op) ? (x, y) => (base(x, y) !== 0 ? 1 : 0) : base;
   for (let i = 0; i < size; i++) dst[i] = f(av[i], bv[i]);
   return out;
+}
+
+/** Whether every element of `v` is the one at its offset (all strides 0, or a single element). */
+function allStrideZero(v: TensorView): boolean {
+  for (let d = 0; d < v.shape.length; d++) if (v.strides[d] !== 0 && v.shape[d] !== 1) return false;
+  return true;
 }

@@ -1,7 +1,7 @@
 /** The `reduce` kernel: sum/prod/max/min/any/all over a set of axes. */
 import { type DataId, type ReduceOp, type TensorView, type TypedArray, sizeOf } from '@ghostflow/core';
 import type { CpuStore } from '../storage.js';
-import { dimSize, moveAxesLast, rowMajorValues, stridedOffsets } from '../strided.js';
+import { dimSize, isContiguousView, moveAxesLast, rowMajorValues, stridedOffsets } from '../strided.js';
 
 /** The value reducing an empty set gives (also the accumulator's start). */
 const IDENTITY: Record<ReduceOp, number> = {

@@ -18,10 +18,34 @@ export interface ScopedResource {
 // the scope the other copy opened.
 const { stack, kept } = sharedSlot('scopes', () => ({ stack: [] as Set<ScopedResource>[], kept: new WeakSet<ScopedResource>() }));
 
-/** Called by core for every tensor it creates: the innermost open `tidy` scope owns it. */
-export function trackInScope(resource: ScopedResource): void {
+/**
+ * @internal a resource's method (a `Symbol.for` key, so both copies of core see it) that
+ * {@link trackInScope}'s owners call when the resource leaves every open tidy scope alive:
+ * returned from the outermost one, or `keep`ed. A tensor starts its garbage-collection
+ * safety net there: while a scope holds it, the scope's strong reference means the net
+ * could never fire, so registering it at creation would only cost time.
+ */
+export const leftScopes: unique symbol = Symbol.for('@ghostflow/core/leftScopes') as never;
+
+interface LeavesScopes {
+  [leftScopes](): void;
+}
+
+function notifyLeft(resource: ScopedResource): void {
+  const hook = (resource as Partial<LeavesScopes>)[leftScopes];
+  if (typeof hook === 'function') hook.call(resource);
+}
+
+/**
+ * Called by core for every tensor it creates: the innermost open `tidy` scope owns it.
+ * Returns whether one did (the scope then tells the resource when it leaves, see
+ * {@link leftScopes}).
+ */
+export function trackInScope(resource: ScopedResource): boolean {
   const top = stack[stack.length - 1];
-  if (top) top.add(resource);
+  if (!top) return false;
+  top.add(resource);
+  return true;
 }
 
 /**
@@ -41,7 +65,9 @@ export function trackInScope(resource: ScopedResource): void {
  */
 export function keep<T extends ScopedResource>(resource: T): T {
   kept.add(resource);
-  for (const s of stack) s.delete(resource);
+  let held = false;
+  for (const s of stack) held = s.delete(resource) || held;
+  if (held) notifyLeft(resource);
   return resource;
 }
 
@@ -129,8 +155,9 @@ export function tidy<T>(fn: () => T): T {
   collect(result, survivors, new Set());
   const parent = stack[stack.length - 1];
   for (const r of scope) {
-    if (survivors.has(r)) parent?.add(r);
-    else r.dispose();
+    if (!survivors.has(r)) r.dispose();
+    else if (parent) parent.add(r);
+    else notifyLeft(r);
   }
   return result;
 }

@@ -9,7 +9,7 @@ import type { Backend } from '../backend/backend.js';
 import type { DataId, TensorView } from '../backend/kernels.js';
 import { needsGrad, recordOp } from '../autograd/record.js';
 import { type DType, promoteTypes } from '../dtype.js';
-import { type Shape, broadcastShapes } from '../shape.js';
+import { type Shape, broadcastShapes, contiguousStrides } from '../shape.js';
 import { backendOf, fromDataId, makeView } from '../tensor/make.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sumToShape } from './view.js';
@@ -61,11 +61,21 @@ export function operandBackend(operands: readonly TensorLike[]): Backend {
  * its gradient rule with `sumToShape`).
  */
 export function broadcastView(t: Tensor, shape: Shape): TensorView {
-  const view = t.kernelInput();
-  const lead = shape.length - t.rank;
+  return expandView(t.kernelInput(), shape);
+}
+
+/** {@link broadcastView} of a kernel input (right-aligned dims; grown and new dims get stride 0). */
+function expandView(view: TensorView, shape: Shape): TensorView {
+  const rank = view.shape.length;
+  if (rank === shape.length) {
+    let same = true;
+    for (let i = 0; i < rank && same; i++) same = view.shape[i] === shape[i];
+    if (same) return view;
+  }
+  const lead = shape.length - rank;
   const strides = shape.map((size, i) => {
     const j = i - lead;
-    return j >= 0 && t.shape[j] === size ? t.strides[j] : 0;
+    return j >= 0 && view.shape[j] === size ? view.strides[j] : 0;
   });
   return { ...view, shape, strides };
 }
@@ -106,25 +116,36 @@ export function runElementwise(
   kernel: (backend: Backend, views: TensorView[], shape: Shape) => DataId,
 ): Tensor {
   const backend = operandBackend(operands);
-  const temps: Tensor[] = [];
+  // Scalars and dtype conversions are kernel outputs used once, for this call: plain buffers
+  // freed right after it, not tensors (no storage, scope or safety-net bookkeeping per op).
+  const temps: DataId[] = [];
   try {
-    const tensors = operands.map((v, i) => {
+    const n = operands.length;
+    const inputs: TensorView[] = new Array(n);
+    const shapes: Shape[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = operands[i];
       const want = typeof dtype === 'string' ? dtype : dtype[i];
+      let view: TensorView;
       if (!isTensor(v)) {
-        const c = constant(backend, [], want, v);
-        temps.push(c);
-        return c;
+        const id = allocating('fill', [], want, () => backend.kernels.fill({ shape: [], dtype: want, value: scalarValue(v, want) }));
+        temps.push(id);
+        view = { dataId: id, dtype: want, shape: [], strides: [], offset: 0 };
+      } else if (v.dtype === want) {
+        view = v.kernelInput();
+      } else {
+        const id = backend.kernels.cast(v.kernelInput(), { dtype: want });
+        temps.push(id);
+        view = { dataId: id, dtype: want, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
       }
-      if (v.dtype === want) return v;
-      const c = castUnrecorded(v, want);
-      temps.push(c);
-      return c;
-    });
-    const shape = broadcastShapes(...tensors.map((t) => t.shape));
-    const views = tensors.map((t) => broadcastView(t, shape));
+      inputs[i] = view;
+      shapes[i] = view.shape;
+    }
+    const shape = broadcastShapes(...shapes);
+    const views = inputs.map((v) => expandView(v, shape));
     return fromDataId(backend, kernel(backend, views, shape), shape, outDtype);
   } finally {
-    for (const t of temps) t.dispose();
+    for (const id of temps) backend.disposeData(id);
   }
 }
 

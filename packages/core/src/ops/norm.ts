@@ -41,12 +41,13 @@ export function norm(x: Tensor, p: NormOrder = 'fro', dim?: Dims, keepdim = fals
   const keptShape = x.shape.map((s, i) => (axes.includes(i) ? 1 : s));
   const out = withGradMode(false, () =>
     tidy(() => {
+      // |x| only where it is used: the 2-norm (gradient clipping's) needs no extra pass.
+      if (order === 0) return sum(cast(ne(x, 0), 'float32'), axes, keepdim);
+      if (order === 2) return sqrt(sum(mul(x, x), axes, keepdim));
       const a = abs(x);
       if (order === Number.POSITIVE_INFINITY) return amax(a, axes, keepdim);
       if (order === Number.NEGATIVE_INFINITY) return amin(a, axes, keepdim);
-      if (order === 0) return sum(cast(ne(x, 0), 'float32'), axes, keepdim);
       if (order === 1) return sum(a, axes, keepdim);
-      if (order === 2) return sqrt(sum(mul(x, x), axes, keepdim));
       return pow(sum(pow(a, order), axes, keepdim), 1 / order);
     }),
   );

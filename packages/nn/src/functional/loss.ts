@@ -234,10 +234,11 @@ function nllParts(
   target: Tensor,
   weight: Tensor | null | undefined,
   ignoreIndex: number,
+  pick: (logp: Tensor, index: Tensor) => Tensor = (lp, index) => lp.gather(1, index),
 ): { losses: Tensor; weights: Tensor; keepMask: Tensor } {
   const keepMask = ne(target, ignoreIndex);
   const safe = where(keepMask, target, 0);
-  const picked = logp.gather(1, safe.unsqueeze(1)).squeeze(1);
+  const picked = pick(logp, safe.unsqueeze(1)).squeeze(1);
   let weights = keepMask.float();
   if (weight) weights = weights.mul(weight.indexSelect(0, safe.flatten()).reshape(safe.shape));
   return { losses: picked.mul(weights).neg(), weights, keepMask };
@@ -332,10 +333,14 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   checkClassWeight(options.weight, classes, 'crossEntropy');
   checkTargets(t, classes, options.ignoreIndex ?? -100, 'crossEntropy');
   return tidy(() => {
+    if (eps === 0) {
+      // Only the picked log-probabilities flow on: one node for log-softmax and the pick.
+      const { losses, weights } = nllParts(x, t, options.weight, options.ignoreIndex ?? -100, logSoftmaxPicked);
+      return reduceNll(losses, weights, options.reduction, unbatched);
+    }
     const logp = x.logSoftmax(1);
     const { losses, weights, keepMask } = nllParts(logp, t, options.weight, options.ignoreIndex ?? -100);
     const nll = reduceNll(losses, weights, options.reduction, unbatched);
-    if (eps === 0) return nll;
     let weighted = logp;
     if (options.weight) weighted = logp.mul(options.weight.reshape([1, classes, ...x.shape.slice(2).map(() => 1)]));
     const smoothEl = where(keepMask, weighted.sum(1).neg(), 0);
@@ -346,6 +351,26 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
     else smooth = smoothEl.sum().div(options.weight ? weights.sum() : keepMask.float().sum());
     return nll.mul(1 - eps).add(smooth.mul(eps / classes));
   });
+}
+
+/**
+ * `logSoftmax(x, 1).gather(1, index)` recorded as one node. Its gradient,
+ * `scatterAdd(-softmax(x) * g, 1, index, g)`, is log-softmax's rule `g' - exp(logp) * sum(g', 1)`
+ * for the `g'` that gather's rule would build (`g` at `index`, zero elsewhere), written without
+ * building `g'`: three passes over the `[N, C, ...]` logits instead of six (a zeros tensor
+ * scattered into, then exp, sum, mul and sub). It saves `x`, not the log-probabilities, so
+ * that under `createGraph` the softmax it recomputes is itself recorded (twice differentiable).
+ */
+function logSoftmaxPicked(x: Tensor, index: Tensor): Tensor {
+  const picked = noGrad(() => tidy(() => x.logSoftmax(1).gather(1, index)));
+  recordOp({
+    name: 'logSoftmaxGather',
+    inputs: [x],
+    outputs: [picked],
+    save: [x, index],
+    backward: ([g], [xs, i]) => [xs.softmax(1).mul(g.neg()).scatterAdd(1, i, g)],
+  });
+  return picked;
 }
 
 function crossEntropyProbs(input: Tensor, target: Tensor, options: CrossEntropyOptions, eps: number): Tensor {

@@ -35,10 +35,12 @@ export function clipGradNorm(params: Iterable<Tensor> | Tensor, maxNorm: number,
   if (withGrad.length === 0) return scalar(0);
   return noGrad(() => {
     const total = tidy(() => norm(stack(withGrad.map((p) => norm(p.grad as Tensor, normType))), normType));
-    for (const p of withGrad) {
-      const g = p.grad as Tensor;
-      const scaled = tidy(() => g.mul(total.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1)));
-      p.grad = keep(scaled);
+    // One coefficient for every gradient (computed once, not once per parameter).
+    const coef = tidy(() => total.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1));
+    try {
+      for (const p of withGrad) p.grad = keep(tidy(() => (p.grad as Tensor).mul(coef)));
+    } finally {
+      coef.dispose();
     }
     return total;
   });
