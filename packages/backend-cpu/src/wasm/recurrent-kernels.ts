@@ -56,7 +56,7 @@ export function wasmRecurrentKernels(
     const { rows: N } = stepOffsets(batchSizes);
     const isLSTM = mode === 'LSTM';
     const wsSize = recurrentWorkspaceSize(mode, N, H, P);
-    const L = new ScratchLayout();
+    const L = new ScratchLayout(rt);
     const pSizes = L.f32(T);
     const pGi = L.f32(N * GH);
     const pWStage = L.f32(GH * P);
@@ -119,7 +119,7 @@ export function wasmRecurrentKernels(
     const isGRU = mode === 'GRU';
     const proj = wHr !== null;
     const blk = workspaceBlocks(mode, N, H, P);
-    const L = new ScratchLayout();
+    const L = new ScratchLayout(rt);
     const pSizes = L.f32(T);
     const pWStage = L.f32(GH * P);
     const pWT = L.f32(packed(GH, P));
