@@ -207,7 +207,9 @@ export class HeapAllocator {
   }
 
   /** Returns `[start, start + size)` to the pool, merged with free neighbours; the end drops when it reaches it. */
-  private release(start: number, size: number): void {
+  private release(ptr: number, bytes: number): void {
+    let start = ptr;
+    let size = bytes;
     const prev = this.freeEnd.get(start);
     if (prev !== undefined) {
       this.unlink(prev, start - prev);
