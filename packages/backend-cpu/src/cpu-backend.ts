@@ -45,6 +45,13 @@ export interface CpuBackendOptions {
   thresholds?: Partial<WasmThresholds>;
   /** The backend's `name` (default `'cpu'`). */
   name?: string;
+  /**
+   * Keep tensor storage in the WebAssembly memory (default true), so the wasm kernels read
+   * and write tensors in place. It needs the wasm path and SharedArrayBuffer; elsewhere, or
+   * with `false` (or `GHOSTFLOW_CPU_RESIDENT=0`), buffers are JS typed arrays and each wasm
+   * call copies its operands in and its outputs out.
+   */
+  residentStorage?: boolean;
 }
 
 /** Which kernels a CPU backend runs. */
@@ -238,19 +245,22 @@ function watchWorkerCsp(onBlocked: () => void): void {
  */
 export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
   const threads = requestedThreads(options);
-  const store = new CpuStore();
   const useWasm = options.wasm ?? envFlag('GHOSTFLOW_CPU_WASM') ?? true;
   const build = useWasm ? wasmBuild(options.relaxedSimd ?? envFlag('GHOSTFLOW_CPU_RELAXED_SIMD') ?? true) : null;
   let runtime: WasmRuntime | null = null;
   if (build) {
     try {
-      runtime = new WasmRuntime(build, threads);
+      runtime = new WasmRuntime(build, threads, {
+        resident: options.residentStorage ?? envFlag('GHOSTFLOW_CPU_RESIDENT') ?? true,
+      });
     } catch {
       // No memory or instance here (e.g. a locked-down engine): the JS kernels still work.
       runtime = null;
     }
   }
   if (runtime && options.threads === undefined) followers.add(runtime);
+  // Buffers live in the wasm memory when it is shared (its views survive growth).
+  const store = new CpuStore(runtime?.residentMemory() ?? null);
   // What the environment cost: said once per process, with the fix, and kept in `info.limitedBy`.
   let limitedBy: string | undefined;
   const refused = useWasm && !build ? wasmRefusal() : undefined;
@@ -363,9 +373,9 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     fused,
     upload<D extends DType>(values: DTypeArrayMap[D], dtype: D): DataId {
       // Copy: core may reuse `values` after this returns.
-      const data = allocArray(dtype, values.length);
-      data.set(values);
-      return store.adopt(data, dtype);
+      const buf = store.allocUninit(dtype, values.length);
+      (buf.data as DTypeArrayMap[D]).set(values);
+      return buf;
     },
     read<D extends DType>(dataId: DataId, dtype: D, size: number): Promise<DTypeArrayMap[D]> {
       try {

@@ -16,7 +16,7 @@ export type { CpuPath } from './wasm/detect.js';
 export type { WasmThresholds } from './wasm/kernels.js';
 export { CPU_PRIMITIVE_KERNELS, CPU_FUSED_KERNELS } from './kernel-table.js';
 export type { CpuPrimitiveTable, CpuFusedTable, WithStore } from './kernel-table.js';
-export { CpuStore, CpuData } from './storage.js';
+export { CpuStore, CpuData, type ResidentMemory } from './storage.js';
 export { VERSION } from './version.js';
 
 // Priority 1: accelerated backends register higher and win when they start.

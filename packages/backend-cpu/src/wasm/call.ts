@@ -1,10 +1,16 @@
 /**
- * The one copy-in / run / copy-out sequence every wasm kernel entry uses. Tensor storage
- * lives in JavaScript typed arrays, so a kernel call plans its operands' regions in the
- * wasm memory ({@link KernelCall.copy}, {@link KernelCall.view}, {@link KernelCall.alloc}),
- * reserves the memory once ({@link KernelCall.commit}, which also does the copies), runs,
- * and takes its outputs back as new store buffers ({@link KernelCall.take}). One object per
- * backend is reused for every call: no closures, no per-call arrays beyond the plan slots.
+ * The one plan / commit / run / take sequence every wasm kernel entry uses. A kernel call
+ * plans its operands ({@link KernelCall.copy}, {@link KernelCall.view}, {@link
+ * KernelCall.strided}): an operand already resident in the wasm memory (a store buffer
+ * placed there, see `CpuStore`) is passed by its address, anything else is copied into the
+ * call's scratch. Outputs are planned as blocks of the heap ({@link KernelCall.out}) that
+ * {@link KernelCall.take} turns into store buffers without a copy; temporaries come from
+ * the scratch ({@link KernelCall.alloc}). {@link KernelCall.commit} reserves the memory and
+ * does the copies. One object per backend is reused for every call.
+ *
+ * Resident operands are the tensors themselves: a kernel must never write to an address
+ * {@link KernelCall.copy}/{@link KernelCall.view}/{@link KernelCall.strided} returned
+ * unless it means to change that tensor (in-place kernels such as `adamUpdate` do).
  */
 import { type DType, type TensorView, type TypedArray, sizeOf } from '@ghostflow/core';
 import type { CpuData, CpuStore } from '../storage.js';
@@ -64,7 +70,7 @@ function rowMajorStrides(shape: readonly number[]): number[] {
 
 /** One backend's reusable kernel-call state. */
 export class KernelCall {
-  private readonly layout = new ScratchLayout();
+  private layout: ScratchLayout;
   private f32 = new Float32Array(0);
   private i32 = new Int32Array(0);
   private planned = 0;
@@ -72,16 +78,38 @@ export class KernelCall {
   private readonly from: number[] = [];
   private readonly len: number[] = [];
   private readonly to: number[] = [];
+  /** Heap blocks planned as outputs and not yet taken (freed at the next begin). */
+  private readonly outs: number[] = [];
 
   /** @param rt the runtime whose memory the calls use */
-  constructor(private readonly rt: WasmRuntime) {}
+  constructor(private readonly rt: WasmRuntime) {
+    this.layout = new ScratchLayout(rt);
+  }
 
-  /** Starts planning a call (forgets the previous one's plan). */
+  /** Starts planning a call (forgets the previous one's plan; frees outputs it did not take). */
   begin(): this {
-    this.layout.top = this.rt.scratchBase;
+    this.dropOuts();
+    this.layout = new ScratchLayout(this.rt);
     for (let i = 0; i < this.planned; i++) this.srcs[i] = null; // let the inputs go
     this.planned = 0;
     return this;
+  }
+
+  /**
+   * An output of `count` 4-byte elements (plus `slack` elements the kernel may touch past
+   * its end): a heap block that {@link KernelCall.take} hands over as a store buffer with no
+   * copy, or a scratch region (copied out by `take`) when storage is not resident or the
+   * heap is full. Returns its byte offset.
+   */
+  out(count: number, slack = 0): number {
+    if (this.rt.resident && count > 0) {
+      const p = this.rt.heap.alloc((count + slack) * 4);
+      if (p !== 0) {
+        this.outs.push(p);
+        return p;
+      }
+    }
+    return this.layout.f32(count + slack);
   }
 
   /** A region of `count` 4-byte elements (outputs, temporaries); returns its byte offset. */
@@ -89,8 +117,13 @@ export class KernelCall {
     return this.layout.f32(count);
   }
 
-  /** Plans the copy of `src[from, from + len)` (float32 or int32) into a new region; returns its byte offset. */
+  /**
+   * The address of `src[from, from + len)` (float32 or int32): where it is when `src` is a
+   * view over the wasm memory (a resident buffer: no copy), else a new region it is copied
+   * into at {@link KernelCall.commit}.
+   */
   copy(src: TypedArray, from: number, len: number): number {
+    if (this.rt.owns(src.buffer)) return src.byteOffset + from * 4;
     const p = this.layout.f32(len);
     const i = this.planned++;
     this.srcs[i] = src;
@@ -131,11 +164,14 @@ export class KernelCall {
 
   /**
    * Reserves the memory the plan needs and does the planned copies; false when the memory
-   * cannot grow that far (the caller then runs the JS kernel).
+   * cannot grow that far (the caller then runs the JS kernel; the planned outputs are freed).
    */
   commit(): boolean {
     const heap = this.rt.reserve(this.layout.top);
-    if (!heap) return false;
+    if (!heap) {
+      this.dropOuts();
+      return false;
+    }
     if (this.f32 !== heap) {
       this.f32 = heap;
       this.i32 = new Int32Array(heap.buffer, heap.byteOffset, heap.length);
@@ -155,9 +191,25 @@ export class KernelCall {
     return this.f32;
   }
 
-  /** A new live store buffer holding `count` elements of `dtype` (float32/int32) from byte offset `p`. */
+  /**
+   * A new live store buffer holding `count` elements of `dtype` (float32/int32) from byte
+   * offset `p`: the block itself when `p` is an output from {@link KernelCall.out}, else a
+   * copy of the region.
+   */
   take(store: CpuStore, p: number, count: number, dtype: DType = 'float32'): CpuData {
+    const k = this.outs.indexOf(p);
+    if (k >= 0) {
+      this.outs.splice(k, 1);
+      return store.adoptResident(p, count, dtype);
+    }
     const i = p >> 2;
     return store.adopt(dtype === 'int32' ? this.i32.slice(i, i + count) : this.f32.slice(i, i + count), dtype);
+  }
+
+  /** Frees the output blocks planned and not taken (a call that fell back, or failed). */
+  private dropOuts(): void {
+    const outs = this.outs;
+    for (let i = 0; i < outs.length; i++) this.rt.heap.free(outs[i]);
+    outs.length = 0;
   }
 }

@@ -17,14 +17,14 @@ import {
 import { applyActivation } from '../kernels/fused/linear.js';
 import type { CpuFusedTable, CpuPrimitiveTable } from '../kernel-table.js';
 import type { CpuStore } from '../storage.js';
-import { isContiguousView, rowMajorFloat64, rowMajorValues, stridedOffsets } from '../strided.js';
+import { isContiguousView, rowMajorValues, stridedOffsets } from '../strided.js';
 import { POOL_OP, type PartArgs } from './pool.js';
 import { wasmRecurrentKernels } from './recurrent-kernels.js';
 import { adamConstants } from '../kernels/fused/adam-update.js';
 import type { CpuData } from '../storage.js';
 import { KernelCall, MAX_RANK, collapseJoint } from './call.js';
 import { PACKED_CACHE_BYTES, PackedCache } from './packed-cache.js';
-import { type KernelExports, ScratchLayout, type WasmRuntime } from './runtime.js';
+import type { KernelExports, WasmRuntime } from './runtime.js';
 
 /** A view planned as a contiguous region (`src`/`rank`/`meta` set when `copyND` must reorder it). */
 interface ContiguousPlan {
@@ -121,6 +121,14 @@ function stage(
   let i = 0;
   for (let r = 0; r < rows; r++) for (let c = 0, q = off + r * rs; c < cols; c++, q += cs) out[i++] = src[q];
   return { ptr: call.copy(out, 0, rows * cols), rs: cols, cs: 1 };
+}
+
+/** Whether the slices are one constant stride apart with the same row stride (one batch stride describes them). */
+function evenlySpaced(stages: readonly { ptr: number; rs: number }[]): boolean {
+  if (stages.length < 2) return true;
+  const step = stages[1].ptr - stages[0].ptr;
+  for (let t = 1; t < stages.length; t++) if (stages[t].ptr - stages[t - 1].ptr !== step || stages[t].rs !== stages[0].rs) return false;
+  return true;
 }
 
 function allEqual(xs: Int32Array): boolean {
@@ -229,7 +237,8 @@ interface GemmOperands {
 /**
  * Plans the operands into `call`, packs them (B from the packed cache when it holds it),
  * runs the GEMM and returns the output's byte offset in the memory, or -1 when the memory
- * cannot hold the problem. The output (`batch * m * n` floats) is read with `call.take`.
+ * cannot hold the problem. The output (`batch * m * n` floats, planned with `call.out`) is
+ * handed over with `call.take`.
  */
 function gemmInWasm(
   rt: WasmRuntime,
@@ -259,14 +268,15 @@ function gemmInWasm(
   call.begin();
   const aStages: { ptr: number; rs: number; cs: number }[] = [];
   for (let t = 0; t < aSlices; t++) aStages.push(stage(call, p.aSrc, p.aOff[t], m, k, p.aRs, p.aCs));
-  // The micro-kernel reads A rows with unit column stride; anything else is repacked.
-  const packA = aStages[0].cs !== 1;
+  // The micro-kernel reads A rows with unit column stride, and batch slices one stride
+  // apart; anything else is repacked (resident slices sit where the tensor has them).
+  const packA = aStages[0].cs !== 1 || !evenlySpaced(aStages);
   const aPacked = packA ? call.alloc(m * k * aSlices) : aStages[0].ptr;
   const bStages: { ptr: number; rs: number; cs: number }[] = [];
   if (!cached) for (let t = 0; t < bSlices; t++) bStages.push(stage(call, p.bSrc, p.bOff[t], k, n, p.bRs, p.bCs));
   const bPanels = cached || fill || call.alloc(panelFloats * bSlices);
   // +16: tiles reload partial sums a whole 16-float panel row wide, past the last column.
-  const c = call.alloc(batch * m * n + PANEL);
+  const c = call.out(batch * m * n, PANEL);
   let bias = 0;
   if (p.bias) {
     bias = call.alloc(panels * PANEL);
@@ -431,10 +441,12 @@ export function wasmKernelTables(
 
   /**
    * Plans `v` (float32 or int32, any strides) as a contiguous row-major region: a contiguous
-   * view is copied as is; otherwise its compact span goes in and `copyND` reorders it in
-   * wasm after the commit ({@link finishContiguous}). Null when its layout has too many dims.
+   * view is used where it is (resident) or copied as is; otherwise its compact span goes in
+   * and `copyND` reorders it in wasm after the commit ({@link finishContiguous}) into `dst`
+   * (a new scratch region when not given). Null when its layout has too many dims. The
+   * region may be the tensor itself: kernels write only to `dst`, never to `ptr` otherwise.
    */
-  function planContiguous(store: CpuStore, v: TensorView): ContiguousPlan | null {
+  function planContiguous(store: CpuStore, v: TensorView, dst = 0): ContiguousPlan | null {
     const size = sizeOf(v.shape);
     if (isContiguousView(v)) return { ptr: call.copy(store.data(v.dataId), v.offset, size), src: 0, rank: 0, meta: 0 };
     const lay = collapseJoint(v.shape, [v.strides]);
@@ -442,7 +454,7 @@ export function wasmKernelTables(
     if (rank > MAX_RANK) return null;
     const src = call.strided(store, v, lay.shape, lay.strides[0]);
     const meta = call.words([...lay.shape, ...src.strides, ...new Array<number>(rank).fill(0)]);
-    return { ptr: call.alloc(size), src: src.ptr, rank, meta };
+    return { ptr: dst || call.alloc(size), src: src.ptr, rank, meta };
   }
 
   /** Runs the reorder a {@link planContiguous} plan needs (after `call.commit()`). */
@@ -474,12 +486,13 @@ export function wasmKernelTables(
     const code = UNARY_CODES[attrs.op];
     if (!worth(size) || (!copy && (code === undefined || x.dtype !== 'float32'))) return js.kernels.unary(store, x, attrs);
     call.begin();
-    const plan = planContiguous(store, x);
-    // Out of place, so that a part can be redone exactly (see POOL_OP).
-    const y = copy ? 0 : call.alloc(size);
+    const y = call.out(size);
+    // A copy gathers straight into its output; an op runs out of place (a strided input is
+    // gathered into scratch first), so that a part can be redone exactly (see POOL_OP).
+    const plan = planContiguous(store, x, copy ? y : 0);
     if (!plan || !call.commit()) return js.kernels.unary(store, x, attrs);
     finishContiguous(plan);
-    if (copy) return call.take(store, plan.ptr, size, x.dtype);
+    if (copy) return call.take(store, y, size, x.dtype);
     const units = Math.ceil(size / FLAT_GRAIN);
     const parts = threadParts(units, size);
     const list: PartArgs[] = [];
@@ -513,7 +526,7 @@ export function wasmKernelTables(
     const parts = threadParts(units, size);
     const inner = size / d0;
     const list: PartArgs[] = [];
-    const y = call.alloc(size);
+    const y = call.out(size);
     for (let p = 0; p < parts; p++) {
       const [i0, i1] = partBounds(units, parts, p, grain, d0);
       const meta = call.words([i1 - i0, ...lay.shape.slice(1), ...pa.strides, ...pb.strides, ...new Array<number>(rank).fill(0)]);
@@ -537,7 +550,7 @@ export function wasmKernelTables(
     const parts = threadParts(units, size);
     call.begin();
     const plan = planContiguous(store, x);
-    const py = call.alloc(cols);
+    const py = call.out(cols);
     const acc: number[] = [];
     for (let p = 0; p < parts; p++) acc.push(call.alloc(2 * cols));
     if (!plan || !call.commit()) return null;
@@ -566,7 +579,7 @@ export function wasmKernelTables(
     const rows = sizeOf(x.shape.slice(0, first));
     call.begin();
     const plan = planContiguous(store, x);
-    const py = call.alloc(rows);
+    const py = call.out(rows);
     if (!plan || !call.commit()) return js.kernels.reduce(store, x, attrs);
     finishContiguous(plan);
     const n = size / rows;
@@ -587,7 +600,7 @@ export function wasmKernelTables(
     const n = x.shape[rank - 1];
     call.begin();
     const plan = planContiguous(store, x);
-    const y = call.alloc(size);
+    const y = call.out(size);
     if (!plan || !call.commit()) return null;
     finishContiguous(plan);
     const rows = size / n;
@@ -621,12 +634,13 @@ export function wasmKernelTables(
     if (n === 0 || x.dtype !== 'float32' || !worth(size)) return js.fused.layerNorm(store, x, weight, bias, attrs);
     const rows = size / n;
     call.begin();
+    // Out of place (a strided input is gathered into scratch): a part can be redone exactly.
     const plan = planContiguous(store, x);
     const pw = weight ? call.view(store, weight) : 0;
     const pb = bias ? call.view(store, bias) : 0;
-    const pm = call.alloc(rows);
-    const pr = call.alloc(rows);
-    const py = call.alloc(size);
+    const pm = call.out(rows);
+    const pr = call.out(rows);
+    const py = call.out(size);
     if (!plan || !call.commit()) return js.fused.layerNorm(store, x, weight, bias, attrs);
     finishContiguous(plan);
     const [epsLo, epsHi] = f64Bits(attrs.eps);
@@ -678,56 +692,40 @@ export function wasmKernelTables(
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i];
       const buf = store.buffer(t.dataId);
-      (buf.data as Float32Array).set(heap.subarray(ptrs[i] >> 2, (ptrs[i] >> 2) + size), t.offset);
+      // A resident target was updated where it lives; a copied one goes back.
+      if (buf.ptr < 0 || ptrs[i] !== buf.ptr + t.offset * 4)
+        (buf.data as Float32Array).set(heap.subarray(ptrs[i] >> 2, (ptrs[i] >> 2) + size), t.offset);
       buf.version++;
     }
   }
-
-  /** Copies a contiguous-or-not float32 view into the heap at byte offset `p`. */
-  const put = (heap: Float32Array, store: CpuStore, v: TensorView, p: number): void => {
-    heap.set(rowMajorValues(f32(store, v), v) as Float32Array, p / 4);
-  };
 
   function lstmCell(store: CpuStore, gi: TensorView, gh: TensorView, c: TensorView): [DataId, DataId] {
     const hidden = c.shape[c.shape.length - 1];
     const size = sizeOf(c.shape);
     if (gi.dtype !== 'float32' || hidden === 0 || size < th.minElements) return js.fused.lstmCell(store, gi, gh, c);
-    const L = new ScratchLayout();
-    const pi = L.f32(4 * size);
-    const pg = L.f32(4 * size);
-    const pc = L.f32(size);
-    const ph = L.f32(size);
-    const heap = rt.reserve(L.top);
-    if (!heap) return js.fused.lstmCell(store, gi, gh, c);
-    put(heap, store, gi, pi);
-    put(heap, store, gh, pg);
-    put(heap, store, c, pc);
-    // c' overwrites c in place (each element is read before it is written).
-    ex.lstmCell(pi, pg, pc, ph, pc, size / hidden, hidden);
-    const hOut = store.alloc('float32', size);
-    const cOut = store.alloc('float32', size);
-    (hOut.data as Float32Array).set(heap.subarray(ph / 4, ph / 4 + size));
-    (cOut.data as Float32Array).set(heap.subarray(pc / 4, pc / 4 + size));
-    return [hOut, cOut];
+    call.begin();
+    const pi = call.view(store, gi);
+    const pg = call.view(store, gh);
+    const pc = call.view(store, c);
+    const ph = call.out(size);
+    const pcOut = call.out(size);
+    if (!call.commit()) return js.fused.lstmCell(store, gi, gh, c);
+    ex.lstmCell(pi, pg, pc, ph, pcOut, size / hidden, hidden);
+    return [call.take(store, ph, size), call.take(store, pcOut, size)];
   }
 
   function gruCell(store: CpuStore, gi: TensorView, gh: TensorView, h: TensorView): DataId {
     const hidden = h.shape[h.shape.length - 1];
     const size = sizeOf(h.shape);
     if (gi.dtype !== 'float32' || hidden === 0 || size < th.minElements) return js.fused.gruCell(store, gi, gh, h);
-    const L = new ScratchLayout();
-    const pi = L.f32(3 * size);
-    const pg = L.f32(3 * size);
-    const ph = L.f32(size);
-    const heap = rt.reserve(L.top);
-    if (!heap) return js.fused.gruCell(store, gi, gh, h);
-    put(heap, store, gi, pi);
-    put(heap, store, gh, pg);
-    put(heap, store, h, ph);
-    ex.gruCell(pi, pg, ph, ph, size / hidden, hidden);
-    const out = store.alloc('float32', size);
-    (out.data as Float32Array).set(heap.subarray(ph / 4, ph / 4 + size));
-    return out;
+    call.begin();
+    const pi = call.view(store, gi);
+    const pg = call.view(store, gh);
+    const ph = call.view(store, h);
+    const pOut = call.out(size);
+    if (!call.commit()) return js.fused.gruCell(store, gi, gh, h);
+    ex.gruCell(pi, pg, ph, pOut, size / hidden, hidden);
+    return call.take(store, pOut, size);
   }
 
   function lstmCellBackward(
@@ -741,55 +739,34 @@ export function wasmKernelTables(
     const hidden = c.shape[c.shape.length - 1];
     const size = sizeOf(c.shape);
     if (gi.dtype !== 'float32' || hidden === 0 || size < th.minElements) return js.fused.lstmCellBackward(store, gi, gh, c, dH, dC);
-    const L = new ScratchLayout();
-    const pi = L.f32(4 * size);
-    const pg = L.f32(4 * size);
-    const pc = L.f32(size);
-    const ph = L.f32(size);
-    const pd = L.f32(size);
-    const pdg = L.f32(4 * size);
-    const heap = rt.reserve(L.top);
-    if (!heap) return js.fused.lstmCellBackward(store, gi, gh, c, dH, dC);
-    put(heap, store, gi, pi);
-    put(heap, store, gh, pg);
-    put(heap, store, c, pc);
-    put(heap, store, dH, ph);
-    put(heap, store, dC, pd);
-    // dCPrev overwrites dC in place (each element is read before it is written).
-    ex.lstmCellBackward(pi, pg, pc, ph, pd, pdg, pd, size / hidden, hidden);
-    const dg = store.alloc('float32', 4 * size);
-    const dc = store.alloc('float32', size);
-    (dg.data as Float32Array).set(heap.subarray(pdg / 4, pdg / 4 + 4 * size));
-    (dc.data as Float32Array).set(heap.subarray(pd / 4, pd / 4 + size));
-    return [dg, dc];
+    call.begin();
+    const pi = call.view(store, gi);
+    const pg = call.view(store, gh);
+    const pc = call.view(store, c);
+    const ph = call.view(store, dH);
+    const pd = call.view(store, dC);
+    const pdg = call.out(4 * size);
+    const pdc = call.out(size);
+    if (!call.commit()) return js.fused.lstmCellBackward(store, gi, gh, c, dH, dC);
+    ex.lstmCellBackward(pi, pg, pc, ph, pd, pdg, pdc, size / hidden, hidden);
+    return [call.take(store, pdg, 4 * size), call.take(store, pdc, size)];
   }
 
   function gruCellBackward(store: CpuStore, gi: TensorView, gh: TensorView, h: TensorView, dH: TensorView): [DataId, DataId, DataId] {
     const hidden = h.shape[h.shape.length - 1];
     const size = sizeOf(h.shape);
     if (gi.dtype !== 'float32' || hidden === 0 || size < th.minElements) return js.fused.gruCellBackward(store, gi, gh, h, dH);
-    const L = new ScratchLayout();
-    const pi = L.f32(3 * size);
-    const pg = L.f32(3 * size);
-    const ph = L.f32(size);
-    const pd = L.f32(size);
-    const pdi = L.f32(3 * size);
-    const pdg = L.f32(3 * size);
-    const heap = rt.reserve(L.top);
-    if (!heap) return js.fused.gruCellBackward(store, gi, gh, h, dH);
-    put(heap, store, gi, pi);
-    put(heap, store, gh, pg);
-    put(heap, store, h, ph);
-    put(heap, store, dH, pd);
-    // dHPrev overwrites dH in place (each element is read before it is written).
-    ex.gruCellBackward(pi, pg, ph, pd, pdi, pdg, pd, size / hidden, hidden);
-    const dgi = store.alloc('float32', 3 * size);
-    const dgh = store.alloc('float32', 3 * size);
-    const dh = store.alloc('float32', size);
-    (dgi.data as Float32Array).set(heap.subarray(pdi / 4, pdi / 4 + 3 * size));
-    (dgh.data as Float32Array).set(heap.subarray(pdg / 4, pdg / 4 + 3 * size));
-    (dh.data as Float32Array).set(heap.subarray(pd / 4, pd / 4 + size));
-    return [dgi, dgh, dh];
+    call.begin();
+    const pi = call.view(store, gi);
+    const pg = call.view(store, gh);
+    const ph = call.view(store, h);
+    const pd = call.view(store, dH);
+    const pdi = call.out(3 * size);
+    const pdg = call.out(3 * size);
+    const pdh = call.out(size);
+    if (!call.commit()) return js.fused.gruCellBackward(store, gi, gh, h, dH);
+    ex.gruCellBackward(pi, pg, ph, pd, pdi, pdg, pdh, size / hidden, hidden);
+    return [call.take(store, pdi, 3 * size), call.take(store, pdg, 3 * size), call.take(store, pdh, size)];
   }
 
   /**
@@ -823,8 +800,8 @@ export function wasmKernelTables(
     const pv = planContiguous(store, v);
     const pm = mask ? call.strided(store, mask, [B, L, S], mask.strides) : null;
     // +PANEL: the GEMM tiles may read a 16-float row past the last one.
-    const pw = call.alloc(B * L * S + PANEL);
-    const po = call.alloc(B * L * Ev + PANEL);
+    const pw = call.out(B * L * S, PANEL);
+    const po = call.out(B * L * Ev, PANEL);
     const scratch: number[] = [];
     for (let p = 0; p < parts; p++) scratch.push(call.alloc(scratchFloats));
     if (!pq || !pk || !pv || !call.commit()) return js.fused.attention(store, q, k, v, mask, attrs);

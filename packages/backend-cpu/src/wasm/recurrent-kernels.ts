@@ -67,7 +67,7 @@ export function wasmRecurrentKernels(
     const isLSTM = mode === 'LSTM';
     const wsSize = recurrentWorkspaceSize(mode, N, H, P);
     const threads = loopThreads(B * G * H * P, H, wHr !== null);
-    const L = new ScratchLayout();
+    const L = new ScratchLayout(rt);
     const pArgs = L.f32(F_UNITS + 2 * threads);
     const pSizes = L.f32(T);
     const pOffs = L.f32(T);
@@ -268,7 +268,7 @@ export function wasmRecurrentKernels(
     const proj = wHr !== null;
     const blk = workspaceBlocks(mode, N, H, P);
     const threads = loopThreads(B * GH * P, H, proj);
-    const L = new ScratchLayout();
+    const L = new ScratchLayout(rt);
     const pArgs = L.f32(F_UNITS + 2 * threads);
     const pSizes = L.f32(T);
     const pOffs = L.f32(T);

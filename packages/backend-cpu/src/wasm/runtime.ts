@@ -1,13 +1,25 @@
 /**
  * One backend's WebAssembly state: the memory JavaScript owns (shared when the engine has
  * SharedArrayBuffer, so worker threads can use it), the main-thread instance, and the worker
- * pool. Kernels lay their operands out in the memory per call ({@link ScratchLayout}),
- * copy inputs in, run, and copy outputs out: tensor storage stays in plain typed arrays,
- * so nothing else in the backend changes. The only regions that outlive a call are the
- * persistent ones ({@link WasmRuntime.persist}: packed GEMM weights), below the scratch.
+ * pool. The memory is a heap ({@link HeapAllocator}: resident tensor storage, kernel
+ * outputs, packed GEMM weights) from `HEAP_BASE` to its end, and above that the scratch of
+ * the kernel call running now ({@link ScratchLayout}: copies of operands that are not
+ * resident, temporaries).
  */
 import type { CpuPath, WasmBuild } from './detect.js';
+import type { ResidentMemory } from '../storage.js';
+import { HeapAllocator } from './allocator.js';
 import { WorkerPool } from './pool.js';
+
+/** Construction options of a {@link WasmRuntime} (tests use them to force the unshared layout). */
+export interface RuntimeOptions {
+  /** false: an unshared memory even where SharedArrayBuffer exists (threads then stay at 1). */
+  shared?: boolean;
+  /** false: keep tensor storage in JS typed arrays even with a shared memory. */
+  resident?: boolean;
+  /** Most bytes the allocator's size-class stacks keep. */
+  cacheLimit?: number;
+}
 
 /** The kernel module's exports (assembly/kernels.ts). Pointers are byte offsets. */
 export interface KernelExports {
@@ -119,38 +131,40 @@ export interface KernelExports {
 const PAGE = 65536;
 /** wasm32 addresses reach 4 GiB; an allocation beyond this makes the kernel fall back to JS. */
 const MAX_PAGES = 65536;
-/** Address 0 means "no bias / no weight" to the kernels, so scratch starts above it. */
-const SCRATCH_BASE = 1024;
+/** Address 0 means "no bias / no weight" to the kernels, so the heap starts above it. */
+const HEAP_BASE = 1024;
+/**
+ * Bytes the memory always keeps past the last block or scratch region: vector loops may
+ * read a few lanes past an operand's end, which must never fall off the memory.
+ */
+const TAIL = 256;
 
 /**
- * Bump allocation of one kernel call's operands. Every region is 64-byte aligned (a cache
- * line: packed GEMM panels then never straddle lines).
+ * Bump allocation of one kernel call's scratch: operands copied in, temporaries, outputs
+ * that are not store buffers. It starts at the heap's end (`rt`'s {@link WasmRuntime.scratchBase});
+ * every region is 64-byte aligned (a cache line: packed GEMM panels then never straddle
+ * lines). Making one starts a new scratch epoch: the previous call's scratch is dead, so
+ * only one layout may be in use at a time. Regions planned after a store buffer was
+ * allocated go above it (the heap may have grown over the old end).
  */
 export class ScratchLayout {
-  /**
-   * Where every layout starts: above the persistent regions ({@link WasmRuntime.persist}) of
-   * every runtime in the process (a shared floor, so that layouts made with `new
-   * ScratchLayout()` anywhere never overwrite a packed weight; it only ever rises).
-   */
-  static floor = SCRATCH_BASE;
   /** First free byte. */
-  top = ScratchLayout.floor;
+  top: number;
+
+  /** @param rt the runtime whose memory the layout is in */
+  constructor(private readonly rt: WasmRuntime) {
+    this.top = rt.startScratch();
+  }
 
   /** Reserves `count` float32s and returns the region's byte offset. */
   f32(count: number): number {
-    const p = this.top;
+    const heap = this.rt.heap;
+    const p = this.top < heap.end ? heap.end : this.top;
     this.top = p + Math.ceil((count * 4) / 64) * 64;
+    if (this.top > heap.guard) heap.guard = this.top;
     return p;
   }
 }
-
-/**
- * The arena top of every runtime that holds persistent regions, by runtime id (numbers, not
- * the runtimes: a backend dropped without `dispose` must stay collectable; its entry then
- * only keeps the floor a little higher than needed).
- */
-const arenaTops = new Map<number, number>();
-let nextId = 0;
 
 /** A WebAssembly runtime for one backend instance. */
 export class WasmRuntime {
@@ -163,19 +177,29 @@ export class WasmRuntime {
   private readonly shared: boolean;
   private pool: WorkerPool | null = null;
   private view = new Float32Array(0);
-  /** Persistent regions (address order) between SCRATCH_BASE and `arenaTop`. */
-  private readonly blocks: { ptr: number; bytes: number; free: boolean }[] = [];
-  private arenaTop = SCRATCH_BASE;
-  private readonly id = nextId++;
+  /**
+   * The allocator of the memory below the scratch: resident tensor storage, kernel outputs
+   * and packed weights.
+   */
+  readonly heap: HeapAllocator;
+  /**
+   * Whether tensor storage lives in this memory. Only with a shared memory: growing a
+   * shared memory leaves every existing view valid, while growing an unshared one detaches
+   * them (a JS kernel holding an input view while it allocates its output would then read
+   * nothing), so an unshared runtime keeps storage in plain typed arrays and copies.
+   */
+  readonly resident: boolean;
+  /** Every buffer object the memory has had (views made before a growth keep the old one). */
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
 
   /**
    * Instantiates `build` over a new memory. Shared (threads possible) when the engine can
    * create one, unshared otherwise (threads then stay at 1).
    */
-  constructor(build: WasmBuild, threads: number) {
+  constructor(build: WasmBuild, threads: number, options: RuntimeOptions = {}) {
     this.path = build.path;
     let memory: WebAssembly.Memory | null = null;
-    if (typeof SharedArrayBuffer === 'function') {
+    if (typeof SharedArrayBuffer === 'function' && options.shared !== false) {
       // A shared memory reserves its maximum up front; retry smaller where address space is tight.
       for (const maximum of [MAX_PAGES, 16384]) {
         try {
@@ -194,6 +218,9 @@ export class WasmRuntime {
     this.memory = memory;
     this.module = this.shared ? build.shared : (build.unshared as WebAssembly.Module);
     this.exports = new WebAssembly.Instance(this.module, { env: { memory } }).exports as unknown as KernelExports;
+    this.resident = this.shared && options.resident !== false;
+    if (this.resident) this.buffers.add(memory.buffer);
+    this.heap = new HeapAllocator(HEAP_BASE, (end) => this.grow(end), options.cacheLimit);
     this.setThreads(threads);
   }
 
@@ -220,79 +247,74 @@ export class WasmRuntime {
   }
 
   /**
-   * Makes the memory at least `bytes` long and returns a float32 view of all of it, or
-   * null when that is beyond wasm32's reach (the caller then runs the JS kernel). The view
-   * must be re-fetched after every reserve: growing replaces the buffer.
+   * Makes the memory at least `bytes` long (the top of a scratch layout) and returns a
+   * float32 view of all of it, or null when that is beyond wasm32's reach (the caller then
+   * runs the JS kernel). The view must be re-fetched after every reserve: growing replaces
+   * the buffer (and detaches the old one when the memory is not shared).
    */
   reserve(bytes: number): Float32Array | null {
-    const have = this.memory.buffer.byteLength;
-    if (bytes > have) {
-      const pages = Math.ceil((bytes - have) / PAGE);
-      try {
-        this.memory.grow(pages);
-      } catch {
-        return null;
-      }
-    }
+    if (!this.grow(bytes)) return null;
+    if (bytes > this.heap.guard) this.heap.guard = bytes;
     const buffer = this.memory.buffer;
     if (this.view.buffer !== buffer || this.view.length * 4 !== buffer.byteLength) this.view = new Float32Array(buffer);
     return this.view;
   }
 
-  /** Where a call's scratch layout starts (above every persistent region). */
-  get scratchBase(): number {
-    return ScratchLayout.floor;
+  /** The memory's buffer now (re-read after anything that may grow it). */
+  get buffer(): ArrayBufferLike {
+    return this.memory.buffer;
   }
 
-  /** Bytes held by persistent regions (free gaps included). */
-  get persistentBytes(): number {
-    return this.arenaTop - SCRATCH_BASE;
+  /** Whether `buffer` is (a former state of) this memory's buffer: views over it are addresses in the memory. */
+  owns(buffer: ArrayBufferLike): boolean {
+    return this.buffers.has(buffer);
+  }
+
+  /**
+   * Where a new scratch layout starts (the heap's end), starting a new scratch epoch: the
+   * previous call's scratch is dead from here on ({@link HeapAllocator.settle}).
+   */
+  startScratch(): number {
+    this.heap.settle();
+    return this.heap.end;
+  }
+
+  /** Where scratch starts now (the heap's end). */
+  get scratchBase(): number {
+    return this.heap.end;
   }
 
   /**
    * A region of `bytes` that outlives kernel calls (packed weights), 64-byte aligned, or
-   * null when the memory cannot grow that far. Reuses the first free gap that fits, else
-   * extends the arena, which moves the scratch floor up. Must not be called while a
-   * call's scratch layout is in use (its regions would then overlap the new block).
+   * null when the memory cannot grow that far.
    */
   persist(bytes: number): number | null {
-    const size = Math.ceil(bytes / 64) * 64;
-    for (let i = 0; i < this.blocks.length; i++) {
-      const b = this.blocks[i];
-      if (!b.free || b.bytes < size) continue;
-      if (b.bytes > size) this.blocks.splice(i + 1, 0, { ptr: b.ptr + size, bytes: b.bytes - size, free: true });
-      b.bytes = size;
-      b.free = false;
-      return b.ptr;
-    }
-    const ptr = this.arenaTop;
-    if (!this.reserve(ptr + size)) return null;
-    this.blocks.push({ ptr, bytes: size, free: false });
-    this.setTop(ptr + size);
-    return ptr;
+    const p = this.heap.alloc(bytes);
+    return p === 0 ? null : p;
   }
 
-  /** Gives back a region from {@link WasmRuntime.persist}; neighbouring free regions merge. */
+  /** Gives back a region from {@link WasmRuntime.persist}. */
   release(ptr: number): void {
-    const i = this.blocks.findIndex((b) => b.ptr === ptr);
-    if (i < 0 || this.blocks[i].free) return;
-    this.blocks[i].free = true;
-    const next = this.blocks[i + 1];
-    if (next?.free) {
-      this.blocks[i].bytes += next.bytes;
-      this.blocks.splice(i + 1, 1);
-    }
-    const prev = this.blocks[i - 1];
-    if (prev?.free) {
-      prev.bytes += this.blocks[i].bytes;
-      this.blocks.splice(i, 1);
-    }
-    // A free block at the end shrinks the arena.
-    const last = this.blocks[this.blocks.length - 1];
-    if (last?.free) {
-      this.blocks.pop();
-      this.setTop(last.ptr);
-    }
+    this.heap.free(ptr);
+  }
+
+  /** The heap as a store's resident memory, or null when storage is not resident here. */
+  residentMemory(): ResidentMemory | null {
+    if (!this.resident) return null;
+    const heap = this.heap;
+    const memory = this.memory;
+    return {
+      alloc: (bytes) => heap.alloc(bytes),
+      free: (ptr) => heap.free(ptr),
+      get buffer() {
+        return memory.buffer;
+      },
+    };
+  }
+
+  /** Bytes of the memory now (the high-water mark: a wasm memory never shrinks). */
+  get memoryBytes(): number {
+    return this.memory.buffer.byteLength;
   }
 
   /** Stops the workers. The memory goes with the last reference to this object. */
@@ -301,12 +323,17 @@ export class WasmRuntime {
     this.pool = null;
   }
 
-  private setTop(top: number): void {
-    this.arenaTop = top;
-    if (top === SCRATCH_BASE) arenaTops.delete(this.id);
-    else arenaTops.set(this.id, top);
-    let floor = SCRATCH_BASE;
-    for (const t of arenaTops.values()) floor = Math.max(floor, t);
-    ScratchLayout.floor = floor;
+  /** Grows the memory to at least `end` (+ the tail slack); false beyond wasm32's reach. */
+  private grow(end: number): boolean {
+    const have = this.memory.buffer.byteLength;
+    const want = end + TAIL;
+    if (want <= have) return true;
+    try {
+      this.memory.grow(Math.ceil((want - have) / PAGE));
+    } catch {
+      return false;
+    }
+    if (this.resident) this.buffers.add(this.memory.buffer);
+    return true;
   }
 }
