@@ -18,34 +18,10 @@ export interface ScopedResource {
 // the scope the other copy opened.
 const { stack, kept } = sharedSlot('scopes', () => ({ stack: [] as Set<ScopedResource>[], kept: new WeakSet<ScopedResource>() }));
 
-/**
- * @internal a resource's method (a `Symbol.for` key, so both copies of core see it) that
- * {@link trackInScope}'s owners call when the resource leaves every open tidy scope alive:
- * returned from the outermost one, or `keep`ed. A tensor starts its garbage-collection
- * safety net there: while a scope holds it, the scope's strong reference means the net
- * could never fire, so registering it at creation would only cost time.
- */
-export const leftScopes: unique symbol = Symbol.for('@ghostflow/core/leftScopes') as never;
-
-interface LeavesScopes {
-  [leftScopes](): void;
-}
-
-function notifyLeft(resource: ScopedResource): void {
-  const hook = (resource as Partial<LeavesScopes>)[leftScopes];
-  if (typeof hook === 'function') hook.call(resource);
-}
-
-/**
- * Called by core for every tensor it creates: the innermost open `tidy` scope owns it.
- * Returns whether one did (the scope then tells the resource when it leaves, see
- * {@link leftScopes}).
- */
-export function trackInScope(resource: ScopedResource): boolean {
+/** Called by core for every tensor it creates: the innermost open `tidy` scope owns it. */
+export function trackInScope(resource: ScopedResource): void {
   const top = stack[stack.length - 1];
-  if (!top) return false;
-  top.add(resource);
-  return true;
+  if (top) top.add(resource);
 }
 
 /**
@@ -65,9 +41,7 @@ export function trackInScope(resource: ScopedResource): boolean {
  */
 export function keep<T extends ScopedResource>(resource: T): T {
   kept.add(resource);
-  let held = false;
-  for (const s of stack) held = s.delete(resource) || held;
-  if (held) notifyLeft(resource);
+  for (const s of stack) s.delete(resource);
   return resource;
 }
 
@@ -155,9 +129,8 @@ export function tidy<T>(fn: () => T): T {
   collect(result, survivors, new Set());
   const parent = stack[stack.length - 1];
   for (const r of scope) {
-    if (!survivors.has(r)) r.dispose();
-    else if (parent) parent.add(r);
-    else notifyLeft(r);
+    if (survivors.has(r)) parent?.add(r);
+    else r.dispose();
   }
   return result;
 }

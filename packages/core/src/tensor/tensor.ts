@@ -16,7 +16,7 @@ import type { SortOptions, SortResult, TopkOptions } from '../ops/sort.js';
 import type { NanToNumOptions } from '../ops/nonfinite.js';
 import type { NormOrder } from '../ops/norm.js';
 import { type Shape, contiguousStrides, isContiguous, sizeOf } from '../shape.js';
-import { leftScopes, trackInScope } from '../memory/scope.js';
+import { trackInScope } from '../memory/scope.js';
 import { type TensorHeld, unwatch, watch } from './lifetime.js';
 import { Storage } from './storage.js';
 import { formatTensor } from './format.js';
@@ -56,8 +56,6 @@ export class Tensor {
   /** @internal which output of `held.node` this is. */
   private outputIndex = 0;
   private disposed = false;
-  /** @internal whether the FinalizationRegistry safety net watches this tensor. */
-  private watched = false;
   private _requiresGrad = false;
   private _retainsGrad = false;
   /** @internal the accumulated gradient. */
@@ -85,19 +83,8 @@ export class Tensor {
     this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
     this.offset = offset;
     this.held = { storage, node: null };
-    // Inside a tidy the scope holds the tensor until it disposes it or lets it go: the
-    // garbage-collection safety net starts then (see `leftScopes`), not at every op.
-    if (!trackInScope(this)) {
-      watch(this, this.held);
-      this.watched = true;
-    }
-  }
-
-  /** @internal the tensor left every tidy scope alive: start its safety net. */
-  [leftScopes](): void {
-    if (this.watched || this.disposed) return;
     watch(this, this.held);
-    this.watched = true;
+    trackInScope(this);
   }
 
   /** @internal the storage (throws when disposed). */
@@ -338,7 +325,7 @@ export class Tensor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.watched) unwatch(this);
+    unwatch(this);
     this._grad?.dispose();
     this._grad = null;
     this.held.node?.release();
