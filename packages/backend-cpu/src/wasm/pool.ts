@@ -75,9 +75,13 @@ function ghostflowWorker(init) {
       const seq = Atomics.load(c, base + ${SEQ});
       if (seq === seen) continue;
       seen = seq;
+      if (c[base + ${OP}] === 0) return;
+      if (Atomics.compareExchange(c, base + ${TAKEN}, 0, 1) !== 0) continue;
+      // The op and its arguments are read only once the part is claimed: read before, they
+      // may belong to an earlier job the caller took back, while the claim won the next one
+      // (a different kernel: its arguments would be read as another kernel's, out of bounds).
       const op = c[base + ${OP}];
       if (op === 0) return;
-      if (Atomics.compareExchange(c, base + ${TAKEN}, 0, 1) !== 0) continue;
       const job = Atomics.load(c, base + ${SEQ});
       try {
         const args = [];
