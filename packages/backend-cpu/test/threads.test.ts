@@ -314,3 +314,36 @@ describe('thread counts', () => {
     be.dispose();
   });
 });
+
+describe.skipIf(cores < 2)('a part the caller took back never runs as the next job', { timeout: 90_000 }, () => {
+  it("a worker that lost its claim to the caller runs the next job's kernel on the next job's arguments", async () => {
+    // The worker stalls once, between waking for a job and claiming it. The caller takes that
+    // small unary part back and at once posts a large binary job, whose own share keeps it busy
+    // past the stall: the worker then claims the binary part. It must run binaryND on it; a
+    // worker that read the op before claiming ran unary on binaryND's arguments (out of
+    // bounds, or wrong values).
+    inject = (code) =>
+      code.replace(
+        'if (Atomics.compareExchange(c, base + ',
+        'if (!globalThis.stalled) { globalThis.stalled = true; const t0 = Date.now(); while (Date.now() - t0 < 40) {} }\n      if (Atomics.compareExchange(c, base + ',
+      );
+    const be = createCpuBackend({ threads: 2, thresholds: { ...zero, threadMinElements: 0 } });
+    await be.whenThreadsReady();
+    const small = view(be, A.subarray(0, 4096), [64, 64]);
+    const big = 1 << 22;
+    const xs = Float32Array.from({ length: big }, (_, i) => Math.sin(i * 0.001));
+    const ys = Float32Array.from({ length: big }, (_, i) => Math.cos(i * 0.003));
+    const x = view(be, xs, [big]);
+    const y = view(be, ys, [big]);
+    const e = be.kernels.unary(small, { op: 'neg' });
+    const sum = be.kernels.binary(x, y, { op: 'add' });
+    const got = be.readSync?.(sum, 'float32', big) as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < big; i++) worst = Math.max(worst, Math.abs(got[i] - Math.fround(xs[i] + ys[i])));
+    expect(worst).toBe(0);
+    const neg = be.readSync?.(e, 'float32', 4096) as Float32Array;
+    expect(Array.from(neg.subarray(0, 4))).toEqual(Array.from(A.subarray(0, 4)).map((v) => -v));
+    for (const id of [e, sum]) be.disposeData(id);
+    be.dispose();
+  });
+});
