@@ -253,15 +253,7 @@ export class WorkerPool {
       const base = w * SLOT;
       if (this.isDead(w) || Atomics.load(c, base + READY) !== 1) continue;
       const args = parts[next++];
-      c[base + OP] = op;
-      c[base + NARGS] = args.length;
-      for (let i = 0; i < args.length; i++) c[base + ARGS + i] = args[i];
-      const seq = (this.seq[w] + 1) | 0;
-      this.seq[w] = seq;
-      // SEQ before TAKEN: a worker that claims the part then reads this job's number.
-      Atomics.store(c, base + SEQ, seq);
-      Atomics.store(c, base + TAKEN, 0);
-      Atomics.notify(c, base + SEQ);
+      this.postTo(w, op, args);
       posted.push({ w, args });
     }
     const t0 = Date.now();
@@ -302,17 +294,28 @@ export class WorkerPool {
     for (let w = 0; w < this.handles.length && !this.stopped; w++) {
       const base = w * SLOT;
       if (this.isDead(w) || Atomics.load(c, base + READY) !== 1 || Atomics.load(c, base + TAKEN) === 0) continue;
-      c[base + OP] = op;
-      c[base + NARGS] = args.length;
-      for (let i = 0; i < args.length; i++) c[base + ARGS + i] = args[i];
-      const seq = (this.seq[w] + 1) | 0;
-      this.seq[w] = seq;
-      Atomics.store(c, base + SEQ, seq);
-      Atomics.store(c, base + TAKEN, 0);
-      Atomics.notify(c, base + SEQ);
+      this.postTo(w, op, args);
       return w;
     }
     return -1;
+  }
+
+  /**
+   * Writes a part of `op` into worker `w`'s slot and wakes it. The op and arguments go in
+   * before TAKEN opens the claim, and SEQ before TAKEN, so a worker that wins the claim
+   * reads this part's op, arguments and job number.
+   */
+  private postTo(w: number, op: number, args: PartArgs): void {
+    const c = this.control;
+    const base = w * SLOT;
+    c[base + OP] = op;
+    c[base + NARGS] = args.length;
+    for (let i = 0; i < args.length; i++) c[base + ARGS + i] = args[i];
+    const seq = (this.seq[w] + 1) | 0;
+    this.seq[w] = seq;
+    Atomics.store(c, base + SEQ, seq);
+    Atomics.store(c, base + TAKEN, 0);
+    Atomics.notify(c, base + SEQ);
   }
 
   /**
