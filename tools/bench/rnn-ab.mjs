@@ -126,12 +126,16 @@ for (const [id, make] of Object.entries(WORKLOADS)) {
   for (let w = 0; w < 3; w++) for (let e = 0; e < 2; e++) steps[e]();
   const inner = Math.max(1, Math.round(60 / ((performance.now() - t0) / 6)));
   const times = [[], []];
+  const cpu = [[], []];
   for (let r = 0; r < reps; r++) {
     for (const e of r % 2 === 0 ? [0, 1] : [1, 0]) {
       await setBackend(engines[e][0]);
+      const c0 = process.cpuUsage();
       t0 = performance.now();
       for (let i = 0; i < inner; i++) steps[e]();
       times[e].push((performance.now() - t0) / inner);
+      const c = process.cpuUsage(c0);
+      cpu[e].push((c.user + c.system) / 1000 / inner);
     }
   }
   const row = {
@@ -139,6 +143,9 @@ for (const [id, make] of Object.entries(WORKLOADS)) {
     'old ms': +median(times[0]).toFixed(2),
     'new ms': +median(times[1]).toFixed(2),
     'new/old': +median(times[0].map((t, i) => times[1][i] / t)).toFixed(3),
+    // CPU time of the whole process (every thread): on a loaded machine the least noisy measure
+    // of the work done (with threads it also counts the spinning of the split).
+    'new/old cpu': +median(cpu[0].map((t, i) => cpu[1][i] / t)).toFixed(3),
     // Bit-identical first step (forward: the whole output; train: the loss and one updated weight).
     identical: firsts[0].length === firsts[1].length && firsts[0].every((v, i) => Object.is(v, firsts[1][i])),
   };
