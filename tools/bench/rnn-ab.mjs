@@ -59,7 +59,10 @@ function sequenceKernel(mode, s) {
     return seed / 2 ** 32 - 0.5;
   };
   const up = (n, shape, scale) => ({
-    dataId: be.upload(Float32Array.from({ length: n }, () => scale * next()), 'float32'),
+    dataId: be.upload(
+      Float32Array.from({ length: n }, () => scale * next()),
+      'float32',
+    ),
     dtype: 'float32',
     shape,
     strides: contiguousStrides(shape),

@@ -178,3 +178,58 @@ describe('recurrent kernels on resident storage', () => {
     for (const v of [w, gi, h0]) be.disposeData(v.dataId);
   });
 });
+
+describe('recurrentSequenceBidirectional', () => {
+  const SETS: { mode: RecurrentSequenceAttrs['mode']; H: number; P: number; batchSizes: number[]; train: boolean }[] = [
+    { mode: 'LSTM', H: 40, P: 40, batchSizes: [5, 5, 3, 3, 1], train: true },
+    { mode: 'LSTM', H: 45, P: 19, batchSizes: [4, 4, 4], train: false },
+    { mode: 'GRU', H: 33, P: 33, batchSizes: [6, 4, 4, 2], train: true },
+    { mode: 'RNN_RELU', H: 20, P: 20, batchSizes: [3, 3], train: false },
+  ];
+  for (const s of SETS) {
+    it(`${s.mode} H ${s.H} P ${s.P}${s.train ? ' train' : ''}: both directions equal two recurrentSequence calls bit for bit, inputs untouched`, () => {
+      const G = s.mode === 'LSTM' ? 4 : s.mode === 'GRU' ? 3 : 1;
+      const { H, P, batchSizes } = s;
+      const N = batchSizes.reduce((a, b) => a + b, 0);
+      const B = batchSizes[0];
+      const attrs = { mode: s.mode, batchSizes, hiddenSize: H, train: s.train };
+      const dir = (be: CpuBackend, seed: number) => ({
+        gi: place(be, rand(N * G * H, 1, seed), [N, G * H], 3),
+        h0: place(be, rand(B * P, 0.5, seed + 1), [B, P], 1),
+        c0: s.mode === 'LSTM' ? place(be, rand(B * H, 0.5, seed + 2), [B, H], 2) : null,
+        wHh: place(be, rand(G * H * P, 1 / Math.sqrt(H), seed + 3), [G * H, P], 0),
+        bHh: place(be, rand(G * H, 0.2, seed + 4), [G * H], 5),
+        wHr: P !== H ? place(be, rand(P * H, 1 / Math.sqrt(H), seed + 5), [P, H], 1) : null,
+      });
+      const sizes = [N * P, B * P, B * H, recurrentWorkspaceSize(s.mode, N, H, P)];
+      const readAll = (be: CpuBackend, ids: (DataId | null)[]) =>
+        ids.map((id, i) => {
+          if (!id) return new Float32Array(0);
+          const v = readSync(be, id, sizes[i]);
+          be.disposeData(id);
+          return v;
+        });
+      const results: Float32Array[][] = [];
+      for (const be of [copying, one, two]) {
+        const f = dir(be, 10);
+        const r = dir(be, 20);
+        const views = [f, r].flatMap((d) => Object.values(d).filter((v): v is TensorView => v !== null));
+        const before = views.map((v) => readSync(be, v.dataId, (v.dataId as CpuData).data?.length ?? 0));
+        const fused = be.fused as Required<CpuBackend['fused']>;
+        const [pf, pr] = fused.recurrentSequenceBidirectional(f, r, attrs);
+        views.forEach((v, i) =>
+          expect(readSync(be, v.dataId, (v.dataId as CpuData).data?.length ?? 0), `input ${i} unchanged`).toEqual(before[i]),
+        );
+        const got = [...readAll(be, pf), ...readAll(be, pr)];
+        const one1 = fused.recurrentSequence(f.gi, f.h0, f.c0, f.wHh, f.bHh, f.wHr, { ...attrs, reverse: false });
+        const one2 = fused.recurrentSequence(r.gi, r.h0, r.c0, r.wHh, r.bHh, r.wHr, { ...attrs, reverse: true });
+        const want = [...readAll(be, one1), ...readAll(be, one2)];
+        got.forEach((g, i) => expect(g, `output ${i}`).toEqual(want[i]));
+        results.push(got);
+        for (const v of views) be.disposeData(v.dataId);
+      }
+      // The wasm runs (one thread, and the two directions at once) equal the copying path.
+      for (const got of results.slice(1)) got.forEach((g, i) => expect(g, `output ${i} vs the copying path`).toEqual(results[0][i]));
+    });
+  }
+});
