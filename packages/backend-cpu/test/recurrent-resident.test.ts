@@ -15,10 +15,12 @@ const one = createCpuBackend({ threads: 1, thresholds: zero });
 const two = createCpuBackend({ threads: 2, thresholds: zero });
 // The copying path: storage in plain typed arrays, every operand copied into scratch.
 const copying = createCpuBackend({ threads: 1, thresholds: zero, residentStorage: false });
+// The copying path with a worker (both directions of a pair at once, operands in scratch).
+const copyingTwo = createCpuBackend({ threads: 2, thresholds: zero, residentStorage: false });
 
-beforeAll(() => two.whenThreadsReady());
+beforeAll(() => Promise.all([two.whenThreadsReady(), copyingTwo.whenThreadsReady()]));
 afterAll(() => {
-  for (const b of [one, two, copying]) b.dispose();
+  for (const b of [one, two, copying, copyingTwo]) b.dispose();
 });
 
 function rand(n: number, scale: number, seed: number): Float32Array {
@@ -210,7 +212,7 @@ describe('recurrentSequenceBidirectional', () => {
           return v;
         });
       const results: Float32Array[][] = [];
-      for (const be of [copying, one, two]) {
+      for (const be of [copying, one, two, copyingTwo]) {
         const f = dir(be, 10);
         const r = dir(be, 20);
         const views = [f, r].flatMap((d) => Object.values(d).filter((v): v is TensorView => v !== null));
