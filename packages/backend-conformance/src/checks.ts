@@ -50,6 +50,17 @@ export function useUnfusedBackend(ctx: SuiteContext): string {
 }
 
 /**
+ * Registers (for the enclosing describe) a backend `${device}-without-<kernels>` that shares
+ * the backend under test's storage and kernels and has all its fused kernels but `kernels`,
+ * so core takes the path it takes on a backend lacking them. Returns its name.
+ */
+export function useBackendWithout(ctx: SuiteContext, kernels: readonly string[]): string {
+  const name = `${ctx.device}-without-${kernels.join('-')}`;
+  useWrapperBackend(ctx, name, (base) => Object.fromEntries(Object.entries(base.fused).filter(([k]) => !kernels.includes(k))));
+  return name;
+}
+
+/**
  * Registers (for the enclosing describe) a backend `${device}-async` that shares the backend
  * under test's storage, kernels and fused kernels but has no `readSync`, so core takes the
  * paths asynchronous (GPU) backends take even on a backend that reads synchronously (e.g.

@@ -46,6 +46,74 @@ class R {
     memory.copy(dst, src, (<usize>count) << 2);
   }
 
+  /**
+   * Four LSTM units (one in the scalar tail) of a forward row at byte offset `o`: the gates
+   * of `x + g` (gi and gh rows, gh's gates `hpb` bytes apart), the new cell state into
+   * `cOut` and `h` into `dst`; with `keep` the activations into `a` and the old c into `cp`.
+   */
+  @inline static lstmUnits(
+    x: usize,
+    g: usize,
+    cIn: usize,
+    cOut: usize,
+    dst: usize,
+    a: usize,
+    cp: usize,
+    keep: bool,
+    hb: usize,
+    hpb: usize,
+    o: usize,
+    tail: bool,
+  ): void {
+    const ig = V.vsigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
+    const fg = V.vsigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hpb + o, tail)));
+    const gg = V.vtanh(f32x4.add(V.ld(x + 2 * hb + o, tail), V.ld(g + 2 * hpb + o, tail)));
+    const og = V.vsigmoid(f32x4.add(V.ld(x + 3 * hb + o, tail), V.ld(g + 3 * hpb + o, tail)));
+    const cPrev = V.ld(cIn + o, tail);
+    const cn = f32x4.add(f32x4.mul(fg, cPrev), f32x4.mul(ig, gg));
+    V.st(cOut + o, cn, tail);
+    V.st(dst + o, f32x4.mul(og, V.vtanh(cn)), tail);
+    if (keep) {
+      V.st(a + o, ig, tail);
+      V.st(a + hb + o, fg, tail);
+      V.st(a + 2 * hb + o, gg, tail);
+      V.st(a + 3 * hb + o, og, tail);
+      V.st(cp + o, cPrev, tail);
+    }
+  }
+
+  /**
+   * Four GRU units (one in the scalar tail) of a forward row at byte offset `o`: h' from the
+   * gates of `x` and `g` and the old h at `hOld` into `yRow`; with `keep` the activations
+   * into `a` and gh_n into `gn`.
+   */
+  @inline static gruUnits(
+    x: usize,
+    g: usize,
+    hOld: usize,
+    yRow: usize,
+    a: usize,
+    gn: usize,
+    keep: bool,
+    hb: usize,
+    hpb: usize,
+    o: usize,
+    tail: bool,
+  ): void {
+    const one = f32x4.splat(1.0);
+    const rg = V.vsigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
+    const zg = V.vsigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hpb + o, tail)));
+    const ghn = V.ld(g + 2 * hpb + o, tail);
+    const ng = V.vtanh(f32x4.add(V.ld(x + 2 * hb + o, tail), f32x4.mul(rg, ghn)));
+    V.st(yRow + o, f32x4.add(f32x4.mul(f32x4.sub(one, zg), ng), f32x4.mul(zg, V.ld(hOld + o, tail))), tail);
+    if (keep) {
+      V.st(a + o, rg, tail);
+      V.st(a + hb + o, zg, tail);
+      V.st(a + 2 * hb + o, ng, tail);
+      V.st(gn + o, ghn, tail);
+    }
+  }
+
   /** `y = act(x)` for RNN rows: tanh, or relu that keeps NaN. */
   @inline static rnnAct(v: v128, tanhMode: bool): v128 {
     if (tanhMode) return V.vtanh(v);
@@ -180,7 +248,6 @@ export function recurrentForwardStep(args: usize, k: i32, u0: i32, u1: i32): voi
   const vecEnd = min(end, (<usize>(H & ~3)) << 2);
   const hb = (<usize>H) << 2;
   const hpb = (<usize>Hp) << 2;
-  const one = f32x4.splat(1.0);
   for (let b = 0; b < n; b++) {
     const row = <usize>(off + b);
     const hOld = b < m1 ? yPrev + <usize>b * rowP : h0 + <usize>b * rowP;
@@ -197,43 +264,16 @@ export function recurrentForwardStep(args: usize, k: i32, u0: i32, u1: i32): voi
       const sb = <usize>b * hb;
       const dst = wrPack !== 0 ? hraw + sb : yRow;
       const cp = blk1 + ((row * <usize>H) << 2);
-      for (let o: usize = c0; o < end; ) {
-        const tail = o >= vecEnd;
-        const ig = V.vsigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
-        const fg = V.vsigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hpb + o, tail)));
-        const gg = V.vtanh(f32x4.add(V.ld(x + 2 * hb + o, tail), V.ld(g + 2 * hpb + o, tail)));
-        const og = V.vsigmoid(f32x4.add(V.ld(x + 3 * hb + o, tail), V.ld(g + 3 * hpb + o, tail)));
-        const cPrev = V.ld(cIn + sb + o, tail);
-        const cn = f32x4.add(f32x4.mul(fg, cPrev), f32x4.mul(ig, gg));
-        V.st(cOut + sb + o, cn, tail);
-        V.st(dst + o, f32x4.mul(og, V.vtanh(cn)), tail);
-        if (ws !== 0) {
-          V.st(a + o, ig, tail);
-          V.st(a + hb + o, fg, tail);
-          V.st(a + 2 * hb + o, gg, tail);
-          V.st(a + 3 * hb + o, og, tail);
-          V.st(cp + o, cPrev, tail);
-        }
-        o += tail ? 4 : 16;
-      }
+      // Whole vectors, then the scalar tail: no per-load test in the vector loop.
+      let o: usize = c0;
+      for (; o < vecEnd; o += 16) R.lstmUnits(x, g, cIn + sb, cOut + sb, dst, a, cp, ws !== 0, hb, hpb, o, false);
+      for (; o < end; o += 4) R.lstmUnits(x, g, cIn + sb, cOut + sb, dst, a, cp, ws !== 0, hb, hpb, o, true);
       if (wrPack !== 0 && ws !== 0) R.copy(hRawWs + ((row * <usize>H) << 2), hraw + sb, H);
     } else if (mode === GRU) {
       const gn = blk1 + ((row * <usize>H) << 2);
-      for (let o: usize = c0; o < end; ) {
-        const tail = o >= vecEnd;
-        const rg = V.vsigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
-        const zg = V.vsigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hpb + o, tail)));
-        const ghn = V.ld(g + 2 * hpb + o, tail);
-        const ng = V.vtanh(f32x4.add(V.ld(x + 2 * hb + o, tail), f32x4.mul(rg, ghn)));
-        V.st(yRow + o, f32x4.add(f32x4.mul(f32x4.sub(one, zg), ng), f32x4.mul(zg, V.ld(hOld + o, tail))), tail);
-        if (ws !== 0) {
-          V.st(a + o, rg, tail);
-          V.st(a + hb + o, zg, tail);
-          V.st(a + 2 * hb + o, ng, tail);
-          V.st(gn + o, ghn, tail);
-        }
-        o += tail ? 4 : 16;
-      }
+      let o: usize = c0;
+      for (; o < vecEnd; o += 16) R.gruUnits(x, g, hOld, yRow, a, gn, ws !== 0, hb, hpb, o, false);
+      for (; o < end; o += 4) R.gruUnits(x, g, hOld, yRow, a, gn, ws !== 0, hb, hpb, o, true);
     } else {
       const tanhMode = mode === RNN_TANH;
       for (let o: usize = c0; o < end; ) {

@@ -325,6 +325,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
     recurrentSequenceBackward: (wHh, wHr, y, ws, dY, dHN, dCN, attrs) =>
       f.recurrentSequenceBackward(store, wHh, wHr, y, ws, dY, dHN, dCN, attrs),
     adamUpdate: (param, grad, m, v, vmax, attrs) => f.adamUpdate(store, param, grad, m, v, vmax, attrs),
+    recurrentSequenceBidirectional: (fwd, rev, attrs) => f.recurrentSequenceBidirectional(store, fwd, rev, attrs),
   };
 
   function readSync<D extends DType>(dataId: DataId, dtype: D, size: number): DTypeArrayMap[D] {

@@ -20,7 +20,7 @@ import { gruCell, gruCellBackward } from './kernels/fused/gru-cell.js';
 import { layerNorm } from './kernels/fused/layer-norm.js';
 import { linear } from './kernels/fused/linear.js';
 import { lstmCell, lstmCellBackward } from './kernels/fused/lstm-cell.js';
-import { recurrentSequence, recurrentSequenceBackward } from './kernels/fused/recurrent-sequence.js';
+import { recurrentSequence, recurrentSequenceBackward, recurrentSequenceBidirectional } from './kernels/fused/recurrent-sequence.js';
 import { logSoftmax, softmax } from './kernels/fused/softmax.js';
 import { matmul } from './kernels/matmul.js';
 import { reduce } from './kernels/reduce.js';
@@ -69,4 +69,5 @@ export const CPU_FUSED_KERNELS: Readonly<CpuFusedTable> = Object.freeze({
   recurrentSequence,
   recurrentSequenceBackward,
   adamUpdate,
+  recurrentSequenceBidirectional,
 });

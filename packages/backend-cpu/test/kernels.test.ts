@@ -692,6 +692,20 @@ describe('concat', () => {
     check(K.concat([t([], [2, 0]), t([], [2, 0])], { axis: 1 }), 'float32', []);
   });
 
+  it('contiguous inputs along an inner axis, short and long runs, with an offset', () => {
+    const a = Array.from({ length: 3 * 2 * 70 }, (_, i) => i);
+    const b = Array.from({ length: 3 * 2 * 5 }, (_, i) => -1 - i);
+    // [3, 2, 70] ++ [3, 2, 5] (at offset 4) along axis 2: runs of 70 and 5 per output row.
+    const want2: number[] = [];
+    for (let r = 0; r < 6; r++) want2.push(...a.slice(r * 70, r * 70 + 70), ...b.slice(r * 5, r * 5 + 5));
+    check(K.concat([t(a, [3, 2, 70]), raw([9, 9, 9, 9, ...b], [3, 2, 5], [10, 5, 1], 'float32', 4)], { axis: 2 }), 'float32', want2);
+    // [3, 2, 70] ++ [3, 1, 70] (at offset 2) along axis 1: runs of 140 and 70.
+    const c = Array.from({ length: 3 * 70 }, (_, i) => 1000 + i);
+    const want1: number[] = [];
+    for (let r = 0; r < 3; r++) want1.push(...a.slice(r * 140, r * 140 + 140), ...c.slice(r * 70, r * 70 + 70));
+    check(K.concat([t(a, [3, 2, 70]), raw([9, 9, ...c], [3, 1, 70], [70, 70, 1], 'float32', 2)], { axis: 1 }), 'float32', want1);
+  });
+
   it('int32 and bool', () => {
     check(K.concat([t([1, 2], [2, 1], 'int32'), t([-3, -4], [2, 1], 'int32')], { axis: 1 }), 'int32', [1, -3, 2, -4]);
     check(K.concat([t([1, 0], [2], 'bool'), t([0, 1, 1], [3], 'bool')], { axis: 0 }), 'bool', [1, 0, 0, 1, 1]);

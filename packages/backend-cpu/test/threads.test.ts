@@ -164,9 +164,9 @@ describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread',
 
 /**
  * Values of an LSTM sequence (H 72: a padded tail block) with a packed batch on `be`, forward
- * and backward (both time loops are threaded).
+ * and backward (both time loops are threaded), and of a bidirectional pair of such sequences.
  */
-function lstmSequence(be: CpuBackend): Float32Array[] {
+function lstmSequence(be: CpuBackend, pairFirst = false): Float32Array[] {
   const H = 72;
   const batchSizes = [6, 6, 5, 5, 3, 3, 2, 1];
   const N = batchSizes.reduce((a, b) => a + b, 0);
@@ -178,6 +178,22 @@ function lstmSequence(be: CpuBackend): Float32Array[] {
     wave(4 * H * H, 0.07).map((v) => v / 4),
     [4 * H, H],
   );
+  const read = (id: DataId | null, n: number) => be.readSync?.(id as DataId, 'float32', n) as Float32Array;
+  // Both directions at once (the reverse one's whole time loop on the worker).
+  const dir = (f0: number) => ({
+    gi: view(be, wave(N * 4 * H, f0), [N, 4 * H]),
+    h0: view(be, wave(B * H, f0 + 0.01), [B, H]),
+    c0: view(be, wave(B * H, f0 + 0.02), [B, H]),
+    wHh,
+    bHh: null,
+    wHr: null,
+  });
+  const runPair = () =>
+    f
+      .recurrentSequenceBidirectional(dir(0.37), dir(0.19), { mode: 'LSTM', batchSizes, hiddenSize: H, train: false })
+      .flatMap(([py, ph, pc]) => [read(py, N * H), read(ph, B * H), read(pc, B * H)]);
+  // With `pairFirst` the pair meets a fault of the worker first.
+  const early = pairFirst ? runPair() : null;
   const attrs = { mode: 'LSTM', batchSizes, hiddenSize: H, reverse: false, train: true } as const;
   const [y, hN, cN, ws] = f.recurrentSequence(
     view(be, wave(N * 4 * H, 0.31), [N, 4 * H]),
@@ -199,14 +215,14 @@ function lstmSequence(be: CpuBackend): Float32Array[] {
     view(be, wave(B * H, 0.29), [B, H]),
     { ...attrs, hasBias: true },
   );
-  const read = (id: DataId | null, n: number) => be.readSync?.(id as DataId, 'float32', n) as Float32Array;
   const sizes = [N * 4 * H, B * H, B * H, 4 * H * H, 4 * H];
-  return [read(y, N * H), read(hN, B * H), read(cN, B * H), ...sizes.map((n, i) => read(grads[i], n))];
+  const both = early ?? runPair();
+  return [read(y, N * H), read(hN, B * H), read(cN, B * H), ...sizes.map((n, i) => read(grads[i], n)), ...both];
 }
 const LSTM_WANT = lstmSequence(js);
 
 /** Runs the sequence on a fresh 2-thread backend whose worker runs `inject`ed code, until the worker is gone. */
-async function sequenceWithFault(injected: (code: string) => string): Promise<void> {
+async function sequenceWithFault(injected: (code: string) => string, pairFirst = false): Promise<void> {
   vi.spyOn(console, 'warn').mockImplementation(() => {});
   inject = injected;
   const be = createCpuBackend({ threads: 2, thresholds: zero });
@@ -214,7 +230,7 @@ async function sequenceWithFault(injected: (code: string) => string): Promise<vo
   expect(be.info).toMatchObject({ threads: 2, readyWorkers: 1 });
   // Under load the caller may take a part back before the worker claims it (exact too).
   for (let k = 0; k < 5 && be.info.threads === 2; k++) {
-    const got = await withWatchdog(30_000, () => lstmSequence(be));
+    const got = await withWatchdog(30_000, () => lstmSequence(be, pairFirst));
     got.forEach((g, i) => expectClose(g, LSTM_WANT[i]));
   }
   expect(be.info.threads).toBe(1);
@@ -224,7 +240,7 @@ async function sequenceWithFault(injected: (code: string) => string): Promise<vo
 }
 
 describe.skipIf(cores < 2)(
-  'a dead worker never blocks the threaded recurrent time loops (forward and backward)',
+  'a dead worker never blocks the threaded recurrent time loops (forward, backward, both directions at once)',
   { timeout: 60_000 },
   () => {
     it('a worker that exits as it claims its share: the caller runs every step of it', async () => {
@@ -237,6 +253,14 @@ describe.skipIf(cores < 2)(
 
     it('a worker that never returns (killed without a trace): stopped after a stall, its steps redone', async () => {
       await sequenceWithFault((code) => code.replace('const r = ex.recurrentWorker(a, slot, k);', 'for (;;) {}'));
+    });
+
+    it('both directions at once, a worker that exits as it claims the reverse direction: the caller runs it', async () => {
+      await sequenceWithFault((code) => code.replace('const r = ex.recurrentWorker(a, slot, k);', 'process.exit(1);'), true);
+    });
+
+    it('both directions at once, a worker that never returns: stopped after a stall, the reverse direction redone', async () => {
+      await sequenceWithFault((code) => code.replace('const r = ex.recurrentWorker(a, slot, k);', 'for (;;) {}'), true);
     });
 
     it('with a live worker the threaded loop equals the reference', async () => {

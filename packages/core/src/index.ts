@@ -43,6 +43,7 @@ export type {
   IndexKernelAttrs,
   RecurrentMode,
   RecurrentSequenceAttrs,
+  RecurrentSequenceInputs,
   AdamUpdateAttrs,
 } from './backend/kernels.js';
 export {

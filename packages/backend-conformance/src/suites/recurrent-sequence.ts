@@ -4,9 +4,19 @@
  * (values and gradients of every input), for LSTM (with and without projection), GRU and RNN
  * tanh/relu, padded and packed batch sizes, both directions, given and absent initial states,
  * a single step, and sizes with vector tails, more than 256 gate columns and more outputs per
- * step than one block of threads. Part of the `ops-norm` suite.
+ * step than one block of threads; and `recurrentSequenceBidirectional` (the fused pair kernel,
+ * when the backend has it) against two `recurrentSequence` calls. Part of the `ops-norm` suite.
  */
-import { type RecurrentMode, type Tensor, gradients, loadBackend, recurrentSequence, tensor, tidy } from '@ghostflow/core';
+import {
+  type RecurrentMode,
+  type Tensor,
+  gradients,
+  loadBackend,
+  recurrentSequence,
+  recurrentSequenceBidirectional,
+  tensor,
+  tidy,
+} from '@ghostflow/core';
 import { describe, expect, it } from 'vitest';
 import { weightedLoss } from '../cases.js';
 import {
@@ -14,6 +24,7 @@ import {
   expectFusedMatchesComposedNoGrad,
   expectFusedMatchesComposedSecondOrder,
   seededHostInputs,
+  useBackendWithout,
   useCountingBackend,
   useUnfusedBackend,
 } from '../checks.js';
@@ -106,6 +117,26 @@ const CASES: SeqCase[] = [
   },
 ];
 
+/** Runs both directions of case `c` (its `reverse` ignored) on two input sets laid out as {@link inputsOf}. */
+function runBidirectional(c: SeqCase, xs: Tensor[]): Tensor[] {
+  const half = xs.length / 2;
+  const dir = (ys: Tensor[]) => {
+    let k = 0;
+    const gi = ys[k++];
+    const wHh = ys[k++];
+    const bHh = c.bias !== false ? ys[k++] : null;
+    const wHr = c.proj ? ys[k++] : null;
+    const h0 = c.states ? ys[k++] : null;
+    const c0 = c.states && c.mode === 'LSTM' ? ys[k++] : null;
+    return { gi, state: { h0, c0 }, weights: { wHh, bHh, wHr } };
+  };
+  const rs = recurrentSequenceBidirectional(dir(xs.slice(0, half)), dir(xs.slice(half)), { mode: c.mode, batchSizes: c.batchSizes });
+  return rs.flatMap((r) => (r.c ? [r.output, r.h, r.c] : [r.output, r.h]));
+}
+
+/** Cases of the bidirectional op (each direction as the case without `reverse`). */
+const BIDIRECTIONAL = [CASES[0], CASES[1], CASES[3], CASES[6], CASES[8], CASES[10], CASES[13]];
+
 /** Registers the whole-sequence recurrent tests. */
 export function recurrentSequenceTests(ctx: SuiteContext): void {
   describe('recurrentSequence: fused kernels and the per-step path agree', () => {
@@ -119,6 +150,28 @@ export function recurrentSequenceTests(ctx: SuiteContext): void {
     const tiny: SeqCase = { name: 'tiny GRU', mode: 'GRU', hidden: 2, batchSizes: [2, 1], states: true };
     it('second derivatives (createGraph recomputes with the per-step path)', () =>
       expectFusedMatchesComposedSecondOrder(ctx, unfused, inputsOf(tiny, 9), (...xs) => runCase(tiny, xs)));
+  });
+
+  describe('recurrentSequenceBidirectional: the fused pair kernel equals two recurrentSequence calls', () => {
+    const single = useBackendWithout(ctx, ['recurrentSequenceBidirectional']);
+    BIDIRECTIONAL.forEach((c, i) => {
+      it(`${c.name}, both directions (values and gradients)`, () =>
+        expectFusedMatchesComposed(
+          ctx,
+          single,
+          [...inputsOf(c, 61 + i), ...inputsOf(c, 81 + i)],
+          (...xs) => runBidirectional(c, xs),
+          1e-6,
+        ));
+    });
+    it('inference (no grad): the same values', () =>
+      expectFusedMatchesComposedNoGrad(
+        ctx,
+        single,
+        [...inputsOf(CASES[5], 5), ...inputsOf(CASES[5], 6)],
+        (...xs) => runBidirectional(CASES[5], xs),
+        1e-6,
+      ));
   });
 
   describe('recurrentSequence kernels', () => {
@@ -145,6 +198,24 @@ export function recurrentSequenceTests(ctx: SuiteContext): void {
       counting.calls.clear();
       run(true);
       expect(counting.calls.get('recurrentSequenceBackward') ?? 0).toBe(0);
+    });
+    it('a bidirectional layer is one pair call when the backend has it (else two sequence calls), and two backward calls', async () => {
+      const base = await loadBackend(ctx.device);
+      const has = (k: string) => typeof (base.fused as Record<string, unknown>)[k] === 'function';
+      const c = CASES[0];
+      counting.calls.clear();
+      tidy(() => {
+        const xs = [...inputsOf(c, 3), ...inputsOf(c, 4)].map((x) =>
+          tensor(Float32Array.from(x.data), { shape: x.shape, device: counting.name, requiresGrad: true }),
+        );
+        gradients(weightedLoss(runBidirectional(c, xs)), xs, null, { allowUnused: true });
+      });
+      const pair = has('recurrentSequenceBidirectional') && has('recurrentSequence');
+      expect(counting.calls.get('recurrentSequenceBidirectional') ?? 0).toBe(pair ? 1 : 0);
+      expect(counting.calls.get('recurrentSequence') ?? 0).toBe(pair || !has('recurrentSequence') ? 0 : 2);
+      expect(counting.calls.get('recurrentSequenceBackward') ?? 0).toBe(
+        has('recurrentSequence') && has('recurrentSequenceBackward') ? 2 : 0,
+      );
     });
   });
 }

@@ -14,11 +14,15 @@ export function concat(store: CpuStore, inputs: readonly TensorView[], attrs: { 
   const outShape = [...first.shape];
   outShape[axis] = inputs.reduce((s, v) => s + v.shape[axis], 0);
   const sources = inputs.map((v) => store.data(v.dataId));
-  const out = store.alloc(first.dtype, sizeOf(outShape));
+  // Uninitialised: the inputs' slots tile the output, so every element is written below.
+  const out = store.allocUninit(first.dtype, sizeOf(outShape));
   const dst = out.data as TypedArray;
   const outStrides = contiguousStrides(outShape);
   // When everything before `axis` has size 1, each input is one contiguous block of the output.
   const blockwise = outShape.slice(0, axis).every((d) => d === 1);
+  // Rows of the output: the dims before `axis` (each input fills one run of every row).
+  const rows = sizeOf(outShape.slice(0, axis));
+  const rowStride = axis === 0 ? 0 : outStrides[axis - 1];
   let slot = 0;
   for (let t = 0; t < inputs.length; t++) {
     const v = inputs[t];
@@ -29,6 +33,17 @@ export function concat(store: CpuStore, inputs: readonly TensorView[], attrs: { 
     const src = sources[t];
     if (blockwise && isContiguousView(v)) {
       dst.set(src.subarray(v.offset, v.offset + size), start);
+      continue;
+    }
+    if (isContiguousView(v)) {
+      // A contiguous input is `rows` runs of `run` elements, one per output row (e.g. the two
+      // directions of a bidirectional RNN joined along features): copied run by run, no index
+      // arrays.
+      const run = size / rows;
+      for (let r = 0, s = v.offset, d = start; r < rows; r++, s += run, d += rowStride) {
+        if (run >= 64) dst.set(src.subarray(s, s + run), d);
+        else for (let i = 0; i < run; i++) dst[d + i] = src[s + i];
+      }
       continue;
     }
     const inPos = stridedOffsets(v.shape, v.strides, v.offset);

@@ -851,7 +851,7 @@ export function wasmKernelTables(
       gruCellBackward,
       attention,
       adamUpdate,
-      ...wasmRecurrentKernels(rt, th, js.fused),
+      ...wasmRecurrentKernels(rt, th, js.fused, cache),
     },
     release: (buf: CpuData) => cache.drop(buf),
     cache,

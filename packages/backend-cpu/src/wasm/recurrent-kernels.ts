@@ -1,20 +1,31 @@
 /**
  * The wasm entries of the whole-sequence recurrent kernels (`recurrentSequence` and its
- * backward): operands are laid out in wasm memory once per call, the recurrent weight is
- * packed for the GEMM once, and the time loop runs inside wasm (assembly/recurrent.ts), one
+ * backward): operands are planned through a {@link KernelCall} (resident contiguous tensors
+ * are read where they are, anything else is copied into scratch; outputs are heap blocks
+ * handed over without a copy), the recurrent weight is packed for the GEMM once (and kept
+ * packed across calls in the packed cache while it is unchanged), and the time loop runs
+ * inside wasm (assembly/recurrent.ts), one
  * call per step (phase), split over the worker threads by hidden units when a step is large
  * enough (the threads synchronise through progress words in wasm memory). The
  * backward's weight gradients are one GEMM each over the stacked rows (`dW_hh = dGh^T hPrev`,
  * `dW_hr = dH^T hRaw`), split over the worker threads like any large GEMM.
  */
-import { type DataId, type RecurrentSequenceAttrs, type TensorView, recurrentWorkspaceSize } from '@ghostflow/core';
+import {
+  type DataId,
+  type RecurrentSequenceAttrs,
+  type RecurrentSequenceInputs,
+  type TensorView,
+  recurrentWorkspaceSize,
+} from '@ghostflow/core';
 import type { CpuFusedTable } from '../kernel-table.js';
 import { gateCount, stepOffsets, workspaceBlocks } from '../kernels/fused/recurrent-sequence.js';
 import type { CpuStore } from '../storage.js';
 import { rowMajorValues } from '../strided.js';
+import { KernelCall } from './call.js';
 import { type WasmThresholds, runGemm } from './kernels.js';
+import type { PackedCache } from './packed-cache.js';
 import { POOL_OP, type PartArgs, STALL_FACTOR, STALL_MIN_MS, type WorkerPool } from './pool.js';
-import { ScratchLayout, type WasmRuntime } from './runtime.js';
+import type { WasmRuntime } from './runtime.js';
 
 const PANEL = 16;
 /** Words of the forward operand block before the per-thread unit ranges (assembly/recurrent.ts F_*). */
@@ -23,26 +34,209 @@ const F_ABORT = 22;
 const F_KIND = 23;
 const MODE_CODES: Record<RecurrentSequenceAttrs['mode'], number> = { LSTM: 0, GRU: 1, RNN_TANH: 2, RNN_RELU: 3 };
 
+/** A weight's packed region from the cache: `hit` (packed already), `fill` (pack into it) or neither (0, 0). */
+interface CachedPack {
+  hit: number;
+  fill: number;
+  key: string;
+}
+
 /** Floats of `packB`'s output for a `[k, n]` matrix. */
 const packed = (k: number, n: number): number => k * Math.ceil(n / PANEL) * PANEL;
 
-/** The two recurrent entries for a runtime; `js` are the kernels they fall back to. */
+/**
+ * The two recurrent entries for a runtime; `js` are the kernels they fall back to, `cache`
+ * the backend's packed-operand cache (null: the weights are packed at every call).
+ */
 export function wasmRecurrentKernels(
   rt: WasmRuntime,
   th: WasmThresholds,
-  js: Readonly<Pick<CpuFusedTable, 'recurrentSequence' | 'recurrentSequenceBackward'>>,
-): Pick<CpuFusedTable, 'recurrentSequence' | 'recurrentSequenceBackward'> {
+  js: Readonly<Pick<CpuFusedTable, 'recurrentSequence' | 'recurrentSequenceBackward' | 'recurrentSequenceBidirectional'>>,
+  cache: PackedCache | null = null,
+): Pick<CpuFusedTable, 'recurrentSequence' | 'recurrentSequenceBackward' | 'recurrentSequenceBidirectional'> {
   const ex = rt.exports;
   // The main thread's share of a pooled GEMM (built once, not per call).
   const localGemm = (q: PartArgs): void => ex.gemm(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12]);
-  const put = (heap: Float32Array, store: CpuStore, v: TensorView, p: number): void => {
-    heap.set(rowMajorValues(store.data(v.dataId), v, 'float32') as Float32Array, p / 4);
+  // Its own call object: the GEMMs this file runs are planned into the same call, never
+  // through the other kernels' one.
+  const call = new KernelCall(rt);
+  let i32 = new Int32Array(0);
+  /** The memory's i32 view after `call.commit()` (re-made when the memory grew). */
+  const words = (): Int32Array => {
+    const heap = call.heap;
+    if (i32.buffer !== heap.buffer || i32.length !== heap.length) i32 = new Int32Array(heap.buffer, heap.byteOffset, heap.length);
+    return i32;
   };
-  const out = (store: CpuStore, heap: Float32Array, p: number, count: number): DataId => {
-    const o = store.alloc('float32', count);
-    (o.data as Float32Array).set(heap.subarray(p / 4, p / 4 + count));
-    return o;
+
+  /**
+   * A weight packed through the cache: the region holding it packed (`hit`), or a region to
+   * pack it into that the cache keeps (`fill`), or neither (pack into scratch). Call before
+   * `call.begin()`: a new cache region moves the scratch floor up.
+   */
+  const cached = (store: CpuStore, v: TensorView, key: string, bytes: number): CachedPack => {
+    if (!cache) return { hit: 0, fill: 0, key };
+    const buf = store.buffer(v.dataId);
+    const k = `${key},${v.offset},${v.strides.join(',')}`;
+    const hit = cache.get(buf, k);
+    return { hit, fill: hit ? 0 : cache.reserve(buf, k, bytes), key: k };
   };
+
+  /** A forward sequence planned into `call`: the byte offsets of its operand block and buffers. */
+  interface ForwardPlan {
+    attrs: RecurrentSequenceAttrs;
+    G: number;
+    H: number;
+    Hp: number;
+    P: number;
+    B: number;
+    T: number;
+    N: number;
+    offsets: number[];
+    threads: number;
+    wsSize: number;
+    w: CachedPack;
+    wr: CachedPack | null;
+    pArgs: number;
+    pSizes: number;
+    pOffs: number;
+    pProgress: number;
+    pGi: number;
+    pWSrc: number;
+    pW: number;
+    pBias: number;
+    pWrSrc: number;
+    pWr: number;
+    pH0: number;
+    pC0Src: number;
+    pH: number;
+    pC0: number;
+    pC1: number;
+    pY: number;
+    pWs: number;
+    pGh: number;
+    pHraw: number;
+  }
+
+  /**
+   * The packed weights of a forward call from the cache (call before `call.begin()`: a new
+   * cache region moves the scratch floor up).
+   */
+  function cachedWeights(store: CpuStore, d: RecurrentSequenceInputs, G: number, H: number): [CachedPack, CachedPack | null] {
+    const Hp = Math.ceil(H / PANEL) * PANEL;
+    const P = d.wHh.shape[1];
+    // W_hh^T [P, G*Hp] packed (each gate's columns padded), and W_hr^T [H, P].
+    const w = cached(store, d.wHh, `rnnW,${G},${H}`, packed(P, G * Hp) * 4);
+    const wr = d.wHr ? cached(store, d.wHr, 'rnnWr', packed(H, P) * 4) : null;
+    return [w, wr];
+  }
+
+  /** Plans a forward call's operands, outputs and scratch into `call` (after `call.begin()`). */
+  function planForward(
+    store: CpuStore,
+    d: RecurrentSequenceInputs,
+    attrs: RecurrentSequenceAttrs,
+    threads: number,
+    [w, wr]: [CachedPack, CachedPack | null],
+  ): ForwardPlan {
+    const { mode, batchSizes, hiddenSize: H, train } = attrs;
+    const G = gateCount(mode);
+    // Each gate's columns padded to whole 16-column panels, so that threads owning disjoint
+    // hidden units compute disjoint GEMM panels.
+    const Hp = Math.ceil(H / PANEL) * PANEL;
+    const GHp = G * Hp;
+    const P = d.wHh.shape[1];
+    const B = batchSizes[0];
+    const T = batchSizes.length;
+    const { rows: N, offsets } = stepOffsets(batchSizes);
+    const isLSTM = mode === 'LSTM';
+    const wsSize = recurrentWorkspaceSize(mode, N, H, P);
+    const pArgs = call.alloc(F_UNITS + 2 * threads);
+    const pSizes = call.alloc(T);
+    const pOffs = call.alloc(T);
+    const pProgress = call.alloc(threads);
+    // Inputs the loop only reads: where they are when resident and contiguous.
+    const pGi = call.view(store, d.gi);
+    const pWSrc = w.hit ? 0 : call.view(store, d.wHh);
+    const pW = w.hit || w.fill || call.alloc(packed(P, GHp));
+    // b_hh padded like W's columns (as it is when H is a multiple of 16).
+    const pBias = d.bHh ? (Hp === H ? call.view(store, d.bHh) : call.alloc(GHp)) : 0;
+    const pWrSrc = d.wHr && wr && !wr.hit ? call.view(store, d.wHr) : 0;
+    const pWr = wr ? wr.hit || wr.fill || call.alloc(packed(H, P)) : 0;
+    // The states are updated in place (hN, cN end up there): outputs that start as copies of h0, c0.
+    const pH0 = call.view(store, d.h0);
+    const pC0Src = d.c0 ? call.view(store, d.c0) : 0;
+    const pH = call.out(B * P);
+    const pC0 = isLSTM ? call.out(B * H) : call.alloc(B * H);
+    const pC1 = call.alloc(B * H);
+    // +PANEL: the GEMM reloads whole 16-float panel rows of its output.
+    const pY = call.out(N * P, PANEL);
+    const pWs = train ? call.out(wsSize) : 0;
+    const pGh = call.alloc(B * GHp + PANEL);
+    const pHraw = call.alloc(B * H + PANEL);
+    return {
+      ...{ attrs, G, H, Hp, P, B, T, N, offsets, threads, wsSize, w, wr, pArgs, pSizes, pOffs, pProgress, pGi, pWSrc, pW },
+      ...{ pBias, pWrSrc, pWr, pH0, pC0Src, pH, pC0, pC1, pY, pWs, pGh, pHraw },
+    };
+  }
+
+  /** Gives back the cache regions a plan reserved (its call fell back before filling them). */
+  function abandonForward(store: CpuStore, d: RecurrentSequenceInputs, p: ForwardPlan): void {
+    if (p.w.fill) cache?.abandon(store.buffer(d.wHh.dataId), p.w.key);
+    if (p.wr?.fill) cache?.abandon(store.buffer((d.wHr as TensorView).dataId), p.wr.key);
+  }
+
+  /** After `call.commit()`: writes the operand block, packs the weights, starts the states. */
+  function setupForward(store: CpuStore, d: RecurrentSequenceInputs, p: ForwardPlan): [number, number][] {
+    const { G, H, Hp, P, B, T, N, threads } = p;
+    const heap = call.heap;
+    const i32 = words();
+    i32.set(p.attrs.batchSizes, p.pSizes / 4);
+    i32.set(p.offsets, p.pOffs / 4);
+    i32.fill(0, p.pProgress / 4, p.pProgress / 4 + threads);
+    // One gate at a time: packB zero-pads each gate's last panel.
+    if (!p.w.hit) for (let g = 0; g < G; g++) ex.packB(p.pWSrc + g * H * P * 4, 1, P, P, H, p.pW + g * Hp * P * 4);
+    if (d.bHh && Hp !== H) {
+      const b = rowMajorValues(store.data(d.bHh.dataId), d.bHh, 'float32') as Float32Array;
+      heap.fill(0, p.pBias / 4, p.pBias / 4 + G * Hp);
+      for (let g = 0; g < G; g++) heap.set(b.subarray(g * H, (g + 1) * H), p.pBias / 4 + g * Hp);
+    }
+    if (p.wr && !p.wr.hit) ex.packB(p.pWrSrc, 1, H, H, P, p.pWr);
+    heap.copyWithin(p.pH / 4, p.pH0 / 4, p.pH0 / 4 + B * P);
+    if (d.c0) heap.copyWithin(p.pC0 / 4, p.pC0Src / 4, p.pC0Src / 4 + B * H);
+    else heap.fill(0, p.pC0 / 4, p.pC0 / 4 + B * H);
+    // Rows that join late (the reverse direction) read their c0 from either buffer.
+    heap.copyWithin(p.pC1 / 4, p.pC0 / 4, p.pC0 / 4 + B * H);
+    const a = p.pArgs / 4;
+    const block = [
+      MODE_CODES[p.attrs.mode],
+      p.pGi,
+      p.pW,
+      p.pBias,
+      p.pWr,
+      p.pH,
+      p.pC0,
+      p.pC1,
+      p.pY,
+      p.pWs,
+      p.pGh,
+      p.pHraw,
+      p.pSizes,
+      p.pOffs,
+    ];
+    i32.set(block, a);
+    i32.set([T, H, Hp, P, p.attrs.reverse ? 1 : 0, N, p.pProgress, threads, 0, 0], a + block.length); // kind 0: forward
+    return splitUnits(i32, p.pArgs, H, threads);
+  }
+
+  /** The outputs of a finished forward call, handed over. */
+  function takeForward(store: CpuStore, p: ForwardPlan): [DataId, DataId, DataId | null, DataId | null] {
+    return [
+      call.take(store, p.pY, p.N * p.P),
+      call.take(store, p.pH, p.B * p.P),
+      p.attrs.mode === 'LSTM' ? call.take(store, p.pC0, p.B * p.H) : null,
+      p.attrs.train ? call.take(store, p.pWs, p.wsSize) : null,
+    ];
+  }
 
   function recurrentSequence(
     store: CpuStore,
@@ -54,82 +248,122 @@ export function wasmRecurrentKernels(
     wHr: TensorView | null,
     attrs: RecurrentSequenceAttrs,
   ): [DataId, DataId, DataId | null, DataId | null] {
-    const { mode, batchSizes, hiddenSize: H, reverse, train } = attrs;
-    const G = gateCount(mode);
-    // Each gate's columns padded to whole 16-column panels, so that threads owning disjoint
-    // hidden units compute disjoint GEMM panels.
-    const Hp = Math.ceil(H / PANEL) * PANEL;
-    const GHp = G * Hp;
-    const P = wHh.shape[1];
-    const B = batchSizes[0];
-    const T = batchSizes.length;
-    const { rows: N, offsets } = stepOffsets(batchSizes);
-    const isLSTM = mode === 'LSTM';
-    const wsSize = recurrentWorkspaceSize(mode, N, H, P);
-    const threads = loopThreads(B * G * H * P, H, wHr !== null);
-    const L = new ScratchLayout(rt);
-    const pArgs = L.f32(F_UNITS + 2 * threads);
-    const pSizes = L.f32(T);
-    const pOffs = L.f32(T);
-    const pProgress = L.f32(threads);
-    const pGi = L.f32(N * G * H);
-    const pWStage = L.f32(GHp * P);
-    const pW = L.f32(packed(P, GHp));
-    const pBias = bHh ? L.f32(GHp) : 0;
-    const pWrStage = wHr ? L.f32(P * H) : 0;
-    const pWr = wHr ? L.f32(packed(H, P)) : 0;
-    const pH = L.f32(B * P);
-    const pC0 = L.f32(B * H);
-    const pC1 = L.f32(B * H);
-    // +PANEL: the GEMM reloads whole 16-float panel rows of its output.
-    const pY = L.f32(N * P + PANEL);
-    const pWs = train ? L.f32(wsSize) : 0;
-    const pGh = L.f32(B * GHp + PANEL);
-    const pHraw = L.f32(B * H + PANEL);
-    const heap = rt.reserve(L.top);
-    if (!heap) return js.recurrentSequence(store, gi, h0, c0, wHh, bHh, wHr, attrs);
-    const i32 = new Int32Array(heap.buffer);
-    i32.set(batchSizes, pSizes / 4);
-    i32.set(offsets, pOffs / 4);
-    i32.fill(0, pProgress / 4, pProgress / 4 + threads);
-    put(heap, store, gi, pGi);
-    // W_hh^T [P, G*Hp]: the gate blocks of W_hh's rows spread to padded column blocks, packed
-    // once for every step.
-    const w = rowMajorValues(store.data(wHh.dataId), wHh, 'float32') as Float32Array;
-    if (Hp === H) heap.set(w, pWStage / 4);
-    else {
-      heap.fill(0, pWStage / 4, pWStage / 4 + GHp * P);
-      for (let g = 0; g < G; g++) heap.set(w.subarray(g * H * P, (g + 1) * H * P), pWStage / 4 + g * Hp * P);
+    const d: RecurrentSequenceInputs = { gi, h0, c0, wHh, bHh, wHr };
+    const G = gateCount(attrs.mode);
+    const H = attrs.hiddenSize;
+    const threads = loopThreads(attrs.batchSizes[0] * G * H * wHh.shape[1], H, wHr !== null);
+    const weights = cachedWeights(store, d, G, H);
+    call.begin();
+    const p = planForward(store, d, attrs, threads, weights);
+    if (!call.commit()) {
+      abandonForward(store, d, p);
+      return js.recurrentSequence(store, gi, h0, c0, wHh, bHh, wHr, attrs);
     }
-    ex.packB(pWStage, 1, P, P, GHp, pW);
-    if (bHh) {
-      const b = rowMajorValues(store.data(bHh.dataId), bHh, 'float32') as Float32Array;
-      heap.fill(0, pBias / 4, pBias / 4 + GHp);
-      for (let g = 0; g < G; g++) heap.set(b.subarray(g * H, (g + 1) * H), pBias / 4 + g * Hp);
+    const units = setupForward(store, d, p);
+    if (threads < 2) for (let k = 0; k < p.T; k++) ex.recurrentPhase(p.pArgs, k, 0, H);
+    else runThreaded(rt.workers as WorkerPool, words(), p.pArgs, p.pProgress, units, p.T);
+    ex.recurrentForwardFinish(p.pArgs);
+    return takeForward(store, p);
+  }
+
+  /**
+   * Both directions at once when a worker is ready: the reverse direction's whole time loop
+   * on a worker, the forward's on the caller (no per-step meeting: the two loops share
+   * nothing), each on one thread; otherwise one after the other as two calls.
+   */
+  function recurrentSequenceBidirectional(
+    store: CpuStore,
+    fwd: RecurrentSequenceInputs,
+    rev: RecurrentSequenceInputs,
+    attrs: Omit<RecurrentSequenceAttrs, 'reverse'>,
+  ): [[DataId, DataId, DataId | null, DataId | null], [DataId, DataId, DataId | null, DataId | null]] {
+    const af: RecurrentSequenceAttrs = { ...attrs, reverse: false };
+    const ar: RecurrentSequenceAttrs = { ...attrs, reverse: true };
+    const pool = rt.workers;
+    const G = gateCount(attrs.mode);
+    const H = attrs.hiddenSize;
+    const macs = attrs.batchSizes[0] * G * H * fwd.wHh.shape[1] * attrs.batchSizes.length;
+    if (!pool || macs < th.threadMinMacs || pool.available() < 1) {
+      const one = (d: RecurrentSequenceInputs, a: RecurrentSequenceAttrs) =>
+        recurrentSequence(store, d.gi, d.h0, d.c0, d.wHh, d.bHh, d.wHr, a);
+      return [one(fwd, af), one(rev, ar)];
     }
-    if (wHr) {
-      put(heap, store, wHr, pWrStage);
-      ex.packB(pWrStage, 1, H, H, P, pWr);
+    const wf = cachedWeights(store, fwd, G, H);
+    const wr = cachedWeights(store, rev, G, H);
+    call.begin();
+    const pf = planForward(store, fwd, af, 1, wf);
+    const pr = planForward(store, rev, ar, 1, wr);
+    if (!call.commit()) {
+      abandonForward(store, fwd, pf);
+      abandonForward(store, rev, pr);
+      return js.recurrentSequenceBidirectional(store, fwd, rev, attrs);
     }
-    put(heap, store, h0, pH);
-    if (c0) put(heap, store, c0, pC0);
-    else heap.fill(0, pC0 / 4, pC0 / 4 + B * H);
-    // Rows that join late (the reverse direction) read their c0 from either buffer.
-    heap.copyWithin(pC1 / 4, pC0 / 4, pC0 / 4 + B * H);
-    const a = pArgs / 4;
-    const words = [MODE_CODES[mode], pGi, pW, pBias, pWr, pH, pC0, pC1, pY, pWs, pGh, pHraw, pSizes, pOffs];
-    i32.set(words, a);
-    i32.set([T, H, Hp, P, reverse ? 1 : 0, N, pProgress, threads, 0, 0], a + words.length); // kind 0: forward
-    const units = splitUnits(i32, pArgs, H, threads);
-    if (threads < 2) for (let k = 0; k < T; k++) ex.recurrentPhase(pArgs, k, 0, H);
-    else runThreaded(rt.workers as WorkerPool, i32, pArgs, pProgress, units, T);
-    ex.recurrentForwardFinish(pArgs);
-    return [
-      out(store, heap, pY, N * P),
-      out(store, heap, pH, B * P),
-      isLSTM ? out(store, heap, pC0, B * H) : null,
-      train ? out(store, heap, pWs, wsSize) : null,
-    ];
+    setupForward(store, fwd, pf);
+    setupForward(store, rev, pr);
+    besides(pool, pr.pArgs, pr.pProgress, pr.T, H, () => {
+      for (let k = 0; k < pf.T; k++) ex.recurrentPhase(pf.pArgs, k, 0, H);
+    });
+    ex.recurrentForwardFinish(pf.pArgs);
+    ex.recurrentForwardFinish(pr.pArgs);
+    return [takeForward(store, pf), takeForward(store, pr)];
+  }
+
+  /**
+   * Runs the one-thread sequence at `pArgs` (`phases` phases over units [0, H)) on a worker
+   * while the caller runs `local`, then waits for it. A worker that is not ready, never
+   * starts, dies, fails or stops making progress is adopted: the caller runs the phases it
+   * has not finished (phases are repeatable).
+   */
+  function besides(pool: WorkerPool, pArgs: number, pProgress: number, phases: number, H: number, local: () => void): void {
+    const idx = pProgress / 4;
+    let w = pool.post(POOL_OP.recurrent, [pArgs, 0]);
+    const t0 = performance.now();
+    let phaseMs = 0;
+    const stallMs = () => Math.max(STALL_MIN_MS, STALL_FACTOR * phaseMs);
+    const rest = (): void => {
+      const i32 = words();
+      for (let s = Atomics.load(i32, idx); s < phases; s++) ex.recurrentPhase(pArgs, s, 0, H);
+      Atomics.store(i32, idx, phases);
+    };
+    try {
+      local();
+      // The local loop's time per phase: the two loops do about the same work.
+      phaseMs = (performance.now() - t0) / Math.max(1, phases);
+      // No worker took it: the loop below is skipped and the caller runs it all (after finally).
+      const i32 = words();
+      let spins = 0;
+      let since = 0;
+      let last = -1;
+      for (let v = Atomics.load(i32, idx); w >= 0 && v < phases; v = Atomics.load(i32, idx)) {
+        if (spins < 4000) {
+          spins++;
+          continue;
+        }
+        const now = performance.now();
+        // Stalled means no phase finished for a while (the whole loop may take long).
+        if (v !== last) {
+          last = v;
+          since = now;
+        }
+        const state = pool.partState(w);
+        if (state === 'ended' || state === 'dead') break;
+        if (state === 'unclaimed' && now - since > Math.max(1, phaseMs) && pool.takeBack(w)) {
+          w = -1;
+          break;
+        }
+        if (state === 'running' && now - since > stallMs()) {
+          pool.abandon(w);
+          w = -1;
+          break;
+        }
+        if (pool.blocking) Atomics.wait(i32, idx, v, 1);
+      }
+    } finally {
+      // A part still posted (after a throw) is told to stop, then ended; what it left undone runs here.
+      Atomics.store(words(), pArgs / 4 + F_ABORT, 1);
+      if (w >= 0) pool.join(w, stallMs());
+    }
+    rest();
   }
 
   /**
@@ -268,54 +502,51 @@ export function wasmRecurrentKernels(
     const proj = wHr !== null;
     const blk = workspaceBlocks(mode, N, H, P);
     const threads = loopThreads(B * GH * P, H, proj);
-    const L = new ScratchLayout(rt);
-    const pArgs = L.f32(F_UNITS + 2 * threads);
-    const pSizes = L.f32(T);
-    const pOffs = L.f32(T);
-    const pProgress = L.f32(threads);
-    const pWStage = L.f32(GH * P);
-    const pWT = L.f32(packed(GH, P));
-    const pWrStage = proj ? L.f32(P * H) : 0;
-    const pWrT = proj ? L.f32(packed(P, H)) : 0;
-    const pY = L.f32(N * P);
-    const pWs = L.f32(recurrentWorkspaceSize(mode, N, H, P));
-    const pDY = L.f32(N * P);
-    // Two buffers each for dh and dc: steps alternate (each a pure function of the last).
-    const pDh = L.f32(B * P + PANEL);
-    const pDh1 = L.f32(B * P + PANEL);
-    const pDc = L.f32(B * H + PANEL);
-    const pDc1 = L.f32(B * H + PANEL);
-    const pDGi = L.f32(N * GH);
-    const pDGh = isGRU ? L.f32(N * GH) : pDGi;
-    const pDHs = proj ? L.f32(N * P) : 0;
-    const pG = L.f32(B * P + PANEL);
-    const pDhr = L.f32(B * H + PANEL);
+    call.begin();
+    const pArgs = call.alloc(F_UNITS + 2 * threads);
+    const pSizes = call.alloc(T);
+    const pOffs = call.alloc(T);
+    const pProgress = call.alloc(threads);
+    // Inputs the loop only reads: where they are when resident and contiguous.
+    const pWSrc = call.view(store, wHh);
+    const pWT = call.alloc(packed(GH, P));
+    const pWrSrc = wHr ? call.view(store, wHr) : 0;
+    const pWrT = proj ? call.alloc(packed(P, H)) : 0;
+    const pY = call.view(store, y);
+    const pWs = call.view(store, workspace);
+    const pDY = call.view(store, dY);
+    const pDhN = call.view(store, dHN);
+    const pDcN = dCN ? call.view(store, dCN) : 0;
+    // Two buffers each for dh and dc: steps alternate (each a pure function of the last);
+    // the first of each ends as dH0 / dC0 (outputs that start as copies of dHN / dCN).
+    const pDh = call.out(B * P, PANEL);
+    const pDh1 = call.alloc(B * P + PANEL);
+    const pDc = isLSTM ? call.out(B * H, PANEL) : call.alloc(B * H + PANEL);
+    const pDc1 = call.alloc(B * H + PANEL);
+    const pDGi = call.out(N * GH);
+    const pDGh = isGRU ? call.alloc(N * GH) : pDGi;
+    const pDHs = proj ? call.alloc(N * P) : 0;
+    const pG = call.alloc(B * P + PANEL);
+    const pDhr = call.alloc(B * H + PANEL);
     // The weight-gradient GEMMs: dGh^T (and dHs^T) row-major, hPrev (and hRaw) packed.
-    const pAT = L.f32(GH * N);
-    const pB = L.f32(packed(N, P));
-    const pDW = L.f32(GH * P + PANEL);
-    const pDB = attrs.hasBias ? L.f32(GH) : 0;
-    const pAT2 = proj ? L.f32(P * N) : 0;
-    const pB2 = proj ? L.f32(packed(N, H)) : 0;
-    const pDWr = proj ? L.f32(P * H + PANEL) : 0;
-    const heap = rt.reserve(L.top);
-    if (!heap) return js.recurrentSequenceBackward(store, wHh, wHr, y, workspace, dY, dHN, dCN, attrs);
-    const i32 = new Int32Array(heap.buffer);
+    const pAT = call.alloc(GH * N);
+    const pB = call.alloc(packed(N, P));
+    const pDW = call.out(GH * P, PANEL);
+    const pDB = attrs.hasBias ? call.out(GH) : 0;
+    const pAT2 = proj ? call.alloc(P * N) : 0;
+    const pB2 = proj ? call.alloc(packed(N, H)) : 0;
+    const pDWr = proj ? call.out(P * H, PANEL) : 0;
+    if (!call.commit()) return js.recurrentSequenceBackward(store, wHh, wHr, y, workspace, dY, dHN, dCN, attrs);
+    const heap = call.heap;
+    const i32 = words();
     i32.set(batchSizes, pSizes / 4);
     i32.set(offsets, pOffs / 4);
     i32.fill(0, pProgress / 4, pProgress / 4 + threads);
-    put(heap, store, wHh, pWStage);
     // W_hh [G*H, P] as the right operand of dh = dGh W_hh.
-    ex.packB(pWStage, P, 1, GH, P, pWT);
-    if (wHr) {
-      put(heap, store, wHr, pWrStage);
-      ex.packB(pWrStage, H, 1, P, H, pWrT);
-    }
-    put(heap, store, y, pY);
-    put(heap, store, workspace, pWs);
-    put(heap, store, dY, pDY);
-    put(heap, store, dHN, pDh);
-    if (dCN) put(heap, store, dCN, pDc);
+    ex.packB(pWSrc, P, 1, GH, P, pWT);
+    if (proj) ex.packB(pWrSrc, H, 1, P, H, pWrT);
+    heap.copyWithin(pDh / 4, pDhN / 4, pDhN / 4 + B * P);
+    if (dCN) heap.copyWithin(pDc / 4, pDcN / 4, pDcN / 4 + B * H);
     else heap.fill(0, pDc / 4, pDc / 4 + B * H);
     // Rows that join late (the forward direction's backward) read dHN / dCN from either buffer.
     heap.copyWithin(pDh1 / 4, pDh / 4, pDh / 4 + B * P);
@@ -342,14 +573,14 @@ export function wasmRecurrentKernels(
       runGemm(rt, th, { a: pAT2, aBatch: 0, lda: N, b: pB2, bBatch: 0, c: pDWr, bias: 0, m: P, n: H, k: N, batch: 1 }, localGemm);
     }
     return [
-      out(store, heap, pDGi, N * GH),
-      out(store, heap, pDh, B * P),
-      isLSTM ? out(store, heap, pDc, B * H) : null,
-      out(store, heap, pDW, GH * P),
-      pDB ? out(store, heap, pDB, GH) : null,
-      proj ? out(store, heap, pDWr, P * H) : null,
+      call.take(store, pDGi, N * GH),
+      call.take(store, pDh, B * P),
+      isLSTM ? call.take(store, pDc, B * H) : null,
+      call.take(store, pDW, GH * P),
+      pDB ? call.take(store, pDB, GH) : null,
+      proj ? call.take(store, pDWr, P * H) : null,
     ];
   }
 
-  return { recurrentSequence, recurrentSequenceBackward };
+  return { recurrentSequence, recurrentSequenceBackward, recurrentSequenceBidirectional };
 }

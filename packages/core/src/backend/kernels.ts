@@ -282,6 +282,25 @@ export interface RecurrentSequenceAttrs {
 }
 
 /**
+ * The operands of one direction of a {@link FusedKernels.recurrentSequenceBidirectional}
+ * call: those of {@link FusedKernels.recurrentSequence}, same shapes and meaning.
+ */
+export interface RecurrentSequenceInputs {
+  /** `[N, G*H]` input projections of every row. */
+  readonly gi: TensorView;
+  /** `[B, P]` initial hidden state. */
+  readonly h0: TensorView;
+  /** `[B, H]` initial cell state (LSTM), else null. */
+  readonly c0: TensorView | null;
+  /** `[G*H, P]` recurrent weight. */
+  readonly wHh: TensorView;
+  /** `[G*H]` recurrent bias, or null. */
+  readonly bHh: TensorView | null;
+  /** `[P, H]` projection (LSTM with projSize), else null. */
+  readonly wHr: TensorView | null;
+}
+
+/**
  * Elements of the float32 workspace a {@link FusedKernels.recurrentSequence} call with `train`
  * returns, for N rows, hidden size H and output size P (P = H without projection): what a
  * backward pass needs per row: LSTM the four gate activations, the previous cell and hidden
@@ -378,6 +397,23 @@ export interface FusedKernels {
     wHr: TensorView | null,
     attrs: RecurrentSequenceAttrs,
   ): [DataId, DataId, DataId | null, DataId | null];
+  /**
+   * Both directions of a bidirectional layer in one call (optional, added without a contract
+   * version change: a backend without it gets two {@link FusedKernels.recurrentSequence}
+   * calls, which is what this must equal): `forward` runs as `recurrentSequence(...forward, { ...attrs, reverse:
+   * false })` and `reverse` as `recurrentSequence(...reverse, { ...attrs, reverse: true })`,
+   * each returning `[y, hN, cN, workspace]` as that kernel does (the two directions share
+   * `batchSizes`, mode, hidden size and `train`; their sizes and weights are independent
+   * tensors). The directions do not depend on each other, so a backend may run them at the
+   * same time. Gradients go through {@link FusedKernels.recurrentSequenceBackward} per direction,
+   * with each direction's workspace, exactly as after two separate calls. Core calls it only with
+   * contiguous inputs.
+   */
+  recurrentSequenceBidirectional(
+    forward: RecurrentSequenceInputs,
+    reverse: RecurrentSequenceInputs,
+    attrs: Omit<RecurrentSequenceAttrs, 'reverse'>,
+  ): [[DataId, DataId, DataId | null, DataId | null], [DataId, DataId, DataId | null, DataId | null]];
   /**
    * Backward of {@link FusedKernels.recurrentSequence} (called with the same `wHh`, `wHr` and
    * attrs, the forward's `y` and `workspace`, and the gradients `dY` `[N, P]`, `dHN` `[B, P]`,
@@ -477,6 +513,7 @@ export const FUSED_KERNELS = [
   'recurrentSequence',
   'recurrentSequenceBackward',
   'adamUpdate',
+  'recurrentSequenceBidirectional',
 ] as const satisfies readonly (keyof FusedKernels)[];
 
 /** Any kernel name of the contract. */

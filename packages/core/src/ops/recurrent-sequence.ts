@@ -12,7 +12,7 @@
 import { gradients } from '../autograd/backward.js';
 import { enableGrad, isGradEnabled } from '../autograd/grad-mode.js';
 import { needsGrad, recordOp } from '../autograd/record.js';
-import { type RecurrentMode, type RecurrentSequenceAttrs, recurrentWorkspaceSize } from '../backend/kernels.js';
+import { type DataId, type RecurrentMode, type RecurrentSequenceAttrs, recurrentWorkspaceSize } from '../backend/kernels.js';
 import { DTypeError, GhostFlowError, ShapeError } from '../errors.js';
 import { tidy } from '../memory/scope.js';
 import { formatShape } from '../shape.js';
@@ -206,43 +206,176 @@ export function recurrentSequence(
   weights: RecurrentWeights,
   options: RecurrentSequenceOptions,
 ): RecurrentSequenceResult {
-  const plan = check(gi, state.h0 ?? null, state.c0 ?? null, weights, options);
-  const { mode, hidden: H, out: P, batch: B, rows: N } = plan;
-  const isLSTM = mode === 'LSTM';
-  const backend = gi.backend;
-  const h0 = state.h0 ?? zeros([B, P], { device: gi.device });
-  const c0 = isLSTM ? (state.c0 ?? zeros([B, H], { device: gi.device })) : null;
-  const wHh = weights.wHh;
-  const bHh = weights.bHh ?? null;
-  const wHr = weights.wHr ?? null;
-  const fused = fusedKernel(backend, 'recurrentSequence');
-  if (!fused) {
-    const [output, h, c] = tidy(() => composed(gi, h0, c0, weights, plan));
-    if (!state.h0) h0.dispose();
-    if (c0 && !state.c0) c0.dispose();
-    return { output, h, c };
-  }
-  const inputs = [gi, h0, c0, wHh, bHh, wHr];
-  const present = inputs.filter((t): t is Tensor => t !== null);
-  const recording = needsGrad(present);
-  const fusedBackward = fusedKernel(backend, 'recurrentSequenceBackward');
-  const attrs: RecurrentSequenceAttrs = {
-    mode,
-    batchSizes: plan.batchSizes,
-    hiddenSize: H,
-    reverse: plan.reverse,
-    // Without a backward kernel the rule recomputes from the inputs: nothing extra to keep.
-    train: recording && fusedBackward !== undefined,
-  };
-  const [yId, hId, cId, wsId] = fused(
+  const call = prepare(gi, state, weights, options);
+  const fused = fusedKernel(gi.backend, 'recurrentSequence');
+  if (!fused) return composedResult(call);
+  const { h0, c0, wHh, bHh, wHr } = call;
+  const ids = fused(
     gi.kernelInput(),
     h0.kernelInput(),
     c0?.kernelInput() ?? null,
     wHh.kernelInput(),
     bHh?.kernelInput() ?? null,
     wHr?.kernelInput() ?? null,
-    attrs,
+    call.attrs,
   );
+  return record(call, ids);
+}
+
+/** One direction of {@link recurrentSequenceBidirectional}: its input sums, states and weights. */
+export interface RecurrentDirection {
+  /** `[N, G*H]` input gate sums of this direction (as `gi` of {@link recurrentSequence}). */
+  gi: Tensor;
+  /** Initial `h0` `[B, P]` and (LSTM) `c0` `[B, H]`; null/absent means zeros. */
+  state?: { h0?: Tensor | null; c0?: Tensor | null };
+  /** This direction's `wHh`, `bHh`, `wHr`. */
+  weights: RecurrentWeights;
+}
+
+/**
+ * Both directions of a bidirectional RNN / LSTM / GRU layer: the same as
+ * `recurrentSequence(forward...)` and `recurrentSequence(reverse..., { reverse: true })`, values
+ * and gradients, but handed to the backend in one call when it has the fused
+ * `recurrentSequenceBidirectional` kernel, so that it can run the two independent time loops at
+ * the same time (the cpu backend runs them on two threads). Each direction keeps its own graph
+ * node and backward rule, exactly as with two calls.
+ * @param forward the forward direction's `gi`, initial states and weights
+ * @param reverse the reverse direction's, over the same rows
+ * @param options mode and packed `batchSizes` (shared; `reverse` is implied per direction)
+ * @returns the forward then the reverse direction's result
+ * @example
+ * ```ts
+ * import { linear, randn, recurrentSequenceBidirectional } from '@ghostflow/core';
+ * // A padded [T=5, B=2] bidirectional GRU layer, input size 3, hidden size 8.
+ * const x = randn([10, 3]);
+ * const dir = () => ({ wIh: randn([24, 3]), wHh: randn([24, 8]) });
+ * const [f, r] = [dir(), dir()];
+ * const [fwd, rev] = recurrentSequenceBidirectional(
+ *   { gi: linear(x, f.wIh), weights: { wHh: f.wHh } },
+ *   { gi: linear(x, r.wIh), weights: { wHh: r.wHh } },
+ *   { mode: 'GRU', batchSizes: [2, 2, 2, 2, 2] },
+ * );
+ * // fwd.output and rev.output are [10, 8] each; fwd.h, rev.h [2, 8]
+ * ```
+ */
+export function recurrentSequenceBidirectional(
+  forward: RecurrentDirection,
+  reverse: RecurrentDirection,
+  options: Omit<RecurrentSequenceOptions, 'reverse'>,
+): [RecurrentSequenceResult, RecurrentSequenceResult] {
+  const backend = forward.gi.backend;
+  const pair = fusedKernel(backend, 'recurrentSequenceBidirectional');
+  const single = fusedKernel(backend, 'recurrentSequence');
+  const f = prepare(forward.gi, forward.state ?? {}, forward.weights, { ...options, reverse: false });
+  let r: Prepared;
+  try {
+    r = prepare(reverse.gi, reverse.state ?? {}, reverse.weights, { ...options, reverse: true });
+  } catch (e) {
+    release(f);
+    throw e;
+  }
+  backendOf(forward.gi, reverse.gi);
+  const same =
+    f.plan.batch === r.plan.batch &&
+    f.plan.hidden === r.plan.hidden &&
+    f.plan.batchSizes.length === r.plan.batchSizes.length &&
+    f.plan.batchSizes.every((n, t) => n === r.plan.batchSizes[t]) &&
+    f.attrs.train === r.attrs.train;
+  if (!pair || !single || !same) {
+    // Two calls, as a backend without the pair kernel (or directions it cannot pair) gets.
+    const run = (c: Prepared) => {
+      if (!single) return composedResult(c);
+      const ids = single(
+        c.gi.kernelInput(),
+        c.h0.kernelInput(),
+        c.c0?.kernelInput() ?? null,
+        c.wHh.kernelInput(),
+        c.bHh?.kernelInput() ?? null,
+        c.wHr?.kernelInput() ?? null,
+        c.attrs,
+      );
+      return record(c, ids);
+    };
+    const a = run(f);
+    return [a, run(r)];
+  }
+  const operands = (c: Prepared) => ({
+    gi: c.gi.kernelInput(),
+    h0: c.h0.kernelInput(),
+    c0: c.c0?.kernelInput() ?? null,
+    wHh: c.wHh.kernelInput(),
+    bHh: c.bHh?.kernelInput() ?? null,
+    wHr: c.wHr?.kernelInput() ?? null,
+  });
+  const { mode, batchSizes, hiddenSize, train } = f.attrs;
+  const [idsF, idsR] = pair(operands(f), operands(r), { mode, batchSizes, hiddenSize, train });
+  return [record(f, idsF), record(r, idsR)];
+}
+
+/** A checked call of the op: its plan, the tensors the kernel gets, and the kernel attrs. */
+interface Prepared {
+  plan: Plan & { rows: number };
+  gi: Tensor;
+  state: { h0?: Tensor | null; c0?: Tensor | null };
+  weights: RecurrentWeights;
+  h0: Tensor;
+  c0: Tensor | null;
+  wHh: Tensor;
+  bHh: Tensor | null;
+  wHr: Tensor | null;
+  attrs: RecurrentSequenceAttrs;
+}
+
+/** Validates a call and makes the zero states it lacks (freed by {@link record} / {@link release}). */
+function prepare(
+  gi: Tensor,
+  state: { h0?: Tensor | null; c0?: Tensor | null },
+  weights: RecurrentWeights,
+  options: RecurrentSequenceOptions,
+): Prepared {
+  const plan = check(gi, state.h0 ?? null, state.c0 ?? null, weights, options);
+  const { mode, hidden: H, out: P, batch: B } = plan;
+  const isLSTM = mode === 'LSTM';
+  const h0 = state.h0 ?? zeros([B, P], { device: gi.device });
+  const c0 = isLSTM ? (state.c0 ?? zeros([B, H], { device: gi.device })) : null;
+  const wHh = weights.wHh;
+  const bHh = weights.bHh ?? null;
+  const wHr = weights.wHr ?? null;
+  const present = [gi, h0, c0, wHh, bHh, wHr].filter((t): t is Tensor => t !== null);
+  const attrs: RecurrentSequenceAttrs = {
+    mode,
+    batchSizes: plan.batchSizes,
+    hiddenSize: H,
+    reverse: plan.reverse,
+    // Without a backward kernel the rule recomputes from the inputs: nothing extra to keep.
+    train: needsGrad(present) && fusedKernel(gi.backend, 'recurrentSequenceBackward') !== undefined,
+  };
+  return { plan, gi, state, weights, h0, c0, wHh, bHh, wHr, attrs };
+}
+
+/** Frees the zero states {@link prepare} made. */
+function release(c: Prepared): void {
+  if (!c.state.h0) c.h0.dispose();
+  if (c.c0 && !c.state.c0) c.c0.dispose();
+}
+
+/** The op without the fused kernel: the per-step path (which records its own graph). */
+function composedResult(c: Prepared): RecurrentSequenceResult {
+  const [output, h, c1] = tidy(() => composed(c.gi, c.h0, c.c0, c.weights, c.plan));
+  release(c);
+  return { output, h, c: c1 };
+}
+
+/** Wraps the fused kernel's outputs of call `call` as tensors and records the op's graph node. */
+function record(call: Prepared, ids: [DataId, DataId, DataId | null, DataId | null]): RecurrentSequenceResult {
+  const { plan, gi, h0, c0, wHh, bHh, wHr, attrs } = call;
+  const { mode, hidden: H, out: P, batch: B, rows: N } = plan;
+  const isLSTM = mode === 'LSTM';
+  const backend = gi.backend;
+  const inputs = [gi, h0, c0, wHh, bHh, wHr];
+  const present = inputs.filter((t): t is Tensor => t !== null);
+  const fusedBackward = fusedKernel(backend, 'recurrentSequenceBackward');
+  const [yId, hId, cId, wsId] = ids;
   const output = fromDataId(backend, yId, [N, P], 'float32');
   const h = fromDataId(backend, hId, [B, P], 'float32');
   const c = isLSTM ? fromDataId(backend, cId as object, [B, H], 'float32') : null;
@@ -294,7 +427,6 @@ export function recurrentSequence(
     },
   });
   if (workspace) workspace.dispose();
-  if (!state.h0) h0.dispose();
-  if (c0 && !state.c0) c0.dispose();
+  release(call);
   return { output, h, c };
 }

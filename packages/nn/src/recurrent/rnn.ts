@@ -20,6 +20,7 @@ import {
   indexSelect,
   linear,
   recurrentSequence,
+  recurrentSequenceBidirectional,
   stack,
   tidy,
 } from '@ghostflow/core';
@@ -314,18 +315,25 @@ export abstract class RNNBase extends Module {
     const finals: Tensor[][] = sizes.map(() => []);
     let layerInput = x;
     for (let layer = 0; layer < L; layer++) {
-      const outs: Tensor[] = [];
-      for (let dir = 0; dir < D; dir++) {
+      // Each direction: its input projections over all rows, its initial states and weights.
+      const dirs = Array.from({ length: D }, (_, dir) => {
         const idx = layer * D + dir;
         const w = this.weightsOf(layer, dir);
-        const gi = linear(layerInput, w.wIh, w.bIh);
-        const r = recurrentSequence(
-          gi,
-          { h0: initial(0, idx), c0: isLSTM ? initial(1, idx) : null },
-          { wHh: w.wHh, bHh: w.bHh, wHr: w.wHr },
-          { mode: this.mode, batchSizes, reverse: dir === 1 },
-        );
-        drop(gi);
+        return {
+          gi: linear(layerInput, w.wIh, w.bIh),
+          state: { h0: initial(0, idx), c0: isLSTM ? initial(1, idx) : null },
+          weights: { wHh: w.wHh, bHh: w.bHh, wHr: w.wHr },
+        };
+      });
+      // Both directions in one call: a backend may run the two time loops at once.
+      const results =
+        D === 1
+          ? [recurrentSequence(dirs[0].gi, dirs[0].state, dirs[0].weights, { mode: this.mode, batchSizes })]
+          : recurrentSequenceBidirectional(dirs[0], dirs[1], { mode: this.mode, batchSizes });
+      const outs: Tensor[] = [];
+      for (let dir = 0; dir < D; dir++) {
+        const r = results[dir];
+        drop(dirs[dir].gi);
         outs.push(r.output);
         finals[0].push(r.h);
         if (r.c) finals[1].push(r.c);

@@ -10,7 +10,13 @@
  * unprojected h `[N, H]`; GRU r, z, n `[N, 3H]`, `gh_n` `[N, H]`, previous hidden `[N, H]`;
  * RNN previous hidden `[N, H]`. The wasm kernels write the same layout.
  */
-import { type DataId, type RecurrentSequenceAttrs, type TensorView, recurrentWorkspaceSize } from '@ghostflow/core';
+import {
+  type DataId,
+  type RecurrentSequenceAttrs,
+  type RecurrentSequenceInputs,
+  type TensorView,
+  recurrentWorkspaceSize,
+} from '@ghostflow/core';
 import { sigmoid } from '../../math.js';
 import type { CpuStore } from '../../storage.js';
 import { rowMajorFloat64 } from '../../strided.js';
@@ -279,4 +285,19 @@ export function recurrentSequenceBackward(
     return o;
   };
   return [out(dGi), out(dh), mode === 'LSTM' ? out(dc) : null, out(dW), dBias ? out(dBias) : null, dWr ? out(dWr) : null];
+}
+
+/**
+ * Both directions of a bidirectional layer: see `FusedKernels.recurrentSequenceBidirectional`
+ * (the reference runs them one after the other).
+ */
+export function recurrentSequenceBidirectional(
+  store: CpuStore,
+  forward: RecurrentSequenceInputs,
+  reverse: RecurrentSequenceInputs,
+  attrs: Omit<RecurrentSequenceAttrs, 'reverse'>,
+): [[DataId, DataId, DataId | null, DataId | null], [DataId, DataId, DataId | null, DataId | null]] {
+  const run = (d: RecurrentSequenceInputs, rev: boolean) =>
+    recurrentSequence(store, d.gi, d.h0, d.c0, d.wHh, d.bHh, d.wHr, { ...attrs, reverse: rev });
+  return [run(forward, false), run(reverse, true)];
 }
