@@ -400,6 +400,115 @@ export function gemm(
   }
 }
 
+// Shared GEMM jobs ({@link gemmTasks}): a control block of i32 words in the memory, then one
+// state word per unit. JavaScript (src/wasm/kernels.ts, runGemm) writes the header and zeroes
+// the states before it posts the job.
+/** Next unit to claim (threads advance it with compare-exchange). */
+const CTL_NEXT = 0;
+/** Units in all. */
+const CTL_UNITS = 1;
+/** Tasks per unit. */
+const CTL_GROUP = 2;
+/** Tasks in all: batch x row blocks x column panels. */
+const CTL_TASKS = 3;
+/** Threads sharing the job (sizes the claims). */
+const CTL_PARTS = 4;
+/** Rows per row block. */
+const CTL_ROWS = 5;
+/** Row blocks per batch entry. */
+const CTL_ROW_BLOCKS = 6;
+/** First unit state: 0 unclaimed, part + 1 while that part runs it, -1 done. */
+const CTL_STATE = 8;
+
+/**
+ * One part of a GEMM shared by several threads. The work is cut into tasks (batch entry, row
+ * block, 16-column panel; the control block at `ctl` says how) grouped into units; every
+ * thread claims runs of units from one counter until none is left, so a thread that starts
+ * late or runs slowly takes less, and nobody waits for a fixed half. Each claim takes a
+ * share of what is left (guided self-scheduling: large runs first for locality, single
+ * units at the end for balance). A task computes its whole tile of C in a fixed order
+ * whichever thread runs it, so results do not depend on the split.
+ *
+ * Units this part claimed but left unfinished are then run here: that happens only when the
+ * caller redoes the part of a worker that died mid-way (`part` is that worker's), since a
+ * live part finishes every unit it claims. Other arguments as {@link gemm}.
+ */
+export function gemmTasks(
+  a: usize,
+  aBatch: usize,
+  lda: i32,
+  b: usize,
+  bBatch: usize,
+  c: usize,
+  cBatch: usize,
+  bias: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+  ctl: usize,
+  part: i32,
+): void {
+  const units = load<i32>(ctl + (CTL_UNITS << 2));
+  const group = load<i32>(ctl + (CTL_GROUP << 2));
+  const tasks = load<i32>(ctl + (CTL_TASKS << 2));
+  const share = 2 * load<i32>(ctl + (CTL_PARTS << 2));
+  const rows = load<i32>(ctl + (CTL_ROWS << 2));
+  const rowBlocks = load<i32>(ctl + (CTL_ROW_BLOCKS << 2));
+  const state = ctl + (CTL_STATE << 2);
+  const mine = part + 1;
+  for (;;) {
+    const u0 = atomic.load<i32>(ctl + (CTL_NEXT << 2));
+    if (u0 >= units) break;
+    const u1 = min(units, u0 + max(1, (units - u0) / share));
+    if (atomic.cmpxchg<i32>(ctl + (CTL_NEXT << 2), u0, u1) !== u0) continue;
+    for (let u = u0; u < u1; u++) atomic.store<i32>(state + ((<usize>u) << 2), mine);
+    gemmTaskRange(a, aBatch, lda, b, bBatch, c, cBatch, bias, m, n, k, rows, rowBlocks, u0 * group, min(tasks, u1 * group));
+    for (let u = u0; u < u1; u++) atomic.store<i32>(state + ((<usize>u) << 2), -1);
+  }
+  for (let u = 0; u < units; u++) {
+    const s = state + ((<usize>u) << 2);
+    if (atomic.load<i32>(s) !== mine) continue;
+    gemmTaskRange(a, aBatch, lda, b, bBatch, c, cBatch, bias, m, n, k, rows, rowBlocks, u * group, min(tasks, (u + 1) * group));
+    atomic.store<i32>(s, -1);
+  }
+}
+
+/** Tasks [t0, t1) of a {@link gemmTasks} job: runs of panels within one (batch, row block). */
+function gemmTaskRange(
+  a: usize,
+  aBatch: usize,
+  lda: i32,
+  b: usize,
+  bBatch: usize,
+  c: usize,
+  cBatch: usize,
+  bias: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+  rows: i32,
+  rowBlocks: i32,
+  t0: i32,
+  t1: i32,
+): void {
+  const panels = (n + PANEL - 1) / PANEL;
+  const perBatch = rowBlocks * panels;
+  let t = t0;
+  while (t < t1) {
+    const bi = t / perBatch;
+    const rest = t - bi * perBatch;
+    const rb = rest / panels;
+    const qa = rest - rb * panels;
+    const qb = min(panels, qa + (t1 - t));
+    const r0 = rb * rows;
+    const r1 = min(m, r0 + rows);
+    const ab = a + <usize>bi * aBatch + <usize>r0 * ((<usize>lda) << 2);
+    const cb = c + <usize>bi * cBatch + <usize>r0 * ((<usize>n) << 2);
+    gemmBlocked(ab, lda, b + <usize>bi * bBatch, cb, bias, r1 - r0, n, k, qa, qb);
+    t += qb - qa;
+  }
+}
+
 /**
  * Column panels [qa, qb) of one GEMM, cache-blocked GotoBLAS-style: for each KC-deep slice
  * of k and each MC-row block of A, sweep the panels with 2x16 register tiles. After the

@@ -151,26 +151,81 @@ export interface GemmJob {
   batch: number;
 }
 
+/** Most units a shared GEMM is cut into (one state word each in its control block). */
+const MAX_UNITS = 1024;
+/** Words of the control block before the unit states (layout: assembly/kernels.ts, `CTL_*`). */
+const CTL_HEADER = 8;
 /**
- * Runs `job`, split over the worker pool by (batch, column panel) tasks when it is big
- * enough; below that it is one direct call (no argument lists, no worker woken).
+ * Tasks per thread a shared GEMM aims at. The last claims are single tasks, so the finer
+ * the tasks the less a thread waits for the other at the end; row blocks are cut to reach
+ * this when the panels alone are too few.
  */
-export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob, local: (p: PartArgs) => void): void {
+const TASKS_PER_PART = 32;
+/** Fewest rows per row block (one cache block of A, `MC` in assembly/kernels.ts). */
+const MIN_BLOCK_ROWS = 64;
+
+/** A runtime's shared-GEMM state: the control block in its memory and the caller's entry. */
+interface GemmShare {
+  ctl: number;
+  words: Int32Array;
+  local: (p: PartArgs) => void;
+}
+const shares = new WeakMap<WasmRuntime, GemmShare>();
+
+/** `rt`'s control block (made on first use, kept for the runtime's life), or null when the memory cannot hold it. */
+function gemmShare(rt: WasmRuntime): GemmShare | null {
+  let s = shares.get(rt);
+  if (!s) {
+    const ctl = rt.persist((CTL_HEADER + MAX_UNITS) * 4);
+    if (ctl === null) return null;
+    const ex = rt.exports;
+    const local = (q: PartArgs): void => ex.gemmTasks(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12]);
+    s = { ctl, words: new Int32Array(rt.buffer, ctl, CTL_HEADER + MAX_UNITS), local };
+    shares.set(rt, s);
+  }
+  // Growing the memory gives it a new buffer object; views over the old one still work for
+  // a shared memory, but a fresh one costs nothing and is always right.
+  if (s.words.buffer !== rt.buffer) s.words = new Int32Array(rt.buffer, s.ctl, CTL_HEADER + MAX_UNITS);
+  return s;
+}
+
+/**
+ * Runs `job`: one direct call when small (no argument lists, no worker woken), else shared
+ * by the caller and the ready workers through `gemmTasks`: every thread claims tasks (batch
+ * entry, row block, 16-column panel) from one counter until none is left, so a worker that
+ * wakes late or a thread slowed by other processes takes less instead of being waited for.
+ * Each task computes its tile of C in a fixed order, so results do not depend on the split.
+ */
+export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob): void {
   const { m, n, k, batch } = job;
-  const tasks = batch * Math.ceil(n / PANEL);
+  const panels = Math.ceil(n / PANEL);
   const pool = rt.workers;
-  const parts = pool && batch * m * n * k >= th.threadMinMacs ? Math.min(tasks, pool.available() + 1) : 1;
-  if (!pool || parts < 2) {
-    rt.exports.gemm(job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, 0, tasks);
+  const threads = pool && batch * m * n * k >= th.threadMinMacs ? pool.available() + 1 : 1;
+  const share = threads > 1 ? gemmShare(rt) : null;
+  // Row blocks only when batch x panels alone gives too few tasks, each a whole cache block.
+  const rowBlocks = Math.max(1, Math.min(Math.ceil((TASKS_PER_PART * threads) / (batch * panels)), Math.floor(m / MIN_BLOCK_ROWS)));
+  const rows = 2 * Math.ceil(m / rowBlocks / 2);
+  const blocks = Math.ceil(m / rows);
+  const tasks = batch * blocks * panels;
+  if (!pool || !share || tasks < 2) {
+    rt.exports.gemm(job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, 0, batch * panels);
     return;
   }
+  const group = Math.ceil(tasks / MAX_UNITS);
+  const units = Math.ceil(tasks / group);
+  const w = share.words;
+  w[0] = 0;
+  w[1] = units;
+  w[2] = group;
+  w[3] = tasks;
+  w[4] = threads;
+  w[5] = rows;
+  w[6] = blocks;
+  w.fill(0, CTL_HEADER, CTL_HEADER + units);
   const list: PartArgs[] = [];
-  for (let p = 0; p < parts; p++) {
-    const t0 = Math.floor((tasks * p) / parts);
-    const t1 = Math.floor((tasks * (p + 1)) / parts);
-    list.push([job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, t0, t1]);
-  }
-  pool.run(POOL_OP.gemm, list, local);
+  for (let p = 0; p < threads; p++)
+    list.push([job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, share.ctl, p]);
+  pool.run(POOL_OP.gemm, list, share.local);
 }
 
 /**
@@ -245,7 +300,6 @@ function gemmInWasm(
   th: WasmThresholds,
   call: KernelCall,
   cache: PackedCache | null,
-  local: (p: PartArgs) => void,
   localPack: (p: PartArgs) => void,
   p: GemmOperands,
 ): number {
@@ -297,24 +351,19 @@ function gemmInWasm(
     for (let t = 0; t < bSlices; t++) ex.packB(bStages[t].ptr, bStages[t].rs, bStages[t].cs, k, n, bPanels + t * panelFloats * 4);
   // Unpacked A slices were staged one after another in equal regions (same layout each).
   const aBatch = aSlices === 1 ? 0 : packA ? m * k * 4 : aStages[1].ptr - aStages[0].ptr;
-  runGemm(
-    rt,
-    th,
-    {
-      a: aPacked,
-      aBatch,
-      lda: packA ? k : aStages[0].rs,
-      b: bPanels,
-      bBatch: bSlices === 1 ? 0 : panelFloats * 4,
-      c,
-      bias,
-      m,
-      n,
-      k,
-      batch,
-    },
-    local,
-  );
+  runGemm(rt, th, {
+    a: aPacked,
+    aBatch,
+    lda: packA ? k : aStages[0].rs,
+    b: bPanels,
+    bBatch: bSlices === 1 ? 0 : panelFloats * 4,
+    c,
+    bias,
+    m,
+    n,
+    k,
+    batch,
+  });
   return c;
 }
 
@@ -328,8 +377,7 @@ export function wasmKernelTables(
   const f32 = (store: CpuStore, v: TensorView): Float32Array => store.data(v.dataId) as Float32Array;
   const call = new KernelCall(rt);
   const cache = new PackedCache(rt, th.packedCacheBytes);
-  // Made once: the pool runs the caller's share of a GEMM through it.
-  const localGemm = (q: PartArgs): void => ex.gemm(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12]);
+  // Made once: the pool runs the caller's share of a transposed A's packing through it.
   const localPack = (q: PartArgs): void => ex.packA(q[0], q[1], q[2], q[3], q[4], q[5]);
   // The caller's share of the other split kernels, one function each (made once).
   const localAttention = (q: PartArgs): void =>
@@ -368,7 +416,7 @@ export function wasmKernelTables(
     const batchShape = a.shape.slice(0, rank - 2);
     const batch = sizeOf(batchShape);
     if (a.dtype !== 'float32' || batch * m * n === 0 || k === 0 || batch * m * n * k < th.minMacs) return js.kernels.matmul(store, a, b);
-    const c = gemmInWasm(rt, th, call, cache, localGemm, localPack, {
+    const c = gemmInWasm(rt, th, call, cache, localPack, {
       aSrc: f32(store, a),
       aOff: stridedOffsets(batchShape, a.strides.slice(0, rank - 2), a.offset),
       aRs: a.strides[rank - 2],
@@ -409,7 +457,7 @@ export function wasmKernelTables(
       return js.fused.linear(store, x, weight, bias, attrs);
     const xs = rowMajorValues(f32(store, x), x) as Float32Array;
     const biasValues = bias ? (rowMajorValues(f32(store, bias), bias) as Float32Array) : null;
-    const c = gemmInWasm(rt, th, call, cache, localGemm, localPack, {
+    const c = gemmInWasm(rt, th, call, cache, localPack, {
       aSrc: xs,
       aOff: new Int32Array(1),
       aRs: k,
