@@ -51,11 +51,12 @@ export class V {
     }
   }
   /**
-   * The 2x16 micro-kernel: rows `pa` and `pa + aRow` of A times a `kc`-deep panel slice at
+   * The 2x16 micro-kernel: rows `pa` and `pa + aRow` of A (`aStep` bytes from one k to the
+   * next: 4 in a row-major A, 16 in a 4-row packed block) times a `kc`-deep panel slice at
    * `pb`, into C rows `pc` and `pc + cRow`. `seed`: 0 = start from zero, 1 = from C,
    * otherwise a pointer to 16 bias floats.
    */
-  @inline static tile2(pa0: usize, aRow: usize, pb0: usize, pc: usize, cRow: usize, kc: i32, cols: i32, seed: usize): void {
+  @inline static tile2(pa0: usize, aRow: usize, aStep: usize, pb0: usize, pc: usize, cRow: usize, kc: i32, cols: i32, seed: usize): void {
     let c00: v128;
     let c01: v128;
     let c02: v128;
@@ -98,7 +99,7 @@ export class V {
       c11 = V.madd(a1, b1, c11);
       c12 = V.madd(a1, b2, c12);
       c13 = V.madd(a1, b3, c13);
-      pa += 4;
+      pa += aStep;
       pb += PANEL << 2;
     }
     V.storeRow(pc, c00, c01, c02, c03, cols);
@@ -106,7 +107,7 @@ export class V {
   }
 
   /** The 1x16 micro-kernel for the last row of an odd row count (same contract as tile2). */
-  @inline static tile1(pa0: usize, pb0: usize, pc: usize, kc: i32, cols: i32, seed: usize): void {
+  @inline static tile1(pa0: usize, aStep: usize, pb0: usize, pc: usize, kc: i32, cols: i32, seed: usize): void {
     let c00: v128;
     let c01: v128;
     let c02: v128;
@@ -132,7 +133,7 @@ export class V {
       c01 = V.madd(a0, v128.load(pb, 16), c01);
       c02 = V.madd(a0, v128.load(pb, 32), c02);
       c03 = V.madd(a0, v128.load(pb, 48), c03);
-      pa += 4;
+      pa += aStep;
       pb += PANEL << 2;
     }
     V.storeRow(pc, c00, c01, c02, c03, cols);
@@ -417,8 +418,17 @@ const CTL_PARTS = 4;
 const CTL_ROWS = 5;
 /** Row blocks per batch entry. */
 const CTL_ROW_BLOCKS = 6;
+/** Column panels per task. */
+const CTL_GROUP_PANELS = 7;
+/**
+ * 0: A is row-major (row stride `lda`). Otherwise A is column-major (`A[i][p]` at element
+ * `i + p * lda`: a transposed operand such as dYᵀ in a weight gradient), and this word is
+ * the byte address of the threads' packing buffers, {@link gemmABlockFloats} floats per part:
+ * each A block is packed row-major there right before the tiles use it.
+ */
+const CTL_A_PACK = 8;
 /** First unit state: 0 unclaimed, part + 1 while that part runs it, -1 done. */
-const CTL_STATE = 8;
+const CTL_STATE = 16;
 
 /**
  * One part of a GEMM shared by several threads. The work is cut into tasks (batch entry, row
@@ -454,6 +464,10 @@ export function gemmTasks(
   const share = 2 * load<i32>(ctl + (CTL_PARTS << 2));
   const rows = load<i32>(ctl + (CTL_ROWS << 2));
   const rowBlocks = load<i32>(ctl + (CTL_ROW_BLOCKS << 2));
+  const groupPanels = load<i32>(ctl + (CTL_GROUP_PANELS << 2));
+  const aPack = <usize>load<i32>(ctl + (CTL_A_PACK << 2));
+  // This part's packing buffer (0: A is read in place).
+  const ap = aPack === 0 ? 0 : aPack + ((<usize>part * <usize>gemmABlockFloats()) << 2);
   const state = ctl + (CTL_STATE << 2);
   const mine = part + 1;
   for (;;) {
@@ -462,22 +476,26 @@ export function gemmTasks(
     const u1 = min(units, u0 + max(1, (units - u0) / share));
     if (atomic.cmpxchg<i32>(ctl + (CTL_NEXT << 2), u0, u1) !== u0) continue;
     for (let u = u0; u < u1; u++) atomic.store<i32>(state + ((<usize>u) << 2), mine);
-    gemmTaskRange(a, aBatch, lda, b, bBatch, c, cBatch, bias, m, n, k, rows, rowBlocks, u0 * group, min(tasks, u1 * group));
+    gemmTaskRange(a, aBatch, lda, ap, b, bBatch, c, cBatch, bias, m, n, k, rows, rowBlocks, groupPanels, u0 * group, min(tasks, u1 * group));
     for (let u = u0; u < u1; u++) atomic.store<i32>(state + ((<usize>u) << 2), -1);
   }
   for (let u = 0; u < units; u++) {
     const s = state + ((<usize>u) << 2);
     if (atomic.load<i32>(s) !== mine) continue;
-    gemmTaskRange(a, aBatch, lda, b, bBatch, c, cBatch, bias, m, n, k, rows, rowBlocks, u * group, min(tasks, (u + 1) * group));
+    gemmTaskRange(a, aBatch, lda, ap, b, bBatch, c, cBatch, bias, m, n, k, rows, rowBlocks, groupPanels, u * group, min(tasks, (u + 1) * group));
     atomic.store<i32>(s, -1);
   }
 }
 
-/** Tasks [t0, t1) of a {@link gemmTasks} job: runs of panels within one (batch, row block). */
+/**
+ * Tasks [t0, t1) of a {@link gemmTasks} job: runs of panel groups within one (batch, row
+ * block). `ap`: 0 for a row-major A, else the packing buffer of a column-major A.
+ */
 function gemmTaskRange(
   a: usize,
   aBatch: usize,
   lda: i32,
+  ap: usize,
   b: usize,
   bBatch: usize,
   c: usize,
@@ -488,24 +506,75 @@ function gemmTaskRange(
   k: i32,
   rows: i32,
   rowBlocks: i32,
+  groupPanels: i32,
   t0: i32,
   t1: i32,
 ): void {
   const panels = (n + PANEL - 1) / PANEL;
-  const perBatch = rowBlocks * panels;
+  const groups = (panels + groupPanels - 1) / groupPanels;
+  const perBatch = rowBlocks * groups;
   let t = t0;
   while (t < t1) {
     const bi = t / perBatch;
     const rest = t - bi * perBatch;
-    const rb = rest / panels;
-    const qa = rest - rb * panels;
-    const qb = min(panels, qa + (t1 - t));
+    const rb = rest / groups;
+    const ga = rest - rb * groups;
+    const gb = min(groups, ga + (t1 - t));
     const r0 = rb * rows;
     const r1 = min(m, r0 + rows);
-    const ab = a + <usize>bi * aBatch + <usize>r0 * ((<usize>lda) << 2);
+    // Row r0 of A: r0 rows down a row-major A, r0 elements along a column-major one.
+    const ab = a + <usize>bi * aBatch + ((ap === 0 ? <usize>r0 * <usize>lda : <usize>r0) << 2);
     const cb = c + <usize>bi * cBatch + <usize>r0 * ((<usize>n) << 2);
-    gemmBlocked(ab, lda, b + <usize>bi * bBatch, cb, bias, r1 - r0, n, k, qa, qb);
-    t += qb - qa;
+    gemmCore(ab, lda, ap, b + <usize>bi * bBatch, cb, bias, r1 - r0, n, k, ga * groupPanels, min(panels, gb * groupPanels));
+    t += gb - ga;
+  }
+}
+
+/** Floats of one thread's A packing buffer in a {@link gemmTasks} job (one MC x KC block). */
+export function gemmABlockFloats(): i32 {
+  return <i32>((<usize>(MC >> 2) * quadStride(KC)) >> 2);
+}
+
+/** {@link gemmCore} with A row-major (for kernels that call the GEMM on their own operands). */
+function gemmBlocked(a: usize, lda: i32, b: usize, c: usize, bias: usize, m: i32, n: i32, k: i32, qa: i32, qb: i32): void {
+  gemmCore(a, lda, 0, b, c, bias, m, n, k, qa, qb);
+}
+
+/** Bytes between the quads of a packed A block ({@link packQuads}) `k` deep. */
+@inline function quadStride(k: i32): usize {
+  // One cache line more than the data: quads a multiple of 4 KiB apart would all map to the
+  // same L1 sets, and the packing loop writes to every quad of the block in turn.
+  return ((<usize>k) << 4) + 64;
+}
+
+/**
+ * Packs a column-major block of A (`A[i][p]` at element `i + p * cs` of `src`; `m` rows,
+ * `k` deep) into quads: rows 4g..4g+3 go to `dst + g * quadStride(k)` bytes, the four
+ * rows' values at depth p side by side (16 bytes at `+ p * 16`). In the source those four
+ * values are already adjacent, so a quad row is one 16-byte copy (no transpose), and the
+ * micro-kernel then reads A sequentially. The source is read one depth row at a time (its
+ * `m` values are contiguous: whole cache lines, each read once). Rows past `m` in the last
+ * quad are zero.
+ */
+function packQuads(src: usize, cs: i32, m: i32, k: i32, dst: usize): void {
+  const m4 = m & ~3;
+  const rowBytes = (<usize>cs) << 2;
+  const qs = quadStride(k);
+  const quads = <usize>(m4 >> 2);
+  let s = src;
+  let d = dst;
+  for (let p = 0; p < k; p++) {
+    let o = d;
+    for (let g: usize = 0; g < quads; g++) {
+      v128.store(o, v128.load(s + (g << 4)));
+      o += qs;
+    }
+    if (m4 < m) {
+      const t = s + (quads << 4);
+      for (let r = 0; r < 4; r++) store<f32>(o + ((<usize>r) << 2), m4 + r < m ? load<f32>(t + ((<usize>r) << 2)) : 0);
+    }
+    s += rowBytes;
+    d += 16;
   }
 }
 
@@ -513,15 +582,24 @@ function gemmTaskRange(
  * Column panels [qa, qb) of one GEMM, cache-blocked GotoBLAS-style: for each KC-deep slice
  * of k and each MC-row block of A, sweep the panels with 2x16 register tiles. After the
  * first k slice the tiles start from the partial sums already in C.
+ *
+ * `ap` 0: A is row-major, rows `lda` elements apart. Otherwise A is column-major (`A[i][p]`
+ * at element `i + p * lda`) and each MC x KC block is first copied into `ap` in quads ({@link packQuads}: in
+ * L2 for all the panels), instead of a whole transposed copy of A made before the GEMM:
+ * that copy cost a write and a read of all of A through memory, and a transpose.
  */
-function gemmBlocked(a: usize, lda: i32, b: usize, c: usize, bias: usize, m: i32, n: i32, k: i32, qa: i32, qb: i32): void {
-  const aRow = (<usize>lda) << 2;
+function gemmCore(a: usize, lda: i32, ap: usize, b: usize, c: usize, bias: usize, m: i32, n: i32, k: i32, qa: i32, qb: i32): void {
   const cRow = (<usize>n) << 2;
   for (let p0 = 0; p0 < k; p0 += KC) {
     const kc = min(KC, k - p0);
     const first = p0 === 0;
     for (let i0 = 0; i0 < m; i0 += MC) {
       const i1 = min(m, i0 + MC);
+      // Row-major A is read in place; a column-major block is packed into quads first.
+      const aRow = ap === 0 ? (<usize>lda) << 2 : 0;
+      const aBase = ap === 0 ? a + <usize>i0 * aRow + ((<usize>p0) << 2) : ap;
+      if (ap !== 0) packQuads(a + ((<usize>i0 + <usize>p0 * <usize>lda) << 2), lda, i1 - i0, kc, ap);
+      const quad = quadStride(kc);
       for (let q = qa; q < qb; q++) {
         const B = b + (((<usize>q * <usize>k + <usize>p0) * <usize>PANEL) << 2);
         const C = c + ((<usize>q * <usize>PANEL) << 2);
@@ -529,11 +607,17 @@ function gemmBlocked(a: usize, lda: i32, b: usize, c: usize, bias: usize, m: i32
         // Where a tile starts: bias (or zero) on the first k slice, C's partial sums after.
         const seed = first ? (bias !== 0 ? bias + ((<usize>q * <usize>PANEL) << 2) : 0) : 1;
         let i = i0;
-        for (; i + 2 <= i1; i += 2) {
-          const pc = C + <usize>i * cRow;
-          V.tile2(a + <usize>i * aRow + ((<usize>p0) << 2), aRow, B, pc, cRow, kc, cols, seed);
+        if (ap === 0) {
+          for (; i + 2 <= i1; i += 2) V.tile2(aBase + <usize>(i - i0) * aRow, aRow, 4, B, C + <usize>i * cRow, cRow, kc, cols, seed);
+          if (i < i1) V.tile1(aBase + <usize>(i - i0) * aRow, 4, B, C + <usize>i * cRow, kc, cols, seed);
+        } else {
+          // Rows i, i + 1 (i - i0 even) are lanes r, r + 1 of one quad.
+          for (; i + 2 <= i1; i += 2) {
+            const pa = aBase + (<usize>((i - i0) >> 2)) * quad + ((<usize>((i - i0) & 3)) << 2);
+            V.tile2(pa, 4, 16, B, C + <usize>i * cRow, cRow, kc, cols, seed);
+          }
+          if (i < i1) V.tile1(aBase + (<usize>((i - i0) >> 2)) * quad + ((<usize>((i - i0) & 3)) << 2), 16, B, C + <usize>i * cRow, kc, cols, seed);
         }
-        if (i < i1) V.tile1(a + <usize>i * aRow + ((<usize>p0) << 2), B, C + <usize>i * cRow, kc, cols, seed);
       }
     }
   }

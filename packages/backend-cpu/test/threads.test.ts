@@ -74,14 +74,18 @@ function product(be: CpuBackend): { got: Float32Array; want: Float32Array } {
   return { got: be.readSync?.(out, 'float32', N * N) as Float32Array, want: WANT };
 }
 
-/** Aᵀ @ B with Aᵀ a transposed view: A is packed (split by rows over both threads) before the GEMM. */
+/**
+ * A @ B with A read with element strides (2, 2N) from a 2N² buffer (neither rows nor
+ * columns contiguous): A is packed whole (split by rows over both threads) before the GEMM.
+ */
+const A2 = Float32Array.from({ length: 2 * N * N }, (_, i) => Math.sin(i * 0.23));
 const WANT_T = js.readSync?.(
-  js.kernels.matmul({ ...view(js, A, [N, N]), strides: [1, N] }, view(js, B, [N, N])),
+  js.kernels.matmul({ ...view(js, A2, [N, N]), strides: [2, 2 * N] }, view(js, B, [N, N])),
   'float32',
   N * N,
 ) as Float32Array;
 function productT(be: CpuBackend): { got: Float32Array; want: Float32Array } {
-  const out: DataId = be.kernels.matmul({ ...view(be, A, [N, N]), strides: [1, N] }, view(be, B, [N, N]));
+  const out: DataId = be.kernels.matmul({ ...view(be, A2, [N, N]), strides: [2, 2 * N] }, view(be, B, [N, N]));
   return { got: be.readSync?.(out, 'float32', N * N) as Float32Array, want: WANT_T };
 }
 
@@ -116,7 +120,7 @@ describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread',
   it('a worker that exits holding a claimed GEMM task: the caller runs that task', async () => {
     vi.spyOn(console, 'warn').mockImplementation(() => {});
     // The worker claims the next unit of the shared job as gemmTasks does (control block at
-    // args[11]: word 0 the counter, word 1 the unit count, states from word 8; its part
+    // args[11]: word 0 the counter, word 1 the unit count, states from word 16; its part
     // index is args[12]) and exits before computing it: that tile of C stays unwritten
     // unless the caller redoes it.
     inject = (code) =>
@@ -126,7 +130,7 @@ describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread',
           const w = new Int32Array(init.memory.buffer);
           const ctl = args[11] >> 2;
           const u = Atomics.add(w, ctl, 1);
-          if (u < w[ctl + 1]) Atomics.store(w, ctl + 8 + u, args[12] + 1);
+          if (u < w[ctl + 1]) Atomics.store(w, ctl + 16 + u, args[12] + 1);
           process.exit(1);
         }
         fns[op](...args);`,

@@ -116,6 +116,28 @@ const MATMUL_CASES: MatmulCase[] = [
     size: 37,
     out: 33 * 37,
   },
+  // A column-major A is transposed inside the GEMM one 64-row x 256-deep block at a time:
+  // more rows than a block (an odd tail), k past one block, and per-batch slices.
+  {
+    name: 'transposed a past one GEMM block (151 rows, k 300)',
+    a: [
+      [151, 300],
+      [1, 151],
+    ],
+    b: [[300, 40]],
+    size: 151 * 300,
+    out: 151 * 40,
+  },
+  {
+    name: 'batched transposed a [2, 70, 260] (weight-gradient layout per batch)',
+    a: [
+      [2, 70, 260],
+      [70 * 260, 1, 70],
+    ],
+    b: [[2, 260, 33]],
+    size: 2 * 70 * 260,
+    out: 2 * 70 * 33,
+  },
   { name: 'k = 0 (all zeros)', a: [[3, 0]], b: [[0, 4]], size: 1, out: 12 },
   {
     name: 'batched q @ kᵀ (b a transposed view per batch)',

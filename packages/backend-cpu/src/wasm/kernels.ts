@@ -149,12 +149,20 @@ export interface GemmJob {
   n: number;
   k: number;
   batch: number;
+  /**
+   * 0: A is row-major (rows `lda` apart). Otherwise A is column-major (`A[i][p]` at element
+   * `i + p * lda`) and this is the byte address of `aPackParts` packing buffers of
+   * `gemmABlockFloats()` floats each, one per thread (each thread transposes A block by block).
+   */
+  aPack?: number;
+  /** Packing buffers at `aPack`: the most threads the job may use. */
+  aPackParts?: number;
 }
 
 /** Most units a shared GEMM is cut into (one state word each in its control block). */
 const MAX_UNITS = 1024;
 /** Words of the control block before the unit states (layout: assembly/kernels.ts, `CTL_*`). */
-const CTL_HEADER = 8;
+const CTL_HEADER = 16;
 /**
  * Tasks per thread a shared GEMM aims at. The last claims are single tasks, so the finer
  * the tasks the less a thread waits for the other at the end; row blocks are cut to reach
@@ -163,6 +171,11 @@ const CTL_HEADER = 8;
 const TASKS_PER_PART = 32;
 /** Fewest rows per row block (one cache block of A, `MC` in assembly/kernels.ts). */
 const MIN_BLOCK_ROWS = 64;
+/**
+ * Tasks per thread for a column-major A: fewer, since a task transposes its A blocks for
+ * its own panels (a task holding every panel transposes each block once in all).
+ */
+const PACKED_TASKS_PER_PART = 8;
 
 /** A runtime's shared-GEMM state: the control block in its memory and the caller's entry. */
 interface GemmShare {
@@ -198,18 +211,35 @@ function gemmShare(rt: WasmRuntime): GemmShare | null {
  */
 export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob): void {
   const { m, n, k, batch } = job;
+  const aPack = job.aPack ?? 0;
   const panels = Math.ceil(n / PANEL);
   const pool = rt.workers;
-  const threads = pool && batch * m * n * k >= th.threadMinMacs ? pool.available() + 1 : 1;
-  const share = threads > 1 ? gemmShare(rt) : null;
-  // Row blocks only when batch x panels alone gives too few tasks, each a whole cache block.
-  const rowBlocks = Math.max(1, Math.min(Math.ceil((TASKS_PER_PART * threads) / (batch * panels)), Math.floor(m / MIN_BLOCK_ROWS)));
-  const rows = 2 * Math.ceil(m / rowBlocks / 2);
+  let threads = pool && batch * m * n * k >= th.threadMinMacs ? pool.available() + 1 : 1;
+  if (aPack !== 0) threads = Math.min(threads, job.aPackParts ?? 1);
+  const share = threads > 1 || aPack !== 0 ? gemmShare(rt) : null;
+  // Tasks: (batch entry, row block, group of panels). Row-major A: single panels, and row
+  // blocks (each a whole cache block of A) only when batch x panels gives too few tasks.
+  // Column-major A: each task packs its A blocks once for all of its panels, so tasks are
+  // row blocks of whole panel groups, panels cut only as far as the threads need.
+  let rows: number;
+  let groupPanels = 1;
+  if (aPack === 0) {
+    const rowBlocks = Math.max(1, Math.min(Math.ceil((TASKS_PER_PART * threads) / (batch * panels)), Math.floor(m / MIN_BLOCK_ROWS)));
+    rows = 2 * Math.ceil(m / rowBlocks / 2);
+  } else {
+    rows = threads === 1 ? m : Math.min(m, MIN_BLOCK_ROWS);
+    const rowBlocks = Math.ceil(m / rows);
+    const groups = threads === 1 ? 1 : Math.min(panels, Math.ceil((PACKED_TASKS_PER_PART * threads) / (batch * rowBlocks)));
+    groupPanels = Math.ceil(panels / groups);
+  }
   const blocks = Math.ceil(m / rows);
-  const tasks = batch * blocks * panels;
-  if (!pool || !share || tasks < 2) {
-    rt.exports.gemm(job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, 0, batch * panels);
-    return;
+  const tasks = batch * blocks * Math.ceil(panels / groupPanels);
+  if (!share || !pool || tasks < 2) {
+    if (aPack === 0 || !share) {
+      rt.exports.gemm(job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, 0, batch * panels);
+      return;
+    }
+    threads = 1;
   }
   const group = Math.ceil(tasks / MAX_UNITS);
   const units = Math.ceil(tasks / group);
@@ -221,11 +251,14 @@ export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob): void
   w[4] = threads;
   w[5] = rows;
   w[6] = blocks;
+  w[7] = groupPanels;
+  w[8] = aPack;
   w.fill(0, CTL_HEADER, CTL_HEADER + units);
   const list: PartArgs[] = [];
   for (let p = 0; p < threads; p++)
     list.push([job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, share.ctl, p]);
-  pool.run(POOL_OP.gemm, list, share.local);
+  if (threads === 1 || !pool) share.local(list[0]);
+  else pool.run(POOL_OP.gemm, list, share.local);
 }
 
 /**
@@ -319,13 +352,21 @@ function gemmInWasm(
     cached = cache.get(p.bBuf, key);
     if (!cached) fill = cache.reserve(p.bBuf, key, panelFloats * 4);
   }
+  // The shared-GEMM control block (persistent, made once) before the scratch is planned.
+  const tasksReady = gemmShare(rt) !== null;
   call.begin();
   const aStages: { ptr: number; rs: number; cs: number }[] = [];
   for (let t = 0; t < aSlices; t++) aStages.push(stage(call, p.aSrc, p.aOff[t], m, k, p.aRs, p.aCs));
   // The micro-kernel reads A rows with unit column stride, and batch slices one stride
-  // apart; anything else is repacked (resident slices sit where the tensor has them).
-  const packA = aStages[0].cs !== 1 || !evenlySpaced(aStages);
+  // apart. A column-major A (a transposed operand: dYᵀ in a weight gradient) is transposed
+  // inside the GEMM block by block, each thread into its own buffer; anything else is
+  // repacked whole first (resident slices sit where the tensor has them).
+  const even = evenlySpaced(aStages);
+  const colMajor = aStages[0].cs !== 1 && aStages[0].rs === 1 && aStages[0].cs >= m && even && tasksReady;
+  const packA = !colMajor && (aStages[0].cs !== 1 || !even);
   const aPacked = packA ? call.alloc(m * k * aSlices) : aStages[0].ptr;
+  const aPackParts = colMajor ? rt.threads : 0;
+  const aPack = colMajor ? call.alloc(aPackParts * ex.gemmABlockFloats()) : 0;
   const bStages: { ptr: number; rs: number; cs: number }[] = [];
   if (!cached) for (let t = 0; t < bSlices; t++) bStages.push(stage(call, p.bSrc, p.bOff[t], k, n, p.bRs, p.bCs));
   const bPanels = cached || fill || call.alloc(panelFloats * bSlices);
@@ -354,7 +395,7 @@ function gemmInWasm(
   runGemm(rt, th, {
     a: aPacked,
     aBatch,
-    lda: packA ? k : aStages[0].rs,
+    lda: packA ? k : colMajor ? aStages[0].cs : aStages[0].rs,
     b: bPanels,
     bBatch: bSlices === 1 ? 0 : panelFloats * 4,
     c,
@@ -363,6 +404,8 @@ function gemmInWasm(
     n,
     k,
     batch,
+    aPack,
+    aPackParts,
   });
   return c;
 }

@@ -55,6 +55,7 @@ export interface KernelExports {
     ctl: number,
     part: number,
   ): void;
+  gemmABlockFloats(): number;
   unary(op: number, x: number, y: number, count: number): void;
   binary(op: number, a: number, b: number, y: number, count: number): void;
   sumRows(x: number, y: number, rows: number, n: number): void;
