@@ -101,13 +101,16 @@ const FLAT_GRAIN = 64;
 
 /**
  * A `[rows, cols]` slice with strides (`rs`, `cs`) at `off` in `src`, planned into the
- * call's memory. When the slice's memory span is compact (contiguous, transposed, a few
- * padding elements) the span is copied as-is (a memcpy) and the strides are kept, so the
- * wasm packing routine does the reordering; a sparse span (e.g. every 100th element) is
- * gathered in JS. Returns the region and the staged strides.
+ * call's memory. A resident slice (`src` is a view over the wasm memory) is used where it
+ * is, whatever its strides: the GEMM reads rows any distance apart, and the packing
+ * routines take any strides. Otherwise, when the slice's memory span is compact
+ * (contiguous, transposed, a few padding elements) the span is copied as-is (a memcpy) and
+ * the strides are kept, so the wasm packing routine does the reordering; a sparse span
+ * (e.g. every 100th element) is gathered in JS. Returns the region and the staged strides.
  */
 function stage(
   call: KernelCall,
+  resident: boolean,
   src: Float32Array,
   off: number,
   rows: number,
@@ -116,7 +119,7 @@ function stage(
   cs: number,
 ): { ptr: number; rs: number; cs: number } {
   const span = (rows - 1) * rs + (cols - 1) * cs + 1;
-  if (span <= 2 * rows * cols + 64) return { ptr: call.copy(src, off, span), rs, cs };
+  if (resident || span <= 2 * rows * cols + 64) return { ptr: call.copy(src, off, span), rs, cs };
   const out = new Float32Array(rows * cols);
   let i = 0;
   for (let r = 0; r < rows; r++) for (let c = 0, q = off + r * rs; c < cols; c++, q += cs) out[i++] = src[q];
@@ -303,6 +306,38 @@ function splitsGemm(rt: WasmRuntime, th: WasmThresholds, m: number, n: number, k
   return rt.workers !== null && batch * m * n * k >= th.threadMinMacs && batch * Math.ceil(n / PANEL) >= 2;
 }
 
+/**
+ * The rows of a linear layer's input `x` (`[..., k]`) as the GEMM takes them: its leading
+ * dims with size-1 dims dropped and neighbours merged where one stride steps through both,
+ * the last of them the GEMM's rows (`m`, `rs` apart) and any others a batch (row-major over
+ * them: the output's row order). A contiguous x is one `[rows, k]` matrix.
+ */
+function linearRows(x: TensorView): { m: number; rs: number; batch: number; batchShape: number[]; batchStrides: number[] } {
+  const shape: number[] = [];
+  const strides: number[] = [];
+  for (let d = 0; d < x.shape.length - 1; d++) {
+    const size = x.shape[d];
+    if (size === 1) continue;
+    const last = shape.length - 1;
+    if (last >= 0 && strides[last] === x.strides[d] * size) {
+      shape[last] *= size;
+      strides[last] = x.strides[d];
+    } else {
+      shape.push(size);
+      strides.push(x.strides[d]);
+    }
+  }
+  if (shape.length === 0) return { m: 1, rs: x.shape[x.shape.length - 1], batch: 1, batchShape: [], batchStrides: [] };
+  const batchShape = shape.slice(0, -1);
+  return {
+    m: shape[shape.length - 1],
+    rs: strides[strides.length - 1],
+    batch: sizeOf(batchShape),
+    batchShape,
+    batchStrides: strides.slice(0, -1),
+  };
+}
+
 /** The GEMM operands as `gemmInWasm` takes them; `aOff`/`bOff` are each batch slice's buffer offset. */
 interface GemmOperands {
   aSrc: Float32Array;
@@ -354,9 +389,11 @@ function gemmInWasm(
   }
   // The shared-GEMM control block (persistent, made once) before the scratch is planned.
   const tasksReady = gemmShare(rt) !== null;
+  const aResident = rt.owns(p.aSrc.buffer);
+  const bResident = rt.owns(p.bSrc.buffer);
   call.begin();
   const aStages: { ptr: number; rs: number; cs: number }[] = [];
-  for (let t = 0; t < aSlices; t++) aStages.push(stage(call, p.aSrc, p.aOff[t], m, k, p.aRs, p.aCs));
+  for (let t = 0; t < aSlices; t++) aStages.push(stage(call, aResident, p.aSrc, p.aOff[t], m, k, p.aRs, p.aCs));
   // The micro-kernel reads A rows with unit column stride, and batch slices one stride
   // apart. A column-major A (a transposed operand: dYᵀ in a weight gradient) is transposed
   // inside the GEMM block by block, each thread into its own buffer; anything else is
@@ -368,7 +405,7 @@ function gemmInWasm(
   const aPackParts = colMajor ? rt.threads : 0;
   const aPack = colMajor ? call.alloc(aPackParts * ex.gemmABlockFloats()) : 0;
   const bStages: { ptr: number; rs: number; cs: number }[] = [];
-  if (!cached) for (let t = 0; t < bSlices; t++) bStages.push(stage(call, p.bSrc, p.bOff[t], k, n, p.bRs, p.bCs));
+  if (!cached) for (let t = 0; t < bSlices; t++) bStages.push(stage(call, bResident, p.bSrc, p.bOff[t], k, n, p.bRs, p.bCs));
   const bPanels = cached || fill || call.alloc(panelFloats * bSlices);
   // +16: tiles reload partial sums a whole 16-float panel row wide, past the last column.
   const c = call.out(batch * m * n, PANEL);
@@ -498,23 +535,25 @@ export function wasmKernelTables(
     const activation = attrs?.activation;
     if (x.dtype !== 'float32' || rows * n === 0 || k === 0 || rows * n * k < th.minMacs)
       return js.fused.linear(store, x, weight, bias, attrs);
-    const xs = rowMajorValues(f32(store, x), x) as Float32Array;
     const biasValues = bias ? (rowMajorValues(f32(store, bias), bias) as Float32Array) : null;
+    // x's rows in place, as a batch of row blocks: a permuted x (a seq-first view of a
+    // batch-first tensor) is no longer gathered in JS first.
+    const xr = linearRows(x);
     const c = gemmInWasm(rt, th, call, cache, localPack, {
-      aSrc: xs,
-      aOff: new Int32Array(1),
-      aRs: k,
-      aCs: 1,
+      aSrc: f32(store, x),
+      aOff: stridedOffsets(xr.batchShape, xr.batchStrides, x.offset),
+      aRs: xr.rs,
+      aCs: x.strides[rank - 1],
       bSrc: f32(store, weight),
-      bOff: Int32Array.of(weight.offset),
+      bOff: new Int32Array(xr.batch).fill(weight.offset),
       bRs: weight.strides[1],
       bCs: weight.strides[0],
       bBuf: store.buffer(weight.dataId),
       bias: biasValues,
-      m: rows,
+      m: xr.m,
       n,
       k,
-      batch: 1,
+      batch: xr.batch,
     });
     if (c < 0) return js.fused.linear(store, x, weight, bias, attrs);
     const code = activation ? EPILOGUE_CODES[activation] : undefined;
