@@ -175,10 +175,10 @@ const TASKS_PER_PART = 32;
 /** Fewest rows per row block (one cache block of A, `MC` in assembly/kernels.ts). */
 const MIN_BLOCK_ROWS = 64;
 /**
- * Tasks per thread for a column-major A: fewer, since a task transposes its A blocks for
- * its own panels (a task holding every panel transposes each block once in all).
+ * Tasks per thread for a column-major A: fewer, since every task packs its A blocks and
+ * reads its B panels itself (see runGemm).
  */
-const PACKED_TASKS_PER_PART = 8;
+const PACKED_TASKS_PER_PART = 4;
 
 /** A runtime's shared-GEMM state: the control block in its memory and the caller's entry. */
 interface GemmShare {
@@ -230,9 +230,16 @@ export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob): void
     const rowBlocks = Math.max(1, Math.min(Math.ceil((TASKS_PER_PART * threads) / (batch * panels)), Math.floor(m / MIN_BLOCK_ROWS)));
     rows = 2 * Math.ceil(m / rowBlocks / 2);
   } else {
-    rows = threads === 1 ? m : Math.min(m, MIN_BLOCK_ROWS);
-    const rowBlocks = Math.ceil(m / rows);
-    const groups = threads === 1 ? 1 : Math.min(panels, Math.ceil((PACKED_TASKS_PER_PART * threads) / (batch * rowBlocks)));
+    // A task reads its row block's B panels once per depth slice and transposes its A
+    // blocks once per panel group: over the job B is read once per row block and A once
+    // per group. Given enough tasks for the threads (rowBlocks x groups >= want), the least
+    // traffic is at rowBlocks = sqrt(want x |A| / |B|).
+    const want = threads === 1 ? 1 : Math.ceil((PACKED_TASKS_PER_PART * threads) / batch);
+    const maxBlocks = Math.ceil(m / MIN_BLOCK_ROWS);
+    const ideal = Math.round(Math.sqrt((want * m) / (panels * PANEL)));
+    const rowBlocks = Math.max(1, Math.min(maxBlocks, ideal));
+    rows = MIN_BLOCK_ROWS * Math.ceil(m / rowBlocks / MIN_BLOCK_ROWS);
+    const groups = Math.max(1, Math.min(panels, Math.ceil(want / Math.ceil(m / rows))));
     groupPanels = Math.ceil(panels / groups);
   }
   const blocks = Math.ceil(m / rows);
