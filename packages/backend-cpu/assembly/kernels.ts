@@ -525,7 +525,10 @@ function gemmTaskRange(
     // Row r0 of A: r0 rows down a row-major A, r0 elements along a column-major one.
     const ab = a + <usize>bi * aBatch + ((ap === 0 ? <usize>r0 * <usize>lda : <usize>r0) << 2);
     const cb = c + <usize>bi * cBatch + <usize>r0 * ((<usize>n) << 2);
-    gemmCore(ab, lda, ap, b + <usize>bi * bBatch, cb, bias, r1 - r0, n, k, ga * groupPanels, min(panels, gb * groupPanels));
+    const qa = ga * groupPanels;
+    const qb = min(panels, gb * groupPanels);
+    if (ap === 0) gemmBlocked(ab, lda, b + <usize>bi * bBatch, cb, bias, r1 - r0, n, k, qa, qb);
+    else gemmPackedA(ab, lda, ap, b + <usize>bi * bBatch, cb, bias, r1 - r0, n, k, qa, qb);
     t += gb - ga;
   }
 }
@@ -533,11 +536,6 @@ function gemmTaskRange(
 /** Floats of one thread's A packing buffer in a {@link gemmTasks} job (one MC x KC block). */
 export function gemmABlockFloats(): i32 {
   return <i32>((<usize>(MC >> 2) * quadStride(KC)) >> 2);
-}
-
-/** {@link gemmCore} with A row-major (for kernels that call the GEMM on their own operands). */
-function gemmBlocked(a: usize, lda: i32, b: usize, c: usize, bias: usize, m: i32, n: i32, k: i32, qa: i32, qb: i32): void {
-  gemmCore(a, lda, 0, b, c, bias, m, n, k, qa, qb);
 }
 
 /** Bytes between the quads of a packed A block ({@link packQuads}) `k` deep. */
@@ -580,26 +578,18 @@ function packQuads(src: usize, cs: i32, m: i32, k: i32, dst: usize): void {
 
 /**
  * Column panels [qa, qb) of one GEMM, cache-blocked GotoBLAS-style: for each KC-deep slice
- * of k and each MC-row block of A, sweep the panels with 2x16 register tiles. After the
- * first k slice the tiles start from the partial sums already in C.
- *
- * `ap` 0: A is row-major, rows `lda` elements apart. Otherwise A is column-major (`A[i][p]`
- * at element `i + p * lda`) and each MC x KC block is first copied into `ap` in quads ({@link packQuads}: in
- * L2 for all the panels), instead of a whole transposed copy of A made before the GEMM:
- * that copy cost a write and a read of all of A through memory, and a transpose.
+ * of k and each MC-row block of A (row-major, rows `lda` elements apart), sweep the panels
+ * with 2x16 register tiles. After the first k slice the tiles start from the partial sums
+ * already in C.
  */
-function gemmCore(a: usize, lda: i32, ap: usize, b: usize, c: usize, bias: usize, m: i32, n: i32, k: i32, qa: i32, qb: i32): void {
+function gemmBlocked(a: usize, lda: i32, b: usize, c: usize, bias: usize, m: i32, n: i32, k: i32, qa: i32, qb: i32): void {
+  const aRow = (<usize>lda) << 2;
   const cRow = (<usize>n) << 2;
   for (let p0 = 0; p0 < k; p0 += KC) {
     const kc = min(KC, k - p0);
     const first = p0 === 0;
     for (let i0 = 0; i0 < m; i0 += MC) {
       const i1 = min(m, i0 + MC);
-      // Row-major A is read in place; a column-major block is packed into quads first.
-      const aRow = ap === 0 ? (<usize>lda) << 2 : 0;
-      const aBase = ap === 0 ? a + <usize>i0 * aRow + ((<usize>p0) << 2) : ap;
-      if (ap !== 0) packQuads(a + ((<usize>i0 + <usize>p0 * <usize>lda) << 2), lda, i1 - i0, kc, ap);
-      const quad = quadStride(kc);
       for (let q = qa; q < qb; q++) {
         const B = b + (((<usize>q * <usize>k + <usize>p0) * <usize>PANEL) << 2);
         const C = c + ((<usize>q * <usize>PANEL) << 2);
@@ -607,17 +597,44 @@ function gemmCore(a: usize, lda: i32, ap: usize, b: usize, c: usize, bias: usize
         // Where a tile starts: bias (or zero) on the first k slice, C's partial sums after.
         const seed = first ? (bias !== 0 ? bias + ((<usize>q * <usize>PANEL) << 2) : 0) : 1;
         let i = i0;
-        if (ap === 0) {
-          for (; i + 2 <= i1; i += 2) V.tile2(aBase + <usize>(i - i0) * aRow, aRow, 4, B, C + <usize>i * cRow, cRow, kc, cols, seed);
-          if (i < i1) V.tile1(aBase + <usize>(i - i0) * aRow, 4, B, C + <usize>i * cRow, kc, cols, seed);
-        } else {
-          // Rows i, i + 1 (i - i0 even) are lanes r, r + 1 of one quad.
-          for (; i + 2 <= i1; i += 2) {
-            const pa = aBase + (<usize>((i - i0) >> 2)) * quad + ((<usize>((i - i0) & 3)) << 2);
-            V.tile2(pa, 4, 16, B, C + <usize>i * cRow, cRow, kc, cols, seed);
-          }
-          if (i < i1) V.tile1(aBase + (<usize>((i - i0) >> 2)) * quad + ((<usize>((i - i0) & 3)) << 2), 16, B, C + <usize>i * cRow, kc, cols, seed);
+        for (; i + 2 <= i1; i += 2) {
+          const pc = C + <usize>i * cRow;
+          V.tile2(a + <usize>i * aRow + ((<usize>p0) << 2), aRow, 4, B, pc, cRow, kc, cols, seed);
         }
+        if (i < i1) V.tile1(a + <usize>i * aRow + ((<usize>p0) << 2), 4, B, C + <usize>i * cRow, kc, cols, seed);
+      }
+    }
+  }
+}
+
+/**
+ * {@link gemmBlocked} for a column-major A (`A[i][p]` at element `i + p * lda`): each
+ * MC x KC block is first copied into `ap` in quads ({@link packQuads}: in L2 for all the
+ * panels), instead of a whole transposed copy of A made before the GEMM (a write and a read
+ * of all of A through memory, and a transpose). A function of its own: one loop nest with
+ * both layouts made V8 compile the row-major 1-row tile at half speed.
+ */
+function gemmPackedA(a: usize, lda: i32, ap: usize, b: usize, c: usize, bias: usize, m: i32, n: i32, k: i32, qa: i32, qb: i32): void {
+  const cRow = (<usize>n) << 2;
+  for (let p0 = 0; p0 < k; p0 += KC) {
+    const kc = min(KC, k - p0);
+    const first = p0 === 0;
+    const quad = quadStride(kc);
+    for (let i0 = 0; i0 < m; i0 += MC) {
+      const i1 = min(m, i0 + MC);
+      packQuads(a + ((<usize>i0 + <usize>p0 * <usize>lda) << 2), lda, i1 - i0, kc, ap);
+      for (let q = qa; q < qb; q++) {
+        const B = b + (((<usize>q * <usize>k + <usize>p0) * <usize>PANEL) << 2);
+        const C = c + ((<usize>q * <usize>PANEL) << 2);
+        const cols = min(PANEL, n - q * PANEL);
+        const seed = first ? (bias !== 0 ? bias + ((<usize>q * <usize>PANEL) << 2) : 0) : 1;
+        // Rows i, i + 1 (i - i0 even) are lanes r, r + 1 of one quad.
+        let i = i0;
+        for (; i + 2 <= i1; i += 2) {
+          const pa = ap + (<usize>((i - i0) >> 2)) * quad + ((<usize>((i - i0) & 3)) << 2);
+          V.tile2(pa, 4, 16, B, C + <usize>i * cRow, cRow, kc, cols, seed);
+        }
+        if (i < i1) V.tile1(ap + (<usize>((i - i0) >> 2)) * quad + ((<usize>((i - i0) & 3)) << 2), 16, B, C + <usize>i * cRow, kc, cols, seed);
       }
     }
   }
