@@ -476,13 +476,49 @@ export function gemmTasks(
     const u1 = min(units, u0 + max(1, (units - u0) / share));
     if (atomic.cmpxchg<i32>(ctl + (CTL_NEXT << 2), u0, u1) !== u0) continue;
     for (let u = u0; u < u1; u++) atomic.store<i32>(state + ((<usize>u) << 2), mine);
-    gemmTaskRange(a, aBatch, lda, ap, b, bBatch, c, cBatch, bias, m, n, k, rows, rowBlocks, groupPanels, u0 * group, min(tasks, u1 * group));
+    gemmTaskRange(
+      a,
+      aBatch,
+      lda,
+      ap,
+      b,
+      bBatch,
+      c,
+      cBatch,
+      bias,
+      m,
+      n,
+      k,
+      rows,
+      rowBlocks,
+      groupPanels,
+      u0 * group,
+      min(tasks, u1 * group),
+    );
     for (let u = u0; u < u1; u++) atomic.store<i32>(state + ((<usize>u) << 2), -1);
   }
   for (let u = 0; u < units; u++) {
     const s = state + ((<usize>u) << 2);
     if (atomic.load<i32>(s) !== mine) continue;
-    gemmTaskRange(a, aBatch, lda, ap, b, bBatch, c, cBatch, bias, m, n, k, rows, rowBlocks, groupPanels, u * group, min(tasks, (u + 1) * group));
+    gemmTaskRange(
+      a,
+      aBatch,
+      lda,
+      ap,
+      b,
+      bBatch,
+      c,
+      cBatch,
+      bias,
+      m,
+      n,
+      k,
+      rows,
+      rowBlocks,
+      groupPanels,
+      u * group,
+      min(tasks, (u + 1) * group),
+    );
     atomic.store<i32>(s, -1);
   }
 }
@@ -538,8 +574,8 @@ export function gemmABlockFloats(): i32 {
   return <i32>((<usize>(MC >> 2) * quadStride(KC)) >> 2);
 }
 
-/** Bytes between the quads of a packed A block ({@link packQuads}) `k` deep. */
-@inline function quadStride(k: i32): usize {
+/** Bytes between the quads of a packed A block ({@link packQuads}) `k` deep (small: binaryen inlines it). */
+function quadStride(k: i32): usize {
   // One cache line more than the data: quads a multiple of 4 KiB apart would all map to the
   // same L1 sets, and the packing loop writes to every quad of the block in turn.
   return ((<usize>k) << 4) + 64;
@@ -631,10 +667,11 @@ function gemmPackedA(a: usize, lda: i32, ap: usize, b: usize, c: usize, bias: us
         // Rows i, i + 1 (i - i0 even) are lanes r, r + 1 of one quad.
         let i = i0;
         for (; i + 2 <= i1; i += 2) {
-          const pa = ap + (<usize>((i - i0) >> 2)) * quad + ((<usize>((i - i0) & 3)) << 2);
+          const pa = ap + <usize>((i - i0) >> 2) * quad + ((<usize>((i - i0) & 3)) << 2);
           V.tile2(pa, 4, 16, B, C + <usize>i * cRow, cRow, kc, cols, seed);
         }
-        if (i < i1) V.tile1(ap + (<usize>((i - i0) >> 2)) * quad + ((<usize>((i - i0) & 3)) << 2), 16, B, C + <usize>i * cRow, kc, cols, seed);
+        if (i < i1)
+          V.tile1(ap + <usize>((i - i0) >> 2) * quad + ((<usize>((i - i0) & 3)) << 2), 16, B, C + <usize>i * cRow, kc, cols, seed);
       }
     }
   }

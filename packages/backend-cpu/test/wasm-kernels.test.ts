@@ -209,7 +209,7 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
         return out;
       });
       for (const r of results.slice(1)) expectClose(r, results[0], 2e-6 * k, 1e-5);
-      // Threads split the columns, never one element's sum: identical bits.
+      // Threads split whole output tiles, never one element's sum: identical bits.
       expect(Array.from(results[2])).toEqual(Array.from(results[1]));
     });
   }
