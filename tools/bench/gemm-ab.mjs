@@ -47,6 +47,22 @@ const SHAPES = [
   { id: 'qkv-dW', kind: 'matmul', aT: true, m: 768, k: 2048, n: 256 },
   { id: 'lstm-dW', kind: 'matmul', aT: true, m: 1024, k: 1600, n: 128 },
   { id: 'attn-av', kind: 'matmul', batch: 32, m: 128, k: 128, n: 32 },
+  // Transformer layouts as the layer makes them (b32 t64 d256, 8 heads): the QKV projection of
+  // MultiheadAttention's seq-first view of a batch-first x ([L, B, d] with strides
+  // [d, L·d, 1]); the feed-forward's dX = dY @ W with W broadcast over the batch; the attention
+  // backward's per-head products, A column-major per head and B rows 8192 apart.
+  { id: 'qkv-perm', kind: 'linear', permuted: { L: 64, B: 32 }, m: 2048, k: 256, n: 256 },
+  { id: 'ffn-dX', kind: 'matmul', batch: 32, bBroadcast: true, m: 64, k: 1024, n: 256 },
+  {
+    id: 'attn-dW',
+    kind: 'matmul',
+    batch: 256,
+    m: 64,
+    k: 64,
+    n: 32,
+    aStrides: [4096, 1, 64],
+    bStrides: [32, 8192, 1],
+  },
 ];
 const only = opts.only ? new Set(opts.only.split(',')) : null;
 const threadCounts = opts.threads.split(',').map(Number);
@@ -61,16 +77,28 @@ function view(be, values, shape, strides = contiguousStrides(shape)) {
 /** A closure that runs one product on `be` and frees its output; inputs are uploaded once. */
 function prepare(be, s, data) {
   if (s.kind === 'linear') {
-    const x = view(be, data.a, [s.m, s.k]);
+    const { L, B } = s.permuted ?? {};
+    const x = s.permuted ? view(be, data.a, [L, B, s.k], [s.k, L * s.k, 1]) : view(be, data.a, [s.m, s.k]);
     const w = view(be, data.b, [s.n, s.k]);
     const bias = view(be, data.bias, [s.n]);
     return () => be.disposeData(be.fused.linear(x, w, bias));
   }
   const batch = s.batch ?? 1;
   const pre = s.batch ? [batch] : [];
-  const a = s.aT ? view(be, data.a, [s.m, s.k], [1, s.m]) : view(be, data.a, [...pre, s.m, s.k]);
+  const a = s.aT
+    ? view(be, data.a, [s.m, s.k], [1, s.m])
+    : s.aStrides
+      ? view(be, data.a, [...pre, s.m, s.k], s.aStrides)
+      : view(be, data.a, [...pre, s.m, s.k]);
   // Attention scores: q @ kᵀ with k stored [batch, n, k] and read through a transposed view.
-  const b = s.kind === 'scores' ? view(be, data.b, [...pre, s.k, s.n], [s.n * s.k, 1, s.k]) : view(be, data.b, [...pre, s.k, s.n]);
+  const b =
+    s.kind === 'scores'
+      ? view(be, data.b, [...pre, s.k, s.n], [s.n * s.k, 1, s.k])
+      : s.bStrides
+        ? view(be, data.b, [...pre, s.k, s.n], s.bStrides)
+        : s.bBroadcast
+          ? view(be, data.b.subarray(0, s.k * s.n), [...pre, s.k, s.n], [0, s.n, 1])
+          : view(be, data.b, [...pre, s.k, s.n]);
   return () => be.disposeData(be.kernels.matmul(a, b));
 }
 

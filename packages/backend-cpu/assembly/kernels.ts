@@ -51,11 +51,12 @@ export class V {
     }
   }
   /**
-   * The 2x16 micro-kernel: rows `pa` and `pa + aRow` of A times a `kc`-deep panel slice at
+   * The 2x16 micro-kernel: rows `pa` and `pa + aRow` of A (`aStep` bytes from one k to the
+   * next: 4 in a row-major A, 16 in a 4-row packed block) times a `kc`-deep panel slice at
    * `pb`, into C rows `pc` and `pc + cRow`. `seed`: 0 = start from zero, 1 = from C,
    * otherwise a pointer to 16 bias floats.
    */
-  @inline static tile2(pa0: usize, aRow: usize, pb0: usize, pc: usize, cRow: usize, kc: i32, cols: i32, seed: usize): void {
+  @inline static tile2(pa0: usize, aRow: usize, aStep: usize, pb0: usize, pc: usize, cRow: usize, kc: i32, cols: i32, seed: usize): void {
     let c00: v128;
     let c01: v128;
     let c02: v128;
@@ -98,7 +99,7 @@ export class V {
       c11 = V.madd(a1, b1, c11);
       c12 = V.madd(a1, b2, c12);
       c13 = V.madd(a1, b3, c13);
-      pa += 4;
+      pa += aStep;
       pb += PANEL << 2;
     }
     V.storeRow(pc, c00, c01, c02, c03, cols);
@@ -106,7 +107,7 @@ export class V {
   }
 
   /** The 1x16 micro-kernel for the last row of an odd row count (same contract as tile2). */
-  @inline static tile1(pa0: usize, pb0: usize, pc: usize, kc: i32, cols: i32, seed: usize): void {
+  @inline static tile1(pa0: usize, aStep: usize, pb0: usize, pc: usize, kc: i32, cols: i32, seed: usize): void {
     let c00: v128;
     let c01: v128;
     let c02: v128;
@@ -132,7 +133,7 @@ export class V {
       c01 = V.madd(a0, v128.load(pb, 16), c01);
       c02 = V.madd(a0, v128.load(pb, 32), c02);
       c03 = V.madd(a0, v128.load(pb, 48), c03);
-      pa += 4;
+      pa += aStep;
       pb += PANEL << 2;
     }
     V.storeRow(pc, c00, c01, c02, c03, cols);
@@ -400,10 +401,222 @@ export function gemm(
   }
 }
 
+// Shared GEMM jobs ({@link gemmTasks}): a control block of i32 words in the memory, then one
+// state word per unit. JavaScript (src/wasm/kernels.ts, runGemm) writes the header and zeroes
+// the states before it posts the job.
+/** Next unit to claim (threads advance it with compare-exchange). */
+const CTL_NEXT = 0;
+/** Units in all. */
+const CTL_UNITS = 1;
+/** Tasks per unit. */
+const CTL_GROUP = 2;
+/** Tasks in all: batch x row blocks x column panels. */
+const CTL_TASKS = 3;
+/** Threads sharing the job (sizes the claims). */
+const CTL_PARTS = 4;
+/** Rows per row block. */
+const CTL_ROWS = 5;
+/** Row blocks per batch entry. */
+const CTL_ROW_BLOCKS = 6;
+/** Column panels per task. */
+const CTL_GROUP_PANELS = 7;
+/**
+ * 0: A is row-major (row stride `lda`). Otherwise A is column-major (`A[i][p]` at element
+ * `i + p * lda`: a transposed operand such as dYᵀ in a weight gradient), and this word is
+ * the byte address of the threads' packing buffers, {@link gemmABlockFloats} floats per part:
+ * each A block is packed row-major there right before the tiles use it.
+ */
+const CTL_A_PACK = 8;
+/** First unit state: 0 unclaimed, part + 1 while that part runs it, -1 done. */
+const CTL_STATE = 16;
+
+/**
+ * One part of a GEMM shared by several threads. The work is cut into tasks (batch entry, row
+ * block, 16-column panel; the control block at `ctl` says how) grouped into units; every
+ * thread claims runs of units from one counter until none is left, so a thread that starts
+ * late or runs slowly takes less, and nobody waits for a fixed half. Each claim takes a
+ * share of what is left (guided self-scheduling: large runs first for locality, single
+ * units at the end for balance). A task computes its whole tile of C in a fixed order
+ * whichever thread runs it, so results do not depend on the split.
+ *
+ * Units this part claimed but left unfinished are then run here: that happens only when the
+ * caller redoes the part of a worker that died mid-way (`part` is that worker's), since a
+ * live part finishes every unit it claims. Other arguments as {@link gemm}.
+ */
+export function gemmTasks(
+  a: usize,
+  aBatch: usize,
+  lda: i32,
+  b: usize,
+  bBatch: usize,
+  c: usize,
+  cBatch: usize,
+  bias: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+  ctl: usize,
+  part: i32,
+): void {
+  const units = load<i32>(ctl + (CTL_UNITS << 2));
+  const group = load<i32>(ctl + (CTL_GROUP << 2));
+  const tasks = load<i32>(ctl + (CTL_TASKS << 2));
+  const share = 2 * load<i32>(ctl + (CTL_PARTS << 2));
+  const rows = load<i32>(ctl + (CTL_ROWS << 2));
+  const rowBlocks = load<i32>(ctl + (CTL_ROW_BLOCKS << 2));
+  const groupPanels = load<i32>(ctl + (CTL_GROUP_PANELS << 2));
+  const aPack = <usize>load<i32>(ctl + (CTL_A_PACK << 2));
+  // This part's packing buffer (0: A is read in place).
+  const ap = aPack === 0 ? 0 : aPack + ((<usize>part * <usize>gemmABlockFloats()) << 2);
+  const state = ctl + (CTL_STATE << 2);
+  const mine = part + 1;
+  for (;;) {
+    const u0 = atomic.load<i32>(ctl + (CTL_NEXT << 2));
+    if (u0 >= units) break;
+    const u1 = min(units, u0 + max(1, (units - u0) / share));
+    if (atomic.cmpxchg<i32>(ctl + (CTL_NEXT << 2), u0, u1) !== u0) continue;
+    for (let u = u0; u < u1; u++) atomic.store<i32>(state + ((<usize>u) << 2), mine);
+    gemmTaskRange(
+      a,
+      aBatch,
+      lda,
+      ap,
+      b,
+      bBatch,
+      c,
+      cBatch,
+      bias,
+      m,
+      n,
+      k,
+      rows,
+      rowBlocks,
+      groupPanels,
+      u0 * group,
+      min(tasks, u1 * group),
+    );
+    for (let u = u0; u < u1; u++) atomic.store<i32>(state + ((<usize>u) << 2), -1);
+  }
+  for (let u = 0; u < units; u++) {
+    const s = state + ((<usize>u) << 2);
+    if (atomic.load<i32>(s) !== mine) continue;
+    gemmTaskRange(
+      a,
+      aBatch,
+      lda,
+      ap,
+      b,
+      bBatch,
+      c,
+      cBatch,
+      bias,
+      m,
+      n,
+      k,
+      rows,
+      rowBlocks,
+      groupPanels,
+      u * group,
+      min(tasks, (u + 1) * group),
+    );
+    atomic.store<i32>(s, -1);
+  }
+}
+
+/**
+ * Tasks [t0, t1) of a {@link gemmTasks} job: runs of panel groups within one (batch, row
+ * block). `ap`: 0 for a row-major A, else the packing buffer of a column-major A.
+ */
+function gemmTaskRange(
+  a: usize,
+  aBatch: usize,
+  lda: i32,
+  ap: usize,
+  b: usize,
+  bBatch: usize,
+  c: usize,
+  cBatch: usize,
+  bias: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+  rows: i32,
+  rowBlocks: i32,
+  groupPanels: i32,
+  t0: i32,
+  t1: i32,
+): void {
+  const panels = (n + PANEL - 1) / PANEL;
+  const groups = (panels + groupPanels - 1) / groupPanels;
+  const perBatch = rowBlocks * groups;
+  let t = t0;
+  while (t < t1) {
+    const bi = t / perBatch;
+    const rest = t - bi * perBatch;
+    const rb = rest / groups;
+    const ga = rest - rb * groups;
+    const gb = min(groups, ga + (t1 - t));
+    const r0 = rb * rows;
+    const r1 = min(m, r0 + rows);
+    // Row r0 of A: r0 rows down a row-major A, r0 elements along a column-major one.
+    const ab = a + <usize>bi * aBatch + ((ap === 0 ? <usize>r0 * <usize>lda : <usize>r0) << 2);
+    const cb = c + <usize>bi * cBatch + <usize>r0 * ((<usize>n) << 2);
+    const qa = ga * groupPanels;
+    const qb = min(panels, gb * groupPanels);
+    if (ap === 0) gemmBlocked(ab, lda, b + <usize>bi * bBatch, cb, bias, r1 - r0, n, k, qa, qb);
+    else gemmPackedA(ab, lda, ap, b + <usize>bi * bBatch, cb, bias, r1 - r0, n, k, qa, qb);
+    t += gb - ga;
+  }
+}
+
+/** Floats of one thread's A packing buffer in a {@link gemmTasks} job (one MC x KC block). */
+export function gemmABlockFloats(): i32 {
+  return <i32>((<usize>(MC >> 2) * quadStride(KC)) >> 2);
+}
+
+/** Bytes between the quads of a packed A block ({@link packQuads}) `k` deep (small: binaryen inlines it). */
+function quadStride(k: i32): usize {
+  // One cache line more than the data: quads a multiple of 4 KiB apart would all map to the
+  // same L1 sets, and the packing loop writes to every quad of the block in turn.
+  return ((<usize>k) << 4) + 64;
+}
+
+/**
+ * Packs a column-major block of A (`A[i][p]` at element `i + p * cs` of `src`; `m` rows,
+ * `k` deep) into quads: rows 4g..4g+3 go to `dst + g * quadStride(k)` bytes, the four
+ * rows' values at depth p side by side (16 bytes at `+ p * 16`). In the source those four
+ * values are already adjacent, so a quad row is one 16-byte copy (no transpose), and the
+ * micro-kernel then reads A sequentially. The source is read one depth row at a time (its
+ * `m` values are contiguous: whole cache lines, each read once). Rows past `m` in the last
+ * quad are zero.
+ */
+function packQuads(src: usize, cs: i32, m: i32, k: i32, dst: usize): void {
+  const m4 = m & ~3;
+  const rowBytes = (<usize>cs) << 2;
+  const qs = quadStride(k);
+  const quads = <usize>(m4 >> 2);
+  let s = src;
+  let d = dst;
+  for (let p = 0; p < k; p++) {
+    let o = d;
+    for (let g: usize = 0; g < quads; g++) {
+      v128.store(o, v128.load(s + (g << 4)));
+      o += qs;
+    }
+    if (m4 < m) {
+      const t = s + (quads << 4);
+      for (let r = 0; r < 4; r++) store<f32>(o + ((<usize>r) << 2), m4 + r < m ? load<f32>(t + ((<usize>r) << 2)) : 0);
+    }
+    s += rowBytes;
+    d += 16;
+  }
+}
+
 /**
  * Column panels [qa, qb) of one GEMM, cache-blocked GotoBLAS-style: for each KC-deep slice
- * of k and each MC-row block of A, sweep the panels with 2x16 register tiles. After the
- * first k slice the tiles start from the partial sums already in C.
+ * of k and each MC-row block of A (row-major, rows `lda` elements apart), sweep the panels
+ * with 2x16 register tiles. After the first k slice the tiles start from the partial sums
+ * already in C.
  */
 function gemmBlocked(a: usize, lda: i32, b: usize, c: usize, bias: usize, m: i32, n: i32, k: i32, qa: i32, qb: i32): void {
   const aRow = (<usize>lda) << 2;
@@ -422,9 +635,43 @@ function gemmBlocked(a: usize, lda: i32, b: usize, c: usize, bias: usize, m: i32
         let i = i0;
         for (; i + 2 <= i1; i += 2) {
           const pc = C + <usize>i * cRow;
-          V.tile2(a + <usize>i * aRow + ((<usize>p0) << 2), aRow, B, pc, cRow, kc, cols, seed);
+          V.tile2(a + <usize>i * aRow + ((<usize>p0) << 2), aRow, 4, B, pc, cRow, kc, cols, seed);
         }
-        if (i < i1) V.tile1(a + <usize>i * aRow + ((<usize>p0) << 2), B, C + <usize>i * cRow, kc, cols, seed);
+        if (i < i1) V.tile1(a + <usize>i * aRow + ((<usize>p0) << 2), 4, B, C + <usize>i * cRow, kc, cols, seed);
+      }
+    }
+  }
+}
+
+/**
+ * {@link gemmBlocked} for a column-major A (`A[i][p]` at element `i + p * lda`): each
+ * MC x KC block is first copied into `ap` in quads ({@link packQuads}: in L2 for all the
+ * panels), instead of a whole transposed copy of A made before the GEMM (a write and a read
+ * of all of A through memory, and a transpose). A function of its own: one loop nest with
+ * both layouts made V8 compile the row-major 1-row tile at half speed.
+ */
+function gemmPackedA(a: usize, lda: i32, ap: usize, b: usize, c: usize, bias: usize, m: i32, n: i32, k: i32, qa: i32, qb: i32): void {
+  const cRow = (<usize>n) << 2;
+  for (let p0 = 0; p0 < k; p0 += KC) {
+    const kc = min(KC, k - p0);
+    const first = p0 === 0;
+    const quad = quadStride(kc);
+    for (let i0 = 0; i0 < m; i0 += MC) {
+      const i1 = min(m, i0 + MC);
+      packQuads(a + ((<usize>i0 + <usize>p0 * <usize>lda) << 2), lda, i1 - i0, kc, ap);
+      for (let q = qa; q < qb; q++) {
+        const B = b + (((<usize>q * <usize>k + <usize>p0) * <usize>PANEL) << 2);
+        const C = c + ((<usize>q * <usize>PANEL) << 2);
+        const cols = min(PANEL, n - q * PANEL);
+        const seed = first ? (bias !== 0 ? bias + ((<usize>q * <usize>PANEL) << 2) : 0) : 1;
+        // Rows i, i + 1 (i - i0 even) are lanes r, r + 1 of one quad.
+        let i = i0;
+        for (; i + 2 <= i1; i += 2) {
+          const pa = ap + <usize>((i - i0) >> 2) * quad + ((<usize>((i - i0) & 3)) << 2);
+          V.tile2(pa, 4, 16, B, C + <usize>i * cRow, cRow, kc, cols, seed);
+        }
+        if (i < i1)
+          V.tile1(ap + <usize>((i - i0) >> 2) * quad + ((<usize>((i - i0) & 3)) << 2), 16, B, C + <usize>i * cRow, kc, cols, seed);
       }
     }
   }

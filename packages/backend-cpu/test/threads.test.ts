@@ -74,14 +74,18 @@ function product(be: CpuBackend): { got: Float32Array; want: Float32Array } {
   return { got: be.readSync?.(out, 'float32', N * N) as Float32Array, want: WANT };
 }
 
-/** Aᵀ @ B with Aᵀ a transposed view: A is packed (split by rows over both threads) before the GEMM. */
+/**
+ * A @ B with A read with element strides (2, 2N) from a 2N² buffer (neither rows nor
+ * columns contiguous): A is packed whole (split by rows over both threads) before the GEMM.
+ */
+const A2 = Float32Array.from({ length: 2 * N * N }, (_, i) => Math.sin(i * 0.23));
 const WANT_T = js.readSync?.(
-  js.kernels.matmul({ ...view(js, A, [N, N]), strides: [1, N] }, view(js, B, [N, N])),
+  js.kernels.matmul({ ...view(js, A2, [N, N]), strides: [2, 2 * N] }, view(js, B, [N, N])),
   'float32',
   N * N,
 ) as Float32Array;
 function productT(be: CpuBackend): { got: Float32Array; want: Float32Array } {
-  const out: DataId = be.kernels.matmul({ ...view(be, A, [N, N]), strides: [1, N] }, view(be, B, [N, N]));
+  const out: DataId = be.kernels.matmul({ ...view(be, A2, [N, N]), strides: [2, 2 * N] }, view(be, B, [N, N]));
   return { got: be.readSync?.(out, 'float32', N * N) as Float32Array, want: WANT_T };
 }
 
@@ -110,6 +114,34 @@ describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread',
     const again = await withWatchdog(30_000, () => product(be));
     expectClose(again.got, again.want);
     expect(warn.mock.calls.some((c) => String(c[0]).includes('worker thread died'))).toBe(true);
+    be.dispose();
+  });
+
+  it('a worker that exits holding a claimed GEMM task: the caller runs that task', async () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    // The worker claims the next unit of the shared job as gemmTasks does (control block at
+    // args[11]: word 0 the counter, word 1 the unit count, states from word 16; its part
+    // index is args[12]) and exits before computing it: that tile of C stays unwritten
+    // unless the caller redoes it.
+    inject = (code) =>
+      code.replace(
+        'fns[op](...args);',
+        `if (op === 1) {
+          const w = new Int32Array(init.memory.buffer);
+          const ctl = args[11] >> 2;
+          const u = Atomics.add(w, ctl, 1);
+          if (u < w[ctl + 1]) Atomics.store(w, ctl + 16 + u, args[12] + 1);
+          process.exit(1);
+        }
+        fns[op](...args);`,
+      );
+    const be = createCpuBackend({ threads: 2, thresholds: zero });
+    await be.whenThreadsReady();
+    for (let k = 0; k < 40 && be.info.threads === 2; k++) {
+      const { got, want } = await withWatchdog(30_000, () => product(be));
+      expectClose(got, want);
+    }
+    expect(be.info).toMatchObject({ threads: 1, readyWorkers: 0 });
     be.dispose();
   });
 
@@ -369,5 +401,56 @@ describe.skipIf(cores < 2)('a part the caller took back never runs as the next j
     expect(Array.from(neg.subarray(0, 4))).toEqual(Array.from(A.subarray(0, 4)).map((v) => -v));
     for (const id of [e, sum]) be.disposeData(id);
     be.dispose();
+  });
+});
+
+describe.skipIf(cores < 2)('a shared GEMM does not depend on how its tasks fell to the threads', { timeout: 90_000 }, () => {
+  it('two threads give the one-thread values bit for bit, run after run (row blocks, batches, bias, transposed A)', async () => {
+    const one = createCpuBackend({ threads: 1, thresholds: zero });
+    const two = createCpuBackend({ threads: 2, thresholds: zero });
+    await two.whenThreadsReady();
+    const wave = (n: number, f: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f));
+    // [m, k, n, batch]: 8 panels of 770 rows (cut into row blocks), a batch of odd sizes, a
+    // transposed A (packed first), and the linear layer (bias seeds the accumulators).
+    const runs: ((be: CpuBackend) => { id: DataId; size: number })[] = [
+      (be) => ({
+        id: be.kernels.matmul(view(be, wave(770 * 96, 0.37), [770, 96]), view(be, wave(96 * 128, 0.11), [96, 128])),
+        size: 770 * 128,
+      }),
+      (be) => ({
+        id: be.kernels.matmul(view(be, wave(3 * 131 * 45, 0.21), [3, 131, 45]), view(be, wave(3 * 45 * 53, 0.07), [3, 45, 53])),
+        size: 3 * 131 * 53,
+      }),
+      (be) => ({
+        id: be.kernels.matmul(
+          { ...view(be, wave(300 * 200, 0.13), [300, 200]), strides: [1, 300] },
+          view(be, wave(300 * 70, 0.29), [300, 70]),
+        ),
+        size: 200 * 70,
+      }),
+      (be) => ({
+        id: (be.fused.linear as NonNullable<CpuBackend['fused']['linear']>)(
+          view(be, wave(513 * 64, 0.17), [513, 64]),
+          view(be, wave(200 * 64, 0.05), [200, 64]),
+          view(be, wave(200, 0.9), [200]),
+        ),
+        size: 513 * 200,
+      }),
+    ];
+    for (const make of runs) {
+      const ref = make(one);
+      const want = one.readSync?.(ref.id, 'float32', ref.size) as Float32Array;
+      for (let r = 0; r < 8; r++) {
+        const out = make(two);
+        const got = two.readSync?.(out.id, 'float32', out.size) as Float32Array;
+        let differ = 0;
+        for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i])) differ++;
+        expect(differ).toBe(0);
+        two.disposeData(out.id);
+      }
+    }
+    expect(two.info.threads).toBe(2);
+    one.dispose();
+    two.dispose();
   });
 });

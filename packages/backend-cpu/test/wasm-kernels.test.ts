@@ -116,6 +116,28 @@ const MATMUL_CASES: MatmulCase[] = [
     size: 37,
     out: 33 * 37,
   },
+  // A column-major A is transposed inside the GEMM one 64-row x 256-deep block at a time:
+  // more rows than a block (an odd tail), k past one block, and per-batch slices.
+  {
+    name: 'transposed a past one GEMM block (151 rows, k 300)',
+    a: [
+      [151, 300],
+      [1, 151],
+    ],
+    b: [[300, 40]],
+    size: 151 * 300,
+    out: 151 * 40,
+  },
+  {
+    name: 'batched transposed a [2, 70, 260] (weight-gradient layout per batch)',
+    a: [
+      [2, 70, 260],
+      [70 * 260, 1, 70],
+    ],
+    b: [[2, 260, 33]],
+    size: 2 * 70 * 260,
+    out: 2 * 70 * 33,
+  },
   { name: 'k = 0 (all zeros)', a: [[3, 0]], b: [[0, 4]], size: 1, out: 12 },
   {
     name: 'batched q @ kᵀ (b a transposed view per batch)',
@@ -187,7 +209,7 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
         return out;
       });
       for (const r of results.slice(1)) expectClose(r, results[0], 2e-6 * k, 1e-5);
-      // Threads split the columns, never one element's sum: identical bits.
+      // Threads split whole output tiles, never one element's sum: identical bits.
       expect(Array.from(results[2])).toEqual(Array.from(results[1]));
     });
   }
@@ -212,6 +234,36 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
       return read(be, out, rows * n);
     });
     expectClose(results[1], results[0], 2e-6 * k, 1e-5);
+    expect(Array.from(results[2])).toEqual(Array.from(results[1]));
+  });
+
+  it('linear on a permuted x (a seq-first view of a batch-first tensor, read in place as a batch of row blocks) with relu', () => {
+    // x [L 40, B 7, k 96] viewing a [B, L, k] buffer; a size-1 dim in between must not stop the merge.
+    const [B, L, k, n] = [7, 40, 96, 53];
+    const X = rand(B * L * k, -1, 1, 19);
+    const W = rand(n * k, -1, 1, 23);
+    const bias = rand(n, -1, 1, 29);
+    const results = [js, one, two, plain].map((be) => {
+      const x = view(be, X, [L, 1, B, k], [k, 0, L * k, 1]);
+      const out = be.fused.linear?.(x, view(be, W, [n, k]), view(be, bias, [n]), { activation: 'relu' }) as DataId;
+      return read(be, out, L * B * n);
+    });
+    for (const r of results.slice(1)) expectClose(r, results[0], 2e-6 * k, 1e-5);
+    expect(Array.from(results[2])).toEqual(Array.from(results[1]));
+  });
+
+  it('batched matmul of sparse operands (attention backward layouts: rows 8192 apart, A column-major per batch)', () => {
+    // a [16, 64, 40] with strides [4096, 1, 64] (each slice column-major), b [16, 40, 24] whose
+    // rows are 1000 floats apart inside a larger buffer: neither is compact, both are read in place.
+    const [batch, m, k, n] = [16, 64, 40, 24];
+    const A = rand(batch * 4096, -1, 1, 31);
+    const Bv = rand(batch * 24 + 39 * 1000 + 24, -1, 1, 37);
+    const results = [js, one, two, plain].map((be) => {
+      const a = view(be, A, [batch, m, k], [4096, 1, 64]);
+      const b = view(be, Bv, [batch, k, n], [24, 1000, 1], 5);
+      return read(be, be.kernels.matmul(a, b), batch * m * n);
+    });
+    for (const r of results.slice(1)) expectClose(r, results[0], 2e-6 * k, 1e-5);
     expect(Array.from(results[2])).toEqual(Array.from(results[1]));
   });
 

@@ -101,13 +101,16 @@ const FLAT_GRAIN = 64;
 
 /**
  * A `[rows, cols]` slice with strides (`rs`, `cs`) at `off` in `src`, planned into the
- * call's memory. When the slice's memory span is compact (contiguous, transposed, a few
- * padding elements) the span is copied as-is (a memcpy) and the strides are kept, so the
- * wasm packing routine does the reordering; a sparse span (e.g. every 100th element) is
- * gathered in JS. Returns the region and the staged strides.
+ * call's memory. A resident slice (`src` is a view over the wasm memory) is used where it
+ * is, whatever its strides: the GEMM reads rows any distance apart, and the packing
+ * routines take any strides. Otherwise, when the slice's memory span is compact
+ * (contiguous, transposed, a few padding elements) the span is copied as-is (a memcpy) and
+ * the strides are kept, so the wasm packing routine does the reordering; a sparse span
+ * (e.g. every 100th element) is gathered in JS. Returns the region and the staged strides.
  */
 function stage(
   call: KernelCall,
+  resident: boolean,
   src: Float32Array,
   off: number,
   rows: number,
@@ -116,7 +119,7 @@ function stage(
   cs: number,
 ): { ptr: number; rs: number; cs: number } {
   const span = (rows - 1) * rs + (cols - 1) * cs + 1;
-  if (span <= 2 * rows * cols + 64) return { ptr: call.copy(src, off, span), rs, cs };
+  if (resident || span <= 2 * rows * cols + 64) return { ptr: call.copy(src, off, span), rs, cs };
   const out = new Float32Array(rows * cols);
   let i = 0;
   for (let r = 0; r < rows; r++) for (let c = 0, q = off + r * rs; c < cols; c++, q += cs) out[i++] = src[q];
@@ -149,28 +152,123 @@ export interface GemmJob {
   n: number;
   k: number;
   batch: number;
+  /**
+   * 0: A is row-major (rows `lda` apart). Otherwise A is column-major (`A[i][p]` at element
+   * `i + p * lda`) and this is the byte address of `aPackParts` packing buffers of
+   * `gemmABlockFloats()` floats each, one per thread (each thread transposes A block by block).
+   */
+  aPack?: number;
+  /** Packing buffers at `aPack`: the most threads the job may use. */
+  aPackParts?: number;
+}
+
+/** Most units a shared GEMM is cut into (one state word each in its control block). */
+const MAX_UNITS = 1024;
+/** Words of the control block before the unit states (layout: assembly/kernels.ts, `CTL_*`). */
+const CTL_HEADER = 16;
+/**
+ * Tasks per thread a shared GEMM aims at. The last claims are single tasks, so the finer
+ * the tasks the less a thread waits for the other at the end; row blocks are cut to reach
+ * this when the panels alone are too few.
+ */
+const TASKS_PER_PART = 32;
+/** Fewest rows per row block (one cache block of A, `MC` in assembly/kernels.ts). */
+const MIN_BLOCK_ROWS = 64;
+/**
+ * Tasks per thread for a column-major A: fewer, since every task packs its A blocks and
+ * reads its B panels itself (see runGemm).
+ */
+const PACKED_TASKS_PER_PART = 4;
+
+/** A runtime's shared-GEMM state: the control block in its memory and the caller's entry. */
+interface GemmShare {
+  ctl: number;
+  words: Int32Array;
+  local: (p: PartArgs) => void;
+}
+const shares = new WeakMap<WasmRuntime, GemmShare>();
+
+/** `rt`'s control block (made on first use, kept for the runtime's life), or null when the memory cannot hold it. */
+function gemmShare(rt: WasmRuntime): GemmShare | null {
+  let s = shares.get(rt);
+  if (!s) {
+    const ctl = rt.persist((CTL_HEADER + MAX_UNITS) * 4);
+    if (ctl === null) return null;
+    const ex = rt.exports;
+    const local = (q: PartArgs): void => ex.gemmTasks(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12]);
+    s = { ctl, words: new Int32Array(rt.buffer, ctl, CTL_HEADER + MAX_UNITS), local };
+    shares.set(rt, s);
+  }
+  // Growing the memory gives it a new buffer object; views over the old one still work for
+  // a shared memory, but a fresh one costs nothing and is always right.
+  if (s.words.buffer !== rt.buffer) s.words = new Int32Array(rt.buffer, s.ctl, CTL_HEADER + MAX_UNITS);
+  return s;
 }
 
 /**
- * Runs `job`, split over the worker pool by (batch, column panel) tasks when it is big
- * enough; below that it is one direct call (no argument lists, no worker woken).
+ * Runs `job`: one direct call when small (no argument lists, no worker woken), else shared
+ * by the caller and the ready workers through `gemmTasks`: every thread claims tasks (batch
+ * entry, row block, 16-column panel) from one counter until none is left, so a worker that
+ * wakes late or a thread slowed by other processes takes less instead of being waited for.
+ * Each task computes its tile of C in a fixed order, so results do not depend on the split.
  */
-export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob, local: (p: PartArgs) => void): void {
+export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob): void {
   const { m, n, k, batch } = job;
-  const tasks = batch * Math.ceil(n / PANEL);
+  const aPack = job.aPack ?? 0;
+  const panels = Math.ceil(n / PANEL);
   const pool = rt.workers;
-  const parts = pool && batch * m * n * k >= th.threadMinMacs ? Math.min(tasks, pool.available() + 1) : 1;
-  if (!pool || parts < 2) {
-    rt.exports.gemm(job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, 0, tasks);
-    return;
+  let threads = pool && batch * m * n * k >= th.threadMinMacs ? pool.available() + 1 : 1;
+  if (aPack !== 0) threads = Math.min(threads, job.aPackParts ?? 1);
+  const share = threads > 1 || aPack !== 0 ? gemmShare(rt) : null;
+  // Tasks: (batch entry, row block, group of panels). Row-major A: single panels, and row
+  // blocks (each a whole cache block of A) only when batch x panels gives too few tasks.
+  // Column-major A: each task packs its A blocks once for all of its panels, so tasks are
+  // row blocks of whole panel groups, panels cut only as far as the threads need.
+  let rows: number;
+  let groupPanels = 1;
+  if (aPack === 0) {
+    const rowBlocks = Math.max(1, Math.min(Math.ceil((TASKS_PER_PART * threads) / (batch * panels)), Math.floor(m / MIN_BLOCK_ROWS)));
+    rows = 2 * Math.ceil(m / rowBlocks / 2);
+  } else {
+    // A task reads its row block's B panels once per depth slice and transposes its A
+    // blocks once per panel group: over the job B is read once per row block and A once
+    // per group. Given enough tasks for the threads (rowBlocks x groups >= want), the least
+    // traffic is at rowBlocks = sqrt(want x |A| / |B|).
+    const want = threads === 1 ? 1 : Math.ceil((PACKED_TASKS_PER_PART * threads) / batch);
+    const maxBlocks = Math.ceil(m / MIN_BLOCK_ROWS);
+    const ideal = Math.round(Math.sqrt((want * m) / (panels * PANEL)));
+    const rowBlocks = Math.max(1, Math.min(maxBlocks, ideal));
+    rows = MIN_BLOCK_ROWS * Math.ceil(m / rowBlocks / MIN_BLOCK_ROWS);
+    const groups = Math.max(1, Math.min(panels, Math.ceil(want / Math.ceil(m / rows))));
+    groupPanels = Math.ceil(panels / groups);
   }
+  const blocks = Math.ceil(m / rows);
+  const tasks = batch * blocks * Math.ceil(panels / groupPanels);
+  if (!share || !pool || tasks < 2) {
+    if (aPack === 0 || !share) {
+      rt.exports.gemm(job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, 0, batch * panels);
+      return;
+    }
+    threads = 1;
+  }
+  const group = Math.ceil(tasks / MAX_UNITS);
+  const units = Math.ceil(tasks / group);
+  const w = share.words;
+  w[0] = 0;
+  w[1] = units;
+  w[2] = group;
+  w[3] = tasks;
+  w[4] = threads;
+  w[5] = rows;
+  w[6] = blocks;
+  w[7] = groupPanels;
+  w[8] = aPack;
+  w.fill(0, CTL_HEADER, CTL_HEADER + units);
   const list: PartArgs[] = [];
-  for (let p = 0; p < parts; p++) {
-    const t0 = Math.floor((tasks * p) / parts);
-    const t1 = Math.floor((tasks * (p + 1)) / parts);
-    list.push([job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, t0, t1]);
-  }
-  pool.run(POOL_OP.gemm, list, local);
+  for (let p = 0; p < threads; p++)
+    list.push([job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, share.ctl, p]);
+  if (threads === 1 || !pool) share.local(list[0]);
+  else pool.run(POOL_OP.gemm, list, share.local);
 }
 
 /**
@@ -215,6 +313,38 @@ function splitsGemm(rt: WasmRuntime, th: WasmThresholds, m: number, n: number, k
   return rt.workers !== null && batch * m * n * k >= th.threadMinMacs && batch * Math.ceil(n / PANEL) >= 2;
 }
 
+/**
+ * The rows of a linear layer's input `x` (`[..., k]`) as the GEMM takes them: its leading
+ * dims with size-1 dims dropped and neighbours merged where one stride steps through both,
+ * the last of them the GEMM's rows (`m`, `rs` apart) and any others a batch (row-major over
+ * them: the output's row order). A contiguous x is one `[rows, k]` matrix.
+ */
+function linearRows(x: TensorView): { m: number; rs: number; batch: number; batchShape: number[]; batchStrides: number[] } {
+  const shape: number[] = [];
+  const strides: number[] = [];
+  for (let d = 0; d < x.shape.length - 1; d++) {
+    const size = x.shape[d];
+    if (size === 1) continue;
+    const last = shape.length - 1;
+    if (last >= 0 && strides[last] === x.strides[d] * size) {
+      shape[last] *= size;
+      strides[last] = x.strides[d];
+    } else {
+      shape.push(size);
+      strides.push(x.strides[d]);
+    }
+  }
+  if (shape.length === 0) return { m: 1, rs: x.shape[x.shape.length - 1], batch: 1, batchShape: [], batchStrides: [] };
+  const batchShape = shape.slice(0, -1);
+  return {
+    m: shape[shape.length - 1],
+    rs: strides[strides.length - 1],
+    batch: sizeOf(batchShape),
+    batchShape,
+    batchStrides: strides.slice(0, -1),
+  };
+}
+
 /** The GEMM operands as `gemmInWasm` takes them; `aOff`/`bOff` are each batch slice's buffer offset. */
 interface GemmOperands {
   aSrc: Float32Array;
@@ -245,7 +375,6 @@ function gemmInWasm(
   th: WasmThresholds,
   call: KernelCall,
   cache: PackedCache | null,
-  local: (p: PartArgs) => void,
   localPack: (p: PartArgs) => void,
   p: GemmOperands,
 ): number {
@@ -265,15 +394,25 @@ function gemmInWasm(
     cached = cache.get(p.bBuf, key);
     if (!cached) fill = cache.reserve(p.bBuf, key, panelFloats * 4);
   }
+  // The shared-GEMM control block (persistent, made once) before the scratch is planned.
+  const tasksReady = gemmShare(rt) !== null;
+  const aResident = rt.owns(p.aSrc.buffer);
+  const bResident = rt.owns(p.bSrc.buffer);
   call.begin();
   const aStages: { ptr: number; rs: number; cs: number }[] = [];
-  for (let t = 0; t < aSlices; t++) aStages.push(stage(call, p.aSrc, p.aOff[t], m, k, p.aRs, p.aCs));
+  for (let t = 0; t < aSlices; t++) aStages.push(stage(call, aResident, p.aSrc, p.aOff[t], m, k, p.aRs, p.aCs));
   // The micro-kernel reads A rows with unit column stride, and batch slices one stride
-  // apart; anything else is repacked (resident slices sit where the tensor has them).
-  const packA = aStages[0].cs !== 1 || !evenlySpaced(aStages);
+  // apart. A column-major A (a transposed operand: dYᵀ in a weight gradient) is transposed
+  // inside the GEMM block by block, each thread into its own buffer; anything else is
+  // repacked whole first (resident slices sit where the tensor has them).
+  const even = evenlySpaced(aStages);
+  const colMajor = aStages[0].cs !== 1 && aStages[0].rs === 1 && aStages[0].cs >= m && even && tasksReady;
+  const packA = !colMajor && (aStages[0].cs !== 1 || !even);
   const aPacked = packA ? call.alloc(m * k * aSlices) : aStages[0].ptr;
+  const aPackParts = colMajor ? rt.threads : 0;
+  const aPack = colMajor ? call.alloc(aPackParts * ex.gemmABlockFloats()) : 0;
   const bStages: { ptr: number; rs: number; cs: number }[] = [];
-  if (!cached) for (let t = 0; t < bSlices; t++) bStages.push(stage(call, p.bSrc, p.bOff[t], k, n, p.bRs, p.bCs));
+  if (!cached) for (let t = 0; t < bSlices; t++) bStages.push(stage(call, bResident, p.bSrc, p.bOff[t], k, n, p.bRs, p.bCs));
   const bPanels = cached || fill || call.alloc(panelFloats * bSlices);
   // +16: tiles reload partial sums a whole 16-float panel row wide, past the last column.
   const c = call.out(batch * m * n, PANEL);
@@ -297,24 +436,21 @@ function gemmInWasm(
     for (let t = 0; t < bSlices; t++) ex.packB(bStages[t].ptr, bStages[t].rs, bStages[t].cs, k, n, bPanels + t * panelFloats * 4);
   // Unpacked A slices were staged one after another in equal regions (same layout each).
   const aBatch = aSlices === 1 ? 0 : packA ? m * k * 4 : aStages[1].ptr - aStages[0].ptr;
-  runGemm(
-    rt,
-    th,
-    {
-      a: aPacked,
-      aBatch,
-      lda: packA ? k : aStages[0].rs,
-      b: bPanels,
-      bBatch: bSlices === 1 ? 0 : panelFloats * 4,
-      c,
-      bias,
-      m,
-      n,
-      k,
-      batch,
-    },
-    local,
-  );
+  runGemm(rt, th, {
+    a: aPacked,
+    aBatch,
+    lda: packA ? k : colMajor ? aStages[0].cs : aStages[0].rs,
+    b: bPanels,
+    bBatch: bSlices === 1 ? 0 : panelFloats * 4,
+    c,
+    bias,
+    m,
+    n,
+    k,
+    batch,
+    aPack,
+    aPackParts,
+  });
   return c;
 }
 
@@ -328,8 +464,7 @@ export function wasmKernelTables(
   const f32 = (store: CpuStore, v: TensorView): Float32Array => store.data(v.dataId) as Float32Array;
   const call = new KernelCall(rt);
   const cache = new PackedCache(rt, th.packedCacheBytes);
-  // Made once: the pool runs the caller's share of a GEMM through it.
-  const localGemm = (q: PartArgs): void => ex.gemm(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12]);
+  // Made once: the pool runs the caller's share of a transposed A's packing through it.
   const localPack = (q: PartArgs): void => ex.packA(q[0], q[1], q[2], q[3], q[4], q[5]);
   // The caller's share of the other split kernels, one function each (made once).
   const localAttention = (q: PartArgs): void =>
@@ -368,7 +503,7 @@ export function wasmKernelTables(
     const batchShape = a.shape.slice(0, rank - 2);
     const batch = sizeOf(batchShape);
     if (a.dtype !== 'float32' || batch * m * n === 0 || k === 0 || batch * m * n * k < th.minMacs) return js.kernels.matmul(store, a, b);
-    const c = gemmInWasm(rt, th, call, cache, localGemm, localPack, {
+    const c = gemmInWasm(rt, th, call, cache, localPack, {
       aSrc: f32(store, a),
       aOff: stridedOffsets(batchShape, a.strides.slice(0, rank - 2), a.offset),
       aRs: a.strides[rank - 2],
@@ -407,23 +542,25 @@ export function wasmKernelTables(
     const activation = attrs?.activation;
     if (x.dtype !== 'float32' || rows * n === 0 || k === 0 || rows * n * k < th.minMacs)
       return js.fused.linear(store, x, weight, bias, attrs);
-    const xs = rowMajorValues(f32(store, x), x) as Float32Array;
     const biasValues = bias ? (rowMajorValues(f32(store, bias), bias) as Float32Array) : null;
-    const c = gemmInWasm(rt, th, call, cache, localGemm, localPack, {
-      aSrc: xs,
-      aOff: new Int32Array(1),
-      aRs: k,
-      aCs: 1,
+    // x's rows in place, as a batch of row blocks: a permuted x (a seq-first view of a
+    // batch-first tensor) is no longer gathered in JS first.
+    const xr = linearRows(x);
+    const c = gemmInWasm(rt, th, call, cache, localPack, {
+      aSrc: f32(store, x),
+      aOff: stridedOffsets(xr.batchShape, xr.batchStrides, x.offset),
+      aRs: xr.rs,
+      aCs: x.strides[rank - 1],
       bSrc: f32(store, weight),
-      bOff: Int32Array.of(weight.offset),
+      bOff: new Int32Array(xr.batch).fill(weight.offset),
       bRs: weight.strides[1],
       bCs: weight.strides[0],
       bBuf: store.buffer(weight.dataId),
       bias: biasValues,
-      m: rows,
+      m: xr.m,
       n,
       k,
-      batch: 1,
+      batch: xr.batch,
     });
     if (c < 0) return js.fused.linear(store, x, weight, bias, attrs);
     const code = activation ? EPILOGUE_CODES[activation] : undefined;

@@ -53,7 +53,7 @@ export const POOL_OP = {
 
 /** The kernel exports behind each {@link POOL_OP} code, in code order (0 = stop has none). */
 const WORKER_FNS =
-  'null, ex.gemm, ex.packA, ex.attentionHeads, ex.softmaxRows, ex.layerNormPart, ex.unary, ex.binaryND, ex.sumRows, ex.sumCols, (a, slot) => ghostflowRecurrent(ex, init.memory, a, slot)';
+  'null, ex.gemmTasks, ex.packA, ex.attentionHeads, ex.softmaxRows, ex.layerNormPart, ex.unary, ex.binaryND, ex.sumRows, ex.sumCols, (a, slot) => ghostflowRecurrent(ex, init.memory, a, slot)';
 
 /**
  * The worker's whole program, plain JavaScript so that it runs from a string in both Node

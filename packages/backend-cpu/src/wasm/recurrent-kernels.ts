@@ -24,7 +24,7 @@ import { rowMajorValues } from '../strided.js';
 import { KernelCall } from './call.js';
 import { type WasmThresholds, runGemm } from './kernels.js';
 import type { PackedCache } from './packed-cache.js';
-import { POOL_OP, type PartArgs, STALL_FACTOR, STALL_MIN_MS, type WorkerPool } from './pool.js';
+import { POOL_OP, STALL_FACTOR, STALL_MIN_MS, type WorkerPool } from './pool.js';
 import type { WasmRuntime } from './runtime.js';
 
 const PANEL = 16;
@@ -55,8 +55,6 @@ export function wasmRecurrentKernels(
   cache: PackedCache | null = null,
 ): Pick<CpuFusedTable, 'recurrentSequence' | 'recurrentSequenceBackward' | 'recurrentSequenceBidirectional'> {
   const ex = rt.exports;
-  // The main thread's share of a pooled GEMM (built once, not per call).
-  const localGemm = (q: PartArgs): void => ex.gemm(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12]);
   // Its own call object: the GEMMs this file runs are planned into the same call, never
   // through the other kernels' one.
   const call = new KernelCall(rt);
@@ -565,12 +563,12 @@ export function wasmRecurrentKernels(
     // dW_hh = dGh^T hPrev over all N rows at once; dB_hh = the row sums of dGh^T.
     ex.packA(pDGh, 1, GH, GH, N, pAT);
     ex.packB(pWs + blk.hPrev * 4, P, 1, N, P, pB);
-    runGemm(rt, th, { a: pAT, aBatch: 0, lda: N, b: pB, bBatch: 0, c: pDW, bias: 0, m: GH, n: P, k: N, batch: 1 }, localGemm);
+    runGemm(rt, th, { a: pAT, aBatch: 0, lda: N, b: pB, bBatch: 0, c: pDW, bias: 0, m: GH, n: P, k: N, batch: 1 });
     if (pDB) ex.sumRows(pAT, pDB, GH, N);
     if (proj) {
       ex.packA(pDHs, 1, P, P, N, pAT2);
       ex.packB(pWs + blk.hRaw * 4, H, 1, N, H, pB2);
-      runGemm(rt, th, { a: pAT2, aBatch: 0, lda: N, b: pB2, bBatch: 0, c: pDWr, bias: 0, m: P, n: H, k: N, batch: 1 }, localGemm);
+      runGemm(rt, th, { a: pAT2, aBatch: 0, lda: N, b: pB2, bBatch: 0, c: pDWr, bias: 0, m: P, n: H, k: N, batch: 1 });
     }
     return [
       call.take(store, pDGi, N * GH),

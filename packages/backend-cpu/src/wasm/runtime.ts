@@ -40,6 +40,22 @@ export interface KernelExports {
     t0: number,
     t1: number,
   ): void;
+  gemmTasks(
+    a: number,
+    aBatch: number,
+    lda: number,
+    b: number,
+    bBatch: number,
+    c: number,
+    cBatch: number,
+    bias: number,
+    m: number,
+    n: number,
+    k: number,
+    ctl: number,
+    part: number,
+  ): void;
+  gemmABlockFloats(): number;
   unary(op: number, x: number, y: number, count: number): void;
   binary(op: number, a: number, b: number, y: number, count: number): void;
   sumRows(x: number, y: number, rows: number, n: number): void;
