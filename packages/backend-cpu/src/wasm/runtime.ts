@@ -74,26 +74,11 @@ export interface KernelExports {
     hidden: number,
   ): void;
   attentionScratch(S: number, E: number, Ev: number): number;
-  attentionHeads(
-    q: number,
-    k: number,
-    v: number,
-    mask: number,
-    mB: number,
-    mL: number,
-    mS: number,
-    out: number,
-    w: number,
-    L: number,
-    S: number,
-    E: number,
-    Ev: number,
-    scaleBits: number,
-    causal: number,
-    scratch: number,
-    b0: number,
-    b1: number,
-  ): void;
+  /**
+   * Attention for batch entries [b0, b1): `args` is the address of the i32 operand block
+   * (layout on the assembly function), `scratch` the part's {@link attentionScratch} floats.
+   */
+  attentionHeads(args: number, scratch: number, b0: number, b1: number): void;
   layerNormPart(
     x: number,
     w: number,
