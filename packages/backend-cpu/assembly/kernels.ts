@@ -1277,21 +1277,24 @@ export function attentionScratch(S: i32, E: i32, Ev: i32): i32 {
 /** Bytes of weights a block of query rows may take: the block stays in L1 across its passes. */
 const ATTN_BLOCK_BYTES = 16384;
 
+/** Word offset, in the {@link attentionHeads} operand block, of the entry count B. */
+const ATTN_B = 23;
+
 /**
- * Whole scaled dot-product attention for batch entries [b0, b1); the operands are described
- * by the i32 block at `args` (addresses in bytes, strides in elements, so a worker thread
- * gets four words): q `[B, L, E]` (0 address, 1-2 strides of B and L; E's stride is 1),
- * k `[B, S, E]` (3, 4-6), v `[B, S, Ev]` (7, 8-10), the additive mask `[B, L, S]` (11,
- * 12-14; address 0 = none), `out` `[B, L, Ev]` (15) and the weights `w` `[B, L, S]` (16),
- * both contiguous, then L, S, E, Ev (17-20), the scale's float32 bits (21) and `causal` (22).
- * Per entry, kᵀ and v are packed into `scratch` ({@link attentionScratch} floats) straight
- * from their strided layout; then for each block of query rows (16 KiB of weights, which
- * stay in L1): `q kᵀ` on the blocked GEMM into the block's weight rows, the scale / mask /
- * causal softmax in place ({@link softmaxBlock}), and `weights v` into `out`. With `causal`
- * both GEMMs stop at the block's last visible key. A part reads only q, k, v and the mask,
- * so running it again is exact. `w` and `out` must be readable 16 floats past their ends.
+ * One (batch, head) entry `b` of the attention the i32 block at `args` describes (addresses
+ * in bytes, strides in elements): q `[B, L, E]` (word 0 address, 1-2 strides of B and L;
+ * E's stride is 1), k `[B, S, E]` (3, 4-6), v `[B, S, Ev]` (7, 8-10), the additive mask
+ * `[B, L, S]` (11, 12-14; address 0 = none), `out` `[B, L, Ev]` (15) and the weights `w`
+ * `[B, L, S]` (16), both contiguous, then L, S, E, Ev (17-20), the scale's float32 bits (21)
+ * and `causal` (22). kᵀ and v are packed into `scratch` ({@link attentionScratch} floats)
+ * straight from their strided layout; then for each block of query rows (16 KiB of weights,
+ * which stay in L1): `q kᵀ` on the blocked GEMM into the block's weight rows, the scale /
+ * mask / causal softmax in place ({@link softmaxBlock}), and `weights v` into `out`. With
+ * `causal` both GEMMs stop at the block's last visible key. It reads only q, k, v and the
+ * mask, so computing it twice is exact. `w` and `out` must be readable 16 floats past their
+ * ends.
  */
-export function attentionHeads(args: usize, scratch: usize, b0: i32, b1: i32): void {
+function attentionEntry(args: usize, scratch: usize, b: i32): void {
   const q = <usize>load<i32>(args);
   const qB = load<i32>(args, 4);
   const qL = load<i32>(args, 8);
@@ -1322,29 +1325,61 @@ export function attentionHeads(args: usize, scratch: usize, b0: i32, b1: i32): v
   const vPack = scratch + ((<usize>E * <usize>panS * <usize>PANEL) << 2);
   // Query rows per block: an even count (whole 2-row GEMM tiles) whose weights fit the budget.
   const block = max(2, min(L, ATTN_BLOCK_BYTES / (S << 2)) & ~1);
-  for (let b = b0; b < b1; b++) {
-    const qb = q + ((<usize>b * <usize>qB) << 2);
-    const wb = w + ((<usize>b * <usize>L * <usize>S) << 2);
-    const ob = out + ((<usize>b * <usize>L * <usize>Ev) << 2);
-    const mb = mask === 0 ? 0 : mask + ((<usize>(b * mB)) << 2);
-    // kᵀ [E, S]: element (p, j) is k[j, p]; v [S, Ev] as it is.
-    packB(k + ((<usize>b * <usize>kB) << 2), kE, kS, E, S, kPack);
-    packB(v + ((<usize>b * <usize>vB) << 2), vS, vE, S, Ev, vPack);
-    for (let i0 = 0; i0 < L; i0 += block) {
-      const rows = min(block, L - i0);
-      // Keys any row of the block sees (the causal limit of its last row).
-      const keys = causal ? min(S, max(0, i0 + rows + shift)) : S;
-      const wr = wb + ((<usize>i0 * <usize>S) << 2);
-      const orow = ob + ((<usize>i0 * <usize>Ev) << 2);
-      if (keys === 0) {
-        memory.fill(wr, 0, (<usize>rows * <usize>S) << 2);
-        memory.fill(orow, 0, (<usize>rows * <usize>Ev) << 2);
-        continue;
-      }
-      gemmBlocked(qb + ((<usize>i0 * <usize>qL) << 2), qL, kPack, wr, 0, rows, S, E, 0, (keys + PANEL - 1) / PANEL);
-      softmaxBlock(wr, mb, mL, mS, i0, rows, L, S, scale, causal);
-      gemmDepthPrefix(wr, S, vPack, S, orow, rows, Ev, keys, panEv);
+  const qb = q + ((<usize>b * <usize>qB) << 2);
+  const wb = w + ((<usize>b * <usize>L * <usize>S) << 2);
+  const ob = out + ((<usize>b * <usize>L * <usize>Ev) << 2);
+  const mb = mask === 0 ? 0 : mask + ((<usize>(b * mB)) << 2);
+  // kᵀ [E, S]: element (p, j) is k[j, p]; v [S, Ev] as it is.
+  packB(k + ((<usize>b * <usize>kB) << 2), kE, kS, E, S, kPack);
+  packB(v + ((<usize>b * <usize>vB) << 2), vS, vE, S, Ev, vPack);
+  for (let i0 = 0; i0 < L; i0 += block) {
+    const rows = min(block, L - i0);
+    // Keys any row of the block sees (the causal limit of its last row).
+    const keys = causal ? min(S, max(0, i0 + rows + shift)) : S;
+    const wr = wb + ((<usize>i0 * <usize>S) << 2);
+    const orow = ob + ((<usize>i0 * <usize>Ev) << 2);
+    if (keys === 0) {
+      memory.fill(wr, 0, (<usize>rows * <usize>S) << 2);
+      memory.fill(orow, 0, (<usize>rows * <usize>Ev) << 2);
+      continue;
     }
+    gemmBlocked(qb + ((<usize>i0 * <usize>qL) << 2), qL, kPack, wr, 0, rows, S, E, 0, (keys + PANEL - 1) / PANEL);
+    softmaxBlock(wr, mb, mL, mS, i0, rows, L, S, scale, causal);
+    gemmDepthPrefix(wr, S, vPack, S, orow, rows, Ev, keys, panEv);
+  }
+}
+
+/**
+ * Scaled dot-product attention over the entries of the operand block at `args` (layout on
+ * {@link attentionEntry}; word 23 holds the entry count B, word 24 a claim counter that starts
+ * at 0, words 25 .. 25 + B a done flag per entry, 0 at first). Every thread running it claims
+ * entries one at a time from the counter, so a thread that runs slow (descheduled on a busy
+ * machine) holds up the others by one entry at most, not by a fixed share; each finished
+ * entry's flag is set. A part that finds the counter spent returns at once. After every
+ * part has returned, {@link attentionFinish} computes the entries a thread claimed and never
+ * finished (it died).
+ */
+export function attentionHeads(args: usize, scratch: usize): void {
+  const B = load<i32>(args, ATTN_B << 2);
+  const counter = args + ((<usize>ATTN_B + 1) << 2);
+  const done = args + ((<usize>ATTN_B + 2) << 2);
+  for (;;) {
+    const b = atomic.add<i32>(counter, 1);
+    if (b >= B) return;
+    attentionEntry(args, scratch, b);
+    atomic.store<i32>(done + ((<usize>b) << 2), 1);
+  }
+}
+
+/** Computes every entry of {@link attentionHeads}' block whose done flag is still 0 (a dead thread's). */
+export function attentionFinish(args: usize, scratch: usize): void {
+  const B = load<i32>(args, ATTN_B << 2);
+  const done = args + ((<usize>ATTN_B + 2) << 2);
+  for (let b = 0; b < B; b++) {
+    const flag = done + ((<usize>b) << 2);
+    if (atomic.load<i32>(flag) !== 0) continue;
+    attentionEntry(args, scratch, b);
+    atomic.store<i32>(flag, 1);
   }
 }
 

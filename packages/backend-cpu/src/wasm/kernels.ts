@@ -332,7 +332,7 @@ export function wasmKernelTables(
   const localGemm = (q: PartArgs): void => ex.gemm(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12]);
   const localPack = (q: PartArgs): void => ex.packA(q[0], q[1], q[2], q[3], q[4], q[5]);
   // The caller's share of the other split kernels, one function each (made once).
-  const localAttention = (q: PartArgs): void => ex.attentionHeads(q[0], q[1], q[2], q[3]);
+  const localAttention = (q: PartArgs): void => ex.attentionHeads(q[0], q[1]);
   const localSoftmax = (q: PartArgs): void => ex.softmaxRows(q[0], q[1], q[2], q[3], q[4]);
   const localLayerNorm = (q: PartArgs): void => ex.layerNormPart(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9]);
   const localUnary = (q: PartArgs): void => ex.unary(q[0], q[1], q[2], q[3]);
@@ -775,8 +775,9 @@ export function wasmKernelTables(
    * copy unless q's feature dim is strided (q is then made contiguous first); each entry
    * packs kᵀ and v, then per block of query rows runs `q kᵀ` on the blocked GEMM into the
    * block's weight rows, the scale / mask / causal softmax in place and `weights v`, while
-   * the block is in L1. The entries are split between the caller and the worker pool. Small
-   * problems run the JS kernel.
+   * the block is in L1. The caller and the worker pool claim entries one at a time (a thread
+   * slowed down by other processes delays the call by one entry, not by its whole share).
+   * Small problems run the JS kernel.
    */
   function attention(
     store: CpuStore,
@@ -815,8 +816,9 @@ export function wasmKernelTables(
     const po = call.out(B * L * Ev, PANEL);
     const scratch: number[] = [];
     for (let p = 0; p < parts; p++) scratch.push(call.alloc(scratchFloats));
-    // The operand block of assembly/kernels.ts attentionHeads, word for word.
-    const args = call.words([
+    // The operand block of assembly/kernels.ts attentionHeads, word for word: operands,
+    // sizes, then the entry count, the claim counter and one done flag per entry.
+    const words = [
       pq.ptr,
       pq.strides[0],
       pq.strides[1],
@@ -834,15 +836,18 @@ export function wasmKernelTables(
       Ev,
       f32Bits(attrs.scale),
       attrs.causal ? 1 : 0,
-    ]);
+      B,
+      0,
+    ];
+    for (let b = 0; b < B; b++) words.push(0);
+    const args = call.words(words);
     if (!call.commit()) return js.fused.attention(store, q, k, v, mask, attrs);
     if (qPlan) finishContiguous(qPlan);
     const list: PartArgs[] = [];
-    for (let p = 0; p < parts; p++) {
-      const [b0, b1] = partBounds(B, parts, p, 1, B);
-      list.push([args, scratch[p], b0, b1]);
-    }
+    for (let p = 0; p < parts; p++) list.push([args, scratch[p]]);
     runParts(POOL_OP.attention, list, localAttention);
+    // Entries a worker claimed and never finished (it died mid-way), on the caller.
+    ex.attentionFinish(args, scratch[0]);
     return [call.take(store, po, B * L * Ev), call.take(store, pw, B * L * S)];
   }
 

@@ -75,10 +75,12 @@ export interface KernelExports {
   ): void;
   attentionScratch(S: number, E: number, Ev: number): number;
   /**
-   * Attention for batch entries [b0, b1): `args` is the address of the i32 operand block
-   * (layout on the assembly function), `scratch` the part's {@link attentionScratch} floats.
+   * Attention: claims entries from the operand block at `args` (layout on the assembly
+   * function) until none is left; `scratch` holds {@link attentionScratch} floats.
    */
-  attentionHeads(args: number, scratch: number, b0: number, b1: number): void;
+  attentionHeads(args: number, scratch: number): void;
+  /** Computes the entries of an {@link attentionHeads} block that were claimed and never finished. */
+  attentionFinish(args: number, scratch: number): void;
   layerNormPart(
     x: number,
     w: number,
