@@ -2,7 +2,7 @@
  * Where the time goes: runs one bench workload under core's `profile()` and prints the per-kernel
  * table (calls, self time, share of the step, bytes allocated), and writes a Chrome trace.
  *
- *   node tools/bench/profile.mjs [lstm-train|wordlm-train|gru-decode|transformer-forward|transformer-train|lstm-forward|gru-forward|bilstm-forward|adam] [--steps N] [--trace file.json]
+ *   node tools/bench/profile.mjs [lstm-train|wordlm-train|gru-decode|transformer-forward|transformer-forward-bench|transformer-train|lstm-forward|gru-forward|bilstm-forward|adam] [--steps N] [--trace file.json]
  *
  * Runs on the built packages (run `pnpm build` first). GHOSTFLOW_CPU_WASM=0 profiles the plain-JS
  * path. The first steps are warm-up and not profiled; the report covers the last `--steps` steps.
@@ -120,6 +120,17 @@ const WORKLOADS = {
     const x = randn([L, B, D]);
     return {
       what: `TransformerEncoderLayer forward, d${D} 8 heads, L${L} B${B}`,
+      step: () => noGrad(() => tidy(() => layer.forward(x).sum().dataSync()[0])),
+    };
+  },
+  'transformer-forward-bench': () => {
+    // The bench's transformer-forward workload (main.mjs): batch-first b32 t64, eval, no grad.
+    const [B, L, D] = [32, 64, 256];
+    const layer = new TransformerEncoderLayer(D, 8, { dimFeedforward: 1024, dropout: 0, batchFirst: true });
+    layer.eval();
+    const x = randn([B, L, D]);
+    return {
+      what: `TransformerEncoderLayer forward, d${D} 8 heads, batch-first B${B} L${L} (the bench's workload)`,
       step: () => noGrad(() => tidy(() => layer.forward(x).sum().dataSync()[0])),
     };
   },

@@ -165,6 +165,38 @@ export class V {
     const s2 = i32x4.shl(i32x4.add(n2, bias), 23);
     return f32x4.mul(f32x4.mul(y, s1), s2);
   }
+  /**
+   * exp(x) for x <= 0 or NaN (a softmax's max-subtracted scores), about 3 ulp: as 2^t with
+   * t = x log2 e, split t = n + f (|f| <= 1/2) and a degree-5 minimax polynomial for 2^f
+   * (relative error 1.7e-7 with fused multiply-adds), cheaper than {@link V.vexp} because only
+   * underflow can happen. t's own rounding costs e^x |x| 2^-24 at most (under 3e-8 of the
+   * row's largest weight, which is 1). t is clamped at -127 with `pmax` (one instruction;
+   * NaN passes, -inf becomes -127); n comes from the 1.5 * 2^23 rounding trick (no `nearest`,
+   * no saturating convert) and 2^n is n + 127 shifted into the exponent field: at n = -127
+   * (x below about -87.7, true value under 2^-126) that field is 0 and the result exactly 0,
+   * so -inf gives 0.
+   */
+  @inline static vexpNeg(x: v128): v128 {
+    // biome-ignore lint/suspicious/noApproximativeNumericConstant: AssemblyScript will not narrow Math.LOG2E (f64) to f32 implicitly
+    const t = f32x4.pmax(f32x4.mul(x, f32x4.splat(1.4426950408889634)), f32x4.splat(-127.0));
+    // 1.5 * 2^23 + 127: adding it rounds t to an integer in the low mantissa bits, already
+    // biased for the exponent field.
+    const magic = f32x4.splat(12583039.0);
+    const tm = f32x4.add(t, magic);
+    const f = f32x4.sub(t, f32x4.sub(tm, magic));
+    let y = f32x4.splat(0.0013264711);
+    y = V.madd(y, f, f32x4.splat(0.0096715074));
+    y = V.madd(y, f, f32x4.splat(0.055507336));
+    y = V.madd(y, f, f32x4.splat(0.24022242));
+    // biome-ignore lint/suspicious/noApproximativeNumericConstant: a minimax coefficient (ln 2 rounded to float32 is 0.6931472)
+    y = V.madd(y, f, f32x4.splat(0.693147));
+    y = V.madd(y, f, f32x4.splat(1.0));
+    return f32x4.mul(y, i32x4.shl(tm, 23));
+  }
+  /** {@link V.vexpNeg} of one float (row tails). */
+  @inline static sexpNeg(x: f32): f32 {
+    return f32x4.extract_lane(V.vexpNeg(f32x4.splat(x)), 0);
+  }
   /** 1 / (1 + exp(-x)): exp overflowing to inf gives exactly 0, so no clamp is needed. */
   @inline static vsigmoid(x: v128): v128 {
     return f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), V.vexp(f32x4.neg(x))));
@@ -1317,71 +1349,170 @@ export function adamUpdate(
 }
 
 // ---------------------------------------------------------------------------------------
-// attention softmax (in place over the score rows of q kᵀ)
+// attention (one pass per (batch, head) entry, in blocks of query rows)
+
+/** Floats of a softmax sum kept in float32 lanes before they go into the float64 total. */
+const SUM_CHUNK = 256;
+
+/** Lane reductions of the attention softmax (static for the reason given on `V`). */
+// biome-ignore lint/complexity/noStaticOnlyClass: see V
+class R {
+  /** Max of the 4 lanes of `v`. */
+  @inline static lanesMax(v: v128): f32 {
+    return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+  }
+  /** Sum of the 4 lanes of `v`, in float64. */
+  @inline static lanesSum(v: v128): f64 {
+    return <f64>(f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + <f64>(f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+  }
+}
 
 /**
- * Turns the `L` rows of `S` contiguous q·k dot products at `x` (one batch entry) into
- * attention weights in place: `s = x scale + mask` (mask rows at `mrow0`, element strides
- * `mL`, `mS`; 0 = none), keys `j > i + S - L` set to -inf when `causal`, then a
- * max-subtracted softmax per row with a float64 sum; a row whose scores are all -inf gets
- * all-zero weights (not NaN), as the contract says.
+ * `row[j] = exp(row[j] * mul - m)` for j < `n`, returning the sum (float32 lanes over
+ * {@link SUM_CHUNK} keys, then float64). `mul` is the scale when the row holds raw dot
+ * products, 1 when it already holds scores. Two vectors per iteration: the loop's own
+ * instructions are a good part of the cost at this size.
  */
-function scoreRows(x: usize, mrow0: usize, mL: i32, mS: i32, L: i32, S: i32, scale: f32, causal: i32): void {
+function expRow(row: usize, n: i32, mul: f32, m: f32): f64 {
+  const vmul = f32x4.splat(mul);
+  const vneg = f32x4.splat(-m);
+  const vec8 = (<usize>(n & ~7)) << 2;
+  const vecEnd = (<usize>(n & ~3)) << 2;
+  const end = (<usize>n) << 2;
+  let sum: f64 = 0;
+  let o: usize = 0;
+  while (o < vec8) {
+    const chunkEnd = min(vec8, o + (SUM_CHUNK << 2));
+    let acc0 = f32x4.splat(0);
+    let acc1 = f32x4.splat(0);
+    for (; o < chunkEnd; o += 32) {
+      const e0 = V.vexpNeg(V.madd(v128.load(row + o), vmul, vneg));
+      const e1 = V.vexpNeg(V.madd(v128.load(row + o, 16), vmul, vneg));
+      v128.store(row + o, e0);
+      v128.store(row + o, e1, 16);
+      acc0 = f32x4.add(acc0, e0);
+      acc1 = f32x4.add(acc1, e1);
+    }
+    sum += R.lanesSum(f32x4.add(acc0, acc1));
+  }
+  if (o < vecEnd) {
+    const e = V.vexpNeg(V.madd(v128.load(row + o), vmul, vneg));
+    v128.store(row + o, e);
+    sum += R.lanesSum(e);
+    o += 16;
+  }
+  for (; o < end; o += 4) {
+    const e = V.sexpNeg(load<f32>(row + o) * mul - m);
+    store<f32>(row + o, e);
+    sum += <f64>e;
+  }
+  return sum;
+}
+
+/**
+ * Turns the query rows [i0, i0 + rows) of one (batch, head) entry, whose `S` raw q·k dot
+ * products are at `x` (row stride S), into attention weights in place: `s = x scale + mask`
+ * (mask row i at `mrow0 + i mL`, element stride `mS`; 0 = none), keys `j > i + S - L` out
+ * when `causal`, then a max-subtracted softmax per row ({@link expRow}); a row whose scores
+ * are all -inf gets all-zero weights (not NaN), as the contract says, and keys past the
+ * causal limit get exact zeros. The block is small enough to stay in L1 between the passes.
+ */
+function softmaxBlock(x: usize, mrow0: usize, mL: i32, mS: i32, i0: i32, rows: i32, L: i32, S: i32, scale: f32, causal: i32): void {
   const shift = S - L;
   const vs = f32x4.splat(scale);
   const ninf = <f32>Number.NEGATIVE_INFINITY;
-  const mask = mrow0;
-  for (let i = 0; i < L; i++) {
-    const row = x + ((<usize>i * <usize>S) << 2);
+  const ms = (<usize>mS) << 2;
+  // Without a mask, a scale >= 0 commutes with the max (rounding is monotonic): the first
+  // pass only reads the dot products, and the exp pass scales them on the way.
+  const lazy = mrow0 === 0 && scale >= 0;
+  for (let r = 0; r < rows; r++) {
+    const i = i0 + r;
+    const row = x + ((<usize>r * <usize>S) << 2);
     const limit = causal ? min(S, max(0, i + shift + 1)) : S;
+    const vec16 = (<usize>(limit & ~15)) << 2;
     const vecEnd = (<usize>(limit & ~3)) << 2;
     const end = (<usize>limit) << 2;
-    const mrow = mask + ((<usize>(i * mL)) << 2);
-    // Scores and their max.
-    let vm = f32x4.splat(ninf);
+    const mrow = mrow0 + ((<usize>(i * mL)) << 2);
+    let m0 = f32x4.splat(ninf);
     let o: usize = 0;
-    if (mask === 0 || mS === 1) {
-      for (; o < vecEnd; o += 16) {
-        let s = f32x4.mul(v128.load(row + o), vs);
-        if (mask !== 0) s = f32x4.add(s, v128.load(mrow + o));
-        v128.store(row + o, s);
-        vm = f32x4.max(vm, s);
+    let m: f32;
+    if (lazy) {
+      // pmax: one instruction (f32x4.max is several in V8); a NaN it skips is handled below.
+      let m1 = m0;
+      let m2 = m0;
+      let m3 = m0;
+      for (; o < vec16; o += 64) {
+        m0 = f32x4.pmax(m0, v128.load(row + o));
+        m1 = f32x4.pmax(m1, v128.load(row + o, 16));
+        m2 = f32x4.pmax(m2, v128.load(row + o, 32));
+        m3 = f32x4.pmax(m3, v128.load(row + o, 48));
+      }
+      for (; o < vecEnd; o += 16) m0 = f32x4.pmax(m0, v128.load(row + o));
+      m = R.lanesMax(f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3)));
+      for (; o < end; o += 4) m = max(m, load<f32>(row + o));
+      m *= scale;
+    } else {
+      if (mrow0 === 0) {
+        for (; o < vecEnd; o += 16) {
+          const s = f32x4.mul(v128.load(row + o), vs);
+          v128.store(row + o, s);
+          m0 = f32x4.pmax(m0, s);
+        }
+      } else if (mS === 1) {
+        for (; o < vecEnd; o += 16) {
+          const s = V.madd(v128.load(row + o), vs, v128.load(mrow + o));
+          v128.store(row + o, s);
+          m0 = f32x4.pmax(m0, s);
+        }
+      }
+      m = R.lanesMax(m0);
+      for (; o < end; o += 4) {
+        let s = load<f32>(row + o) * scale;
+        if (mrow0 !== 0) s += load<f32>(mrow + (o >> 2) * ms);
+        store<f32>(row + o, s);
+        m = max(m, s);
       }
     }
-    let m = max(max(f32x4.extract_lane(vm, 0), f32x4.extract_lane(vm, 1)), max(f32x4.extract_lane(vm, 2), f32x4.extract_lane(vm, 3)));
-    const ms = (<usize>mS) << 2;
-    for (; o < end; o += 4) {
-      let s = load<f32>(row + o) * scale;
-      if (mask !== 0) s += load<f32>(mrow + (o >> 2) * ms);
-      store<f32>(row + o, s);
-      m = max(m, s);
-    }
     const rowEnd = (<usize>S) << 2;
+    for (o = end; o < rowEnd; o += 4) store<f32>(row + o, 0);
     if (m === ninf) {
-      for (o = 0; o < rowEnd; o += 4) store<f32>(row + o, 0);
+      // Every key masked out: zeros, unless a NaN (which pmax skips) was among the scores.
+      let fill: f32 = 0;
+      for (o = 0; o < end; o += 4) {
+        const s = lazy ? load<f32>(row + o) * scale : load<f32>(row + o);
+        // biome-ignore lint/suspicious/noSelfCompare: the NaN test (f32, no Number.isNaN in AssemblyScript's sense)
+        if (s !== s) fill = s;
+      }
+      for (o = 0; o < end; o += 4) store<f32>(row + o, fill);
       continue;
     }
-    for (o = end; o < rowEnd; o += 4) store<f32>(row + o, 0);
-    // exp(s - max), summed in float64.
-    const vmax = f32x4.splat(m);
-    let s0 = f64x2.splat(0);
-    let s1 = f64x2.splat(0);
-    for (o = 0; o < vecEnd; o += 16) {
-      const e = V.vexp(f32x4.sub(v128.load(row + o), vmax));
-      v128.store(row + o, e);
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
-      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)));
-    }
-    let sum = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1) + f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
-    for (; o < end; o += 4) {
-      const e = V.sexp(load<f32>(row + o) - m);
-      store<f32>(row + o, e);
-      sum += <f64>e;
-    }
-    const inv = <f32>(1.0 / sum);
+    const inv = <f32>(1.0 / expRow(row, limit, lazy ? scale : 1, m));
     const vinv = f32x4.splat(inv);
-    for (o = 0; o < vecEnd; o += 16) v128.store(row + o, f32x4.mul(v128.load(row + o), vinv));
+    for (o = 0; o < vec16; o += 64) {
+      v128.store(row + o, f32x4.mul(v128.load(row + o), vinv));
+      v128.store(row + o, f32x4.mul(v128.load(row + o, 16), vinv), 16);
+      v128.store(row + o, f32x4.mul(v128.load(row + o, 32), vinv), 32);
+      v128.store(row + o, f32x4.mul(v128.load(row + o, 48), vinv), 48);
+    }
+    for (; o < vecEnd; o += 16) v128.store(row + o, f32x4.mul(v128.load(row + o), vinv));
     for (; o < end; o += 4) store<f32>(row + o, load<f32>(row + o) * inv);
+  }
+}
+
+/**
+ * Panels [0, panels) of `C[m, n] = A[m, k] B` where B was packed by {@link packB} for a depth
+ * `kFull` >= k (panel stride kFull * 16 floats): only the first k rows of each panel are
+ * used, one {@link gemmBlocked} call per panel with its base shifted so that gemmBlocked's
+ * `q * k * 16` panel offset lands on `q * kFull * 16`.
+ */
+function gemmDepthPrefix(a: usize, lda: i32, b: usize, kFull: i32, c: usize, m: i32, n: i32, k: i32, panels: i32): void {
+  if (k === kFull) {
+    gemmBlocked(a, lda, b, c, 0, m, n, k, 0, panels);
+    return;
+  }
+  for (let q = 0; q < panels; q++) {
+    const base = b + ((<usize>q * <usize>(kFull - k) * <usize>PANEL) << 2);
+    gemmBlocked(a, lda, base, c, 0, m, n, k, q, q + 1);
   }
 }
 
@@ -1390,54 +1521,112 @@ export function attentionScratch(S: i32, E: i32, Ev: i32): i32 {
   return E * ((S + PANEL - 1) / PANEL) * PANEL + S * ((Ev + PANEL - 1) / PANEL) * PANEL;
 }
 
+/** Bytes of weights a block of query rows may take: the block stays in L1 across its passes. */
+const ATTN_BLOCK_BYTES = 16384;
+
+/** Word offset, in the {@link attentionHeads} operand block, of the entry count B. */
+const ATTN_B = 23;
+
 /**
- * Whole scaled dot-product attention for batch entries [b0, b1) of contiguous q `[B, L, E]`,
- * k `[B, S, E]`, v `[B, S, Ev]`: per entry, kᵀ is packed into `scratch` and `q kᵀ` runs on
- * the blocked GEMM straight into the weights rows `w` `[B, L, S]`, which become softmax
- * weights in place (`scoreRows`: scale, mask at strides mB, mL, mS, causal, all -inf rows
- * to zeros); then v is packed and `weights v` goes to `out`
- * `[B, L, Ev]`. Every argument is an i32 (the scale's float32 bits) so a worker thread can
- * run a range; a part reads only q, k, v and the mask, so running it again is exact. `w` and
- * `out` must be readable 16 floats past their ends; `scratch` holds {@link attentionScratch}
- * floats.
+ * One (batch, head) entry `b` of the attention the i32 block at `args` describes (addresses
+ * in bytes, strides in elements): q `[B, L, E]` (word 0 address, 1-2 strides of B and L;
+ * E's stride is 1), k `[B, S, E]` (3, 4-6), v `[B, S, Ev]` (7, 8-10), the additive mask
+ * `[B, L, S]` (11, 12-14; address 0 = none), `out` `[B, L, Ev]` (15) and the weights `w`
+ * `[B, L, S]` (16), both contiguous, then L, S, E, Ev (17-20), the scale's float32 bits (21)
+ * and `causal` (22). kᵀ and v are packed into `scratch` ({@link attentionScratch} floats)
+ * straight from their strided layout; then for each block of query rows (16 KiB of weights,
+ * which stay in L1): `q kᵀ` on the blocked GEMM into the block's weight rows, the scale /
+ * mask / causal softmax in place ({@link softmaxBlock}), and `weights v` into `out`. With
+ * `causal` both GEMMs stop at the block's last visible key. It reads only q, k, v and the
+ * mask, so computing it twice is exact. `w` and `out` must be readable 16 floats past their
+ * ends.
  */
-export function attentionHeads(
-  q: usize,
-  k: usize,
-  v: usize,
-  mask: usize,
-  mB: i32,
-  mL: i32,
-  mS: i32,
-  out: usize,
-  w: usize,
-  L: i32,
-  S: i32,
-  E: i32,
-  Ev: i32,
-  scaleBits: i32,
-  causal: i32,
-  scratch: usize,
-  b0: i32,
-  b1: i32,
-): void {
-  const scale = reinterpret<f32>(scaleBits);
+function attentionEntry(args: usize, scratch: usize, b: i32): void {
+  const q = <usize>load<i32>(args);
+  const qB = load<i32>(args, 4);
+  const qL = load<i32>(args, 8);
+  const k = <usize>load<i32>(args, 12);
+  const kB = load<i32>(args, 16);
+  const kS = load<i32>(args, 20);
+  const kE = load<i32>(args, 24);
+  const v = <usize>load<i32>(args, 28);
+  const vB = load<i32>(args, 32);
+  const vS = load<i32>(args, 36);
+  const vE = load<i32>(args, 40);
+  const mask = <usize>load<i32>(args, 44);
+  const mB = load<i32>(args, 48);
+  const mL = load<i32>(args, 52);
+  const mS = load<i32>(args, 56);
+  const out = <usize>load<i32>(args, 60);
+  const w = <usize>load<i32>(args, 64);
+  const L = load<i32>(args, 68);
+  const S = load<i32>(args, 72);
+  const E = load<i32>(args, 76);
+  const Ev = load<i32>(args, 80);
+  const scale = reinterpret<f32>(load<i32>(args, 84));
+  const causal = load<i32>(args, 88);
+  const shift = S - L;
   const panS = (S + PANEL - 1) / PANEL;
   const panEv = (Ev + PANEL - 1) / PANEL;
   const kPack = scratch;
   const vPack = scratch + ((<usize>E * <usize>panS * <usize>PANEL) << 2);
-  for (let b = b0; b < b1; b++) {
-    const qb = q + ((<usize>b * <usize>L * <usize>E) << 2);
-    const kb = k + ((<usize>b * <usize>S * <usize>E) << 2);
-    const vb = v + ((<usize>b * <usize>S * <usize>Ev) << 2);
-    const wb = w + ((<usize>b * <usize>L * <usize>S) << 2);
-    const ob = out + ((<usize>b * <usize>L * <usize>Ev) << 2);
-    // kᵀ [E, S]: element (p, j) is k[j, p], row stride 1, column stride E.
-    packB(kb, 1, E, E, S, kPack);
-    gemmBlocked(qb, E, kPack, wb, 0, L, S, E, 0, panS);
-    scoreRows(wb, mask === 0 ? 0 : mask + ((<usize>(b * mB)) << 2), mL, mS, L, S, scale, causal);
-    packB(vb, Ev, 1, S, Ev, vPack);
-    gemmBlocked(wb, S, vPack, ob, 0, L, Ev, S, 0, panEv);
+  // Query rows per block: an even count (whole 2-row GEMM tiles) whose weights fit the budget.
+  const block = max(2, min(L, ATTN_BLOCK_BYTES / (S << 2)) & ~1);
+  const qb = q + ((<usize>b * <usize>qB) << 2);
+  const wb = w + ((<usize>b * <usize>L * <usize>S) << 2);
+  const ob = out + ((<usize>b * <usize>L * <usize>Ev) << 2);
+  const mb = mask === 0 ? 0 : mask + ((<usize>(b * mB)) << 2);
+  // kᵀ [E, S]: element (p, j) is k[j, p]; v [S, Ev] as it is.
+  packB(k + ((<usize>b * <usize>kB) << 2), kE, kS, E, S, kPack);
+  packB(v + ((<usize>b * <usize>vB) << 2), vS, vE, S, Ev, vPack);
+  for (let i0 = 0; i0 < L; i0 += block) {
+    const rows = min(block, L - i0);
+    // Keys any row of the block sees (the causal limit of its last row).
+    const keys = causal ? min(S, max(0, i0 + rows + shift)) : S;
+    const wr = wb + ((<usize>i0 * <usize>S) << 2);
+    const orow = ob + ((<usize>i0 * <usize>Ev) << 2);
+    if (keys === 0) {
+      memory.fill(wr, 0, (<usize>rows * <usize>S) << 2);
+      memory.fill(orow, 0, (<usize>rows * <usize>Ev) << 2);
+      continue;
+    }
+    gemmBlocked(qb + ((<usize>i0 * <usize>qL) << 2), qL, kPack, wr, 0, rows, S, E, 0, (keys + PANEL - 1) / PANEL);
+    softmaxBlock(wr, mb, mL, mS, i0, rows, L, S, scale, causal);
+    gemmDepthPrefix(wr, S, vPack, S, orow, rows, Ev, keys, panEv);
+  }
+}
+
+/**
+ * Scaled dot-product attention over the entries of the operand block at `args` (layout on
+ * {@link attentionEntry}; word 23 holds the entry count B, word 24 a claim counter that starts
+ * at 0, words 25 .. 25 + B a done flag per entry, 0 at first). Every thread running it claims
+ * entries one at a time from the counter, so a thread that runs slow (descheduled on a busy
+ * machine) holds up the others by one entry at most, not by a fixed share; each finished
+ * entry's flag is set. A part that finds the counter spent returns at once. After every
+ * part has returned, {@link attentionFinish} computes the entries a thread claimed and never
+ * finished (it died).
+ */
+export function attentionHeads(args: usize, scratch: usize): void {
+  const B = load<i32>(args, ATTN_B << 2);
+  const counter = args + ((<usize>ATTN_B + 1) << 2);
+  const done = args + ((<usize>ATTN_B + 2) << 2);
+  for (;;) {
+    const b = atomic.add<i32>(counter, 1);
+    if (b >= B) return;
+    attentionEntry(args, scratch, b);
+    atomic.store<i32>(done + ((<usize>b) << 2), 1);
+  }
+}
+
+/** Computes every entry of {@link attentionHeads}' block whose done flag is still 0 (a dead thread's). */
+export function attentionFinish(args: usize, scratch: usize): void {
+  const B = load<i32>(args, ATTN_B << 2);
+  const done = args + ((<usize>ATTN_B + 2) << 2);
+  for (let b = 0; b < B; b++) {
+    const flag = done + ((<usize>b) << 2);
+    if (atomic.load<i32>(flag) !== 0) continue;
+    attentionEntry(args, scratch, b);
+    atomic.store<i32>(flag, 1);
   }
 }
 

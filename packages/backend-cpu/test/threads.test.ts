@@ -194,6 +194,46 @@ describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread',
   });
 });
 
+/** Fused attention over 48 (batch, head) entries on `be`: [out, weights]. */
+function attentionEntries(be: CpuBackend): Float32Array[] {
+  const [Bh, L, E] = [48, 64, 16];
+  const wave = (n: number, f: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f));
+  const f = be.fused as Required<CpuBackend['fused']>;
+  const [o, w] = f.attention(
+    view(be, wave(Bh * L * E, 0.37), [Bh, L, E]),
+    view(be, wave(Bh * L * E, 0.11), [Bh, L, E]),
+    view(be, wave(Bh * L * E, 0.23), [Bh, L, E]),
+    null,
+    { scale: 0.25, causal: true },
+  );
+  return [be.readSync?.(o, 'float32', Bh * L * E) as Float32Array, be.readSync?.(w, 'float32', Bh * L * L) as Float32Array];
+}
+const ATTENTION_WANT = attentionEntries(js);
+
+describe.skipIf(cores < 2)('a dead attention worker never loses entries', { timeout: 90_000 }, () => {
+  it('a worker that claims every entry left and exits: the caller computes them after the job', async () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    // The worker spends the claim counter (word 24 of the operand block) and dies: every entry
+    // the caller had not claimed yet is claimed and never finished.
+    inject = (code) =>
+      code.replace(
+        'fns[op](...args);',
+        'if (op === 3) { Atomics.store(new Int32Array(init.memory.buffer), (args[0] >> 2) + 24, 1 << 30); process.exit(1); } fns[op](...args);',
+      );
+    const be = createCpuBackend({ threads: 2, thresholds: zero });
+    await be.whenThreadsReady();
+    // Under load the worker may wake after the caller claimed every entry (exact too).
+    for (let k = 0; k < 40 && be.info.threads === 2; k++) {
+      const got = await withWatchdog(30_000, () => attentionEntries(be));
+      got.forEach((g, i) => expectClose(g, ATTENTION_WANT[i]));
+    }
+    expect(be.info.threads).toBe(1);
+    const again = await withWatchdog(30_000, () => attentionEntries(be));
+    again.forEach((g, i) => expectClose(g, ATTENTION_WANT[i]));
+    be.dispose();
+  });
+});
+
 /**
  * Values of an LSTM sequence (H 72: a padded tail block) with a packed batch on `be`, forward
  * and backward (both time loops are threaded), and of a bidirectional pair of such sequences.

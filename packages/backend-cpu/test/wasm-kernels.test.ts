@@ -506,6 +506,78 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
     }
   });
 
+  it('attention reads strided operands in place: head views of one projection, strided features, causal with L > S', () => {
+    // MultiheadAttention's layout: q, k, v are heads of one [L, N, 3, H, hd] projection,
+    // viewed [N * H, L, hd] (batch stride hd, row stride N * 3 * H * hd), never contiguous.
+    const [N, H, L, hd] = [3, 4, 70, 8];
+    const B = N * H;
+    const proj = rand(L * N * 3 * H * hd, -2, 2, 131);
+    const row = N * 3 * H * hd;
+    const headView = (be: CpuBackend, part: number): TensorView => view(be, proj, [B, L, hd], [hd, row, 1], part * H * hd);
+    // q with a strided feature dim ([B, L, E] stored [B, E, L]), and a k stored [E, S, B].
+    const [S, E] = [45, 6];
+    const qT = rand(B * E * L, -3, 3, 137);
+    const kT = rand(E * S * B, -3, 3, 139);
+    const v2 = rand(B * S * hd, -1, 1, 149);
+    const cases: [string, (be: CpuBackend) => [TensorView, TensorView, TensorView], number, number][] = [
+      ['heads', (be) => [headView(be, 0), headView(be, 1), headView(be, 2)], L, hd],
+      [
+        'strided',
+        (be) => [view(be, qT, [B, L, E], [E * L, 1, L]), view(be, kT, [B, S, E], [1, B, S * B]), view(be, v2, [B, S, hd])],
+        S,
+        hd,
+      ],
+    ];
+    for (const [name, make, keys, Ev] of cases) {
+      for (const causal of [false, true]) {
+        const [want, ...gots] = [js, one, two, plain].map((be) => {
+          const [q, k, v] = make(be);
+          const [o, w] = (be.fused.attention as NonNullable<CpuBackend['fused']['attention']>)(q, k, v, null, { scale: 0.35, causal });
+          return [read(be, o, B * L * Ev), read(be, w, B * L * keys)];
+        });
+        for (const got of gots) {
+          expectClose(got[0], want[0], 1e-5, 1e-4);
+          expectClose(got[1], want[1], 1e-6, 1e-4);
+        }
+        // L = 70 > S = 45 with causal: the first 25 queries see no key (zero weights and output).
+        if (name === 'strided' && causal) expect(gots[0][1].subarray(0, 25 * S).every((x) => x === 0)).toBe(true);
+      }
+    }
+  });
+
+  it('attention softmax: exact zeros past exp underflow, a NaN score, rows of -inf with a NaN', () => {
+    const [B, L, S, E] = [2, 5, 37, 4];
+    const q = rand(B * L * E, -1, 1, 151);
+    const k = rand(B * S * E, -1, 1, 157);
+    const v = rand(B * S * E, -1, 1, 163);
+    const mask = new Float32Array(B * L * S);
+    for (let j = 0; j < S; j++) {
+      mask[0 * S + j] = j % 2 ? -200 : 0; // row 0: every other key 200 below the rest -> exp underflows to 0
+      mask[1 * S + j] = j === 7 ? Number.NaN : 0; // row 1: one NaN score -> a NaN row
+      mask[2 * S + j] = j === 3 ? Number.NaN : Number.NEGATIVE_INFINITY; // row 2: -inf and one NaN -> NaN
+      mask[3 * S + j] = Number.NEGATIVE_INFINITY; // row 3: all -inf -> zeros
+    }
+    const [want, ...gots] = [js, one, two, plain].map((be) => {
+      const [o, w] = (be.fused.attention as NonNullable<CpuBackend['fused']['attention']>)(
+        view(be, q, [B, L, E]),
+        view(be, k, [B, S, E]),
+        view(be, v, [B, S, E]),
+        view(be, mask, [B, L, S]),
+        { scale: 0.5, causal: false },
+      );
+      return [read(be, o, B * L * E), read(be, w, B * L * S)];
+    });
+    for (const got of gots) {
+      expectClose(got[0], want[0], 1e-5, 1e-4);
+      expectClose(got[1], want[1], 1e-6, 1e-4);
+      for (let j = 1; j < S; j += 2) expect(got[1][j]).toBe(0);
+      expect(got[1].subarray(S, 2 * S).every(Number.isNaN)).toBe(true);
+      expect(got[1].subarray(2 * S, 3 * S).some(Number.isNaN)).toBe(true);
+      expect(got[1].subarray(3 * S, 4 * S).every((x) => x === 0)).toBe(true);
+      expect(got[0].subarray(3 * E, 4 * E).every((x) => x === 0)).toBe(true);
+    }
+  });
+
   it('keeps working single-threaded after dispose, and setThreads restarts the pool', async () => {
     const be = createCpuBackend({ threads: 2, thresholds: zero });
     await be.whenThreadsReady();

@@ -22,7 +22,7 @@ import { POOL_OP, type PartArgs } from './pool.js';
 import { wasmRecurrentKernels } from './recurrent-kernels.js';
 import { adamConstants } from '../kernels/fused/adam-update.js';
 import type { CpuData } from '../storage.js';
-import { KernelCall, MAX_RANK, collapseJoint } from './call.js';
+import { KernelCall, MAX_RANK, type StridedOperand, collapseJoint } from './call.js';
 import { PACKED_CACHE_BYTES, PackedCache } from './packed-cache.js';
 import type { KernelExports, WasmRuntime } from './runtime.js';
 
@@ -467,8 +467,7 @@ export function wasmKernelTables(
   // Made once: the pool runs the caller's share of a transposed A's packing through it.
   const localPack = (q: PartArgs): void => ex.packA(q[0], q[1], q[2], q[3], q[4], q[5]);
   // The caller's share of the other split kernels, one function each (made once).
-  const localAttention = (q: PartArgs): void =>
-    ex.attentionHeads(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12], q[13], q[14], q[15], q[16], q[17]);
+  const localAttention = (q: PartArgs): void => ex.attentionHeads(q[0], q[1]);
   const localSoftmax = (q: PartArgs): void => ex.softmaxRows(q[0], q[1], q[2], q[3], q[4]);
   const localLayerNorm = (q: PartArgs): void => ex.layerNormPart(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9]);
   const localUnary = (q: PartArgs): void => ex.unary(q[0], q[1], q[2], q[3]);
@@ -908,11 +907,14 @@ export function wasmKernelTables(
 
   /**
    * Whole attention in one wasm pass per batch entry ({@link KernelExports.attentionHeads}):
-   * q, k, v (and the mask, at its own strides: a mask shared by the batch goes in once) are
-   * copied in once, each (batch, head) entry runs `q kᵀ` on the blocked GEMM into its weight
-   * rows, the scale / mask / causal softmax in place, and `weights v`, while its operands are
-   * in cache; the entries are split between the caller and the worker pool. Small problems run
-   * the JS kernel.
+   * q, k, v and the mask are read where they are, at their own strides (the heads of a
+   * projection viewed `[batch * heads, L, headDim]`, a mask shared by the batch), with no
+   * copy unless q's feature dim is strided (q is then made contiguous first); each entry
+   * packs kᵀ and v, then per block of query rows runs `q kᵀ` on the blocked GEMM into the
+   * block's weight rows, the scale / mask / causal softmax in place and `weights v`, while
+   * the block is in L1. The caller and the worker pool claim entries one at a time (a thread
+   * slowed down by other processes delays the call by one entry, not by its whole share).
+   * Small problems run the JS kernel.
    */
   function attention(
     store: CpuStore,
@@ -932,46 +934,57 @@ export function wasmKernelTables(
     const parts = pool && B > 1 && B * L * S * (E + Ev) >= th.threadMinMacs ? Math.min(B, pool.available() + 1) : 1;
     const scratchFloats = ex.attentionScratch(S, E, Ev);
     call.begin();
-    const pq = planContiguous(store, q);
-    const pk = planContiguous(store, k);
-    const pv = planContiguous(store, v);
+    // The GEMM reads q's rows in place when its features are adjacent; otherwise (or when
+    // the view is too sparse to pass as is) q is reordered into a contiguous copy.
+    let pq: StridedOperand;
+    let qPlan: ContiguousPlan | null = null;
+    if (E === 1 || q.strides[2] === 1) {
+      pq = call.strided(store, q, q.shape, q.strides);
+    } else {
+      qPlan = planContiguous(store, q);
+      if (!qPlan) return js.fused.attention(store, q, k, v, mask, attrs);
+      pq = { ptr: qPlan.ptr, strides: [L * E, E, 1] };
+    }
+    const pk = call.strided(store, k, k.shape, k.strides);
+    const pv = call.strided(store, v, v.shape, v.strides);
     const pm = mask ? call.strided(store, mask, [B, L, S], mask.strides) : null;
     // +PANEL: the GEMM tiles may read a 16-float row past the last one.
     const pw = call.out(B * L * S, PANEL);
     const po = call.out(B * L * Ev, PANEL);
     const scratch: number[] = [];
     for (let p = 0; p < parts; p++) scratch.push(call.alloc(scratchFloats));
-    if (!pq || !pk || !pv || !call.commit()) return js.fused.attention(store, q, k, v, mask, attrs);
-    finishContiguous(pq);
-    finishContiguous(pk);
-    finishContiguous(pv);
-    const [mB, mL, mS] = pm ? pm.strides : [0, 0, 0];
-    const scaleBits = f32Bits(attrs.scale);
+    // The operand block of assembly/kernels.ts attentionHeads, word for word: operands,
+    // sizes, then the entry count, the claim counter and one done flag per entry.
+    const words = [
+      pq.ptr,
+      pq.strides[0],
+      pq.strides[1],
+      pk.ptr,
+      ...pk.strides,
+      pv.ptr,
+      ...pv.strides,
+      pm ? pm.ptr : 0,
+      ...(pm ? pm.strides : [0, 0, 0]),
+      po,
+      pw,
+      L,
+      S,
+      E,
+      Ev,
+      f32Bits(attrs.scale),
+      attrs.causal ? 1 : 0,
+      B,
+      0,
+    ];
+    for (let b = 0; b < B; b++) words.push(0);
+    const args = call.words(words);
+    if (!call.commit()) return js.fused.attention(store, q, k, v, mask, attrs);
+    if (qPlan) finishContiguous(qPlan);
     const list: PartArgs[] = [];
-    for (let p = 0; p < parts; p++) {
-      const [b0, b1] = partBounds(B, parts, p, 1, B);
-      list.push([
-        pq.ptr,
-        pk.ptr,
-        pv.ptr,
-        pm ? pm.ptr : 0,
-        mB,
-        mL,
-        mS,
-        po,
-        pw,
-        L,
-        S,
-        E,
-        Ev,
-        scaleBits,
-        attrs.causal ? 1 : 0,
-        scratch[p],
-        b0,
-        b1,
-      ]);
-    }
+    for (let p = 0; p < parts; p++) list.push([args, scratch[p]]);
     runParts(POOL_OP.attention, list, localAttention);
+    // Entries a worker claimed and never finished (it died mid-way), on the caller.
+    ex.attentionFinish(args, scratch[0]);
     return [call.take(store, po, B * L * Ev), call.take(store, pw, B * L * S)];
   }
 

@@ -90,26 +90,13 @@ export interface KernelExports {
     hidden: number,
   ): void;
   attentionScratch(S: number, E: number, Ev: number): number;
-  attentionHeads(
-    q: number,
-    k: number,
-    v: number,
-    mask: number,
-    mB: number,
-    mL: number,
-    mS: number,
-    out: number,
-    w: number,
-    L: number,
-    S: number,
-    E: number,
-    Ev: number,
-    scaleBits: number,
-    causal: number,
-    scratch: number,
-    b0: number,
-    b1: number,
-  ): void;
+  /**
+   * Attention: claims entries from the operand block at `args` (layout on the assembly
+   * function) until none is left; `scratch` holds {@link attentionScratch} floats.
+   */
+  attentionHeads(args: number, scratch: number): void;
+  /** Computes the entries of an {@link attentionHeads} block that were claimed and never finished. */
+  attentionFinish(args: number, scratch: number): void;
   layerNormPart(
     x: number,
     w: number,

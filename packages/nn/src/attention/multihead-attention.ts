@@ -192,9 +192,12 @@ export class MultiheadAttention extends Module {
           kpm = kpm.unsqueeze(0);
         }
       } else if (this.batchFirst) {
-        q = q.transpose(0, 1);
-        k = k.transpose(0, 1);
-        v = v.transpose(0, 1);
+        // The projections read [L, N, E] rows: one contiguous transposed copy per distinct
+        // input (self-attention passes one tensor three times) costs less than each
+        // projection gathering the strided view on its own.
+        q = q.transpose(0, 1).contiguous();
+        k = key === query ? q : k.transpose(0, 1).contiguous();
+        v = value === query ? q : value === key ? k : v.transpose(0, 1).contiguous();
       }
       const [L, N, qE] = q.shape;
       let S = k.shape[0];
