@@ -35,7 +35,10 @@ export const STALL_FACTOR = 50;
 /**
  * Operation codes a worker understands (index into its function table, `WORKER_FNS`). Every
  * op's part reads only memory it does not write, so a part redone on the caller after its
- * worker died mid-way is exact.
+ * worker died mid-way is exact. The exceptions coordinate through their own words: the GEMM,
+ * attention and recurrent parts claim tasks or steps from counters in their argument block,
+ * and their callers redo whatever a dead worker claimed but never finished
+ * (`attentionFinish`, the GEMM's task redo, the recurrent loop's adoption).
  */
 export const POOL_OP = {
   stop: 0,
