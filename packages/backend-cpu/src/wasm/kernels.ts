@@ -20,6 +20,7 @@ import type { CpuStore } from '../storage.js';
 import { isContiguousView, rowMajorValues, stridedOffsets } from '../strided.js';
 import { POOL_OP, type PartArgs } from './pool.js';
 import { wasmRecurrentKernels } from './recurrent-kernels.js';
+import { wasmSelectKernels } from './select-kernels.js';
 import { adamConstants } from '../kernels/fused/adam-update.js';
 import type { CpuData } from '../storage.js';
 import { KernelCall, MAX_RANK, collapseJoint } from './call.js';
@@ -328,6 +329,7 @@ export function wasmKernelTables(
   const f32 = (store: CpuStore, v: TensorView): Float32Array => store.data(v.dataId) as Float32Array;
   const call = new KernelCall(rt);
   const cache = new PackedCache(rt, th.packedCacheBytes);
+  const select = wasmSelectKernels(rt, th, call, js.kernels);
   // Made once: the pool runs the caller's share of a GEMM through it.
   const localGemm = (q: PartArgs): void => ex.gemm(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12]);
   const localPack = (q: PartArgs): void => ex.packA(q[0], q[1], q[2], q[3], q[4], q[5]);
@@ -839,7 +841,7 @@ export function wasmKernelTables(
   }
 
   return {
-    kernels: { matmul, unary, binary, reduce },
+    kernels: { matmul, unary, binary: select.withCompare(binary), reduce, where: select.where, concat: select.concat },
     fused: {
       linear,
       softmax,
