@@ -8,7 +8,7 @@
  *
  * Layouts come collapsed by the JS side (src/wasm/select-kernels.ts) to `rank` dims;
  * `meta` points at i32 words: shape[rank], then each operand's element strides[rank] in
- * the order the kernel lists them, then rank odometer words the caller zeroes. A stride of
+ * the order the kernel lists them, then rank odometer words (the kernel zeroes them before its walk). A stride of
  * 0 is a broadcast dim; the innermost dim runs as a vector loop when its strides are 0 or
  * 1, a scalar loop otherwise. bool is one byte, 0 or 1.
  */
@@ -25,6 +25,14 @@ class S {
   /** Word `i` of the meta block. */
   @inline static m(meta: usize, i: i32): i32 {
     return load<i32>(meta + ((<usize>i) << 2));
+  }
+  /**
+   * Zeroes the `rank` odometer words at `idx`. Each kernel starts its walk with this, so a
+   * part the pool redoes on the caller after its worker died mid-walk starts from the
+   * beginning again (the words are the part's only state).
+   */
+  @inline static resetOdometer(idx: usize, rank: i32): void {
+    for (let d = 0; d < rank; d++) store<i32>(idx + ((<usize>d) << 2), 0);
   }
   /**
    * Lane masks (all ones / all zeros) of `a op b` on 4 lanes: float32 when `int` is 0
@@ -152,6 +160,7 @@ export function compareND(op: i32, int: i32, a: usize, b: usize, y: usize, rank:
   const sa = S.m(meta, rank + last);
   const sb = S.m(meta, 2 * rank + last);
   const idx = meta + ((<usize>(3 * rank)) << 2);
+  S.resetOdometer(idx, rank);
   let outer = 1;
   for (let d = 0; d < last; d++) outer *= S.m(meta, d);
   let pa = a;
@@ -191,6 +200,7 @@ export function whereND(c: usize, a: usize, b: usize, y: usize, rank: i32, meta:
   const sa = S.m(meta, 2 * rank + last);
   const sb = S.m(meta, 3 * rank + last);
   const idx = meta + ((<usize>(4 * rank)) << 2);
+  S.resetOdometer(idx, rank);
   let outer = 1;
   for (let d = 0; d < last; d++) outer *= S.m(meta, d);
   let pc = c;
@@ -235,6 +245,7 @@ export function copyStridedND(src: usize, dst: usize, rank: i32, meta: usize, sh
   const ss = S.m(meta, rank + last);
   const sd = S.m(meta, 2 * rank + last);
   const idx = meta + ((<usize>(3 * rank)) << 2);
+  S.resetOdometer(idx, rank);
   let outer = 1;
   for (let d = 0; d < last; d++) outer *= S.m(meta, d);
   let ps = src;
