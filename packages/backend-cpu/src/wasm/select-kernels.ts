@@ -161,7 +161,8 @@ export function wasmSelectKernels(
     outShape[axis] = inputs.reduce((s, v) => s + v.shape[axis], 0);
     const total = sizeOf(outShape);
     if (!worth(total) || !rt.resident) return js.concat(store, inputs, attrs);
-    for (const v of inputs) if (sizeOf(v.shape) > 0 && store.buffer(v.dataId).ptr < 0) return js.concat(store, inputs, attrs);
+    // Every handle is checked (a disposed one throws, as in the JS kernel), empty inputs included.
+    for (const v of inputs) if (store.buffer(v.dataId).ptr < 0 && sizeOf(v.shape) > 0) return js.concat(store, inputs, attrs);
     const bytes = dtype === 'bool' ? 1 : 4;
     const outStrides = contiguousStrides(outShape);
     call.begin();
