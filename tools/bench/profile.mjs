@@ -2,7 +2,7 @@
  * Where the time goes: runs one bench workload under core's `profile()` and prints the per-kernel
  * table (calls, self time, share of the step, bytes allocated), and writes a Chrome trace.
  *
- *   node tools/bench/profile.mjs [lstm-train|wordlm-train|gru-decode|transformer-forward|transformer-forward-bench|transformer-train|lstm-forward|gru-forward|bilstm-forward|adam] [--steps N] [--trace file.json]
+ *   node tools/bench/profile.mjs [lstm-train|gru-train|wordlm-train|gru-decode|transformer-forward|transformer-forward-bench|transformer-train|lstm-forward|gru-forward|bilstm-forward|adam] [--steps N] [--trace file.json]
  *
  * Runs on the built packages (run `pnpm build` first). GHOSTFLOW_CPU_WASM=0 profiles the plain-JS
  * path. The first steps are warm-up and not profiled; the report covers the last `--steps` steps.
@@ -34,29 +34,33 @@ function rnnForward(Cls, s) {
   };
 }
 
+/** lstm-train / gru-train: a 2-layer recurrent net over T50 B32 128->256 (time-major), a linear head on the last step, cross-entropy, Adam. */
+function rnnTrain(Cls) {
+  const [T, B, I, H] = [50, 32, 128, 256];
+  const rnn = new Cls(I, H, { numLayers: 2 });
+  const head = new Linear(H, 10);
+  const params = [...rnn.parameters(), ...head.parameters()];
+  const opt = new Adam(params, { lr: 1e-3 });
+  const x = randn([T, B, I]);
+  const y = randint(0, 10, [B]);
+  return {
+    what: `${Cls.name} train step, T${T} B${B} ${I}->${H} x2 layers, Adam`,
+    step: () =>
+      tidy(() => {
+        opt.zeroGrad();
+        const [out] = rnn.forward(x);
+        const loss = crossEntropy(head.forward(out.select(0, T - 1)), y);
+        loss.backward();
+        opt.step();
+        return loss.dataSync()[0];
+      }),
+  };
+}
+
 /** Each workload: a description and a step function (sync; reads its result so the work is done). */
 const WORKLOADS = {
-  'lstm-train': () => {
-    const [T, B, I, H] = [50, 32, 128, 256];
-    const lstm = new LSTM(I, H, { numLayers: 2 });
-    const head = new Linear(H, 10);
-    const params = [...lstm.parameters(), ...head.parameters()];
-    const opt = new Adam(params, { lr: 1e-3 });
-    const x = randn([T, B, I]);
-    const y = randint(0, 10, [B]);
-    return {
-      what: `LSTM train step, T${T} B${B} ${I}->${H} x2 layers, Adam`,
-      step: () =>
-        tidy(() => {
-          opt.zeroGrad();
-          const [out] = lstm.forward(x);
-          const loss = crossEntropy(head.forward(out.select(0, T - 1)), y);
-          loss.backward();
-          opt.step();
-          return loss.dataSync()[0];
-        }),
-    };
-  },
+  'lstm-train': () => rnnTrain(LSTM),
+  'gru-train': () => rnnTrain(GRU),
   'lstm-forward': () => rnnForward(LSTM, { batch: 32, seq: 50, input: 128, hidden: 256, layers: 2, bidirectional: false }),
   'gru-forward': () => rnnForward(GRU, { batch: 32, seq: 50, input: 128, hidden: 256, layers: 2, bidirectional: false }),
   'bilstm-forward': () => rnnForward(LSTM, { batch: 3, seq: 25, input: 100, hidden: 256, layers: 1, bidirectional: true }),

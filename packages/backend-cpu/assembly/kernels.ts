@@ -1208,6 +1208,9 @@ export function binaryND(op: i32, a: usize, b: usize, y: usize, rank: i32, meta:
   const sa = E.m(meta, rank + last);
   const sb = E.m(meta, 2 * rank + last);
   const idx = meta + ((<usize>(3 * rank)) << 2);
+  // The odometer starts at zero even when the caller's zeroed words were used by an earlier,
+  // interrupted run of this part (the pool redoes a dead worker's part on the caller).
+  for (let d = 0; d < rank; d++) store<i32>(idx + ((<usize>d) << 2), 0);
   let outer = 1;
   for (let d = 0; d < last; d++) outer *= E.m(meta, d);
   let pa = a;
@@ -1244,6 +1247,7 @@ export function copyND(src: usize, dst: usize, rank: i32, meta: usize): void {
   const n = E.m(meta, last);
   const s = E.m(meta, rank + last);
   const idx = meta + ((<usize>(2 * rank)) << 2);
+  for (let d = 0; d < rank; d++) store<i32>(idx + ((<usize>d) << 2), 0);
   let outer = 1;
   for (let d = 0; d < last; d++) outer *= E.m(meta, d);
   let ps = src;

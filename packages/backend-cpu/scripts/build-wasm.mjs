@@ -1,4 +1,4 @@
-// Compiles assembly/kernels.ts and assembly/recurrent.ts (two entry files, one module) with AssemblyScript (an npm devDependency: no system
+// Compiles assembly/kernels.ts, assembly/recurrent.ts and assembly/select.ts (three entry files, one module) with AssemblyScript (an npm devDependency: no system
 // toolchain) into src/wasm/generated/kernels-wasm.ts, a TS module that embeds both builds
 // as base64: plain SIMD128 and relaxed SIMD. The generated file is not in git; `build` and
 // `pretest` run this script, so a fresh clone's `pnpm build` / `pnpm test` regenerate it.
@@ -10,7 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 import asc from 'assemblyscript/asc';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ENTRIES = ['assembly/kernels.ts', 'assembly/recurrent.ts'];
+const ENTRIES = ['assembly/kernels.ts', 'assembly/recurrent.ts', 'assembly/select.ts'];
 const sources = readdirSync(join(root, 'assembly')).map((f) => join(root, 'assembly', f));
 const outFile = join(root, 'src', 'wasm', 'generated', 'kernels-wasm.ts');
 

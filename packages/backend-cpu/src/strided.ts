@@ -86,6 +86,24 @@ export function rowMajorValues(data: TypedArray, v: TensorView, dtype: DType = v
   return out;
 }
 
+/**
+ * Writes the values of a view in row-major order into `dst` from index 0 (`dst` holds the
+ * view's element type and at least its size): one typed-array copy for a contiguous view,
+ * one fill for a broadcast scalar, a gather otherwise. Kernels whose output starts as a
+ * copy of an input (scatter, an empty reduction) use it on an uninitialised output, so the
+ * output is written once instead of zeroed, staged and copied.
+ */
+export function copyRowMajor(dst: TypedArray, data: TypedArray, v: TensorView): void {
+  const size = sizeOf(v.shape);
+  if (size === 0) return;
+  if (isContiguousView(v)) dst.set(data.subarray(v.offset, v.offset + size));
+  else if (v.strides.every((s) => s === 0)) dst.fill(data[v.offset], 0, size);
+  else {
+    const pos = viewOffsets(v);
+    for (let i = 0; i < size; i++) dst[i] = data[pos[i]];
+  }
+}
+
 /** The values of a view in row-major order, widened to float64 (a fresh array). */
 export function rowMajorFloat64(data: TypedArray, v: TensorView): Float64Array {
   const size = sizeOf(v.shape);

@@ -655,6 +655,12 @@ describe('scatter', () => {
       [5, 0, 5, 5, 0, 5],
     );
     check(K.scatter(t([1, 2], [1, 2]), t([], [1, 0], 'int32'), t([], [1, 0]), { axis: 1, reduce: 'none' }), 'float32', [1, 2]);
+    // A broadcast scalar base (a one-hot gradient's zeros): every other element is that scalar.
+    check(
+      K.scatter(raw([9, -0.5], [2, 3], [0, 0], 'float32', 1), t([2, 0], [2, 1], 'int32'), t([10, 20], [2, 1]), { axis: 1, reduce: 'none' }),
+      'float32',
+      [-0.5, -0.5, 10, 20, -0.5, -0.5],
+    );
     check(
       K.scatter(t([1, 0], [2], 'bool'), t([0, 1, 1], [3], 'int32'), t([1, 1, 1], [3], 'bool'), { axis: 0, reduce: 'add' }),
       'bool',

@@ -190,6 +190,9 @@ describe.skipIf(!build || typeof SharedArrayBuffer !== 'function')('resident sto
     const z = be.kernels.fill({ shape: [n], dtype: 'float32', value: 0 });
     const z2 = be.fused.softmax?.(viewOf(y, [n]), { axis: 0 }) as DataId;
     expect([(z as CpuData).ptr, (z2 as CpuData).ptr]).toContain(ptr);
+    // A fill into a reused block writes every element (the block held x's values).
+    expect((z as CpuData).ptr).toBe(ptr);
+    expect(Array.from(readAll(be, z, n)).every((v) => Object.is(v, 0))).toBe(true);
     expectClose(
       readAll(be, y, n),
       X.map((v) => -v),

@@ -1,7 +1,7 @@
 /** The `reduce` kernel: sum/prod/max/min/any/all over a set of axes. */
 import { type DataId, type ReduceOp, type TensorView, type TypedArray, sizeOf } from '@ghostflow/core';
 import type { CpuStore } from '../storage.js';
-import { dimSize, isContiguousView, moveAxesLast, rowMajorValues, stridedOffsets } from '../strided.js';
+import { copyRowMajor, dimSize, isContiguousView, moveAxesLast, stridedOffsets } from '../strided.js';
 
 /** The value reducing an empty set gives (also the accumulator's start). */
 const IDENTITY: Record<ReduceOp, number> = {
@@ -23,8 +23,8 @@ export function reduce(store: CpuStore, x: TensorView, attrs: { op: ReduceOp; ax
   const { op, axes } = attrs;
   const src = store.data(x.dataId);
   if (axes.length === 0) {
-    const out = store.alloc(x.dtype, sizeOf(x.shape));
-    (out.data as TypedArray).set(rowMajorValues(src, x));
+    const out = store.allocUninit(x.dtype, sizeOf(x.shape));
+    copyRowMajor(out.data as TypedArray, src, x);
     return out;
   }
   const leading = leadingSum(store, x, axes, op);

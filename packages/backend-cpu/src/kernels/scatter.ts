@@ -1,7 +1,7 @@
 /** The `scatter` kernel (torch.scatter / scatter_add). */
 import { type DataId, type IndexKernelAttrs, type TensorView, type TypedArray, contiguousStrides, sizeOf } from '@ghostflow/core';
 import type { CpuStore } from '../storage.js';
-import { rowMajorValues, stridedOffsets } from '../strided.js';
+import { copyRowMajor, rowMajorValues, stridedOffsets } from '../strided.js';
 
 /**
  * A copy of `base` with `src` written (`'none'`) or added (`'add'`) at `index` along
@@ -20,12 +20,12 @@ export function scatter(
   attrs: IndexKernelAttrs & { reduce: 'none' | 'add' },
 ): DataId {
   const { axis, reduce } = attrs;
-  const baseValues = rowMajorValues(store.data(base.dataId), base);
   const idx = rowMajorValues(store.data(index.dataId), index);
   const vals = rowMajorValues(store.data(src.dataId), src);
-  const out = store.alloc(base.dtype, sizeOf(base.shape));
+  // The output starts as base, written once (a one-hot gradient's zeros are a broadcast scalar).
+  const out = store.allocUninit(base.dtype, sizeOf(base.shape));
   const dst = out.data as TypedArray;
-  dst.set(baseValues);
+  copyRowMajor(dst, store.data(base.dataId), base);
   const size = sizeOf(index.shape);
   if (size === 0) return out;
   const outStrides = contiguousStrides(base.shape);

@@ -12,7 +12,7 @@
  * {@link KernelCall.copy}/{@link KernelCall.view}/{@link KernelCall.strided} returned
  * unless it means to change that tensor (in-place kernels such as `adamUpdate` do).
  */
-import { type DType, type TensorView, type TypedArray, sizeOf } from '@ghostflow/core';
+import { type DType, type TensorView, type TypedArray, bytesPerElement, sizeOf } from '@ghostflow/core';
 import type { CpuData, CpuStore } from '../storage.js';
 import { isContiguousView, rowMajorValues } from '../strided.js';
 import { ScratchLayout, type WasmRuntime } from './runtime.js';
@@ -73,6 +73,7 @@ export class KernelCall {
   private layout: ScratchLayout;
   private f32 = new Float32Array(0);
   private i32 = new Int32Array(0);
+  private u8 = new Uint8Array(0);
   private planned = 0;
   private readonly srcs: (TypedArray | null)[] = [];
   private readonly from: number[] = [];
@@ -96,20 +97,21 @@ export class KernelCall {
   }
 
   /**
-   * An output of `count` 4-byte elements (plus `slack` elements the kernel may touch past
-   * its end): a heap block that {@link KernelCall.take} hands over as a store buffer with no
-   * copy, or a scratch region (copied out by `take`) when storage is not resident or the
-   * heap is full. Returns its byte offset.
+   * An output of `count` elements of `dtype` (float32 and int32: 4 bytes, bool: 1), plus
+   * `slack` elements the kernel may touch past its end: a heap block that {@link
+   * KernelCall.take} hands over as a store buffer with no copy, or a scratch region (copied
+   * out by `take`) when storage is not resident or the heap is full. Returns its byte offset.
    */
-  out(count: number, slack = 0): number {
+  out(count: number, slack = 0, dtype: DType = 'float32'): number {
+    const bytes = (count + slack) * bytesPerElement(dtype);
     if (this.rt.resident && count > 0) {
-      const p = this.rt.heap.alloc((count + slack) * 4);
+      const p = this.rt.heap.alloc(bytes);
       if (p !== 0) {
         this.outs.push(p);
         return p;
       }
     }
-    return this.layout.f32(count + slack);
+    return this.layout.f32(Math.ceil(bytes / 4));
   }
 
   /** A region of `count` 4-byte elements (outputs, temporaries); returns its byte offset. */
@@ -118,13 +120,14 @@ export class KernelCall {
   }
 
   /**
-   * The address of `src[from, from + len)` (float32 or int32): where it is when `src` is a
-   * view over the wasm memory (a resident buffer: no copy), else a new region it is copied
-   * into at {@link KernelCall.commit}.
+   * The address of `src[from, from + len)` (float32, int32 or bool bytes): where it is when
+   * `src` is a view over the wasm memory (a resident buffer: no copy), else a new region it
+   * is copied into at {@link KernelCall.commit}.
    */
   copy(src: TypedArray, from: number, len: number): number {
-    if (this.rt.owns(src.buffer)) return src.byteOffset + from * 4;
-    const p = this.layout.f32(len);
+    const bpe = src.BYTES_PER_ELEMENT;
+    if (this.rt.owns(src.buffer)) return src.byteOffset + from * bpe;
+    const p = this.layout.f32(Math.ceil((len * bpe) / 4));
     const i = this.planned++;
     this.srcs[i] = src;
     this.from[i] = from;
@@ -133,7 +136,7 @@ export class KernelCall {
     return p;
   }
 
-  /** Plans a contiguous row-major copy of a float32/int32 view (gathered in JS when strided). */
+  /** Plans a contiguous row-major copy of a view (gathered in JS when strided). */
   view(store: CpuStore, v: TensorView): number {
     const data = store.data(v.dataId);
     const size = sizeOf(v.shape);
@@ -142,7 +145,7 @@ export class KernelCall {
   }
 
   /**
-   * Plans a float32/int32 operand of an elementwise kernel over the collapsed layout
+   * Plans an operand (any dtype) of an elementwise kernel over the collapsed layout
    * (`shape`, `strides`): when the memory span the view touches is compact (contiguous, a
    * transpose, a stride-0 scalar or row broadcast) the span alone is copied and the strides
    * kept, so a broadcast operand costs its own size, not the output's; a sparse span is
@@ -175,12 +178,14 @@ export class KernelCall {
     if (this.f32 !== heap) {
       this.f32 = heap;
       this.i32 = new Int32Array(heap.buffer, heap.byteOffset, heap.length);
+      this.u8 = new Uint8Array(heap.buffer, heap.byteOffset, heap.byteLength);
     }
     for (let i = 0; i < this.planned; i++) {
       const src = this.srcs[i] as TypedArray;
       const from = this.from[i];
       const part = src.subarray(from, from + this.len[i]);
       if (src instanceof Float32Array) this.f32.set(part as Float32Array, this.to[i] >> 2);
+      else if (src instanceof Uint8Array) this.u8.set(part as Uint8Array, this.to[i]);
       else this.i32.set(part as Int32Array, this.to[i] >> 2);
     }
     return true;
@@ -192,9 +197,8 @@ export class KernelCall {
   }
 
   /**
-   * A new live store buffer holding `count` elements of `dtype` (float32/int32) from byte
-   * offset `p`: the block itself when `p` is an output from {@link KernelCall.out}, else a
-   * copy of the region.
+   * A new live store buffer holding `count` elements of `dtype` from byte offset `p`: the
+   * block itself when `p` is an output from {@link KernelCall.out}, else a copy of the region.
    */
   take(store: CpuStore, p: number, count: number, dtype: DType = 'float32'): CpuData {
     const k = this.outs.indexOf(p);
@@ -202,6 +206,7 @@ export class KernelCall {
       this.outs.splice(k, 1);
       return store.adoptResident(p, count, dtype);
     }
+    if (dtype === 'bool') return store.adopt(this.u8.slice(p, p + count), dtype);
     const i = p >> 2;
     return store.adopt(dtype === 'int32' ? this.i32.slice(i, i + count) : this.f32.slice(i, i + count), dtype);
   }

@@ -20,6 +20,7 @@ import type { CpuStore } from '../storage.js';
 import { isContiguousView, rowMajorValues, stridedOffsets } from '../strided.js';
 import { POOL_OP, type PartArgs } from './pool.js';
 import { wasmRecurrentKernels } from './recurrent-kernels.js';
+import { wasmSelectKernels } from './select-kernels.js';
 import { adamConstants } from '../kernels/fused/adam-update.js';
 import type { CpuData } from '../storage.js';
 import { KernelCall, MAX_RANK, type StridedOperand, collapseJoint } from './call.js';
@@ -464,6 +465,7 @@ export function wasmKernelTables(
   const f32 = (store: CpuStore, v: TensorView): Float32Array => store.data(v.dataId) as Float32Array;
   const call = new KernelCall(rt);
   const cache = new PackedCache(rt, th.packedCacheBytes);
+  const select = wasmSelectKernels(rt, th, call, js.kernels);
   // Made once: the pool runs the caller's share of a transposed A's packing through it.
   const localPack = (q: PartArgs): void => ex.packA(q[0], q[1], q[2], q[3], q[4], q[5]);
   // The caller's share of the other split kernels, one function each (made once).
@@ -989,7 +991,7 @@ export function wasmKernelTables(
   }
 
   return {
-    kernels: { matmul, unary, binary, reduce },
+    kernels: { matmul, unary, binary: select.withCompare(binary), reduce, where: select.where, concat: select.concat },
     fused: {
       linear,
       softmax,

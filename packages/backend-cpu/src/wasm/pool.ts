@@ -52,11 +52,13 @@ export const POOL_OP = {
   sumRows: 8,
   sumCols: 9,
   recurrent: 10,
+  compareND: 11,
+  whereND: 12,
 } as const;
 
 /** The kernel exports behind each {@link POOL_OP} code, in code order (0 = stop has none). */
 const WORKER_FNS =
-  'null, ex.gemmTasks, ex.packA, ex.attentionHeads, ex.softmaxRows, ex.layerNormPart, ex.unary, ex.binaryND, ex.sumRows, ex.sumCols, (a, slot) => ghostflowRecurrent(ex, init.memory, a, slot)';
+  'null, ex.gemmTasks, ex.packA, ex.attentionHeads, ex.softmaxRows, ex.layerNormPart, ex.unary, ex.binaryND, ex.sumRows, ex.sumCols, (a, slot) => ghostflowRecurrent(ex, init.memory, a, slot), ex.compareND, ex.whereND';
 
 /**
  * The worker's whole program, plain JavaScript so that it runs from a string in both Node

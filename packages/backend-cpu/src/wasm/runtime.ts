@@ -111,6 +111,12 @@ export interface KernelExports {
   ): void;
   binaryND(op: number, a: number, b: number, y: number, rank: number, meta: number): void;
   copyND(src: number, dst: number, rank: number, meta: number): void;
+  /** assembly/select.ts: comparisons into bool bytes (op codes in src/wasm/select-kernels.ts). */
+  compareND(op: number, int: number, a: number, b: number, y: number, rank: number, meta: number): void;
+  /** assembly/select.ts: `c ? a : b` of 4-byte elements on a bool condition. */
+  whereND(c: number, a: number, b: number, y: number, rank: number, meta: number): void;
+  /** assembly/select.ts: strided-to-strided copy of `1 << shift`-byte elements. */
+  copyStridedND(src: number, dst: number, rank: number, meta: number, shift: number): void;
   adamUpdate(
     p: number,
     g: number,
