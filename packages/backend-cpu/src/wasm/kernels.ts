@@ -18,6 +18,7 @@ import { applyActivation } from '../kernels/fused/linear.js';
 import type { CpuFusedTable, CpuPrimitiveTable } from '../kernel-table.js';
 import type { CpuStore } from '../storage.js';
 import { isContiguousView, rowMajorValues, stridedOffsets } from '../strided.js';
+import { FLAT_GRAIN, partBounds, runParts, threadParts } from './parts.js';
 import { POOL_OP, type PartArgs } from './pool.js';
 import { wasmRecurrentKernels } from './recurrent-kernels.js';
 import { wasmSelectKernels } from './select-kernels.js';
@@ -91,14 +92,6 @@ function f64Bits(x: number): [number, number] {
   bits64[0] = x;
   return [bits64i[0], bits64i[1]];
 }
-
-/** Bounds of part `p` of `parts` over `units` units, scaled to elements by `grain` and capped at `total`. */
-function partBounds(units: number, parts: number, p: number, grain: number, total: number): [number, number] {
-  return [Math.min(total, Math.floor((units * p) / parts) * grain), Math.min(total, Math.floor((units * (p + 1)) / parts) * grain)];
-}
-
-/** Elements per unit when a flat elementwise range is split (a whole number of 4-lane vectors). */
-const FLAT_GRAIN = 64;
 
 /**
  * A `[rows, cols]` slice with strides (`rs`, `cs`) at `off` in `src`, planned into the
@@ -477,24 +470,6 @@ export function wasmKernelTables(
   const localSum = (q: PartArgs): void => ex.sumRows(q[0], q[1], q[2], q[3]);
   const localSumCols = (q: PartArgs): void => ex.sumCols(q[0], q[1], q[2], q[3], q[4], q[5], q[6]);
 
-  /**
-   * How many parts (caller + workers) a row or elementwise kernel of `elements` elements
-   * over `units` independent units splits into: 1 (one direct call, no worker woken) below
-   * `threadMinElements` or when no worker is ready.
-   */
-  const threadParts = (units: number, elements: number): number => {
-    const pool = rt.workers;
-    if (!pool || units < 2 || elements < th.threadMinElements) return 1;
-    return Math.max(1, Math.min(units, pool.available() + 1));
-  };
-
-  /** Runs `list` (one part: directly on the caller; more: over the pool). */
-  const runParts = (op: number, list: readonly PartArgs[], local: (p: PartArgs) => void): void => {
-    const pool = rt.workers;
-    if (list.length === 1 || !pool) for (const part of list) local(part);
-    else pool.run(op, list, local);
-  };
-
   /** float32 matmul, any strides and batch broadcast: packed-panel GEMM. */
   function matmul(store: CpuStore, a: TensorView, b: TensorView): DataId {
     const rank = a.shape.length;
@@ -632,13 +607,13 @@ export function wasmKernelTables(
     finishContiguous(plan);
     if (copy) return call.take(store, y, size, x.dtype);
     const units = Math.ceil(size / FLAT_GRAIN);
-    const parts = threadParts(units, size);
+    const parts = threadParts(rt, th, units, size);
     const list: PartArgs[] = [];
     for (let p = 0; p < parts; p++) {
       const [e0, e1] = partBounds(units, parts, p, FLAT_GRAIN, size);
       list.push([code as number, plan.ptr + 4 * e0, y + 4 * e0, e1 - e0]);
     }
-    runParts(POOL_OP.unary, list, localUnary);
+    runParts(rt, POOL_OP.unary, list, localUnary);
     return call.take(store, y, size);
   }
 
@@ -661,7 +636,7 @@ export function wasmKernelTables(
     const d0 = lay.shape[0];
     const grain = rank === 1 ? FLAT_GRAIN : 1;
     const units = Math.ceil(d0 / grain);
-    const parts = threadParts(units, size);
+    const parts = threadParts(rt, th, units, size);
     const inner = size / d0;
     const list: PartArgs[] = [];
     const y = call.out(size);
@@ -671,7 +646,7 @@ export function wasmKernelTables(
       list.push([code, pa.ptr + 4 * i0 * pa.strides[0], pb.ptr + 4 * i0 * pb.strides[0], y + 4 * i0 * inner, rank, meta]);
     }
     if (!call.commit()) return js.kernels.binary(store, a, b, attrs);
-    runParts(POOL_OP.binaryND, list, localBinary);
+    runParts(rt, POOL_OP.binaryND, list, localBinary);
     return call.take(store, y, size);
   }
 
@@ -685,7 +660,7 @@ export function wasmKernelTables(
     const rows = size / cols;
     // Groups of 16 columns per split unit keep each thread's accumulators on their own lines.
     const units = Math.ceil(cols / 16);
-    const parts = threadParts(units, size);
+    const parts = threadParts(rt, th, units, size);
     call.begin();
     const plan = planContiguous(store, x);
     const py = call.out(cols);
@@ -698,7 +673,7 @@ export function wasmKernelTables(
       const [c0, c1] = partBounds(units, parts, p, 16, cols);
       list.push([plan.ptr, py, acc[p], rows, cols, c0, c1]);
     }
-    runParts(POOL_OP.sumCols, list, localSumCols);
+    runParts(rt, POOL_OP.sumCols, list, localSumCols);
     return call.take(store, py, cols);
   }
 
@@ -721,13 +696,13 @@ export function wasmKernelTables(
     if (!plan || !call.commit()) return js.kernels.reduce(store, x, attrs);
     finishContiguous(plan);
     const n = size / rows;
-    const parts = threadParts(rows, size);
+    const parts = threadParts(rt, th, rows, size);
     const list: PartArgs[] = [];
     for (let p = 0; p < parts; p++) {
       const [r0, r1] = partBounds(rows, parts, p, 1, rows);
       list.push([plan.ptr + 4 * r0 * n, py + 4 * r0, r1 - r0, n]);
     }
-    runParts(POOL_OP.sumRows, list, localSum);
+    runParts(rt, POOL_OP.sumRows, list, localSum);
     return call.take(store, py, rows);
   }
 
@@ -742,13 +717,13 @@ export function wasmKernelTables(
     if (!plan || !call.commit()) return null;
     finishContiguous(plan);
     const rows = size / n;
-    const parts = threadParts(rows, size);
+    const parts = threadParts(rt, th, rows, size);
     const list: PartArgs[] = [];
     for (let p = 0; p < parts; p++) {
       const [r0, r1] = partBounds(rows, parts, p, 1, rows);
       list.push([plan.ptr + 4 * r0 * n, y + 4 * r0 * n, r1 - r0, n, log ? 1 : 0]);
     }
-    runParts(POOL_OP.softmaxRows, list, localSoftmax);
+    runParts(rt, POOL_OP.softmaxRows, list, localSoftmax);
     return call.take(store, y, size);
   }
 
@@ -782,13 +757,13 @@ export function wasmKernelTables(
     if (!plan || !call.commit()) return js.fused.layerNorm(store, x, weight, bias, attrs);
     finishContiguous(plan);
     const [epsLo, epsHi] = f64Bits(attrs.eps);
-    const parts = threadParts(rows, size);
+    const parts = threadParts(rt, th, rows, size);
     const list: PartArgs[] = [];
     for (let p = 0; p < parts; p++) {
       const [r0, r1] = partBounds(rows, parts, p, 1, rows);
       list.push([plan.ptr + 4 * r0 * n, pw, pb, py + 4 * r0 * n, pm + 4 * r0, pr + 4 * r0, r1 - r0, n, epsLo, epsHi]);
     }
-    runParts(POOL_OP.layerNorm, list, localLayerNorm);
+    runParts(rt, POOL_OP.layerNorm, list, localLayerNorm);
     return [call.take(store, py, size), call.take(store, pm, rows), call.take(store, pr, rows)];
   }
 
@@ -984,7 +959,7 @@ export function wasmKernelTables(
     if (qPlan) finishContiguous(qPlan);
     const list: PartArgs[] = [];
     for (let p = 0; p < parts; p++) list.push([args, scratch[p]]);
-    runParts(POOL_OP.attention, list, localAttention);
+    runParts(rt, POOL_OP.attention, list, localAttention);
     // Entries a worker claimed and never finished (it died mid-way), on the caller.
     ex.attentionFinish(args, scratch[0]);
     return [call.take(store, po, B * L * Ev), call.take(store, pw, B * L * S)];

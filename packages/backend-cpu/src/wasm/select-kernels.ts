@@ -10,23 +10,13 @@ import { type BinaryOp, type DataId, type TensorView, contiguousStrides, sizeOf 
 import type { CpuPrimitiveTable } from '../kernel-table.js';
 import type { CpuStore } from '../storage.js';
 import { type KernelCall, MAX_RANK, collapseJoint } from './call.js';
+import { FLAT_GRAIN, partBounds, runParts, threadParts } from './parts.js';
 import { POOL_OP, type PartArgs } from './pool.js';
 import type { WasmRuntime } from './runtime.js';
 import type { WasmThresholds } from './kernels.js';
 
 /** Comparisons with a wasm implementation, with their op codes in assembly/select.ts. */
 const COMPARE_CODES: Partial<Record<BinaryOp, number>> = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5 };
-
-/**
- * Elements per split unit of a one-dim layout: parts then start on whole 16-element vector
- * steps of the kernels (and on whole 64-byte lines of a float output).
- */
-const FLAT_GRAIN = 64;
-
-/** Bounds of part `p` of `parts` over `units` units of `grain` elements, capped at `total`. */
-function partBounds(units: number, parts: number, p: number, grain: number, total: number): [number, number] {
-  return [Math.min(total, Math.floor((units * p) / parts) * grain), Math.min(total, Math.floor((units * (p + 1)) / parts) * grain)];
-}
 
 /** The wasm `where`, `concat` and comparison entries of one runtime. */
 export interface WasmSelectKernels {
@@ -56,20 +46,6 @@ export function wasmSelectKernels(
   const localCompare = (q: PartArgs): void => ex.compareND(q[0], q[1], q[2], q[3], q[4], q[5], q[6]);
   const localWhere = (q: PartArgs): void => ex.whereND(q[0], q[1], q[2], q[3], q[4], q[5]);
 
-  /** Parts (caller + ready workers) for `elements` elements over `units` units; 1 below `threadMinElements`. */
-  const threadParts = (units: number, elements: number): number => {
-    const pool = rt.workers;
-    if (!pool || units < 2 || elements < th.threadMinElements) return 1;
-    return Math.max(1, Math.min(units, pool.available() + 1));
-  };
-
-  /** Runs `list` (one part: directly on the caller; more: over the pool). */
-  const runParts = (op: number, list: readonly PartArgs[], local: (p: PartArgs) => void): void => {
-    const pool = rt.workers;
-    if (list.length === 1 || !pool) for (const part of list) local(part);
-    else pool.run(op, list, local);
-  };
-
   const worth = (size: number): boolean => size > 0 && size >= th.minElements;
   const fourBytes = (v: TensorView): boolean => v.dtype === 'float32' || v.dtype === 'int32';
 
@@ -90,7 +66,7 @@ export function wasmSelectKernels(
     const d0 = lay.shape[0];
     const grain = rank === 1 ? FLAT_GRAIN : 1;
     const units = Math.ceil(d0 / grain);
-    const parts = threadParts(units, size);
+    const parts = threadParts(rt, th, units, size);
     const inner = size / d0;
     const int = a.dtype === 'int32' ? 1 : 0;
     const list: PartArgs[] = [];
@@ -100,7 +76,7 @@ export function wasmSelectKernels(
       list.push([code, int, pa.ptr + 4 * i0 * pa.strides[0], pb.ptr + 4 * i0 * pb.strides[0], y + i0 * inner, rank, meta]);
     }
     if (!call.commit()) return null;
-    runParts(POOL_OP.compareND, list, localCompare);
+    runParts(rt, POOL_OP.compareND, list, localCompare);
     return call.take(store, y, size, 'bool');
   }
 
@@ -118,7 +94,7 @@ export function wasmSelectKernels(
     const d0 = lay.shape[0];
     const grain = rank === 1 ? FLAT_GRAIN : 1;
     const units = Math.ceil(d0 / grain);
-    const parts = threadParts(units, size);
+    const parts = threadParts(rt, th, units, size);
     const inner = size / d0;
     const list: PartArgs[] = [];
     for (let p = 0; p < parts; p++) {
@@ -142,7 +118,7 @@ export function wasmSelectKernels(
       ]);
     }
     if (!call.commit()) return js.where(store, cond, a, b);
-    runParts(POOL_OP.whereND, list, localWhere);
+    runParts(rt, POOL_OP.whereND, list, localWhere);
     return call.take(store, y, size, a.dtype);
   }
 
