@@ -12,6 +12,12 @@
 export function ghostflowMaker(core, nn, { device, backend, asyncRead }) {
   const { tidy, noGrad, randn, randint, manualSeed } = core;
   const { LSTM, GRU, TransformerEncoderLayer, Adam, mseLoss, Embedding, Linear, Dropout, clipGradNorm, crossEntropy } = nn;
+  /**
+   * Time of the last synchronous read-back (ms): the bench reports it beside each run, since the
+   * read copies the result into a fresh JS array whose first-touch page faults can cost as much as
+   * the kernels (tools/bench/README.md, "Reading results").
+   */
+  let lastReadMs = null;
   /** Reads `t` back and disposes it: synchronously, or a promise that settles once the data is on the host. */
   const finish = asyncRead
     ? async (t) => {
@@ -22,7 +28,9 @@ export function ghostflowMaker(core, nn, { device, backend, asyncRead }) {
         }
       }
     : (t) => {
+        const s = performance.now();
         t.dataSync();
+        lastReadMs = performance.now() - s;
         t.dispose();
       };
 
@@ -202,9 +210,16 @@ export function ghostflowMaker(core, nn, { device, backend, asyncRead }) {
           ),
         );
     } else return { na: 'unknown workload' };
+    /** The read-back time of the last run, or null when the workload reads nothing synchronously. */
+    const readMs = () => {
+      const v = lastReadMs;
+      lastReadMs = null;
+      return v;
+    };
     return {
       before: activate,
       run,
+      readMs,
       peakBytes: async () => {
         await activate();
         return peakOf(run);

@@ -68,14 +68,26 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     scale: { type: 'boolean', default: false },
     baseline: { type: 'string' },
+    'malloc-reuse': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (opts.help) {
   console.log(
-    `usage: node tools/bench/main.mjs [--quick] [--scale] [--baseline <git-ref>] [--only a,b] [--threads N] [--reps N] [--warmup N] [--engines a,b] [--no-torch] [--no-ort] [--no-webgpu] [--out file]\nengines: ${ENGINE_ORDER.join(', ')}, ghostflow@<ref> (with --baseline)`,
+    `usage: node tools/bench/main.mjs [--quick] [--scale] [--baseline <git-ref>] [--only a,b] [--threads N] [--reps N] [--warmup N] [--engines a,b] [--no-torch] [--no-ort] [--no-webgpu] [--malloc-reuse] [--out file]\nengines: ${ENGINE_ORDER.join(', ')}, ghostflow@<ref> (with --baseline)`,
   );
   process.exit(0);
+}
+/**
+ * glibc malloc settings under which a freed large block is kept and reused instead of going back
+ * to the OS, so a fresh result array need not fault its pages in again (README, "Reading results").
+ */
+const MALLOC_REUSE = 'glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=268435456';
+if (opts['malloc-reuse'] && !process.env.GLIBC_TUNABLES?.includes('mmap_threshold')) {
+  // Tunables are read when the process starts: run this bench again under them.
+  const env = { ...process.env, GLIBC_TUNABLES: [process.env.GLIBC_TUNABLES, MALLOC_REUSE].filter(Boolean).join(':') };
+  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
+  process.exit(child.status ?? 1);
 }
 const THREADS = Math.max(1, Number.parseInt(opts.threads, 10) || 2);
 const QUICK = opts.quick;
@@ -246,6 +258,28 @@ const mem = () => {
   return { rss: m.rss, heap: m.heapUsed + m.external };
 };
 const MB = (b) => (b == null ? '' : (b / 2 ** 20).toFixed(1));
+/**
+ * What writing a fresh 4 MiB array costs here (median of 7): every JS engine pays this when it
+ * returns a result in a new typed array, and on some VMs a page fault costs ~20 us (100x a
+ * bare-metal one), which makes the read-back a large part of a forward run.
+ */
+function freshMemoryProbe() {
+  const ms = [];
+  const faults = [];
+  const keep = [];
+  for (let i = 0; i < 7; i++) {
+    const f0 = process.resourceUsage().minorPageFault;
+    const s = now();
+    const a = new Float32Array(1 << 20);
+    a.fill(1);
+    ms.push(now() - s);
+    faults.push(process.resourceUsage().minorPageFault - f0);
+    keep.push(a); // kept alive: each round gets new memory, as a run's fresh output does
+  }
+  const f = median(faults);
+  const t = median(ms);
+  return { ms: t, faults: f, usPerFault: f > 0 ? (t * 1000) / f : null };
+}
 const now = () => performance.now();
 
 function table(headers, rows, align) {
@@ -1006,6 +1040,14 @@ async function main() {
       .join(' ')}`,
   );
 
+  const probe = freshMemoryProbe();
+  console.log(
+    `fresh memory: writing a new 4 MiB array takes ${probe.ms.toFixed(2)} ms (${probe.faults} page faults${
+      probe.usPerFault ? `, ~${probe.usPerFault.toFixed(1)} us each` : ''
+    }); every JS engine pays this for its result arrays${
+      process.env.GLIBC_TUNABLES ? `; GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES}` : ' (--malloc-reuse: glibc keeps freed blocks)'
+    }`,
+  );
   const wanted = (name) => !ENGINE_FILTER || ENGINE_FILTER.has(name);
   if (ENGINE_FILTER) {
     const unknown = [...ENGINE_FILTER].filter((n) => !ENGINE_ORDER.includes(n) && !n.startsWith('ghostflow@'));
@@ -1117,7 +1159,7 @@ async function main() {
         } catch {}
         continue;
       }
-      const r = { times: [], warmupMaxMs: m.remote ? null : warmMax };
+      const r = { times: [], faults: [], readTimes: [], warmupMaxMs: m.remote ? null : warmMax };
       // Software WebGPU (SwiftShader) on the full run: fewer timed rounds for the WebGPU engines.
       const maxReps = e.webgpu && wg.software && !QUICK ? SOFTWARE_REPS : Number.POSITIVE_INFINITY;
       if (m.remote) r.rssDeltaBytes = setupExtra.rssDeltaBytes ?? null;
@@ -1140,9 +1182,14 @@ async function main() {
           if (m.remote) r.times.push(await m.timeOnce());
           else {
             await m.before?.();
+            const f0 = process.resourceUsage().minorPageFault;
             const s = now();
             await m.run();
             r.times.push(now() - s);
+            // Minor page faults of the whole process during the run (in-process engines only).
+            r.faults.push(process.resourceUsage().minorPageFault - f0);
+            const read = m.readMs?.();
+            if (read != null) r.readTimes.push(read);
           }
         } catch (err) {
           r.failed = true;
@@ -1166,6 +1213,8 @@ async function main() {
       if (r.times.length) {
         r.medianMs = median(r.times);
         r.minMs = Math.min(...r.times);
+        if (r.faults?.length) r.medianFaults = median(r.faults);
+        if (r.readTimes?.length) r.readMedianMs = median(r.readTimes);
         if (spec.flops) r.gflops = spec.flops / (r.medianMs * 1e6);
       }
     }
@@ -1287,6 +1336,28 @@ async function main() {
       ]),
     ),
   );
+  const inProcess = names.filter((n) => results.some((row) => row.engines[n]?.medianFaults != null));
+  if (results.some((row) => row.engines.ghostflow?.readMedianMs != null)) {
+    report.push(
+      `\nReading results back: GhostFlow's median read-back (dataSync into a fresh array) and its share of the run; minor page faults per run of the in-process engines (fresh memory here: ~${
+        probe.usPerFault ? `${probe.usPerFault.toFixed(1)} us` : 'n/a'
+      } per fault)`,
+    );
+    report.push(
+      table(
+        ['workload', 'ghostflow read ms', 'share', ...inProcess.map((n) => `${n} faults`)],
+        results.map((row) => {
+          const g = row.engines.ghostflow;
+          return [
+            row.id,
+            g?.readMedianMs != null ? g.readMedianMs.toFixed(2) : 'n/a',
+            g?.readMedianMs != null && g.medianMs ? `${((100 * g.readMedianMs) / g.medianMs).toFixed(0)}%` : 'n/a',
+            ...inProcess.map((n) => (row.engines[n]?.medianFaults != null ? String(row.engines[n].medianFaults) : 'n/a')),
+          ];
+        }),
+      ),
+    );
+  }
   const targets = checkTargets(results);
   if (targets.length) {
     report.push('\nIssue targets');
@@ -1320,6 +1391,8 @@ async function main() {
       cores: os.availableParallelism?.() ?? os.cpus().length,
       node: process.version,
       platform: `${os.platform()}/${os.arch()}`,
+      freshMemory: probe,
+      glibcTunables: process.env.GLIBC_TUNABLES ?? null,
     },
     engines: engines.map(({ name, available, note, info, threads, torchVersion }) => ({
       name,
