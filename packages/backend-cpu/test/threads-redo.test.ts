@@ -3,32 +3,16 @@
  * caller: the part's odometer words (its only state in wasm memory) are reset by the kernel
  * itself, not trusted to still be the zeros the caller wrote. The fault is injected into
  * the worker's program: it claims a `where` / compare / binary part, advances the part's
- * odometer as an interrupted walk leaves it, and exits.
+ * odometer as an interrupted walk leaves it, and exits (test/worker-injection.ts).
  */
 import os from 'node:os';
-import { createRequire } from 'node:module';
-import type { Worker as NodeWorker } from 'node:worker_threads';
 import { type BinaryOp, type DType, type DataId, type TensorView, sizeOf } from '@ghostflow/core';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type CpuBackend, createCpuBackend } from '../src/cpu-backend.js';
 import { POOL_OP } from '../src/wasm/pool.js';
+import { injectWorkerFaults } from './worker-injection.js';
 
-const wt = createRequire(import.meta.url)('node:worker_threads') as { Worker: typeof NodeWorker };
-const OriginalWorker = wt.Worker;
-/** Rewrites the program of the next workers (fault injection), or null. */
-let inject: ((code: string) => string) | null = null;
-wt.Worker = class InjectingWorker extends OriginalWorker {
-  constructor(code: string | URL, options?: ConstructorParameters<typeof NodeWorker>[1]) {
-    super(typeof code === 'string' && inject ? inject(code) : code, options);
-  }
-} as typeof NodeWorker;
-afterAll(() => {
-  wt.Worker = OriginalWorker;
-});
-afterEach(() => {
-  inject = null;
-  vi.restoreAllMocks();
-});
+const faults = injectWorkerFaults();
 
 const cores = os.availableParallelism();
 const zero = { minElements: 0, minMacs: 0, threadMinMacs: 0, threadMinElements: 0 };
@@ -85,7 +69,7 @@ describe.skipIf(cores < 2)('a worker that dies in the middle of an elementwise p
   for (const [kind, op, rankArg, metaArg, at] of CASES) {
     it(`${kind}: the caller redoes the part from its start`, async () => {
       vi.spyOn(console, 'warn').mockImplementation(() => {});
-      inject = dieMidWalk(op, rankArg, metaArg, at);
+      faults.inject = dieMidWalk(op, rankArg, metaArg, at);
       const be = createCpuBackend({ threads: 2, thresholds: zero });
       await be.whenThreadsReady();
       const want = run(js, kind);
