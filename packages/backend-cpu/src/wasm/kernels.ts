@@ -26,7 +26,7 @@ import { adamConstants } from '../kernels/fused/adam-update.js';
 import type { CpuData } from '../storage.js';
 import { KernelCall, MAX_RANK, type StridedOperand, collapseJoint } from './call.js';
 import { PACKED_CACHE_BYTES, PackedCache } from './packed-cache.js';
-import type { KernelExports, WasmRuntime } from './runtime.js';
+import type { GemmArgs, KernelExports, WasmRuntime } from './runtime.js';
 
 /** A view planned as a contiguous region (`src`/`rank`/`meta` set when `copyND` must reorder it). */
 interface ContiguousPlan {
@@ -189,7 +189,7 @@ function gemmShare(rt: WasmRuntime): GemmShare | null {
     const ctl = rt.persist((CTL_HEADER + MAX_UNITS) * 4);
     if (ctl === null) return null;
     const ex = rt.exports;
-    const local = (q: PartArgs): void => ex.gemmTasks(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12]);
+    const local = (q: PartArgs): void => ex.gemmTasks(...(q as GemmArgs));
     s = { ctl, words: new Int32Array(rt.buffer, ctl, CTL_HEADER + MAX_UNITS), local };
     shares.set(rt, s);
   }
@@ -198,6 +198,18 @@ function gemmShare(rt: WasmRuntime): GemmShare | null {
   if (s.words.buffer !== rt.buffer) s.words = new Int32Array(rt.buffer, s.ctl, CTL_HEADER + MAX_UNITS);
   return s;
 }
+
+/**
+ * Calls `fn` with `job`'s GEMM arguments and the two words `x`, `y` ({@link GemmArgs}): the
+ * one place their order is written. `fn` is the `gemm` export for a direct call (no list
+ * allocated), {@link gemmArgList} for a part's argument list.
+ */
+function withGemmArgs<R>(fn: (...args: GemmArgs) => R, job: GemmJob, x: number, y: number): R {
+  return fn(job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, job.m * job.n * 4, job.bias, job.m, job.n, job.k, x, y);
+}
+
+/** The arguments as a list (a part for the pool). */
+const gemmArgList = (...args: GemmArgs): GemmArgs => args;
 
 /**
  * Runs `job`: one direct call when small (no argument lists, no worker woken), else shared
@@ -240,7 +252,7 @@ export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob): void
   const tasks = batch * blocks * Math.ceil(panels / groupPanels);
   if (!share || !pool || tasks < 2) {
     if (aPack === 0 || !share) {
-      rt.exports.gemm(job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, 0, batch * panels);
+      withGemmArgs(rt.exports.gemm, job, 0, batch * panels);
       return;
     }
     threads = 1;
@@ -259,8 +271,7 @@ export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob): void
   w[8] = aPack;
   w.fill(0, CTL_HEADER, CTL_HEADER + units);
   const list: PartArgs[] = [];
-  for (let p = 0; p < threads; p++)
-    list.push([job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, share.ctl, p]);
+  for (let p = 0; p < threads; p++) list.push(withGemmArgs(gemmArgList, job, share.ctl, p));
   if (threads === 1 || !pool) share.local(list[0]);
   else pool.run(POOL_OP.gemm, list, share.local);
 }
