@@ -18,13 +18,13 @@ import { applyActivation } from '../kernels/fused/linear.js';
 import type { CpuFusedTable, CpuPrimitiveTable } from '../kernel-table.js';
 import type { CpuStore } from '../storage.js';
 import { isContiguousView, rowMajorValues, stridedOffsets } from '../strided.js';
-import { FLAT_GRAIN, partBounds, runParts, threadParts } from './parts.js';
+import { FLAT_GRAIN, partBounds, runParts, stridedParts, threadParts } from './parts.js';
 import { POOL_OP, type PartArgs } from './pool.js';
 import { wasmRecurrentKernels } from './recurrent-kernels.js';
 import { wasmSelectKernels } from './select-kernels.js';
 import { adamConstants } from '../kernels/fused/adam-update.js';
 import type { CpuData } from '../storage.js';
-import { KernelCall, MAX_RANK, type StridedOperand, collapseJoint } from './call.js';
+import { KernelCall, type StridedOperand } from './call.js';
 import { PACKED_CACHE_BYTES, PackedCache } from './packed-cache.js';
 import type { GemmArgs, KernelExports, WasmRuntime } from './runtime.js';
 
@@ -573,12 +573,10 @@ export function wasmKernelTables(
   function planContiguous(store: CpuStore, v: TensorView, dst = 0): ContiguousPlan | null {
     const size = sizeOf(v.shape);
     if (isContiguousView(v)) return { ptr: call.copy(store.data(v.dataId), v.offset, size), src: 0, rank: 0, meta: 0 };
-    const lay = collapseJoint(v.shape, [v.strides]);
-    const rank = lay.shape.length;
-    if (rank > MAX_RANK) return null;
-    const src = call.strided(store, v, lay.shape, lay.strides[0]);
-    const meta = call.words([...lay.shape, ...src.strides, ...new Array<number>(rank).fill(0)]);
-    return { ptr: dst || call.alloc(size), src: src.ptr, rank, meta };
+    const lay = call.joint(store, v.shape, [v]);
+    if (!lay) return null;
+    const [src] = lay.operands;
+    return { ptr: dst || call.alloc(size), src: src.ptr, rank: lay.shape.length, meta: call.meta(lay.shape, [src.strides]) };
   }
 
   /** Runs the reorder a {@link planContiguous} plan needs (after `call.commit()`). */
@@ -636,26 +634,21 @@ export function wasmKernelTables(
     const code = BINARY_CODES[attrs.op];
     const size = sizeOf(a.shape);
     if (code === undefined || a.dtype !== 'float32' || !worth(size)) return js.kernels.binary(store, a, b, attrs);
-    const lay = collapseJoint(a.shape, [a.strides, b.strides]);
-    const rank = lay.shape.length;
-    if (rank > MAX_RANK) return js.kernels.binary(store, a, b, attrs);
     call.begin();
-    const pa = call.strided(store, a, lay.shape, lay.strides[0]);
-    const pb = call.strided(store, b, lay.shape, lay.strides[1]);
-    // Split along the outermost collapsed dim (in vector groups when it is the only one);
-    // each part walks its slab with its own shape and odometer words.
-    const d0 = lay.shape[0];
-    const grain = rank === 1 ? FLAT_GRAIN : 1;
-    const units = Math.ceil(d0 / grain);
-    const parts = threadParts(rt, th, units, size);
-    const inner = size / d0;
-    const list: PartArgs[] = [];
+    const lay = call.joint(store, a.shape, [a, b]);
+    if (!lay) return js.kernels.binary(store, a, b, attrs);
+    const [pa, pb] = lay.operands;
     const y = call.out(size);
-    for (let p = 0; p < parts; p++) {
-      const [i0, i1] = partBounds(units, parts, p, grain, d0);
-      const meta = call.words([i1 - i0, ...lay.shape.slice(1), ...pa.strides, ...pb.strides, ...new Array<number>(rank).fill(0)]);
-      list.push([code, pa.ptr + 4 * i0 * pa.strides[0], pb.ptr + 4 * i0 * pb.strides[0], y + 4 * i0 * inner, rank, meta]);
-    }
+    const rank = lay.shape.length;
+    const inner = size / lay.shape[0];
+    const list = stridedParts(rt, th, call, lay, size, (i0, meta) => [
+      code,
+      pa.ptr + 4 * i0 * pa.strides[0],
+      pb.ptr + 4 * i0 * pb.strides[0],
+      y + 4 * i0 * inner,
+      rank,
+      meta,
+    ]);
     if (!call.commit()) return js.kernels.binary(store, a, b, attrs);
     runParts(rt, POOL_OP.binaryND, list, localBinary);
     return call.take(store, y, size);
