@@ -42,6 +42,13 @@ function view(be: CpuBackend, data: Float32Array | Uint8Array, dtype: DType, str
   return { dataId: be.upload(data, dtype), dtype, shape: [R, C], strides, offset: 0 };
 }
 
+/**
+ * Outputs of the running test, freed when it ends: a block freed at once could come back as
+ * the next call's output still holding the right values, and a part that never ran again
+ * would go unnoticed.
+ */
+const held: [CpuBackend, DataId][] = [];
+
 /** Runs the kernel named by `kind` on a rank-2 layout (a row broadcast keeps it from collapsing). */
 function run(be: CpuBackend, kind: 'where' | 'gt' | 'add'): number[] {
   const x = view(be, X, 'float32', [C, 1]);
@@ -53,9 +60,8 @@ function run(be: CpuBackend, kind: 'where' | 'gt' | 'add'): number[] {
     out = be.kernels.binary(x, row, { op: kind as BinaryOp });
     if (kind === 'gt') dtype = 'bool';
   }
-  const got = Array.from((be.readSync as NonNullable<CpuBackend['readSync']>)(out, dtype, sizeOf([R, C])));
-  be.disposeData(out);
-  return got;
+  held.push([be, out]);
+  return Array.from((be.readSync as NonNullable<CpuBackend['readSync']>)(out, dtype, sizeOf([R, C])));
 }
 
 const CASES: ['where' | 'gt' | 'add', number, number, number, number][] = [
@@ -77,6 +83,7 @@ describe.skipIf(cores < 2)('a worker that dies in the middle of an elementwise p
       // until it has claimed one and died.
       for (let k = 0; k < 200 && be.info.threads === 2; k++) expect(run(be, kind)).toEqual(want);
       expect(be.info).toMatchObject({ threads: 1, readyWorkers: 0 });
+      for (const [b, id] of held.splice(0)) b.disposeData(id);
       be.dispose();
     });
   }
