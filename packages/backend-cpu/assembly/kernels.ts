@@ -12,6 +12,8 @@
  *   on a compile-time constant, so each build contains only one of them.
  */
 
+import { Walk } from './strided';
+
 // ---------------------------------------------------------------------------------------
 // helpers
 
@@ -1136,7 +1138,7 @@ export function gruCellBackward(
 // strided elementwise (any layout the JS side collapsed to `rank` dims; output contiguous)
 //
 // `meta` points at i32 words the caller lays out: shape[rank], then each operand's element
-// strides[rank], then rank scratch words for the odometer (zeroed by the caller). A stride
+// strides[rank], then rank odometer words (the row walk of assembly/strided.ts). A stride
 // of 0 is a broadcast dim; the innermost dim runs as a vector loop when its strides are 0
 // or 1 (a scalar or a row broadcast never gets expanded to full size anywhere).
 
@@ -1192,69 +1194,52 @@ class E {
       pb += bb;
     }
   }
-  /** Word `i` of the meta block. */
-  @inline static m(meta: usize, i: i32): i32 {
-    return load<i32>(meta + ((<usize>i) << 2));
-  }
 }
 
 /**
  * `y = a op b` over a strided layout of `rank` dims (rank >= 1): meta = shape, a's strides,
- * b's strides, rank zeroed words. Same op codes and float32 results as {@link binary}.
+ * b's strides, rank odometer words. Same op codes and float32 results as {@link binary}.
  */
 export function binaryND(op: i32, a: usize, b: usize, y: usize, rank: i32, meta: usize): void {
   const last = rank - 1;
-  const n = E.m(meta, last);
-  const sa = E.m(meta, rank + last);
-  const sb = E.m(meta, 2 * rank + last);
-  const idx = meta + ((<usize>(3 * rank)) << 2);
-  // The odometer starts at zero even when the caller's zeroed words were used by an earlier,
-  // interrupted run of this part (the pool redoes a dead worker's part on the caller).
-  for (let d = 0; d < rank; d++) store<i32>(idx + ((<usize>d) << 2), 0);
-  let outer = 1;
-  for (let d = 0; d < last; d++) outer *= E.m(meta, d);
+  const n = Walk.m(meta, last);
+  const sa = Walk.m(meta, rank + last);
+  const sb = Walk.m(meta, 2 * rank + last);
+  const idx = Walk.odometer(meta, rank, 2);
+  const rows = Walk.begin(idx, meta, rank);
   let pa = a;
   let pb = b;
   let py = y;
   const rowBytes = (<usize>n) << 2;
-  for (let r = 0; r < outer; r++) {
+  for (let r = 0; r < rows; r++) {
     E.row(op, pa, sa, pb, sb, py, n);
     py += rowBytes;
-    for (let d = last - 1; d >= 0; d--) {
-      const p = idx + ((<usize>d) << 2);
-      const i = load<i32>(p) + 1;
-      const da = (<usize>E.m(meta, rank + d)) << 2;
-      const db = (<usize>E.m(meta, 2 * rank + d)) << 2;
-      if (i < E.m(meta, d)) {
-        store<i32>(p, i);
-        pa += da;
-        pb += db;
-        break;
-      }
-      store<i32>(p, 0);
-      pa -= <usize>(i - 1) * da;
-      pb -= <usize>(i - 1) * db;
+    const d = Walk.next(idx, meta, last);
+    if (d === last - 1) {
+      pa += Walk.step(meta, rank, d, 2);
+      pb += Walk.step(meta, 2 * rank, d, 2);
+    } else {
+      pa += Walk.jump(meta, rank, d, last, 2);
+      pb += Walk.jump(meta, 2 * rank, d, last, 2);
     }
   }
 }
 
 /**
  * Row-major copy of a strided layout of 4-byte elements (float32 or int32: bits are moved,
- * never converted): meta = shape[rank], strides[rank], rank zeroed words.
+ * never converted): meta = shape[rank], strides[rank], rank odometer words.
  */
 export function copyND(src: usize, dst: usize, rank: i32, meta: usize): void {
   const last = rank - 1;
-  const n = E.m(meta, last);
-  const s = E.m(meta, rank + last);
-  const idx = meta + ((<usize>(2 * rank)) << 2);
-  for (let d = 0; d < rank; d++) store<i32>(idx + ((<usize>d) << 2), 0);
-  let outer = 1;
-  for (let d = 0; d < last; d++) outer *= E.m(meta, d);
+  const n = Walk.m(meta, last);
+  const s = Walk.m(meta, rank + last);
+  const idx = Walk.odometer(meta, rank, 1);
+  const rows = Walk.begin(idx, meta, rank);
   let ps = src;
   let pd = dst;
   const rowBytes = (<usize>n) << 2;
   const sb = (<usize>s) << 2;
-  for (let r = 0; r < outer; r++) {
+  for (let r = 0; r < rows; r++) {
     if (s === 1) memory.copy(pd, ps, rowBytes);
     else if (s === 0) {
       const v = load<i32>(ps);
@@ -1267,18 +1252,8 @@ export function copyND(src: usize, dst: usize, rank: i32, meta: usize): void {
       }
     }
     pd += rowBytes;
-    for (let d = last - 1; d >= 0; d--) {
-      const p = idx + ((<usize>d) << 2);
-      const i = load<i32>(p) + 1;
-      const ds = (<usize>E.m(meta, rank + d)) << 2;
-      if (i < E.m(meta, d)) {
-        store<i32>(p, i);
-        ps += ds;
-        break;
-      }
-      store<i32>(p, 0);
-      ps -= <usize>(i - 1) * ds;
-    }
+    const d = Walk.next(idx, meta, last);
+    ps += d === last - 1 ? Walk.step(meta, rank, d, 2) : Walk.jump(meta, rank, d, last, 2);
   }
 }
 

@@ -8,10 +8,13 @@
  *
  * Layouts come collapsed by the JS side (src/wasm/select-kernels.ts) to `rank` dims;
  * `meta` points at i32 words: shape[rank], then each operand's element strides[rank] in
- * the order the kernel lists them, then rank odometer words (the kernel zeroes them before its walk). A stride of
- * 0 is a broadcast dim; the innermost dim runs as a vector loop when its strides are 0 or
- * 1, a scalar loop otherwise. bool is one byte, 0 or 1.
+ * the order the kernel lists them, then rank odometer words (the row walk of
+ * assembly/strided.ts, which zeroes them before it starts). A stride of 0 is a broadcast
+ * dim; the innermost dim runs as a vector loop when its strides are 0 or 1, a scalar loop
+ * otherwise. bool is one byte, 0 or 1.
  */
+
+import { Walk } from './strided';
 
 /** Comparison op codes; src/wasm/select-kernels.ts holds the same table. */
 const C_EQ = 0;
@@ -22,18 +25,6 @@ const C_GT = 4;
 
 // biome-ignore lint/complexity/noStaticOnlyClass: inlined helpers (AssemblyScript inlines `@inline` methods; see class V in kernels.ts)
 class S {
-  /** Word `i` of the meta block. */
-  @inline static m(meta: usize, i: i32): i32 {
-    return load<i32>(meta + ((<usize>i) << 2));
-  }
-  /**
-   * Zeroes the `rank` odometer words at `idx`. Each kernel starts its walk with this, so a
-   * part the pool redoes on the caller after its worker died mid-walk starts from the
-   * beginning again (the words are the part's only state).
-   */
-  @inline static resetOdometer(idx: usize, rank: i32): void {
-    for (let d = 0; d < rank; d++) store<i32>(idx + ((<usize>d) << 2), 0);
-  }
   /**
    * Lane masks (all ones / all zeros) of `a op b` on 4 lanes: float32 when `int` is 0
    * (IEEE: NaN compares false, `ne` true), int32 otherwise.
@@ -152,37 +143,28 @@ class S {
 /**
  * `y = a op b` (bool bytes) over a strided layout of `rank` dims (rank >= 1), float32
  * operands when `int` is 0, int32 otherwise: meta = shape, a's strides, b's strides, rank
- * zeroed words. Op codes: eq, ne, lt, le, gt, ge.
+ * odometer words. Op codes: eq, ne, lt, le, gt, ge.
  */
 export function compareND(op: i32, int: i32, a: usize, b: usize, y: usize, rank: i32, meta: usize): void {
   const last = rank - 1;
-  const n = S.m(meta, last);
-  const sa = S.m(meta, rank + last);
-  const sb = S.m(meta, 2 * rank + last);
-  const idx = meta + ((<usize>(3 * rank)) << 2);
-  S.resetOdometer(idx, rank);
-  let outer = 1;
-  for (let d = 0; d < last; d++) outer *= S.m(meta, d);
+  const n = Walk.m(meta, last);
+  const sa = Walk.m(meta, rank + last);
+  const sb = Walk.m(meta, 2 * rank + last);
+  const idx = Walk.odometer(meta, rank, 2);
+  const rows = Walk.begin(idx, meta, rank);
   let pa = a;
   let pb = b;
   let py = y;
-  for (let r = 0; r < outer; r++) {
+  for (let r = 0; r < rows; r++) {
     S.cmpRow(op, int, pa, sa, pb, sb, py, n);
     py += <usize>n;
-    for (let d = last - 1; d >= 0; d--) {
-      const p = idx + ((<usize>d) << 2);
-      const i = load<i32>(p) + 1;
-      const da = (<usize>S.m(meta, rank + d)) << 2;
-      const db = (<usize>S.m(meta, 2 * rank + d)) << 2;
-      if (i < S.m(meta, d)) {
-        store<i32>(p, i);
-        pa += da;
-        pb += db;
-        break;
-      }
-      store<i32>(p, 0);
-      pa -= <usize>(i - 1) * da;
-      pb -= <usize>(i - 1) * db;
+    const d = Walk.next(idx, meta, last);
+    if (d === last - 1) {
+      pa += Walk.step(meta, rank, d, 2);
+      pb += Walk.step(meta, 2 * rank, d, 2);
+    } else {
+      pa += Walk.jump(meta, rank, d, last, 2);
+      pb += Walk.jump(meta, 2 * rank, d, last, 2);
     }
   }
 }
@@ -191,43 +173,33 @@ export function compareND(op: i32, int: i32, a: usize, b: usize, y: usize, rank:
  * `y = c ? a : b` over a strided layout of `rank` dims (rank >= 1): c bool bytes, a and b
  * 4-byte elements (float32 or int32; the taken element's bits are copied, so a NaN in the
  * other branch never matters); meta = shape, c's strides, a's strides, b's strides, rank
- * zeroed words.
+ * odometer words.
  */
 export function whereND(c: usize, a: usize, b: usize, y: usize, rank: i32, meta: usize): void {
   const last = rank - 1;
-  const n = S.m(meta, last);
-  const sc = S.m(meta, rank + last);
-  const sa = S.m(meta, 2 * rank + last);
-  const sb = S.m(meta, 3 * rank + last);
-  const idx = meta + ((<usize>(4 * rank)) << 2);
-  S.resetOdometer(idx, rank);
-  let outer = 1;
-  for (let d = 0; d < last; d++) outer *= S.m(meta, d);
+  const n = Walk.m(meta, last);
+  const sc = Walk.m(meta, rank + last);
+  const sa = Walk.m(meta, 2 * rank + last);
+  const sb = Walk.m(meta, 3 * rank + last);
+  const idx = Walk.odometer(meta, rank, 3);
+  const rows = Walk.begin(idx, meta, rank);
   let pc = c;
   let pa = a;
   let pb = b;
   let py = y;
   const rowBytes = (<usize>n) << 2;
-  for (let r = 0; r < outer; r++) {
+  for (let r = 0; r < rows; r++) {
     S.whereRow(pc, sc, pa, sa, pb, sb, py, n);
     py += rowBytes;
-    for (let d = last - 1; d >= 0; d--) {
-      const p = idx + ((<usize>d) << 2);
-      const i = load<i32>(p) + 1;
-      const dc = <usize>S.m(meta, rank + d);
-      const da = (<usize>S.m(meta, 2 * rank + d)) << 2;
-      const db = (<usize>S.m(meta, 3 * rank + d)) << 2;
-      if (i < S.m(meta, d)) {
-        store<i32>(p, i);
-        pc += dc;
-        pa += da;
-        pb += db;
-        break;
-      }
-      store<i32>(p, 0);
-      pc -= <usize>(i - 1) * dc;
-      pa -= <usize>(i - 1) * da;
-      pb -= <usize>(i - 1) * db;
+    const d = Walk.next(idx, meta, last);
+    if (d === last - 1) {
+      pc += Walk.step(meta, rank, d, 0);
+      pa += Walk.step(meta, 2 * rank, d, 2);
+      pb += Walk.step(meta, 3 * rank, d, 2);
+    } else {
+      pc += Walk.jump(meta, rank, d, last, 0);
+      pa += Walk.jump(meta, 2 * rank, d, last, 2);
+      pb += Walk.jump(meta, 3 * rank, d, last, 2);
     }
   }
 }
@@ -236,23 +208,21 @@ export function whereND(c: usize, a: usize, b: usize, y: usize, rank: i32, meta:
  * Copies a strided layout of `rank` dims (rank >= 1) from `src` to `dst`, both strided
  * (`concat` writes each input into its slot of the output this way): elements of
  * `1 << shift` bytes (0: bool, 2: float32/int32; bits are moved, never converted); meta =
- * shape, src strides, dst strides, rank zeroed words. Rows contiguous on both sides are
+ * shape, src strides, dst strides, rank odometer words. Rows contiguous on both sides are
  * one `memory.copy`.
  */
 export function copyStridedND(src: usize, dst: usize, rank: i32, meta: usize, shift: i32): void {
   const last = rank - 1;
-  const n = S.m(meta, last);
-  const ss = S.m(meta, rank + last);
-  const sd = S.m(meta, 2 * rank + last);
-  const idx = meta + ((<usize>(3 * rank)) << 2);
-  S.resetOdometer(idx, rank);
-  let outer = 1;
-  for (let d = 0; d < last; d++) outer *= S.m(meta, d);
+  const n = Walk.m(meta, last);
+  const ss = Walk.m(meta, rank + last);
+  const sd = Walk.m(meta, 2 * rank + last);
+  const idx = Walk.odometer(meta, rank, 2);
+  const rows = Walk.begin(idx, meta, rank);
   let ps = src;
   let pd = dst;
   const bs = (<usize>ss) << shift;
   const bd = (<usize>sd) << shift;
-  for (let r = 0; r < outer; r++) {
+  for (let r = 0; r < rows; r++) {
     if (ss === 1 && sd === 1) memory.copy(pd, ps, (<usize>n) << shift);
     else if (shift === 2) {
       let p = ps;
@@ -263,20 +233,13 @@ export function copyStridedND(src: usize, dst: usize, rank: i32, meta: usize, sh
       let q = pd;
       for (let i = 0; i < n; i++, p += bs, q += bd) store<u8>(q, load<u8>(p));
     }
-    for (let d = last - 1; d >= 0; d--) {
-      const p = idx + ((<usize>d) << 2);
-      const i = load<i32>(p) + 1;
-      const ds = (<usize>S.m(meta, rank + d)) << shift;
-      const dd = (<usize>S.m(meta, 2 * rank + d)) << shift;
-      if (i < S.m(meta, d)) {
-        store<i32>(p, i);
-        ps += ds;
-        pd += dd;
-        break;
-      }
-      store<i32>(p, 0);
-      ps -= <usize>(i - 1) * ds;
-      pd -= <usize>(i - 1) * dd;
+    const d = Walk.next(idx, meta, last);
+    if (d === last - 1) {
+      ps += Walk.step(meta, rank, d, shift);
+      pd += Walk.step(meta, 2 * rank, d, shift);
+    } else {
+      ps += Walk.jump(meta, rank, d, last, shift);
+      pd += Walk.jump(meta, 2 * rank, d, last, shift);
     }
   }
 }

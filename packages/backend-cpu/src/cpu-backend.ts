@@ -11,7 +11,14 @@ import {
   KERNEL_CONTRACT_VERSION,
   allocArray,
 } from '@ghostflow/core';
-import { CPU_FUSED_KERNELS, CPU_PRIMITIVE_KERNELS, type CpuFusedTable, type CpuPrimitiveTable } from './kernel-table.js';
+import {
+  CPU_FUSED_KERNELS,
+  CPU_PRIMITIVE_KERNELS,
+  type CpuFusedTable,
+  type CpuPrimitiveTable,
+  bindFusedKernels,
+  bindPrimitiveKernels,
+} from './kernel-table.js';
 import { CpuStore } from './storage.js';
 import { type CpuPath, envVar, nodeBuiltin, wasmBuild, wasmRefusal } from './wasm/detect.js';
 import { DEFAULT_THRESHOLDS, type WasmThresholds, wasmKernelTables } from './wasm/kernels.js';
@@ -290,43 +297,16 @@ export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
   const k: CpuPrimitiveTable = { ...CPU_PRIMITIVE_KERNELS, ...wasm?.kernels, ...options.kernels };
   const f: CpuFusedTable = { ...CPU_FUSED_KERNELS, ...wasm?.fused, ...options.fused };
 
+  const bound = bindPrimitiveKernels(store, k);
   const kernels: PrimitiveKernels = {
-    unary: (x, attrs) => k.unary(store, x, attrs),
-    binary: (a, b, attrs) => k.binary(store, a, b, attrs),
-    cast: (x, attrs) => k.cast(store, x, attrs),
-    where: (cond, a, b) => k.where(store, cond, a, b),
-    reduce: (x, attrs) => k.reduce(store, x, attrs),
-    argReduce: (x, attrs) => k.argReduce(store, x, attrs),
-    matmul: (a, b) => k.matmul(store, a, b),
-    gather: (x, index, attrs) => k.gather(store, x, index, attrs),
-    scatter: (base, index, src, attrs) => k.scatter(store, base, index, src, attrs),
-    cumsum: (x, attrs) => k.cumsum(store, x, attrs),
-    concat: (inputs, attrs) => k.concat(store, inputs, attrs),
-    fill: (attrs) => k.fill(store, attrs),
+    ...bound,
     write: (target, src) => {
-      k.write(store, target, src);
+      bound.write(target, src);
       // The buffer changed: caches derived from it (packed GEMM weights) are stale now.
       store.buffer(target.dataId).version++;
     },
   };
-
-  // Arrow functions, so they work however core binds `this`.
-  const fused: FusedKernels = {
-    linear: (x, weight, bias, attrs) => f.linear(store, x, weight, bias, attrs),
-    softmax: (x, attrs) => f.softmax(store, x, attrs),
-    logSoftmax: (x, attrs) => f.logSoftmax(store, x, attrs),
-    layerNorm: (x, weight, bias, attrs) => f.layerNorm(store, x, weight, bias, attrs),
-    lstmCell: (gi, gh, c) => f.lstmCell(store, gi, gh, c),
-    gruCell: (gi, gh, h) => f.gruCell(store, gi, gh, h),
-    lstmCellBackward: (gi, gh, c, dH, dC) => f.lstmCellBackward(store, gi, gh, c, dH, dC),
-    gruCellBackward: (gi, gh, h, dH) => f.gruCellBackward(store, gi, gh, h, dH),
-    attention: (q, k, v, mask, attrs) => f.attention(store, q, k, v, mask, attrs),
-    recurrentSequence: (gi, h0, c0, wHh, bHh, wHr, attrs) => f.recurrentSequence(store, gi, h0, c0, wHh, bHh, wHr, attrs),
-    recurrentSequenceBackward: (wHh, wHr, y, ws, dY, dHN, dCN, attrs) =>
-      f.recurrentSequenceBackward(store, wHh, wHr, y, ws, dY, dHN, dCN, attrs),
-    adamUpdate: (param, grad, m, v, vmax, attrs) => f.adamUpdate(store, param, grad, m, v, vmax, attrs),
-    recurrentSequenceBidirectional: (fwd, rev, attrs) => f.recurrentSequenceBidirectional(store, fwd, rev, attrs),
-  };
+  const fused: FusedKernels = bindFusedKernels(store, f);
 
   function readSync<D extends DType>(dataId: DataId, dtype: D, size: number): DTypeArrayMap[D] {
     const buf = store.buffer(dataId);

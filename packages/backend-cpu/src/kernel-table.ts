@@ -71,3 +71,45 @@ export const CPU_FUSED_KERNELS: Readonly<CpuFusedTable> = Object.freeze({
   adamUpdate,
   recurrentSequenceBidirectional,
 });
+
+/**
+ * The primitive kernels of table `k` with `store` bound, as the contract takes them (arrow
+ * functions, so they work however core binds `this`).
+ */
+export function bindPrimitiveKernels(store: CpuStore, k: Readonly<CpuPrimitiveTable>): PrimitiveKernels {
+  return {
+    unary: (x, attrs) => k.unary(store, x, attrs),
+    binary: (a, b, attrs) => k.binary(store, a, b, attrs),
+    cast: (x, attrs) => k.cast(store, x, attrs),
+    where: (cond, a, b) => k.where(store, cond, a, b),
+    reduce: (x, attrs) => k.reduce(store, x, attrs),
+    argReduce: (x, attrs) => k.argReduce(store, x, attrs),
+    matmul: (a, b) => k.matmul(store, a, b),
+    gather: (x, index, attrs) => k.gather(store, x, index, attrs),
+    scatter: (base, index, src, attrs) => k.scatter(store, base, index, src, attrs),
+    cumsum: (x, attrs) => k.cumsum(store, x, attrs),
+    concat: (inputs, attrs) => k.concat(store, inputs, attrs),
+    fill: (attrs) => k.fill(store, attrs),
+    write: (target, src) => k.write(store, target, src),
+  };
+}
+
+/** The fused kernels of table `f` with `store` bound (as {@link bindPrimitiveKernels}). */
+export function bindFusedKernels(store: CpuStore, f: Readonly<CpuFusedTable>): FusedKernels {
+  return {
+    linear: (x, weight, bias, attrs) => f.linear(store, x, weight, bias, attrs),
+    softmax: (x, attrs) => f.softmax(store, x, attrs),
+    logSoftmax: (x, attrs) => f.logSoftmax(store, x, attrs),
+    layerNorm: (x, weight, bias, attrs) => f.layerNorm(store, x, weight, bias, attrs),
+    lstmCell: (gi, gh, c) => f.lstmCell(store, gi, gh, c),
+    gruCell: (gi, gh, h) => f.gruCell(store, gi, gh, h),
+    lstmCellBackward: (gi, gh, c, dH, dC) => f.lstmCellBackward(store, gi, gh, c, dH, dC),
+    gruCellBackward: (gi, gh, h, dH) => f.gruCellBackward(store, gi, gh, h, dH),
+    attention: (q, k, v, mask, attrs) => f.attention(store, q, k, v, mask, attrs),
+    recurrentSequence: (gi, h0, c0, wHh, bHh, wHr, attrs) => f.recurrentSequence(store, gi, h0, c0, wHh, bHh, wHr, attrs),
+    recurrentSequenceBackward: (wHh, wHr, y, ws, dY, dHN, dCN, attrs) =>
+      f.recurrentSequenceBackward(store, wHh, wHr, y, ws, dY, dHN, dCN, attrs),
+    adamUpdate: (param, grad, m, v, vmax, attrs) => f.adamUpdate(store, param, grad, m, v, vmax, attrs),
+    recurrentSequenceBidirectional: (fwd, rev, attrs) => f.recurrentSequenceBidirectional(store, fwd, rev, attrs),
+  };
+}

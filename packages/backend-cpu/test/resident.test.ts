@@ -11,6 +11,7 @@ import { type CpuData, CpuStore } from '../src/storage.js';
 import { wasmBuild } from '../src/wasm/detect.js';
 import { DEFAULT_THRESHOLDS, wasmKernelTables } from '../src/wasm/kernels.js';
 import { WasmRuntime } from '../src/wasm/runtime.js';
+import { rand } from './random.js';
 
 const zero = { minElements: 0, minMacs: 0, threadMinMacs: 0 };
 const build = wasmBuild();
@@ -19,16 +20,6 @@ const backends: CpuBackend[] = [js];
 afterAll(() => {
   for (const b of backends) b.dispose();
 });
-
-function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = -1 + (2 * s) / 2 ** 32;
-  }
-  return out;
-}
 
 const viewOf = (dataId: DataId, shape: number[], strides = contiguousStrides(shape), offset = 0): TensorView => ({
   dataId,
@@ -72,7 +63,7 @@ describe.skipIf(!build || typeof SharedArrayBuffer !== 'function')('resident sto
     const be = createCpuBackend({ threads: 1, thresholds: zero });
     backends.push(be);
     const before = be.memory();
-    const x = be.upload(rand(3000, 1), 'float32');
+    const x = be.upload(rand(3000, -1, 1, 1), 'float32');
     expect((x as CpuData).ptr).toBeGreaterThan(0);
     const y = be.kernels.unary(viewOf(x, [3000]), { op: 'exp' });
     expect((y as CpuData).ptr).toBeGreaterThan(0);
@@ -88,8 +79,8 @@ describe.skipIf(!build || typeof SharedArrayBuffer !== 'function')('resident sto
     const off = createCpuBackend({ threads: 1, thresholds: zero, residentStorage: false });
     const on = createCpuBackend({ threads: 1, thresholds: zero });
     backends.push(off, on);
-    const A = rand(40 * 70, 2);
-    const B = rand(70 * 30, 3);
+    const A = rand(40 * 70, -1, 1, 2);
+    const B = rand(70 * 30, -1, 1, 3);
     const run = (be: CpuBackend): Float32Array => {
       const a = be.upload(A, 'float32');
       const b = be.upload(B, 'float32');
@@ -107,10 +98,10 @@ describe.skipIf(!build || typeof SharedArrayBuffer !== 'function')('resident sto
   it('kernel calls mixing resident and plain operands read each correctly', () => {
     const { store, t } = setup();
     const [m, k, n] = [33, 70, 45];
-    const A = rand(m * k, 4);
-    const W = rand(n * k, 5);
-    const Bv = rand(n, 6);
-    const X = rand(m * n, 7);
+    const A = rand(m * k, -1, 1, 4);
+    const W = rand(n * k, -1, 1, 5);
+    const Bv = rand(n, -1, 1, 6);
+    const X = rand(m * n, -1, 1, 7);
     const want = (a: CpuData, w: CpuData, b: CpuData): { lin: Float32Array; add: Float32Array; ln: Float32Array; sum: Float32Array } => {
       const s = new CpuStore();
       const v = (d: CpuData, shape: number[]) => viewOf(s.adopt((d.data as Float32Array).slice(), 'float32'), shape);
@@ -163,8 +154,8 @@ describe.skipIf(!build || typeof SharedArrayBuffer !== 'function')('resident sto
     const be = createCpuBackend({ threads: 1, thresholds: { minElements: 2 ** 30, minMacs: 2 ** 40 } });
     backends.push(be);
     const N = 1500;
-    const A = rand(N, 8);
-    const B = rand(N, 9);
+    const A = rand(N, -1, 1, 8);
+    const B = rand(N, -1, 1, 9);
     const a = be.upload(A, 'float32');
     const b = be.upload(B, 'float32');
     const keep = (a as CpuData).data as Float32Array;
@@ -180,7 +171,7 @@ describe.skipIf(!build || typeof SharedArrayBuffer !== 'function')('resident sto
     const be = createCpuBackend({ threads: 1, thresholds: zero });
     backends.push(be);
     const n = 5000;
-    const X = rand(n, 10);
+    const X = rand(n, -1, 1, 10);
     const x = be.upload(X, 'float32');
     const y = be.kernels.unary(viewOf(x, [n]), { op: 'neg' });
     const read = readAll(be, y, n);
@@ -240,7 +231,7 @@ describe.skipIf(!build || typeof SharedArrayBuffer !== 'function')('resident sto
     expect(rt.residentMemory()).toBeNull();
     const store = new CpuStore(rt.residentMemory());
     const t = wasmKernelTables(rt, { ...DEFAULT_THRESHOLDS, ...zero }, { kernels: CPU_PRIMITIVE_KERNELS, fused: CPU_FUSED_KERNELS });
-    const A = rand(64 * 64, 11);
+    const A = rand(64 * 64, -1, 1, 11);
     const a = store.alloc('float32', A.length);
     expect(a.ptr).toBe(-1);
     (a.data as Float32Array).set(A);

@@ -3,32 +3,16 @@
  * caller: the part's odometer words (its only state in wasm memory) are reset by the kernel
  * itself, not trusted to still be the zeros the caller wrote. The fault is injected into
  * the worker's program: it claims a `where` / compare / binary part, advances the part's
- * odometer as an interrupted walk leaves it, and exits.
+ * odometer as an interrupted walk leaves it, and exits (test/worker-injection.ts).
  */
 import os from 'node:os';
-import { createRequire } from 'node:module';
-import type { Worker as NodeWorker } from 'node:worker_threads';
 import { type BinaryOp, type DType, type DataId, type TensorView, sizeOf } from '@ghostflow/core';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type CpuBackend, createCpuBackend } from '../src/cpu-backend.js';
 import { POOL_OP } from '../src/wasm/pool.js';
+import { injectWorkerFaults } from './worker-injection.js';
 
-const wt = createRequire(import.meta.url)('node:worker_threads') as { Worker: typeof NodeWorker };
-const OriginalWorker = wt.Worker;
-/** Rewrites the program of the next workers (fault injection), or null. */
-let inject: ((code: string) => string) | null = null;
-wt.Worker = class InjectingWorker extends OriginalWorker {
-  constructor(code: string | URL, options?: ConstructorParameters<typeof NodeWorker>[1]) {
-    super(typeof code === 'string' && inject ? inject(code) : code, options);
-  }
-} as typeof NodeWorker;
-afterAll(() => {
-  wt.Worker = OriginalWorker;
-});
-afterEach(() => {
-  inject = null;
-  vi.restoreAllMocks();
-});
+const faults = injectWorkerFaults();
 
 const cores = os.availableParallelism();
 const zero = { minElements: 0, minMacs: 0, threadMinMacs: 0, threadMinElements: 0 };
@@ -58,6 +42,13 @@ function view(be: CpuBackend, data: Float32Array | Uint8Array, dtype: DType, str
   return { dataId: be.upload(data, dtype), dtype, shape: [R, C], strides, offset: 0 };
 }
 
+/**
+ * Outputs of the running test, freed when it ends: a block freed at once could come back as
+ * the next call's output still holding the right values, and a part that never ran again
+ * would go unnoticed.
+ */
+const held: [CpuBackend, DataId][] = [];
+
 /** Runs the kernel named by `kind` on a rank-2 layout (a row broadcast keeps it from collapsing). */
 function run(be: CpuBackend, kind: 'where' | 'gt' | 'add'): number[] {
   const x = view(be, X, 'float32', [C, 1]);
@@ -69,9 +60,8 @@ function run(be: CpuBackend, kind: 'where' | 'gt' | 'add'): number[] {
     out = be.kernels.binary(x, row, { op: kind as BinaryOp });
     if (kind === 'gt') dtype = 'bool';
   }
-  const got = Array.from((be.readSync as NonNullable<CpuBackend['readSync']>)(out, dtype, sizeOf([R, C])));
-  be.disposeData(out);
-  return got;
+  held.push([be, out]);
+  return Array.from((be.readSync as NonNullable<CpuBackend['readSync']>)(out, dtype, sizeOf([R, C])));
 }
 
 const CASES: ['where' | 'gt' | 'add', number, number, number, number][] = [
@@ -85,7 +75,7 @@ describe.skipIf(cores < 2)('a worker that dies in the middle of an elementwise p
   for (const [kind, op, rankArg, metaArg, at] of CASES) {
     it(`${kind}: the caller redoes the part from its start`, async () => {
       vi.spyOn(console, 'warn').mockImplementation(() => {});
-      inject = dieMidWalk(op, rankArg, metaArg, at);
+      faults.inject = dieMidWalk(op, rankArg, metaArg, at);
       const be = createCpuBackend({ threads: 2, thresholds: zero });
       await be.whenThreadsReady();
       const want = run(js, kind);
@@ -93,6 +83,7 @@ describe.skipIf(cores < 2)('a worker that dies in the middle of an elementwise p
       // until it has claimed one and died.
       for (let k = 0; k < 200 && be.info.threads === 2; k++) expect(run(be, kind)).toEqual(want);
       expect(be.info).toMatchObject({ threads: 1, readyWorkers: 0 });
+      for (const [b, id] of held.splice(0)) b.disposeData(id);
       be.dispose();
     });
   }

@@ -6,36 +6,18 @@
  * counts above the core count are capped (with one warning), and workers start lazily.
  *
  * Faults are injected through node:worker_threads' Worker class (the pool creates its workers
- * through it), by rewriting the worker's program text; the pool's code is unchanged. A
- * watchdog thread kills the test process if a job ever blocks, so a regression fails this
- * file instead of hanging the run.
+ * through it), by rewriting the worker's program text (test/worker-injection.ts); the pool's
+ * code is unchanged. A watchdog thread kills the test process if a job ever blocks, so a
+ * regression fails this file instead of hanging the run.
  */
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import type { Worker as NodeWorker } from 'node:worker_threads';
 import { BackendError, type DataId, type TensorView, contiguousStrides, recurrentWorkspaceSize } from '@ghostflow/core';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type CpuBackend, createCpuBackend, getCpuThreads, setCpuThreads } from '../src/cpu-backend.js';
+import { injectWorkerFaults } from './worker-injection.js';
 
-const wt = createRequire(import.meta.url)('node:worker_threads') as { Worker: typeof NodeWorker };
-const OriginalWorker = wt.Worker;
-/** Every worker made since the file started (the pool's and nobody else's). */
-const made: NodeWorker[] = [];
-/** Rewrites the program of the next workers (fault injection), or null. */
-let inject: ((code: string) => string) | null = null;
-wt.Worker = class RecordingWorker extends OriginalWorker {
-  constructor(code: string | URL, options?: ConstructorParameters<typeof NodeWorker>[1]) {
-    super(typeof code === 'string' && inject ? inject(code) : code, options);
-    made.push(this as NodeWorker);
-  }
-} as typeof NodeWorker;
-afterAll(() => {
-  wt.Worker = OriginalWorker;
-});
-afterEach(() => {
-  inject = null;
-  vi.restoreAllMocks();
-});
+const faults = injectWorkerFaults();
+const { OriginalWorker, made } = faults;
 
 const cores = os.availableParallelism();
 const zero = { minElements: 0, minMacs: 0, threadMinMacs: 0 };
@@ -100,7 +82,7 @@ function expectClose(got: Float32Array, want: Float32Array): void {
 describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread', { timeout: 90_000 }, () => {
   it('a worker whose thread exits in the middle of a part: the caller redoes the part', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    inject = (code) => code.replace('fns[op](...args);', 'process.exit(1);');
+    faults.inject = (code) => code.replace('fns[op](...args);', 'process.exit(1);');
     const be = createCpuBackend({ threads: 2, thresholds: zero });
     await be.whenThreadsReady();
     expect(be.info).toMatchObject({ threads: 2, readyWorkers: 1 });
@@ -123,7 +105,7 @@ describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread',
     // args[11]: word 0 the counter, word 1 the unit count, states from word 16; its part
     // index is args[12]) and exits before computing it: that tile of C stays unwritten
     // unless the caller redoes it.
-    inject = (code) =>
+    faults.inject = (code) =>
       code.replace(
         'fns[op](...args);',
         `if (op === 1) {
@@ -148,7 +130,7 @@ describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread',
   it('a worker whose thread exits in the middle of a packing part: the caller redoes it', async () => {
     // The death warning is printed once per process (the case above saw it).
     vi.spyOn(console, 'warn').mockImplementation(() => {});
-    inject = (code) => code.replace('fns[op](...args);', 'if (op === 2) process.exit(1); fns[op](...args);');
+    faults.inject = (code) => code.replace('fns[op](...args);', 'if (op === 2) process.exit(1); fns[op](...args);');
     const be = createCpuBackend({ threads: 2, thresholds: zero });
     await be.whenThreadsReady();
     for (let k = 0; k < 5 && be.info.threads === 2; k++) {
@@ -178,7 +160,7 @@ describe.skipIf(cores < 2)('a dead GEMM worker never blocks the calling thread',
 
   it('a worker that never returns from a part (killed without a trace): stopped after a stall, part redone', async () => {
     vi.spyOn(console, 'warn').mockImplementation(() => {});
-    inject = (code) => code.replace('fns[op](...args);', 'for (;;) {}');
+    faults.inject = (code) => code.replace('fns[op](...args);', 'for (;;) {}');
     const be = createCpuBackend({ threads: 2, thresholds: zero });
     await be.whenThreadsReady();
     const t0 = Date.now();
@@ -215,7 +197,7 @@ describe.skipIf(cores < 2)('a dead attention worker never loses entries', { time
     vi.spyOn(console, 'warn').mockImplementation(() => {});
     // The worker spends the claim counter (word 24 of the operand block) and dies: every entry
     // the caller had not claimed yet is claimed and never finished.
-    inject = (code) =>
+    faults.inject = (code) =>
       code.replace(
         'fns[op](...args);',
         'if (op === 3) { Atomics.store(new Int32Array(init.memory.buffer), (args[0] >> 2) + 24, 1 << 30); process.exit(1); } fns[op](...args);',
@@ -296,7 +278,7 @@ const LSTM_WANT = lstmSequence(js);
 /** Runs the sequence on a fresh 2-thread backend whose worker runs `inject`ed code, until the worker is gone. */
 async function sequenceWithFault(injected: (code: string) => string, pairFirst = false): Promise<void> {
   vi.spyOn(console, 'warn').mockImplementation(() => {});
-  inject = injected;
+  faults.inject = injected;
   const be = createCpuBackend({ threads: 2, thresholds: zero });
   await be.whenThreadsReady();
   expect(be.info).toMatchObject({ threads: 2, readyWorkers: 1 });
@@ -418,7 +400,7 @@ describe.skipIf(cores < 2)('a part the caller took back never runs as the next j
     // past the stall: the worker then claims the binary part. It must run binaryND on it; a
     // worker that read the op before claiming ran unary on binaryND's arguments (out of
     // bounds, or wrong values).
-    inject = (code) =>
+    faults.inject = (code) =>
       code.replace(
         'if (Atomics.compareExchange(c, base + ',
         'if (!globalThis.stalled) { globalThis.stalled = true; const t0 = Date.now(); while (Date.now() - t0 < 40) {} }\n      if (Atomics.compareExchange(c, base + ',

@@ -7,6 +7,7 @@
 import { type BinaryOp, type DataId, type TensorView, type UnaryOp, contiguousStrides, sizeOf } from '@ghostflow/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CpuBackend, cpuBackendInfo, createCpuBackend } from '../src/cpu-backend.js';
+import { rand } from './random.js';
 
 const info = cpuBackendInfo();
 // threadMinElements 0: `two` splits every row and elementwise kernel over both threads.
@@ -20,17 +21,6 @@ beforeAll(() => two.whenThreadsReady());
 afterAll(() => {
   for (const b of [js, one, two, plain]) b.dispose();
 });
-
-/** Deterministic uniform values in [lo, hi) (a small LCG: reproducible failures). */
-function rand(n: number, lo = -1, hi = 1, seed = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + ((hi - lo) * s) / 2 ** 32;
-  }
-  return out;
-}
 
 /** A view onto `values` uploaded to `be`: row-major unless strides/offset are given. */
 function view(be: CpuBackend, values: Float32Array, shape: number[], strides = contiguousStrides(shape), offset = 0): TensorView {

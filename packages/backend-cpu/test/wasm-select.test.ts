@@ -8,6 +8,7 @@
 import { type BinaryOp, type DType, type DataId, type TensorView, contiguousStrides, sizeOf } from '@ghostflow/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CpuBackend, cpuBackendInfo, createCpuBackend } from '../src/cpu-backend.js';
+import { lcg } from './random.js';
 
 const info = cpuBackendInfo();
 const zero = { minElements: 0, minMacs: 0, threadMinMacs: 0, threadMinElements: 0 };
@@ -27,11 +28,7 @@ const SPECIAL = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY,
 
 /** Deterministic values in [-4, 4] in steps of 0.5 (so that equal pairs occur), with specials sprinkled in. */
 function values(n: number, seed: number, dtype: DType): Float32Array | Int32Array | Uint8Array {
-  let s = seed >>> 0 || 1;
-  const next = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
+  const next = lcg(seed);
   if (dtype === 'bool') return Uint8Array.from({ length: n }, () => (next() < 0.5 ? 1 : 0));
   if (dtype === 'int32')
     return Int32Array.from({ length: n }, (_, i) => (i % 11 === 3 ? [2 ** 31 - 1, -(2 ** 31), 0][i % 3] : Math.floor(next() * 9) - 4));

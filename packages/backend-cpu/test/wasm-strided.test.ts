@@ -8,6 +8,7 @@
 import { type AdamUpdateAttrs, type BinaryOp, type DataId, type TensorView, contiguousStrides, sizeOf } from '@ghostflow/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CpuBackend, cpuBackendInfo, createCpuBackend } from '../src/cpu-backend.js';
+import { rand } from './random.js';
 
 const info = cpuBackendInfo();
 const zero = { minElements: 0, minMacs: 0, threadMinMacs: 0 };
@@ -17,16 +18,6 @@ afterAll(() => {
   js.dispose();
   wasm.dispose();
 });
-
-function rand(n: number, lo = -1, hi = 1, seed = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + ((hi - lo) * s) / 2 ** 32;
-  }
-  return out;
-}
 
 function view(
   be: CpuBackend,

@@ -28,6 +28,14 @@ export interface StridedOperand {
   strides: number[];
 }
 
+/** Elementwise operands planned over their joint collapsed layout ({@link KernelCall.joint}). */
+export interface JointLayout {
+  /** The collapsed shape (at most {@link MAX_RANK} dims). */
+  shape: number[];
+  /** The operands in the order given, with their strides over `shape`. */
+  operands: StridedOperand[];
+}
+
 /**
  * Collapses the common layout of elementwise operands: size-1 dims dropped, and adjacent dims
  * merged where every operand (and the contiguous output) steps through them as one. `[N]` +
@@ -160,9 +168,37 @@ export class KernelCall {
     return { ptr: this.copy(rowMajorValues(data, v), 0, size), strides: rowMajorStrides(shape) };
   }
 
+  /**
+   * Plans `views`, elementwise operands of shape `shape` (broadcast ones with stride 0), over
+   * their joint collapsed layout ({@link collapseJoint}), each as {@link KernelCall.strided}
+   * does; null when more than {@link MAX_RANK} dims remain (nothing is planned then).
+   */
+  joint(store: CpuStore, shape: readonly number[], views: readonly TensorView[]): JointLayout | null {
+    const strides: (readonly number[])[] = [];
+    for (const v of views) strides.push(v.strides);
+    const lay = collapseJoint(shape, strides);
+    if (lay.shape.length > MAX_RANK) return null;
+    const operands: StridedOperand[] = [];
+    for (let i = 0; i < views.length; i++) operands.push(this.strided(store, views[i], lay.shape, lay.strides[i]));
+    return { shape: lay.shape, operands };
+  }
+
   /** Plans i32 words (kernel metadata: shapes, strides, odometer scratch); returns their byte offset. */
   words(values: readonly number[]): number {
     return this.copy(Int32Array.from(values), 0, values.length);
+  }
+
+  /**
+   * Plans the meta block of a strided kernel (the layout assembly/strided.ts walks): `shape`,
+   * each operand's element strides in order, then one odometer word per dim. Returns its
+   * byte offset.
+   */
+  meta(shape: readonly number[], strides: readonly (readonly number[])[]): number {
+    const rank = shape.length;
+    const words = new Int32Array(rank * (strides.length + 2));
+    words.set(shape);
+    for (let k = 0; k < strides.length; k++) words.set(strides[k], rank * (k + 1));
+    return this.copy(words, 0, words.length);
   }
 
   /**

@@ -18,15 +18,15 @@ import { applyActivation } from '../kernels/fused/linear.js';
 import type { CpuFusedTable, CpuPrimitiveTable } from '../kernel-table.js';
 import type { CpuStore } from '../storage.js';
 import { isContiguousView, rowMajorValues, stridedOffsets } from '../strided.js';
-import { FLAT_GRAIN, partBounds, runParts, threadParts } from './parts.js';
+import { FLAT_GRAIN, partBounds, runParts, stridedParts, threadParts } from './parts.js';
 import { POOL_OP, type PartArgs } from './pool.js';
 import { wasmRecurrentKernels } from './recurrent-kernels.js';
 import { wasmSelectKernels } from './select-kernels.js';
 import { adamConstants } from '../kernels/fused/adam-update.js';
 import type { CpuData } from '../storage.js';
-import { KernelCall, MAX_RANK, type StridedOperand, collapseJoint } from './call.js';
+import { KernelCall, type StridedOperand } from './call.js';
 import { PACKED_CACHE_BYTES, PackedCache } from './packed-cache.js';
-import type { KernelExports, WasmRuntime } from './runtime.js';
+import type { GemmArgs, KernelExports, WasmRuntime } from './runtime.js';
 
 /** A view planned as a contiguous region (`src`/`rank`/`meta` set when `copyND` must reorder it). */
 interface ContiguousPlan {
@@ -189,7 +189,7 @@ function gemmShare(rt: WasmRuntime): GemmShare | null {
     const ctl = rt.persist((CTL_HEADER + MAX_UNITS) * 4);
     if (ctl === null) return null;
     const ex = rt.exports;
-    const local = (q: PartArgs): void => ex.gemmTasks(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12]);
+    const local = (q: PartArgs): void => ex.gemmTasks(...(q as GemmArgs));
     s = { ctl, words: new Int32Array(rt.buffer, ctl, CTL_HEADER + MAX_UNITS), local };
     shares.set(rt, s);
   }
@@ -198,6 +198,18 @@ function gemmShare(rt: WasmRuntime): GemmShare | null {
   if (s.words.buffer !== rt.buffer) s.words = new Int32Array(rt.buffer, s.ctl, CTL_HEADER + MAX_UNITS);
   return s;
 }
+
+/**
+ * Calls `fn` with `job`'s GEMM arguments and the two words `x`, `y` ({@link GemmArgs}): the
+ * one place their order is written. `fn` is the `gemm` export for a direct call (no list
+ * allocated), {@link gemmArgList} for a part's argument list.
+ */
+function withGemmArgs<R>(fn: (...args: GemmArgs) => R, job: GemmJob, x: number, y: number): R {
+  return fn(job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, job.m * job.n * 4, job.bias, job.m, job.n, job.k, x, y);
+}
+
+/** The arguments as a list (a part for the pool). */
+const gemmArgList = (...args: GemmArgs): GemmArgs => args;
 
 /**
  * Runs `job`: one direct call when small (no argument lists, no worker woken), else shared
@@ -240,7 +252,7 @@ export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob): void
   const tasks = batch * blocks * Math.ceil(panels / groupPanels);
   if (!share || !pool || tasks < 2) {
     if (aPack === 0 || !share) {
-      rt.exports.gemm(job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, 0, batch * panels);
+      withGemmArgs(rt.exports.gemm, job, 0, batch * panels);
       return;
     }
     threads = 1;
@@ -259,8 +271,7 @@ export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob): void
   w[8] = aPack;
   w.fill(0, CTL_HEADER, CTL_HEADER + units);
   const list: PartArgs[] = [];
-  for (let p = 0; p < threads; p++)
-    list.push([job.a, job.aBatch, job.lda, job.b, job.bBatch, job.c, m * n * 4, job.bias, m, n, k, share.ctl, p]);
+  for (let p = 0; p < threads; p++) list.push(withGemmArgs(gemmArgList, job, share.ctl, p));
   if (threads === 1 || !pool) share.local(list[0]);
   else pool.run(POOL_OP.gemm, list, share.local);
 }
@@ -562,12 +573,10 @@ export function wasmKernelTables(
   function planContiguous(store: CpuStore, v: TensorView, dst = 0): ContiguousPlan | null {
     const size = sizeOf(v.shape);
     if (isContiguousView(v)) return { ptr: call.copy(store.data(v.dataId), v.offset, size), src: 0, rank: 0, meta: 0 };
-    const lay = collapseJoint(v.shape, [v.strides]);
-    const rank = lay.shape.length;
-    if (rank > MAX_RANK) return null;
-    const src = call.strided(store, v, lay.shape, lay.strides[0]);
-    const meta = call.words([...lay.shape, ...src.strides, ...new Array<number>(rank).fill(0)]);
-    return { ptr: dst || call.alloc(size), src: src.ptr, rank, meta };
+    const lay = call.joint(store, v.shape, [v]);
+    if (!lay) return null;
+    const [src] = lay.operands;
+    return { ptr: dst || call.alloc(size), src: src.ptr, rank: lay.shape.length, meta: call.meta(lay.shape, [src.strides]) };
   }
 
   /** Runs the reorder a {@link planContiguous} plan needs (after `call.commit()`). */
@@ -625,26 +634,21 @@ export function wasmKernelTables(
     const code = BINARY_CODES[attrs.op];
     const size = sizeOf(a.shape);
     if (code === undefined || a.dtype !== 'float32' || !worth(size)) return js.kernels.binary(store, a, b, attrs);
-    const lay = collapseJoint(a.shape, [a.strides, b.strides]);
-    const rank = lay.shape.length;
-    if (rank > MAX_RANK) return js.kernels.binary(store, a, b, attrs);
     call.begin();
-    const pa = call.strided(store, a, lay.shape, lay.strides[0]);
-    const pb = call.strided(store, b, lay.shape, lay.strides[1]);
-    // Split along the outermost collapsed dim (in vector groups when it is the only one);
-    // each part walks its slab with its own shape and odometer words.
-    const d0 = lay.shape[0];
-    const grain = rank === 1 ? FLAT_GRAIN : 1;
-    const units = Math.ceil(d0 / grain);
-    const parts = threadParts(rt, th, units, size);
-    const inner = size / d0;
-    const list: PartArgs[] = [];
+    const lay = call.joint(store, a.shape, [a, b]);
+    if (!lay) return js.kernels.binary(store, a, b, attrs);
+    const [pa, pb] = lay.operands;
     const y = call.out(size);
-    for (let p = 0; p < parts; p++) {
-      const [i0, i1] = partBounds(units, parts, p, grain, d0);
-      const meta = call.words([i1 - i0, ...lay.shape.slice(1), ...pa.strides, ...pb.strides, ...new Array<number>(rank).fill(0)]);
-      list.push([code, pa.ptr + 4 * i0 * pa.strides[0], pb.ptr + 4 * i0 * pb.strides[0], y + 4 * i0 * inner, rank, meta]);
-    }
+    const rank = lay.shape.length;
+    const inner = size / lay.shape[0];
+    const list = stridedParts(rt, th, call, lay, size, (i0, meta) => [
+      code,
+      pa.ptr + 4 * i0 * pa.strides[0],
+      pb.ptr + 4 * i0 * pb.strides[0],
+      y + 4 * i0 * inner,
+      rank,
+      meta,
+    ]);
     if (!call.commit()) return js.kernels.binary(store, a, b, attrs);
     runParts(rt, POOL_OP.binaryND, list, localBinary);
     return call.take(store, y, size);

@@ -3,6 +3,7 @@
  * bounds, how many parts, and running them (one part directly on the caller, several over
  * the pool). Shared by kernels.ts and select-kernels.ts so both split by the same rule.
  */
+import type { JointLayout, KernelCall } from './call.js';
 import type { WasmThresholds } from './kernels.js';
 import type { PartArgs } from './pool.js';
 import type { WasmRuntime } from './runtime.js';
@@ -34,4 +35,36 @@ export function runParts(rt: WasmRuntime, op: number, list: readonly PartArgs[],
   const pool = rt.workers;
   if (list.length === 1 || !pool) for (const part of list) local(part);
   else pool.run(op, list, local);
+}
+
+/**
+ * The parts of a strided elementwise kernel (binaryND, compareND, whereND) of `size`
+ * elements over `lay`: split along the outermost collapsed dim (in vector groups when it is
+ * the only one), each part a slab with its own meta block planned in `call` (the slab's
+ * shape, each operand's strides, rank odometer words: assembly/strided.ts). `part(i0, meta)`
+ * makes a part's argument list from its slab's first index along dim 0 and its meta block.
+ */
+export function stridedParts(
+  rt: WasmRuntime,
+  th: WasmThresholds,
+  call: KernelCall,
+  lay: JointLayout,
+  size: number,
+  part: (i0: number, meta: number) => PartArgs,
+): PartArgs[] {
+  const rank = lay.shape.length;
+  const d0 = lay.shape[0];
+  const grain = rank === 1 ? FLAT_GRAIN : 1;
+  const units = Math.ceil(d0 / grain);
+  const parts = threadParts(rt, th, units, size);
+  const strides = lay.operands.map((o) => o.strides);
+  // A part's slab: the layout with its own length along dim 0 (the words are copied at once).
+  const slab = lay.shape.slice();
+  const list: PartArgs[] = [];
+  for (let p = 0; p < parts; p++) {
+    const [i0, i1] = partBounds(units, parts, p, grain, d0);
+    slab[0] = i1 - i0;
+    list.push(part(i0, call.meta(slab, strides)));
+  }
+  return list;
 }

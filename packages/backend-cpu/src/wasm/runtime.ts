@@ -21,40 +21,37 @@ export interface RuntimeOptions {
   cacheLimit?: number;
 }
 
+/**
+ * The argument list of the GEMM entries (assembly/kernels.ts), `gemm` and `gemmTasks` alike:
+ * A (rows `lda` elements apart), packed B, C, the byte strides between batch entries (0 =
+ * broadcast), the bias (0 = none) and the sizes; then two words, `x` and `y`, that say which
+ * tasks run: for `gemm` tasks [x, y) on the calling thread, for `gemmTasks` the control
+ * block's address and the part's index.
+ */
+export type GemmArgs = [
+  a: number,
+  aBatch: number,
+  lda: number,
+  b: number,
+  bBatch: number,
+  c: number,
+  cBatch: number,
+  bias: number,
+  m: number,
+  n: number,
+  k: number,
+  x: number,
+  y: number,
+];
+
 /** The kernel module's exports (assembly/kernels.ts). Pointers are byte offsets. */
 export interface KernelExports {
   packB(src: number, rs: number, cs: number, k: number, n: number, dst: number): void;
   packA(src: number, rs: number, cs: number, m: number, k: number, dst: number): void;
-  gemm(
-    a: number,
-    aBatch: number,
-    lda: number,
-    b: number,
-    bBatch: number,
-    c: number,
-    cBatch: number,
-    bias: number,
-    m: number,
-    n: number,
-    k: number,
-    t0: number,
-    t1: number,
-  ): void;
-  gemmTasks(
-    a: number,
-    aBatch: number,
-    lda: number,
-    b: number,
-    bBatch: number,
-    c: number,
-    cBatch: number,
-    bias: number,
-    m: number,
-    n: number,
-    k: number,
-    ctl: number,
-    part: number,
-  ): void;
+  /** GEMM tasks [x, y) on the calling thread ({@link GemmArgs}). */
+  gemm(...args: GemmArgs): void;
+  /** One thread's part of a shared GEMM: claims tasks from the control block at `x`; `y` is the part ({@link GemmArgs}). */
+  gemmTasks(...args: GemmArgs): void;
   gemmABlockFloats(): number;
   unary(op: number, x: number, y: number, count: number): void;
   binary(op: number, a: number, b: number, y: number, count: number): void;

@@ -10,7 +10,7 @@ import { type BinaryOp, type DataId, type TensorView, contiguousStrides, sizeOf 
 import type { CpuPrimitiveTable } from '../kernel-table.js';
 import type { CpuStore } from '../storage.js';
 import { type KernelCall, MAX_RANK, collapseJoint } from './call.js';
-import { FLAT_GRAIN, partBounds, runParts, threadParts } from './parts.js';
+import { runParts, stridedParts } from './parts.js';
 import { POOL_OP, type PartArgs } from './pool.js';
 import type { WasmRuntime } from './runtime.js';
 import type { WasmThresholds } from './kernels.js';
@@ -54,27 +54,24 @@ export function wasmSelectKernels(
     const code = COMPARE_CODES[op];
     const size = sizeOf(a.shape);
     if (code === undefined || !fourBytes(a) || b.dtype !== a.dtype || !worth(size)) return null;
-    const lay = collapseJoint(a.shape, [a.strides, b.strides]);
-    const rank = lay.shape.length;
-    if (rank > MAX_RANK) return null;
     call.begin();
-    const pa = call.strided(store, a, lay.shape, lay.strides[0]);
-    const pb = call.strided(store, b, lay.shape, lay.strides[1]);
+    const lay = call.joint(store, a.shape, [a, b]);
+    if (!lay) return null;
+    const [pa, pb] = lay.operands;
     const y = call.out(size, 0, 'bool');
-    // Split along the outermost collapsed dim (in vector groups when it is the only one);
-    // each part walks its slab with its own shape and odometer words.
-    const d0 = lay.shape[0];
-    const grain = rank === 1 ? FLAT_GRAIN : 1;
-    const units = Math.ceil(d0 / grain);
-    const parts = threadParts(rt, th, units, size);
-    const inner = size / d0;
+    const rank = lay.shape.length;
+    const inner = size / lay.shape[0];
     const int = a.dtype === 'int32' ? 1 : 0;
-    const list: PartArgs[] = [];
-    for (let p = 0; p < parts; p++) {
-      const [i0, i1] = partBounds(units, parts, p, grain, d0);
-      const meta = call.words([i1 - i0, ...lay.shape.slice(1), ...pa.strides, ...pb.strides, ...new Array<number>(rank).fill(0)]);
-      list.push([code, int, pa.ptr + 4 * i0 * pa.strides[0], pb.ptr + 4 * i0 * pb.strides[0], y + i0 * inner, rank, meta]);
-    }
+    // The output is bytes: its offsets are in elements of one byte.
+    const list = stridedParts(rt, th, call, lay, size, (i0, meta) => [
+      code,
+      int,
+      pa.ptr + 4 * i0 * pa.strides[0],
+      pb.ptr + 4 * i0 * pb.strides[0],
+      y + i0 * inner,
+      rank,
+      meta,
+    ]);
     if (!call.commit()) return null;
     runParts(rt, POOL_OP.compareND, list, localCompare);
     return call.take(store, y, size, 'bool');
@@ -83,40 +80,22 @@ export function wasmSelectKernels(
   function where(store: CpuStore, cond: TensorView, a: TensorView, b: TensorView): DataId {
     const size = sizeOf(a.shape);
     if (cond.dtype !== 'bool' || !fourBytes(a) || b.dtype !== a.dtype || !worth(size)) return js.where(store, cond, a, b);
-    const lay = collapseJoint(a.shape, [cond.strides, a.strides, b.strides]);
-    const rank = lay.shape.length;
-    if (rank > MAX_RANK) return js.where(store, cond, a, b);
     call.begin();
-    const pc = call.strided(store, cond, lay.shape, lay.strides[0]);
-    const pa = call.strided(store, a, lay.shape, lay.strides[1]);
-    const pb = call.strided(store, b, lay.shape, lay.strides[2]);
+    const lay = call.joint(store, a.shape, [cond, a, b]);
+    if (!lay) return js.where(store, cond, a, b);
+    const [pc, pa, pb] = lay.operands;
     const y = call.out(size);
-    const d0 = lay.shape[0];
-    const grain = rank === 1 ? FLAT_GRAIN : 1;
-    const units = Math.ceil(d0 / grain);
-    const parts = threadParts(rt, th, units, size);
-    const inner = size / d0;
-    const list: PartArgs[] = [];
-    for (let p = 0; p < parts; p++) {
-      const [i0, i1] = partBounds(units, parts, p, grain, d0);
-      const meta = call.words([
-        i1 - i0,
-        ...lay.shape.slice(1),
-        ...pc.strides,
-        ...pa.strides,
-        ...pb.strides,
-        ...new Array<number>(rank).fill(0),
-      ]);
-      // The condition is bytes: its offsets are in elements of one byte.
-      list.push([
-        pc.ptr + i0 * pc.strides[0],
-        pa.ptr + 4 * i0 * pa.strides[0],
-        pb.ptr + 4 * i0 * pb.strides[0],
-        y + 4 * i0 * inner,
-        rank,
-        meta,
-      ]);
-    }
+    const rank = lay.shape.length;
+    const inner = size / lay.shape[0];
+    // The condition is bytes: its offsets are in elements of one byte.
+    const list = stridedParts(rt, th, call, lay, size, (i0, meta) => [
+      pc.ptr + i0 * pc.strides[0],
+      pa.ptr + 4 * i0 * pa.strides[0],
+      pb.ptr + 4 * i0 * pb.strides[0],
+      y + 4 * i0 * inner,
+      rank,
+      meta,
+    ]);
     if (!call.commit()) return js.where(store, cond, a, b);
     runParts(rt, POOL_OP.whereND, list, localWhere);
     return call.take(store, y, size, a.dtype);
@@ -152,8 +131,7 @@ export function wasmSelectKernels(
       const lay = collapseJoint(v.shape, [v.strides, outStrides]);
       const rank = lay.shape.length;
       if (rank > MAX_RANK) return js.concat(store, inputs, attrs);
-      const meta = call.words([...lay.shape, ...lay.strides[0], ...lay.strides[1], ...new Array<number>(rank).fill(0)]);
-      jobs.push([store.buffer(v.dataId).ptr + v.offset * bytes, y + start * bytes, rank, meta]);
+      jobs.push([store.buffer(v.dataId).ptr + v.offset * bytes, y + start * bytes, rank, call.meta(lay.shape, lay.strides)]);
     }
     if (!call.commit()) return js.concat(store, inputs, attrs);
     const shift = bytes === 1 ? 0 : 2;

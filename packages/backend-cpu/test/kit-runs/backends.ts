@@ -14,7 +14,7 @@ import {
   allocArray,
 } from '@ghostflow/core';
 import { createCpuBackend } from '../../src/cpu-backend.js';
-import { CPU_FUSED_KERNELS, CPU_PRIMITIVE_KERNELS } from '../../src/kernel-table.js';
+import { CPU_FUSED_KERNELS, CPU_PRIMITIVE_KERNELS, bindFusedKernels, bindPrimitiveKernels } from '../../src/kernel-table.js';
 import { CpuStore } from '../../src/storage.js';
 
 /** A store whose float32 buffers are Float64Arrays: the kernels compute and keep float64. */
@@ -31,29 +31,9 @@ class Float64Store extends CpuStore {
  */
 export function float64CpuBackend(name: string): Backend {
   const store = new Float64Store();
-  const k = CPU_PRIMITIVE_KERNELS;
-  const f = CPU_FUSED_KERNELS;
-  const kernels: PrimitiveKernels = {
-    unary: (x, a) => k.unary(store, x, a),
-    binary: (a, b, attrs) => k.binary(store, a, b, attrs),
-    cast: (x, a) => k.cast(store, x, a),
-    where: (c, a, b) => k.where(store, c, a, b),
-    reduce: (x, a) => k.reduce(store, x, a),
-    argReduce: (x, a) => k.argReduce(store, x, a),
-    matmul: (a, b) => k.matmul(store, a, b),
-    gather: (x, i, a) => k.gather(store, x, i, a),
-    scatter: (b, i, s, a) => k.scatter(store, b, i, s, a),
-    cumsum: (x, a) => k.cumsum(store, x, a),
-    concat: (xs, a) => k.concat(store, xs, a),
-    fill: (a) => k.fill(store, a),
-    write: (t, s) => k.write(store, t, s),
-  };
-  const fused: Partial<FusedKernels> = {
-    linear: (x, w, b, a) => f.linear(store, x, w, b, a),
-    softmax: (x, a) => f.softmax(store, x, a),
-    logSoftmax: (x, a) => f.logSoftmax(store, x, a),
-    layerNorm: (x, w, b, a) => f.layerNorm(store, x, w, b, a),
-  };
+  const kernels: PrimitiveKernels = bindPrimitiveKernels(store, CPU_PRIMITIVE_KERNELS);
+  const { linear, softmax, logSoftmax, layerNorm } = bindFusedKernels(store, CPU_FUSED_KERNELS);
+  const fused: Partial<FusedKernels> = { linear, softmax, logSoftmax, layerNorm };
   function readSync<D extends DType>(id: DataId, dtype: D, size: number): DTypeArrayMap[D] {
     const out = allocArray(dtype, size);
     out.set(store.data(id).subarray(0, size));
