@@ -47,6 +47,57 @@ class R {
   }
 
   /**
+   * The logistic function for the forward cells: 1 / (1 + 2^t), t = -x log2 e clamped to
+   * [-127, 127] with `pmin`/`pmax` (one instruction each; NaN passes), 2^t as 2^n (n + 127
+   * shifted into the exponent field, n from the 1.5 * 2^23 rounding trick) times a degree-5
+   * minimax polynomial for 2^f, |f| <= 1/2 (the one of {@link V.vexpNeg}). 2^t stays finite
+   * (at most 2^127.5) and is exactly 0 at t = -127 (the exponent field 0), so large |x| give
+   * exactly 1 and a tiny positive value; no select, one division. Against float64 the error
+   * is a few float32 ulp plus t's rounding, |x| 2^-24 relative (both measured below 1e-7
+   * absolute), where {@link V.vsigmoid} pays for a saturating convert, NaN-exact min/max and
+   * a two-step scaling.
+   */
+  @inline static sigmoid(x: v128): v128 {
+    // biome-ignore lint/suspicious/noApproximativeNumericConstant: AssemblyScript will not narrow Math.LOG2E (f64) to f32 implicitly
+    const t0 = f32x4.mul(x, f32x4.splat(-1.4426950408889634));
+    const t = f32x4.pmax(f32x4.pmin(t0, f32x4.splat(127.0)), f32x4.splat(-127.0));
+    const magic = f32x4.splat(12583039.0);
+    const tm = f32x4.add(t, magic);
+    const f = f32x4.sub(t, f32x4.sub(tm, magic));
+    let y = f32x4.splat(0.0013264711);
+    y = V.madd(y, f, f32x4.splat(0.0096715074));
+    y = V.madd(y, f, f32x4.splat(0.055507336));
+    y = V.madd(y, f, f32x4.splat(0.24022242));
+    // biome-ignore lint/suspicious/noApproximativeNumericConstant: a minimax coefficient (ln 2 rounded to float32 is 0.6931472)
+    y = V.madd(y, f, f32x4.splat(0.693147));
+    y = V.madd(y, f, f32x4.splat(1.0));
+    const e = f32x4.mul(y, i32x4.shl(tm, 23));
+    return f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), e));
+  }
+
+  /**
+   * tanh for the forward cells: {@link V.vtanh}'s rational approximation (Eigen's), with the
+   * clamp as `pmin`/`pmax` (NaN still passes: it is their first operand) and the polynomials
+   * in fused multiply-adds where the build has them.
+   */
+  @inline static tanh(x0: v128): v128 {
+    const x = f32x4.pmax(f32x4.pmin(x0, f32x4.splat(7.905311107635498)), f32x4.splat(-7.905311107635498));
+    const x2 = f32x4.mul(x, x);
+    let p = f32x4.add(f32x4.mul(x2, f32x4.splat(-2.76076847742355e-16)), f32x4.splat(2.00018790482477e-13));
+    p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(-8.60467152213735e-11));
+    p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(5.12229709037114e-8));
+    p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(1.48572235717979e-5));
+    p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(6.37261928875436e-4));
+    p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(4.89352455891786e-3));
+    p = f32x4.mul(x, p);
+    let q = f32x4.add(f32x4.mul(x2, f32x4.splat(1.19825839466702e-6)), f32x4.splat(1.18534705686654e-4));
+    q = f32x4.add(f32x4.mul(x2, q), f32x4.splat(2.268434632439e-3));
+    q = f32x4.add(f32x4.mul(x2, q), f32x4.splat(4.89352518554385e-3));
+    const tiny = f32x4.lt(f32x4.abs(x0), f32x4.splat(0.0004));
+    return v128.bitselect(x0, f32x4.div(p, q), tiny);
+  }
+
+  /**
    * Four LSTM units (one in the scalar tail) of a forward row at byte offset `o`: the gates
    * of `x + g` (gi and gh rows, gh's gates `hpb` bytes apart), the new cell state into
    * `cOut` and `h` into `dst`; with `keep` the activations into `a` and the old c into `cp`.
@@ -65,14 +116,14 @@ class R {
     o: usize,
     tail: bool,
   ): void {
-    const ig = V.vsigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
-    const fg = V.vsigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hpb + o, tail)));
-    const gg = V.vtanh(f32x4.add(V.ld(x + 2 * hb + o, tail), V.ld(g + 2 * hpb + o, tail)));
-    const og = V.vsigmoid(f32x4.add(V.ld(x + 3 * hb + o, tail), V.ld(g + 3 * hpb + o, tail)));
+    const ig = R.sigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
+    const fg = R.sigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hpb + o, tail)));
+    const gg = R.tanh(f32x4.add(V.ld(x + 2 * hb + o, tail), V.ld(g + 2 * hpb + o, tail)));
+    const og = R.sigmoid(f32x4.add(V.ld(x + 3 * hb + o, tail), V.ld(g + 3 * hpb + o, tail)));
     const cPrev = V.ld(cIn + o, tail);
     const cn = f32x4.add(f32x4.mul(fg, cPrev), f32x4.mul(ig, gg));
     V.st(cOut + o, cn, tail);
-    V.st(dst + o, f32x4.mul(og, V.vtanh(cn)), tail);
+    V.st(dst + o, f32x4.mul(og, R.tanh(cn)), tail);
     if (keep) {
       V.st(a + o, ig, tail);
       V.st(a + hb + o, fg, tail);
@@ -101,10 +152,10 @@ class R {
     tail: bool,
   ): void {
     const one = f32x4.splat(1.0);
-    const rg = V.vsigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
-    const zg = V.vsigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hpb + o, tail)));
+    const rg = R.sigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
+    const zg = R.sigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hpb + o, tail)));
     const ghn = V.ld(g + 2 * hpb + o, tail);
-    const ng = V.vtanh(f32x4.add(V.ld(x + 2 * hb + o, tail), f32x4.mul(rg, ghn)));
+    const ng = R.tanh(f32x4.add(V.ld(x + 2 * hb + o, tail), f32x4.mul(rg, ghn)));
     V.st(yRow + o, f32x4.add(f32x4.mul(f32x4.sub(one, zg), ng), f32x4.mul(zg, V.ld(hOld + o, tail))), tail);
     if (keep) {
       V.st(a + o, rg, tail);
