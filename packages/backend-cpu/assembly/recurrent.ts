@@ -9,9 +9,12 @@
  * non-increasing. A step advances the first `sizes[t]` batch entries; the reverse direction's
  * batch grows, and entries that join late start from the initial state.
  *
- * Threads: a step is split by hidden units (blocks of 16): each thread computes its units'
- * gate columns of the recurrent GEMM and their cell math, and the threads meet once per step
- * (progress words, see recurrentWorker). Every step (phase) reads only the previous step's
+ * Threads: a forward over a batch of 8 rows or more is split by batch rows instead, with
+ * nothing here for it: JavaScript lays out each row group as a sequence of its own (sizes and
+ * row offsets clipped to its rows, states from its first row) run by one thread end to end,
+ * since rows never read each other. Otherwise a step is split by hidden units (blocks of 16):
+ * each thread computes its units' gate columns of the recurrent GEMM and their cell math, and
+ * the threads meet once per step (progress words, see recurrentWorker). Every step (phase) reads only the previous step's
  * output and writes a different buffer (h is read from y's previous rows; c, dh and dc
  * alternate between two buffers), so a phase can be run again with the same result: the
  * calling thread redoes the share of a worker that died mid-phase.

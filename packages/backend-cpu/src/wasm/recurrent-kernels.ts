@@ -5,8 +5,10 @@
  * handed over without a copy), the recurrent weight is packed for the GEMM once (and kept
  * packed across calls in the packed cache while it is unchanged), and the time loop runs
  * inside wasm (assembly/recurrent.ts), one
- * call per step (phase), split over the worker threads by hidden units when a step is large
- * enough (the threads synchronise through progress words in wasm memory). The
+ * call per step (phase). A forward over a large enough batch is split over the worker threads
+ * by batch rows (each row group's whole time loop on one thread: rows never read each other,
+ * so the threads meet only at the end); otherwise a step is split by hidden units when it is
+ * large enough (the threads synchronise once per step through progress words in wasm memory). The
  * backward's weight gradients are one GEMM each over the stacked rows (`dW_hh = dGh^T hPrev`,
  * `dW_hr = dH^T hRaw`), split over the worker threads like any large GEMM.
  */
