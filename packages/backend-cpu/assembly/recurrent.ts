@@ -79,25 +79,32 @@ class R {
   }
 
   /**
-   * tanh for the forward cells: {@link V.vtanh}'s rational approximation (Eigen's), with the
-   * clamp as `pmin`/`pmax` (NaN still passes: it is their first operand) and the polynomials
-   * in fused multiply-adds where the build has them.
+   * tanh for the forward cells, from the same 2^t as {@link R.sigmoid}: with
+   * e = 2^t - 1 = expm1(-2|x|) (t = -2|x| log2 e clamped at -127 with `pmax`, 2^t - 1 as
+   * 2^n (p(f) - 1) + (2^n - 1), where p(f) - 1 = f q(f) keeps its relative accuracy near 0),
+   * tanh|x| = -e / (2 + e) and the sign of x put back. No cancellation near 0 (unlike
+   * 1 - 2 / (1 + e^2x)), exactly ±1 once 2^n is 0 (|x| above about 44), NaN passes. Against
+   * float64: at most 1.6e-7 absolute and 8.1e-7 relative (measured over [-20, 20] and
+   * magnitudes down to 1e-13), where {@link V.vtanh}'s rational approximation gives 3.6e-7 at
+   * about twice the instructions (its min/max clamps, two polynomials, the small-x select).
    */
-  @inline static tanh(x0: v128): v128 {
-    const x = f32x4.pmax(f32x4.pmin(x0, f32x4.splat(7.905311107635498)), f32x4.splat(-7.905311107635498));
-    const x2 = f32x4.mul(x, x);
-    let p = f32x4.add(f32x4.mul(x2, f32x4.splat(-2.76076847742355e-16)), f32x4.splat(2.00018790482477e-13));
-    p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(-8.60467152213735e-11));
-    p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(5.12229709037114e-8));
-    p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(1.48572235717979e-5));
-    p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(6.37261928875436e-4));
-    p = f32x4.add(f32x4.mul(x2, p), f32x4.splat(4.89352455891786e-3));
-    p = f32x4.mul(x, p);
-    let q = f32x4.add(f32x4.mul(x2, f32x4.splat(1.19825839466702e-6)), f32x4.splat(1.18534705686654e-4));
-    q = f32x4.add(f32x4.mul(x2, q), f32x4.splat(2.268434632439e-3));
-    q = f32x4.add(f32x4.mul(x2, q), f32x4.splat(4.89352518554385e-3));
-    const tiny = f32x4.lt(f32x4.abs(x0), f32x4.splat(0.0004));
-    return v128.bitselect(x0, f32x4.div(p, q), tiny);
+  @inline static tanh(x: v128): v128 {
+    // -2 log2 e.
+    const t = f32x4.pmax(f32x4.mul(f32x4.abs(x), f32x4.splat(-2.8853900817779268)), f32x4.splat(-127.0));
+    const magic = f32x4.splat(12583039.0);
+    const tm = f32x4.add(t, magic);
+    const f = f32x4.sub(t, f32x4.sub(tm, magic));
+    let q = f32x4.splat(0.0013264711);
+    q = V.madd(q, f, f32x4.splat(0.0096715074));
+    q = V.madd(q, f, f32x4.splat(0.055507336));
+    q = V.madd(q, f, f32x4.splat(0.24022242));
+    // biome-ignore lint/suspicious/noApproximativeNumericConstant: a minimax coefficient (ln 2 rounded to float32 is 0.6931472)
+    q = V.madd(q, f, f32x4.splat(0.693147));
+    q = f32x4.mul(q, f);
+    const s = i32x4.shl(tm, 23);
+    const em = V.madd(s, q, f32x4.sub(s, f32x4.splat(1.0)));
+    const r = f32x4.div(f32x4.neg(em), f32x4.add(em, f32x4.splat(2.0)));
+    return v128.or(r, v128.and(x, f32x4.splat(-0.0)));
   }
 
   /**
