@@ -177,7 +177,7 @@ class R {
 
   /** `y = act(x)` for RNN rows: tanh, or relu that keeps NaN. */
   @inline static rnnAct(v: v128, tanhMode: bool): v128 {
-    if (tanhMode) return V.vtanh(v);
+    if (tanhMode) return R.tanh(v);
     return v128.bitselect(v, f32x4.splat(0), v128.or(f32x4.gt(v, f32x4.splat(0)), f32x4.ne(v, v)));
   }
 
@@ -498,7 +498,8 @@ export function recurrentBackwardCell(args: usize, k: i32, u0: i32, u1: i32): vo
         const gg = V.ld(a + 2 * hb + o, tail);
         const og = V.ld(a + 3 * hb + o, tail);
         const cPrev = V.ld(cp + o, tail);
-        const tc = V.vtanh(f32x4.add(f32x4.mul(fg, cPrev), f32x4.mul(ig, gg)));
+        // The forward's own tanh (R.tanh), so the gradient is of what the forward computed.
+        const tc = R.tanh(f32x4.add(f32x4.mul(fg, cPrev), f32x4.mul(ig, gg)));
         const dhv = V.ld(dv + o, tail);
         const dcv = f32x4.add(V.ld(dcIn + sb + o, tail), f32x4.mul(f32x4.mul(dhv, og), f32x4.sub(one, f32x4.mul(tc, tc))));
         V.st(d + o, f32x4.mul(f32x4.mul(dcv, gg), f32x4.mul(ig, f32x4.sub(one, ig))), tail);
