@@ -36,6 +36,11 @@ const F_ABORT = 22;
 const F_KIND = 23;
 /** Fewest batch rows a row group of a forward sequence gets (see rowGroups). */
 const ROW_GROUP_MIN = 4;
+/**
+ * Largest packed recurrent weight (bytes) for which a forward splits by rows (see rowGroups):
+ * about a core's L2, where the bench's LSTM H 256 (1 MiB) gained.
+ */
+const ROW_GROUP_MAX_WEIGHT = 2 * 1024 * 1024;
 const MODE_CODES: Record<RecurrentSequenceAttrs['mode'], number> = { LSTM: 0, GRU: 1, RNN_TANH: 2, RNN_RELU: 3 };
 
 /** A weight's packed region from the cache: `hit` (packed already), `fill` (pack into it) or neither (0, 0). */
@@ -312,7 +317,8 @@ export function wasmRecurrentKernels(
     const G = gateCount(attrs.mode);
     const H = attrs.hiddenSize;
     const stepMacs = attrs.batchSizes[0] * G * H * wHh.shape[1];
-    const groups = rowGroups(attrs.batchSizes[0], stepMacs * attrs.batchSizes.length);
+    const wBytes = packed(wHh.shape[1], G * Math.ceil(H / PANEL) * PANEL) * 4;
+    const groups = rowGroups(attrs.batchSizes[0], stepMacs * attrs.batchSizes.length, wBytes);
     const threads = groups > 1 ? 1 : loopThreads(stepMacs, H, wHr !== null);
     const weights = cachedWeights(store, d, G, H);
     call.begin();
@@ -452,17 +458,20 @@ export function wasmRecurrentKernels(
 
   /**
    * Row groups for a forward sequence of batch `B` whose recurrent GEMMs cost `macs` in
-   * all: one per thread, at least {@link ROW_GROUP_MIN} rows each, when the loop is worth a
-   * worker at all (the GEMM's thread threshold: the groups meet only at the end). Splitting
-   * rows rather than units costs no meeting per step and no exchange of h between cores;
-   * each group's GEMM then has fewer rows, which measured (one thread, H 256, batch 32 to
-   * 8) within 10% of the per-row rate of the whole batch, where the per-step meeting of the
-   * unit split cost more than it saved at batch 16 (1.23x the one-thread time, loaded
-   * 2-core machine).
+   * all, with a packed recurrent weight of `wBytes`: one per thread, at least
+   * {@link ROW_GROUP_MIN} rows each, when the loop is worth a worker at all (the GEMM's
+   * thread threshold: the groups meet only at the end) and the weight stays in a core's
+   * caches ({@link ROW_GROUP_MAX_WEIGHT}). Splitting rows rather than units costs no meeting
+   * per step and no exchange of h between cores; each group's GEMM has fewer rows, which
+   * measured (one thread, H 256, batch 32 down to 8) within 10% of the per-row rate of the
+   * whole batch, where the per-step meeting of the unit split cost more than it saved at
+   * batch 16 (1.23x the one-thread time, loaded 2-core machine). But every group streams the
+   * whole weight each step: with a weight beyond the caches the unit split, which gives each
+   * thread half of it, won (LSTM H 1024, batch 8: 0.45x the one-thread time against 0.64x).
    */
-  function rowGroups(B: number, macs: number): number {
+  function rowGroups(B: number, macs: number, wBytes: number): number {
     const pool = rt.workers;
-    if (!pool || macs < th.threadMinMacs || B < 2 * ROW_GROUP_MIN) return 1;
+    if (!pool || macs < th.threadMinMacs || B < 2 * ROW_GROUP_MIN || wBytes > ROW_GROUP_MAX_WEIGHT) return 1;
     return Math.max(1, Math.min(pool.available() + 1, Math.floor(B / ROW_GROUP_MIN)));
   }
 
