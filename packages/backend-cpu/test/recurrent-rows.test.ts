@@ -123,6 +123,9 @@ const SETUPS: Setup[] = [
   { mode: 'GRU', H: 35, P: 35, batchSizes: [8, 8, 8], reverse: false, train: false, giScale: 1 },
   { mode: 'RNN_TANH', H: 33, P: 33, batchSizes: [10, 7, 1], reverse: true, train: false, giScale: 1 },
   { mode: 'RNN_RELU', H: 130, P: 130, batchSizes: [8, 8, 8], reverse: false, train: false, giScale: 1 },
+  // The bench's sizes (whole 16-unit blocks, no tails), a few steps.
+  { mode: 'LSTM', H: 256, P: 256, batchSizes: [32, 32, 32], reverse: false, train: false, giScale: 1 },
+  { mode: 'GRU', H: 256, P: 256, batchSizes: [32, 32, 32], reverse: false, train: false, giScale: 1 },
   // Gate inputs up to ±60: saturated sigmoid and tanh (exactly 0 or 1 apart from float rounding).
   { mode: 'LSTM', H: 51, P: 51, batchSizes: [10, 10, 9], reverse: false, train: false, giScale: 60 },
   { mode: 'GRU', H: 51, P: 51, batchSizes: [10, 10, 9], reverse: true, train: false, giScale: 60 },
