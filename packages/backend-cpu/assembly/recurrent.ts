@@ -9,9 +9,12 @@
  * non-increasing. A step advances the first `sizes[t]` batch entries; the reverse direction's
  * batch grows, and entries that join late start from the initial state.
  *
- * Threads: a step is split by hidden units (blocks of 16): each thread computes its units'
- * gate columns of the recurrent GEMM and their cell math, and the threads meet once per step
- * (progress words, see recurrentWorker). Every step (phase) reads only the previous step's
+ * Threads: a forward over a batch of 8 rows or more is split by batch rows instead, with
+ * nothing here for it: JavaScript lays out each row group as a sequence of its own (sizes and
+ * row offsets clipped to its rows, states from its first row) run by one thread end to end,
+ * since rows never read each other. Otherwise a step is split by hidden units (blocks of 16):
+ * each thread computes its units' gate columns of the recurrent GEMM and their cell math, and
+ * the threads meet once per step (progress words, see recurrentWorker). Every step (phase) reads only the previous step's
  * output and writes a different buffer (h is read from y's previous rows; c, dh and dc
  * alternate between two buffers), so a phase can be run again with the same result: the
  * calling thread redoes the share of a worker that died mid-phase.
@@ -47,6 +50,64 @@ class R {
   }
 
   /**
+   * The logistic function for the forward cells: 1 / (1 + 2^t), t = -x log2 e clamped to
+   * [-127, 127] with `pmin`/`pmax` (one instruction each; NaN passes), 2^t as 2^n (n + 127
+   * shifted into the exponent field, n from the 1.5 * 2^23 rounding trick) times a degree-5
+   * minimax polynomial for 2^f, |f| <= 1/2 (the one of {@link V.vexpNeg}). 2^t stays finite
+   * (at most 2^127.5) and is exactly 0 at t = -127 (the exponent field 0), so large |x| give
+   * exactly 1 and a tiny positive value; no select, one division. Against float64 the error
+   * is a few float32 ulp plus t's rounding, |x| 2^-24 relative (both measured below 1e-7
+   * absolute), where {@link V.vsigmoid} pays for a saturating convert, NaN-exact min/max and
+   * a two-step scaling.
+   */
+  @inline static sigmoid(x: v128): v128 {
+    // biome-ignore lint/suspicious/noApproximativeNumericConstant: AssemblyScript will not narrow Math.LOG2E (f64) to f32 implicitly
+    const t0 = f32x4.mul(x, f32x4.splat(-1.4426950408889634));
+    const t = f32x4.pmax(f32x4.pmin(t0, f32x4.splat(127.0)), f32x4.splat(-127.0));
+    const magic = f32x4.splat(12583039.0);
+    const tm = f32x4.add(t, magic);
+    const f = f32x4.sub(t, f32x4.sub(tm, magic));
+    let y = f32x4.splat(0.0013264711);
+    y = V.madd(y, f, f32x4.splat(0.0096715074));
+    y = V.madd(y, f, f32x4.splat(0.055507336));
+    y = V.madd(y, f, f32x4.splat(0.24022242));
+    // biome-ignore lint/suspicious/noApproximativeNumericConstant: a minimax coefficient (ln 2 rounded to float32 is 0.6931472)
+    y = V.madd(y, f, f32x4.splat(0.693147));
+    y = V.madd(y, f, f32x4.splat(1.0));
+    const e = f32x4.mul(y, i32x4.shl(tm, 23));
+    return f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), e));
+  }
+
+  /**
+   * tanh for the forward cells, from the same 2^t as {@link R.sigmoid}: with
+   * e = 2^t - 1 = expm1(-2|x|) (t = -2|x| log2 e clamped at -127 with `pmax`, 2^t - 1 as
+   * 2^n (p(f) - 1) + (2^n - 1), where p(f) - 1 = f q(f) keeps its relative accuracy near 0),
+   * tanh|x| = -e / (2 + e) and the sign of x put back. No cancellation near 0 (unlike
+   * 1 - 2 / (1 + e^2x)), exactly ±1 once 2^n is 0 (|x| above about 44), NaN passes. Against
+   * float64: at most 1.6e-7 absolute and 8.1e-7 relative (measured over [-20, 20] and
+   * magnitudes down to 1e-13), where {@link V.vtanh}'s rational approximation gives 3.6e-7 at
+   * about twice the instructions (its min/max clamps, two polynomials, the small-x select).
+   */
+  @inline static tanh(x: v128): v128 {
+    // -2 log2 e.
+    const t = f32x4.pmax(f32x4.mul(f32x4.abs(x), f32x4.splat(-2.8853900817779268)), f32x4.splat(-127.0));
+    const magic = f32x4.splat(12583039.0);
+    const tm = f32x4.add(t, magic);
+    const f = f32x4.sub(t, f32x4.sub(tm, magic));
+    let q = f32x4.splat(0.0013264711);
+    q = V.madd(q, f, f32x4.splat(0.0096715074));
+    q = V.madd(q, f, f32x4.splat(0.055507336));
+    q = V.madd(q, f, f32x4.splat(0.24022242));
+    // biome-ignore lint/suspicious/noApproximativeNumericConstant: a minimax coefficient (ln 2 rounded to float32 is 0.6931472)
+    q = V.madd(q, f, f32x4.splat(0.693147));
+    q = f32x4.mul(q, f);
+    const s = i32x4.shl(tm, 23);
+    const em = V.madd(s, q, f32x4.sub(s, f32x4.splat(1.0)));
+    const r = f32x4.div(f32x4.neg(em), f32x4.add(em, f32x4.splat(2.0)));
+    return v128.or(r, v128.and(x, f32x4.splat(-0.0)));
+  }
+
+  /**
    * Four LSTM units (one in the scalar tail) of a forward row at byte offset `o`: the gates
    * of `x + g` (gi and gh rows, gh's gates `hpb` bytes apart), the new cell state into
    * `cOut` and `h` into `dst`; with `keep` the activations into `a` and the old c into `cp`.
@@ -65,14 +126,14 @@ class R {
     o: usize,
     tail: bool,
   ): void {
-    const ig = V.vsigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
-    const fg = V.vsigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hpb + o, tail)));
-    const gg = V.vtanh(f32x4.add(V.ld(x + 2 * hb + o, tail), V.ld(g + 2 * hpb + o, tail)));
-    const og = V.vsigmoid(f32x4.add(V.ld(x + 3 * hb + o, tail), V.ld(g + 3 * hpb + o, tail)));
+    const ig = R.sigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
+    const fg = R.sigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hpb + o, tail)));
+    const gg = R.tanh(f32x4.add(V.ld(x + 2 * hb + o, tail), V.ld(g + 2 * hpb + o, tail)));
+    const og = R.sigmoid(f32x4.add(V.ld(x + 3 * hb + o, tail), V.ld(g + 3 * hpb + o, tail)));
     const cPrev = V.ld(cIn + o, tail);
     const cn = f32x4.add(f32x4.mul(fg, cPrev), f32x4.mul(ig, gg));
     V.st(cOut + o, cn, tail);
-    V.st(dst + o, f32x4.mul(og, V.vtanh(cn)), tail);
+    V.st(dst + o, f32x4.mul(og, R.tanh(cn)), tail);
     if (keep) {
       V.st(a + o, ig, tail);
       V.st(a + hb + o, fg, tail);
@@ -101,10 +162,10 @@ class R {
     tail: bool,
   ): void {
     const one = f32x4.splat(1.0);
-    const rg = V.vsigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
-    const zg = V.vsigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hpb + o, tail)));
+    const rg = R.sigmoid(f32x4.add(V.ld(x + o, tail), V.ld(g + o, tail)));
+    const zg = R.sigmoid(f32x4.add(V.ld(x + hb + o, tail), V.ld(g + hpb + o, tail)));
     const ghn = V.ld(g + 2 * hpb + o, tail);
-    const ng = V.vtanh(f32x4.add(V.ld(x + 2 * hb + o, tail), f32x4.mul(rg, ghn)));
+    const ng = R.tanh(f32x4.add(V.ld(x + 2 * hb + o, tail), f32x4.mul(rg, ghn)));
     V.st(yRow + o, f32x4.add(f32x4.mul(f32x4.sub(one, zg), ng), f32x4.mul(zg, V.ld(hOld + o, tail))), tail);
     if (keep) {
       V.st(a + o, rg, tail);
@@ -116,7 +177,7 @@ class R {
 
   /** `y = act(x)` for RNN rows: tanh, or relu that keeps NaN. */
   @inline static rnnAct(v: v128, tanhMode: bool): v128 {
-    if (tanhMode) return V.vtanh(v);
+    if (tanhMode) return R.tanh(v);
     return v128.bitselect(v, f32x4.splat(0), v128.or(f32x4.gt(v, f32x4.splat(0)), f32x4.ne(v, v)));
   }
 
@@ -437,7 +498,8 @@ export function recurrentBackwardCell(args: usize, k: i32, u0: i32, u1: i32): vo
         const gg = V.ld(a + 2 * hb + o, tail);
         const og = V.ld(a + 3 * hb + o, tail);
         const cPrev = V.ld(cp + o, tail);
-        const tc = V.vtanh(f32x4.add(f32x4.mul(fg, cPrev), f32x4.mul(ig, gg)));
+        // The forward's own tanh (R.tanh), so the gradient is of what the forward computed.
+        const tc = R.tanh(f32x4.add(f32x4.mul(fg, cPrev), f32x4.mul(ig, gg)));
         const dhv = V.ld(dv + o, tail);
         const dcv = f32x4.add(V.ld(dcIn + sb + o, tail), f32x4.mul(f32x4.mul(dhv, og), f32x4.sub(one, f32x4.mul(tc, tc))));
         V.st(d + o, f32x4.mul(f32x4.mul(dcv, gg), f32x4.mul(ig, f32x4.sub(one, ig))), tail);

@@ -5,8 +5,10 @@
  * handed over without a copy), the recurrent weight is packed for the GEMM once (and kept
  * packed across calls in the packed cache while it is unchanged), and the time loop runs
  * inside wasm (assembly/recurrent.ts), one
- * call per step (phase), split over the worker threads by hidden units when a step is large
- * enough (the threads synchronise through progress words in wasm memory). The
+ * call per step (phase). A forward over a large enough batch is split over the worker threads
+ * by batch rows (each row group's whole time loop on one thread: rows never read each other,
+ * so the threads meet only at the end); otherwise a step is split by hidden units when it is
+ * large enough (the threads synchronise once per step through progress words in wasm memory). The
  * backward's weight gradients are one GEMM each over the stacked rows (`dW_hh = dGh^T hPrev`,
  * `dW_hr = dH^T hRaw`), split over the worker threads like any large GEMM.
  */
@@ -32,6 +34,13 @@ const PANEL = 16;
 const F_UNITS = 26;
 const F_ABORT = 22;
 const F_KIND = 23;
+/** Fewest batch rows a row group of a forward sequence gets (see rowGroups). */
+const ROW_GROUP_MIN = 4;
+/**
+ * Largest packed recurrent weight (bytes) for which a forward splits by rows (see rowGroups):
+ * about a core's L2, where the bench's LSTM H 256 (1 MiB) gained.
+ */
+const ROW_GROUP_MAX_WEIGHT = 2 * 1024 * 1024;
 const MODE_CODES: Record<RecurrentSequenceAttrs['mode'], number> = { LSTM: 0, GRU: 1, RNN_TANH: 2, RNN_RELU: 3 };
 
 /** A weight's packed region from the cache: `hit` (packed already), `fill` (pack into it) or neither (0, 0). */
@@ -113,6 +122,25 @@ export function wasmRecurrentKernels(
     pWs: number;
     pGh: number;
     pHraw: number;
+    /** The row groups' operand blocks (one: the whole batch, possibly split by units). */
+    blocks: RowBlock[];
+  }
+
+  /**
+   * One row group's own forward sequence over batch rows [r0, r1): its operand block,
+   * batch sizes and row offsets (clipped to its rows), progress word and GEMM scratch. Rows
+   * of a recurrent layer never read each other, so groups run their whole time loops on
+   * different threads with no meeting per step.
+   */
+  interface RowBlock {
+    r0: number;
+    r1: number;
+    pArgs: number;
+    pSizes: number;
+    pOffs: number;
+    pProgress: number;
+    pGh: number;
+    pHraw: number;
   }
 
   /**
@@ -135,6 +163,7 @@ export function wasmRecurrentKernels(
     attrs: RecurrentSequenceAttrs,
     threads: number,
     [w, wr]: [CachedPack, CachedPack | null],
+    groups = 1,
   ): ForwardPlan {
     const { mode, batchSizes, hiddenSize: H, train } = attrs;
     const G = gateCount(mode);
@@ -171,9 +200,31 @@ export function wasmRecurrentKernels(
     const pWs = train ? call.out(wsSize) : 0;
     const pGh = call.alloc(B * GHp + PANEL);
     const pHraw = call.alloc(B * H + PANEL);
+    // Group g owns rows [floor(B g / groups), floor(B (g + 1) / groups)); the first uses the
+    // blocks above (whose scratch is sized for the whole batch), the others their own.
+    const blocks: RowBlock[] = [];
+    for (let g = 0; g < groups; g++) {
+      const r0 = Math.floor((B * g) / groups);
+      const r1 = Math.floor((B * (g + 1)) / groups);
+      if (g === 0) blocks.push({ r0, r1, pArgs, pSizes, pOffs, pProgress, pGh, pHraw });
+      else {
+        const rows = r1 - r0;
+        const [a, sz, of, pr] = [call.alloc(F_UNITS + 2), call.alloc(T), call.alloc(T), call.alloc(1)];
+        blocks.push({
+          r0,
+          r1,
+          pArgs: a,
+          pSizes: sz,
+          pOffs: of,
+          pProgress: pr,
+          pGh: call.alloc(rows * GHp + PANEL),
+          pHraw: call.alloc(rows * H + PANEL),
+        });
+      }
+    }
     return {
       ...{ attrs, G, H, Hp, P, B, T, N, offsets, threads, wsSize, w, wr, pArgs, pSizes, pOffs, pProgress, pGi, pWSrc, pW },
-      ...{ pBias, pWrSrc, pWr, pH0, pC0Src, pH, pC0, pC1, pY, pWs, pGh, pHraw },
+      ...{ pBias, pWrSrc, pWr, pH0, pC0Src, pH, pC0, pC1, pY, pWs, pGh, pHraw, blocks },
     };
   }
 
@@ -183,14 +234,13 @@ export function wasmRecurrentKernels(
     if (p.wr?.fill) cache?.abandon(store.buffer((d.wHr as TensorView).dataId), p.wr.key);
   }
 
-  /** After `call.commit()`: writes the operand block, packs the weights, starts the states. */
+  /**
+   * After `call.commit()`: writes the operand blocks (one per row group), packs the weights,
+   * starts the states; the unit ranges of the first block's threads.
+   */
   function setupForward(store: CpuStore, d: RecurrentSequenceInputs, p: ForwardPlan): [number, number][] {
-    const { G, H, Hp, P, B, T, N, threads } = p;
+    const { G, H, Hp, P, B } = p;
     const heap = call.heap;
-    const i32 = words();
-    i32.set(p.attrs.batchSizes, p.pSizes / 4);
-    i32.set(p.offsets, p.pOffs / 4);
-    i32.fill(0, p.pProgress / 4, p.pProgress / 4 + threads);
     // One gate at a time: packB zero-pads each gate's last panel.
     if (!p.w.hit) for (let g = 0; g < G; g++) ex.packB(p.pWSrc + g * H * P * 4, 1, P, P, H, p.pW + g * Hp * P * 4);
     if (d.bHh && Hp !== H) {
@@ -204,26 +254,43 @@ export function wasmRecurrentKernels(
     else heap.fill(0, p.pC0 / 4, p.pC0 / 4 + B * H);
     // Rows that join late (the reverse direction) read their c0 from either buffer.
     heap.copyWithin(p.pC1 / 4, p.pC0 / 4, p.pC0 / 4 + B * H);
-    const a = p.pArgs / 4;
+    const i32 = words();
+    for (const b of p.blocks) writeForwardBlock(i32, p, b, p.blocks.length > 1 ? 1 : p.threads);
+    return splitUnits(i32, p.pArgs, H, p.blocks.length > 1 ? 1 : p.threads);
+  }
+
+  /**
+   * A row group's operand block: the batch sizes and row offsets clipped to rows [r0, r1)
+   * (a step without any of them does nothing), the states from row r0 on; the workspace
+   * and the outputs are indexed by global row through the offsets.
+   */
+  function writeForwardBlock(i32: Int32Array, p: ForwardPlan, b: RowBlock, threads: number): void {
+    const { H, Hp, P, T, N } = p;
+    const whole = b.r0 === 0 && b.r1 === p.B;
+    const sizes = whole ? p.attrs.batchSizes : p.attrs.batchSizes.map((n) => Math.max(0, Math.min(n, b.r1) - b.r0));
+    i32.set(sizes, b.pSizes / 4);
+    i32.set(whole ? p.offsets : p.offsets.map((o) => o + b.r0), b.pOffs / 4);
+    i32.fill(0, b.pProgress / 4, b.pProgress / 4 + threads);
     const block = [
       MODE_CODES[p.attrs.mode],
       p.pGi,
       p.pW,
       p.pBias,
       p.pWr,
-      p.pH,
-      p.pC0,
-      p.pC1,
+      p.pH + b.r0 * P * 4,
+      p.pC0 + b.r0 * H * 4,
+      p.pC1 + b.r0 * H * 4,
       p.pY,
       p.pWs,
-      p.pGh,
-      p.pHraw,
-      p.pSizes,
-      p.pOffs,
+      b.pGh,
+      b.pHraw,
+      b.pSizes,
+      b.pOffs,
     ];
-    i32.set(block, a);
-    i32.set([T, H, Hp, P, p.attrs.reverse ? 1 : 0, N, p.pProgress, threads, 0, 0], a + block.length); // kind 0: forward
-    return splitUnits(i32, p.pArgs, H, threads);
+    i32.set(block, b.pArgs / 4);
+    i32.set([T, H, Hp, P, p.attrs.reverse ? 1 : 0, N, b.pProgress, threads, 0, 0], b.pArgs / 4 + block.length); // kind 0: forward
+    // A row group's one thread owns every unit (the first block's ranges: splitUnits).
+    if (threads === 1) i32.set([0, H], b.pArgs / 4 + F_UNITS);
   }
 
   /** The outputs of a finished forward call, handed over. */
@@ -249,18 +316,25 @@ export function wasmRecurrentKernels(
     const d: RecurrentSequenceInputs = { gi, h0, c0, wHh, bHh, wHr };
     const G = gateCount(attrs.mode);
     const H = attrs.hiddenSize;
-    const threads = loopThreads(attrs.batchSizes[0] * G * H * wHh.shape[1], H, wHr !== null);
+    const stepMacs = attrs.batchSizes[0] * G * H * wHh.shape[1];
+    const wBytes = packed(wHh.shape[1], G * Math.ceil(H / PANEL) * PANEL) * 4;
+    const groups = rowGroups(attrs.batchSizes[0], stepMacs * attrs.batchSizes.length, wBytes);
+    const threads = groups > 1 ? 1 : loopThreads(stepMacs, H, wHr !== null);
     const weights = cachedWeights(store, d, G, H);
     call.begin();
-    const p = planForward(store, d, attrs, threads, weights);
+    const p = planForward(store, d, attrs, threads, weights, groups);
     if (!call.commit()) {
       abandonForward(store, d, p);
       return js.recurrentSequence(store, gi, h0, c0, wHh, bHh, wHr, attrs);
     }
     const units = setupForward(store, d, p);
-    if (threads < 2) for (let k = 0; k < p.T; k++) ex.recurrentPhase(p.pArgs, k, 0, H);
+    const oneThread = (pArgs: number) => () => {
+      for (let k = 0; k < p.T; k++) ex.recurrentPhase(pArgs, k, 0, H);
+    };
+    if (groups > 1) alongside(rt.workers as WorkerPool, p.blocks.slice(1), p.T, H, oneThread(p.pArgs));
+    else if (threads < 2) oneThread(p.pArgs)();
     else runThreaded(rt.workers as WorkerPool, words(), p.pArgs, p.pProgress, units, p.T);
-    ex.recurrentForwardFinish(p.pArgs);
+    for (const b of p.blocks) ex.recurrentForwardFinish(b.pArgs);
     return takeForward(store, p);
   }
 
@@ -298,7 +372,7 @@ export function wasmRecurrentKernels(
     }
     setupForward(store, fwd, pf);
     setupForward(store, rev, pr);
-    besides(pool, pr.pArgs, pr.pProgress, pr.T, H, () => {
+    alongside(pool, [pr], pr.T, H, () => {
       for (let k = 0; k < pf.T; k++) ex.recurrentPhase(pf.pArgs, k, 0, H);
     });
     ex.recurrentForwardFinish(pf.pArgs);
@@ -307,61 +381,98 @@ export function wasmRecurrentKernels(
   }
 
   /**
-   * Runs the one-thread sequence at `pArgs` (`phases` phases over units [0, H)) on a worker
-   * while the caller runs `local`, then waits for it. A worker that is not ready, never
-   * starts, dies, fails or stops making progress is adopted: the caller runs the phases it
-   * has not finished (phases are repeatable).
+   * Runs one-thread sequences (each `phases` phases over units [0, H)) on workers, one
+   * each, while the caller runs `local`, then waits for them. A sequence no worker is ready
+   * for runs on the caller after `local`; a worker that never starts, dies, fails or stops
+   * making progress is adopted: the caller runs the phases it has not finished (phases are
+   * repeatable).
    */
-  function besides(pool: WorkerPool, pArgs: number, pProgress: number, phases: number, H: number, local: () => void): void {
-    const idx = pProgress / 4;
-    let w = pool.post(POOL_OP.recurrent, [pArgs, 0]);
+  function alongside(
+    pool: WorkerPool,
+    seqs: readonly { pArgs: number; pProgress: number }[],
+    phases: number,
+    H: number,
+    local: () => void,
+  ): void {
+    const posted = seqs.map((q) => pool.post(POOL_OP.recurrent, [q.pArgs, 0]));
     const t0 = performance.now();
     let phaseMs = 0;
     const stallMs = () => Math.max(STALL_MIN_MS, STALL_FACTOR * phaseMs);
-    const rest = (): void => {
+    const rest = (q: { pArgs: number; pProgress: number }): void => {
       const i32 = words();
-      for (let s = Atomics.load(i32, idx); s < phases; s++) ex.recurrentPhase(pArgs, s, 0, H);
+      const idx = q.pProgress / 4;
+      for (let s = Atomics.load(i32, idx); s < phases; s++) ex.recurrentPhase(q.pArgs, s, 0, H);
       Atomics.store(i32, idx, phases);
     };
     try {
       local();
-      // The local loop's time per phase: the two loops do about the same work.
+      // The local loop's time per phase: every sequence does about the same work.
       phaseMs = (performance.now() - t0) / Math.max(1, phases);
-      // No worker took it: the loop below is skipped and the caller runs it all (after finally).
-      const i32 = words();
-      let spins = 0;
-      let since = 0;
-      let last = -1;
-      for (let v = Atomics.load(i32, idx); w >= 0 && v < phases; v = Atomics.load(i32, idx)) {
-        if (spins < 4000) {
-          spins++;
-          continue;
-        }
-        const now = performance.now();
-        // Stalled means no phase finished for a while (the whole loop may take long).
-        if (v !== last) {
-          last = v;
-          since = now;
-        }
-        const state = pool.partState(w);
-        if (state === 'ended' || state === 'dead') break;
-        if (state === 'unclaimed' && now - since > Math.max(1, phaseMs) && pool.takeBack(w)) {
-          w = -1;
-          break;
-        }
-        if (state === 'running' && now - since > stallMs()) {
-          pool.abandon(w);
-          w = -1;
-          break;
-        }
-        if (pool.blocking) Atomics.wait(i32, idx, v, 1);
+      for (let j = 0; j < seqs.length; j++) {
+        // No worker took it: the caller runs it all (after finally).
+        if (posted[j] >= 0) posted[j] = awaitSequence(pool, posted[j], seqs[j].pProgress / 4, phases, phaseMs, stallMs);
       }
     } finally {
       // A part still posted (after a throw) is told to stop, then ended; what it left undone runs here.
-      Atomics.store(words(), pArgs / 4 + F_ABORT, 1);
-      if (w >= 0) pool.join(w, stallMs());
+      for (let j = 0; j < seqs.length; j++) {
+        Atomics.store(words(), seqs[j].pArgs / 4 + F_ABORT, 1);
+        if (posted[j] >= 0) pool.join(posted[j], stallMs());
+      }
     }
-    rest();
+    for (const q of seqs) rest(q);
+  }
+
+  /**
+   * Waits until worker `w`'s one-thread sequence (progress word `idx`) has done `phases`
+   * phases; `w`, or -1 when the caller must run the rest itself: it took the part back
+   * unclaimed, or the worker is gone, or no phase finished within `stallMs()` (then the
+   * worker is stopped).
+   */
+  function awaitSequence(pool: WorkerPool, w: number, idx: number, phases: number, phaseMs: number, stallMs: () => number): number {
+    const i32 = words();
+    let spins = 0;
+    let since = 0;
+    let last = -1;
+    for (let v = Atomics.load(i32, idx); v < phases; v = Atomics.load(i32, idx)) {
+      if (spins < 4000) {
+        spins++;
+        continue;
+      }
+      const now = performance.now();
+      // Stalled means no phase finished for a while (the whole loop may take long).
+      if (v !== last) {
+        last = v;
+        since = now;
+      }
+      const state = pool.partState(w);
+      if (state === 'ended' || state === 'dead') return w;
+      if (state === 'unclaimed' && now - since > Math.max(1, phaseMs) && pool.takeBack(w)) return -1;
+      if (state === 'running' && now - since > stallMs()) {
+        pool.abandon(w);
+        return -1;
+      }
+      if (pool.blocking) Atomics.wait(i32, idx, v, 1);
+    }
+    return w;
+  }
+
+  /**
+   * Row groups for a forward sequence of batch `B` whose recurrent GEMMs cost `macs` in
+   * all, with a packed recurrent weight of `wBytes`: one per thread, at least
+   * {@link ROW_GROUP_MIN} rows each, when the loop is worth a worker at all (the GEMM's
+   * thread threshold: the groups meet only at the end) and the weight stays in a core's
+   * caches ({@link ROW_GROUP_MAX_WEIGHT}). Splitting rows rather than units costs no meeting
+   * per step and no exchange of h between cores; each group's GEMM has fewer rows, which
+   * measured (one thread, H 256, batch 32 down to 8) within 10% of the per-row rate of the
+   * whole batch, where the per-step meeting of the unit split cost more than it saved at
+   * batch 16 (1.23x the one-thread time, loaded 2-core machine). But every group streams the
+   * whole weight each step: with a weight beyond the caches the unit split, which gives each
+   * thread half of it, won (LSTM H 1024, batch 8: 0.45x the one-thread time against 0.64x).
+   */
+  function rowGroups(B: number, macs: number, wBytes: number): number {
+    const pool = rt.workers;
+    if (!pool || macs < th.threadMinMacs || B < 2 * ROW_GROUP_MIN || wBytes > ROW_GROUP_MAX_WEIGHT) return 1;
+    return Math.max(1, Math.min(pool.available() + 1, Math.floor(B / ROW_GROUP_MIN)));
   }
 
   /**
