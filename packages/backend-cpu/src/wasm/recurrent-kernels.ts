@@ -458,8 +458,8 @@ export function wasmRecurrentKernels(
   }
 
   /**
-   * Row groups for a forward sequence of batch `B` whose recurrent GEMMs cost `macs` in
-   * all, with a packed recurrent weight of `wBytes`: one per thread, at least
+   * Row groups for a forward (or backward) sequence of batch `B` whose recurrent GEMMs cost
+   * `macs` in all, with a packed recurrent weight of `wBytes`: one per thread, at least
    * {@link ROW_GROUP_MIN} rows each, when the loop is worth a worker at all (the GEMM's
    * thread threshold: the groups meet only at the end) and the weight stays in a core's
    * caches ({@link ROW_GROUP_MAX_WEIGHT}). Splitting rows rather than units costs no meeting
