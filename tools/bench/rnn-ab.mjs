@@ -8,12 +8,23 @@
  *   # once, before changing anything (a copy of the built backend is the baseline):
  *   mkdir -p tools/bench/.cache/rnn-baseline && cp packages/backend-cpu/dist/index.js tools/bench/.cache/rnn-baseline/
  *   # after building the current sources (pnpm exec turbo run build --filter=@ghostflow/backend-cpu):
- *   node tools/bench/rnn-ab.mjs [--only gru-forward,lstm-forward,bilstm-forward,lstm-train] [--reps 15] [--threads 2]
+ *   node tools/bench/rnn-ab.mjs [--only gru-forward,lstm-forward,bilstm-forward,lstm-train,gru-train,lstm-seq-bwd,gru-seq-bwd] [--reps 15] [--threads 2 | --threads 2,1 (old, new)]
  */
 import { parseArgs } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { contiguousStrides, getBackend, manualSeed, noGrad, randint, randn, registerBackend, setBackend, tidy } from '@ghostflow/core';
+import {
+  contiguousStrides,
+  getBackend,
+  manualSeed,
+  noGrad,
+  randint,
+  randn,
+  recurrentWorkspaceSize,
+  registerBackend,
+  setBackend,
+  tidy,
+} from '@ghostflow/core';
 import { Adam, GRU, LSTM, Linear, crossEntropy } from '@ghostflow/nn';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -26,6 +37,8 @@ const { values: opts } = parseArgs({
   },
 });
 const threads = Number(opts.threads);
+// `--threads 2,1`: the baseline with 2 threads against the current build with 1.
+const [oldThreads, newThreads] = opts.threads.includes(',') ? opts.threads.split(',').map(Number) : [threads, threads];
 const current = await import('@ghostflow/backend-cpu');
 const baseline = await import(pathToFileURL(resolve(opts.baseline)).href);
 const engines = [
@@ -33,7 +46,7 @@ const engines = [
   ['cpu-new', current],
 ];
 for (const [name, mod] of engines) {
-  registerBackend(name, () => mod.createCpuBackend({ threads, name }), { priority: 0 });
+  registerBackend(name, () => mod.createCpuBackend({ threads: name === 'cpu-old' ? oldThreads : newThreads, name }), { priority: 0 });
   const be = await setBackend(name);
   await be.whenThreadsReady?.();
 }
@@ -46,8 +59,11 @@ function rnnForward(Cls, s) {
   return (full) => noGrad(() => tidy(() => (full ? m.forward(x)[0].dataSync() : m.forward(x)[0].dataSync()[0])));
 }
 
-/** The fused kernel alone (inference), on the active backend: `s` as in the bench's workloads. */
-function sequenceKernel(mode, s) {
+/**
+ * The fused kernel alone on the active backend: the forward (inference), or with `backward`
+ * the backward of a training forward; `s` as in the bench's workloads.
+ */
+function sequenceKernel(mode, s, backward = false) {
   const be = getBackend();
   const G = mode === 'LSTM' ? 4 : 3;
   const { batch: B, seq: T, hidden: H } = s;
@@ -74,6 +90,24 @@ function sequenceKernel(mode, s) {
   const wHh = up(G * H * H, [G * H, H], 2 / Math.sqrt(H));
   const bHh = up(G * H, [G * H], 0.1);
   const attrs = { mode, batchSizes: new Array(T).fill(B), hiddenSize: H, reverse: false, train: false };
+  if (backward) {
+    // One training forward, then the backward alone is timed (its workspace and y reused).
+    const [y, hN, cN, ws] = be.fused.recurrentSequence(gi, h0, c0, wHh, bHh, null, { ...attrs, train: true });
+    const wsSize = recurrentWorkspaceSize(mode, N, H, H);
+    const yView = { dataId: y, dtype: 'float32', shape: [N, H], strides: [H, 1], offset: 0 };
+    const wsView = { dataId: ws, dtype: 'float32', shape: [wsSize], strides: [1], offset: 0 };
+    const dY = up(N * H, [N, H], 1);
+    const dHN = up(B * H, [B, H], 1);
+    const dCN = mode === 'LSTM' ? up(B * H, [B, H], 1) : null;
+    for (const id of [hN, cN]) if (id) be.disposeData(id);
+    const battrs = { ...attrs, train: true, hasBias: true };
+    return (full) => {
+      const ids = be.fused.recurrentSequenceBackward(wHh, null, yView, wsView, dY, dHN, dCN, battrs);
+      const dW = be.readSync(ids[3], 'float32', full ? G * H * H : 1);
+      for (const id of ids) if (id) be.disposeData(id);
+      return full ? dW : dW[0];
+    };
+  }
   return (full) => {
     const ids = be.fused.recurrentSequence(gi, h0, c0, wHh, bHh, null, attrs);
     const y = be.readSync(ids[0], 'float32', full ? N * H : 1);
@@ -82,34 +116,45 @@ function sequenceKernel(mode, s) {
   };
 }
 
+/** One training step (forward, loss, backward, Adam) of a 2-layer RNN at the bench's sizes. */
+function rnnTrain(Cls) {
+  const [T, B, I, H] = [50, 32, 128, 256];
+  const rnn = new Cls(I, H, { numLayers: 2 });
+  const head = new Linear(H, 10);
+  const opt = new Adam([...rnn.parameters(), ...head.parameters()], { lr: 1e-3 });
+  const x = randn([T, B, I]);
+  const y = randint(0, 10, [B]);
+  return (full) =>
+    tidy(() => {
+      opt.zeroGrad();
+      const [out] = rnn.forward(x);
+      const loss = crossEntropy(head.forward(out.select(0, T - 1)), y);
+      loss.backward();
+      opt.step();
+      return full ? Float32Array.from([loss.itemSync(), ...rnn.parameters()[0].dataSync()]) : loss.dataSync()[0];
+    });
+}
+
 const WORKLOADS = {
   // The time loop alone (one layer): what the workloads' recurrentSequence calls do.
   'gru-seq': () => sequenceKernel('GRU', { batch: 32, seq: 50, hidden: 256 }),
   'lstm-seq': () => sequenceKernel('LSTM', { batch: 32, seq: 50, hidden: 256 }),
   'bilstm-seq': () => sequenceKernel('LSTM', { batch: 3, seq: 25, hidden: 256 }),
+  // The backward time loop and weight gradients alone (one layer).
+  'gru-seq-bwd': () => sequenceKernel('GRU', { batch: 32, seq: 50, hidden: 256 }, true),
+  'lstm-seq-bwd': () => sequenceKernel('LSTM', { batch: 32, seq: 50, hidden: 256 }, true),
   'gru-forward': () => rnnForward(GRU, { batch: 32, seq: 50, input: 128, hidden: 256, layers: 2, bidirectional: false }),
   'lstm-forward': () => rnnForward(LSTM, { batch: 32, seq: 50, input: 128, hidden: 256, layers: 2, bidirectional: false }),
   'bilstm-forward': () => rnnForward(LSTM, { batch: 3, seq: 25, input: 100, hidden: 256, layers: 1, bidirectional: true }),
-  'lstm-train': () => {
-    const [T, B, I, H] = [50, 32, 128, 256];
-    const lstm = new LSTM(I, H, { numLayers: 2 });
-    const head = new Linear(H, 10);
-    const opt = new Adam([...lstm.parameters(), ...head.parameters()], { lr: 1e-3 });
-    const x = randn([T, B, I]);
-    const y = randint(0, 10, [B]);
-    return (full) =>
-      tidy(() => {
-        opt.zeroGrad();
-        const [out] = lstm.forward(x);
-        const loss = crossEntropy(head.forward(out.select(0, T - 1)), y);
-        loss.backward();
-        opt.step();
-        return full ? Float32Array.from([loss.itemSync(), ...lstm.parameters()[0].dataSync()]) : loss.dataSync()[0];
-      });
-  },
+  'lstm-train': () => rnnTrain(LSTM),
+  'gru-train': () => rnnTrain(GRU),
 };
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const quartiles = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return `${s[Math.floor((s.length - 1) / 4)].toFixed(3)}..${s[Math.ceil((3 * (s.length - 1)) / 4)].toFixed(3)}`;
+};
 const only = opts.only ? new Set(opts.only.split(',')) : null;
 const reps = Number(opts.reps);
 const rows = [];
@@ -146,6 +191,8 @@ for (const [id, make] of Object.entries(WORKLOADS)) {
     'old ms': +median(times[0]).toFixed(2),
     'new ms': +median(times[1]).toFixed(2),
     'new/old': +median(times[0].map((t, i) => times[1][i] / t)).toFixed(3),
+    // The spread of the per-round ratios: their first and third quartiles.
+    'q1..q3': quartiles(times[0].map((t, i) => times[1][i] / t)),
     // CPU time of the whole process (every thread): on a loaded machine the least noisy measure
     // of the work done (with threads it also counts the spinning of the split).
     'new/old cpu': +median(cpu[0].map((t, i) => cpu[1][i] / t)).toFixed(3),

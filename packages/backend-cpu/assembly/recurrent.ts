@@ -9,10 +9,10 @@
  * non-increasing. A step advances the first `sizes[t]` batch entries; the reverse direction's
  * batch grows, and entries that join late start from the initial state.
  *
- * Threads: a forward over a batch of 8 rows or more is split by batch rows instead, with
+ * Threads: a forward or backward over a batch of 8 rows or more is split by batch rows, with
  * nothing here for it: JavaScript lays out each row group as a sequence of its own (sizes and
- * row offsets clipped to its rows, states from its first row) run by one thread end to end,
- * since rows never read each other. Otherwise a step is split by hidden units (blocks of 16):
+ * row offsets clipped to its rows, states and state gradients from its first row, its own
+ * scratch) run by one thread end to end, since rows never read each other. Otherwise a step is split by hidden units (blocks of 16):
  * each thread computes its units' gate columns of the recurrent GEMM and their cell math, and
  * the threads meet once per step (progress words, see recurrentWorker). Every step (phase) reads only the previous step's
  * output and writes a different buffer (h is read from y's previous rows; c, dh and dc

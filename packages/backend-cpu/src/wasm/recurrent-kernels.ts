@@ -5,9 +5,9 @@
  * handed over without a copy), the recurrent weight is packed for the GEMM once (and kept
  * packed across calls in the packed cache while it is unchanged), and the time loop runs
  * inside wasm (assembly/recurrent.ts), one
- * call per step (phase). A forward over a large enough batch is split over the worker threads
- * by batch rows (each row group's whole time loop on one thread: rows never read each other,
- * so the threads meet only at the end); otherwise a step is split by hidden units when it is
+ * call per step (phase). A forward or backward over a large enough batch is split over the
+ * worker threads by batch rows (each row group's whole time loop on one thread: rows never
+ * read each other, so the threads meet only at the end); otherwise a step is split by hidden units when it is
  * large enough (the threads synchronise once per step through progress words in wasm memory). The
  * backward's weight gradients are one GEMM each over the stacked rows (`dW_hh = dGh^T hPrev`,
  * `dW_hr = dH^T hRaw`), split over the worker threads like any large GEMM.
@@ -128,9 +128,10 @@ export function wasmRecurrentKernels(
 
   /**
    * One row group's own forward sequence over batch rows [r0, r1): its operand block,
-   * batch sizes and row offsets (clipped to its rows), progress word and GEMM scratch. Rows
-   * of a recurrent layer never read each other, so groups run their whole time loops on
-   * different threads with no meeting per step.
+   * batch sizes and row offsets (clipped to its rows), progress word and scratch (forward:
+   * the recurrent GEMM's `pGh` and unprojected h `pHraw`; backward: the gradient reaching h
+   * and its unprojected part, B_G and B_DHR). Rows of a recurrent layer never read each
+   * other, so groups run their whole time loops on different threads with no meeting per step.
    */
   interface RowBlock {
     r0: number;
@@ -457,8 +458,8 @@ export function wasmRecurrentKernels(
   }
 
   /**
-   * Row groups for a forward sequence of batch `B` whose recurrent GEMMs cost `macs` in
-   * all, with a packed recurrent weight of `wBytes`: one per thread, at least
+   * Row groups for a forward (or backward) sequence of batch `B` whose recurrent GEMMs cost
+   * `macs` in all, with a packed recurrent weight of `wBytes`: one per thread, at least
    * {@link ROW_GROUP_MIN} rows each, when the loop is worth a worker at all (the GEMM's
    * thread threshold: the groups meet only at the end) and the weight stays in a core's
    * caches ({@link ROW_GROUP_MAX_WEIGHT}). Splitting rows rather than units costs no meeting
@@ -610,7 +611,10 @@ export function wasmRecurrentKernels(
     const isGRU = mode === 'GRU';
     const proj = wHr !== null;
     const blk = workspaceBlocks(mode, N, H, P);
-    const threads = loopThreads(B * GH * P, H, proj);
+    // Rows as in the forward (each group's whole backward loop on one thread, no meeting
+    // per step), judged on W_hh packed as the right operand of dh = dGh W_hh; else units.
+    const groups = rowGroups(B, B * GH * P * T, packed(GH, P) * 4);
+    const threads = groups > 1 ? 1 : loopThreads(B * GH * P, H, proj);
     call.begin();
     const pArgs = call.alloc(F_UNITS + 2 * threads);
     const pSizes = call.alloc(T);
@@ -637,6 +641,30 @@ export function wasmRecurrentKernels(
     const pDHs = proj ? call.alloc(N * P) : 0;
     const pG = call.alloc(B * P + PANEL);
     const pDhr = call.alloc(B * H + PANEL);
+    // Group g owns rows [floor(B g / groups), floor(B (g + 1) / groups)): the first uses the
+    // blocks above, the others their own block, batch sizes, row offsets, progress word and
+    // scratch (g, dhr). The state buffers are shared, each group from its first row on (the
+    // GEMM stores only a row's own columns, so neighbouring groups never overwrite each other).
+    const blocks: RowBlock[] = [];
+    for (let g = 0; g < groups; g++) {
+      const r0 = Math.floor((B * g) / groups);
+      const r1 = Math.floor((B * (g + 1)) / groups);
+      if (g === 0) blocks.push({ r0, r1, pArgs, pSizes, pOffs, pProgress, pGh: pG, pHraw: pDhr });
+      else {
+        const rows = r1 - r0;
+        const [a, sz, of, pr] = [call.alloc(F_UNITS + 2), call.alloc(T), call.alloc(T), call.alloc(1)];
+        blocks.push({
+          r0,
+          r1,
+          pArgs: a,
+          pSizes: sz,
+          pOffs: of,
+          pProgress: pr,
+          pGh: call.alloc(rows * P + PANEL),
+          pHraw: call.alloc(rows * H + PANEL),
+        });
+      }
+    }
     // The weight-gradient GEMMs: dGh^T (and dHs^T) row-major, hPrev (and hRaw) packed.
     const pAT = call.alloc(GH * N);
     const pB = call.alloc(packed(N, P));
@@ -648,9 +676,6 @@ export function wasmRecurrentKernels(
     if (!call.commit()) return js.recurrentSequenceBackward(store, wHh, wHr, y, workspace, dY, dHN, dCN, attrs);
     const heap = call.heap;
     const i32 = words();
-    i32.set(batchSizes, pSizes / 4);
-    i32.set(offsets, pOffs / 4);
-    i32.fill(0, pProgress / 4, pProgress / 4 + threads);
     // W_hh [G*H, P] as the right operand of dh = dGh W_hh.
     ex.packB(pWSrc, P, 1, GH, P, pWT);
     if (proj) ex.packB(pWrSrc, H, 1, P, H, pWrT);
@@ -660,17 +685,31 @@ export function wasmRecurrentKernels(
     // Rows that join late (the forward direction's backward) read dHN / dCN from either buffer.
     heap.copyWithin(pDh1 / 4, pDh / 4, pDh / 4 + B * P);
     heap.copyWithin(pDc1 / 4, pDc / 4, pDc / 4 + B * H);
-    const block = new Array<number>(F_UNITS).fill(0);
-    block[0] = MODE_CODES[mode];
-    [block[1], block[2], block[3], block[4], block[5], block[6], block[7]] = [pWT, pDY, pDGi, pWrT, pDh, pDc, pDc1];
-    [block[8], block[9], block[10], block[11], block[12], block[13]] = [pY, pWs, pDGh, pG, pSizes, pOffs];
-    [block[14], block[15], block[16], block[17], block[18], block[19]] = [T, H, pDh1, P, reverse ? 1 : 0, N];
-    [block[20], block[21], block[22], block[F_KIND], block[24], block[25]] = [pProgress, threads, 0, 1, pDHs, pDhr];
-    i32.set(block, pArgs / 4);
-    const units = splitUnits(i32, pArgs, H, threads);
-    if (threads < 2) for (let q = 0; q < 2 * T; q++) ex.recurrentPhase(pArgs, q, 0, H);
+    for (const b of blocks) {
+      // A row group's batch sizes and row offsets clipped to its rows (as writeForwardBlock).
+      const whole = b.r0 === 0 && b.r1 === B;
+      i32.set(whole ? batchSizes : batchSizes.map((n) => Math.max(0, Math.min(n, b.r1) - b.r0)), b.pSizes / 4);
+      i32.set(whole ? offsets : offsets.map((o) => o + b.r0), b.pOffs / 4);
+      const t = groups > 1 ? 1 : threads;
+      i32.fill(0, b.pProgress / 4, b.pProgress / 4 + t);
+      const [dh, dh1, dc, dc1] = [pDh + b.r0 * P * 4, pDh1 + b.r0 * P * 4, pDc + b.r0 * H * 4, pDc1 + b.r0 * H * 4];
+      const block = new Array<number>(F_UNITS).fill(0);
+      block[0] = MODE_CODES[mode];
+      [block[1], block[2], block[3], block[4], block[5], block[6], block[7]] = [pWT, pDY, pDGi, pWrT, dh, dc, dc1];
+      [block[8], block[9], block[10], block[11], block[12], block[13]] = [pY, pWs, pDGh, b.pGh, b.pSizes, b.pOffs];
+      [block[14], block[15], block[16], block[17], block[18], block[19]] = [T, H, dh1, P, reverse ? 1 : 0, N];
+      [block[20], block[21], block[22], block[F_KIND], block[24], block[25]] = [b.pProgress, t, 0, 1, pDHs, b.pHraw];
+      i32.set(block, b.pArgs / 4);
+      if (t === 1) i32.set([0, H], b.pArgs / 4 + F_UNITS);
+    }
+    const units = splitUnits(i32, pArgs, H, groups > 1 ? 1 : threads);
+    const oneThread = () => {
+      for (let q = 0; q < 2 * T; q++) ex.recurrentPhase(pArgs, q, 0, H);
+    };
+    if (groups > 1) alongside(rt.workers as WorkerPool, blocks.slice(1), 2 * T, H, oneThread);
+    else if (threads < 2) oneThread();
     else runThreaded(rt.workers as WorkerPool, i32, pArgs, pProgress, units, 2 * T);
-    ex.recurrentBackwardFinish(pArgs);
+    for (const b of blocks) ex.recurrentBackwardFinish(b.pArgs);
     // dW_hh = dGh^T hPrev over all N rows at once; dB_hh = the row sums of dGh^T.
     ex.packA(pDGh, 1, GH, GH, N, pAT);
     ex.packB(pWs + blk.hPrev * 4, P, 1, N, P, pB);
