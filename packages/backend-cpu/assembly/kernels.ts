@@ -895,7 +895,9 @@ function ln(x: f64): f64 {
 /**
  * Softmax (`log` = 0) or log-softmax (`log` = 1) of each row, max-subtracted. The sum is
  * float64; log-softmax subtracts the max, then the float64 log of the sum, in float64 lanes,
- * so a large logit does not lose the small difference to rounding.
+ * so a large logit does not lose the small difference to rounding. The exponent is never
+ * positive after the max is subtracted, so the exp is {@link V.vexpNeg} (half the work of
+ * {@link V.vexp}; a row of -inf but its max gives exact zeros, NaN passes).
  */
 export function softmaxRows(x: usize, y: usize, rows: i32, n: i32, log: i32): void {
   const vecEnd = (<usize>(n & ~3)) << 2;
@@ -909,14 +911,14 @@ export function softmaxRows(x: usize, y: usize, rows: i32, n: i32, log: i32): vo
     let s1 = f64x2.splat(0);
     let o: usize = 0;
     for (; o < vecEnd; o += 16) {
-      const e = V.vexp(f32x4.sub(v128.load(px + o), vm));
+      const e = V.vexpNeg(f32x4.sub(v128.load(px + o), vm));
       if (!log) v128.store(py + o, e);
       s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
       s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)));
     }
     let s = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1) + f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
     for (; o < end; o += 4) {
-      const e = V.sexp(load<f32>(px + o) - m);
+      const e = V.sexpNeg(load<f32>(px + o) - m);
       if (!log) store<f32>(py + o, e);
       s += <f64>e;
     }

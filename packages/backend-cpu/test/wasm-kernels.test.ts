@@ -377,6 +377,32 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
     }
   });
 
+  it('softmax and logSoftmax: exact zeros past exp underflow, a NaN row, a row of -inf', () => {
+    const n = 37;
+    const X = rand(4 * n, -1, 1, 41);
+    for (let j = 1; j < n; j += 2) X[j] -= 200; // row 0: every other logit 200 below -> exp underflows to 0
+    X[n + 7] = Number.NaN; // row 1: one NaN -> a NaN row
+    for (let j = 0; j < n; j++) X[2 * n + j] = Number.NEGATIVE_INFINITY; // row 2: all -inf -> NaN (as torch)
+    X[3 * n + 4] = Number.NEGATIVE_INFINITY; // row 3: one -inf -> exactly 0 (softmax), -inf (logSoftmax)
+    for (const kind of ['softmax', 'logSoftmax'] as const) {
+      const [want, ...gots] = [js, one, two].map((be) =>
+        read(be, (be.fused[kind] as NonNullable<CpuBackend['fused']['softmax']>)(view(be, X, [4, n]), { axis: 1 }), X.length),
+      );
+      for (const got of gots) {
+        for (let i = 0; i < X.length; i++) {
+          if (Number.isNaN(want[i]) || !Number.isFinite(want[i])) expect(Object.is(got[i], want[i]), `${kind}[${i}]`).toBe(true);
+          else expect(Math.abs(got[i] - want[i]), `${kind}[${i}]`).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(want[i])));
+        }
+        if (kind === 'softmax') {
+          for (let j = 1; j < n; j += 2) expect(got[j]).toBe(0);
+          expect(got[3 * n + 4]).toBe(0);
+        }
+        expect(got.subarray(n, 2 * n).every(Number.isNaN)).toBe(true);
+        expect(got.subarray(2 * n, 3 * n).every(Number.isNaN)).toBe(true);
+      }
+    }
+  });
+
   it('layerNorm with weight and bias, rows with a large mean', () => {
     const [rows, n] = [96, 513];
     const X = rand(rows * n, -1, 1, 41);
