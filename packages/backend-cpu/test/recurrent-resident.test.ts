@@ -8,6 +8,7 @@
 import { type DataId, type RecurrentSequenceAttrs, type TensorView, recurrentWorkspaceSize } from '@ghostflow/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CpuBackend, createCpuBackend } from '../src/cpu-backend.js';
+import { symRand } from './recurrent-io.js';
 import type { CpuData } from '../src/storage.js';
 
 const zero = { minElements: 0, minMacs: 0, threadMinMacs: 0 };
@@ -22,16 +23,6 @@ beforeAll(() => Promise.all([two.whenThreadsReady(), copyingTwo.whenThreadsReady
 afterAll(() => {
   for (const b of [one, two, copying, copyingTwo]) b.dispose();
 });
-
-function rand(n: number, scale: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = scale * (2 * (s / 2 ** 32) - 1);
-  }
-  return out;
-}
 
 const readSync = (be: CpuBackend, id: DataId, size: number): Float32Array =>
   (be.readSync as NonNullable<CpuBackend['readSync']>)(id, 'float32', size);
@@ -79,12 +70,12 @@ function runChecked(be: CpuBackend, s: Setup): Float32Array[] {
   const N = batchSizes.reduce((a, b) => a + b, 0);
   const B = batchSizes[0];
   const k = 1 / Math.sqrt(H);
-  const gi = place(be, rand(N * G * H, 1, 1), [N, G * H], 3, s.stridedGi);
-  const h0 = place(be, rand(B * P, 0.5, 2), [B, P], 5);
-  const c0 = s.mode === 'LSTM' ? place(be, rand(B * H, 0.5, 3), [B, H], 1) : null;
-  const wHh = place(be, rand(G * H * P, k, 4), [G * H, P], 9);
-  const bHh = place(be, rand(G * H, k, 5), [G * H], 2);
-  const wHr = P !== H ? place(be, rand(P * H, k, 6), [P, H], 4) : null;
+  const gi = place(be, symRand(N * G * H, 1, 1), [N, G * H], 3, s.stridedGi);
+  const h0 = place(be, symRand(B * P, 0.5, 2), [B, P], 5);
+  const c0 = s.mode === 'LSTM' ? place(be, symRand(B * H, 0.5, 3), [B, H], 1) : null;
+  const wHh = place(be, symRand(G * H * P, k, 4), [G * H, P], 9);
+  const bHh = place(be, symRand(G * H, k, 5), [G * H], 2);
+  const wHr = P !== H ? place(be, symRand(P * H, k, 6), [P, H], 4) : null;
   const attrs: RecurrentSequenceAttrs = { mode: s.mode, batchSizes, hiddenSize: H, reverse: s.reverse, train: true };
   const f = be.fused as Required<CpuBackend['fused']>;
   const fwdInputs = [gi, h0, c0, wHh, bHh, wHr].filter((v): v is TensorView => v !== null);
@@ -94,9 +85,9 @@ function runChecked(be: CpuBackend, s: Setup): Float32Array[] {
   const wsSize = recurrentWorkspaceSize(s.mode, N, H, P);
   const yView: TensorView = { dataId: y, dtype: 'float32', shape: [N, P], strides: [P, 1], offset: 0 };
   const wsView: TensorView = { dataId: ws as DataId, dtype: 'float32', shape: [wsSize], strides: [1], offset: 0 };
-  const dY = place(be, rand(N * P, 1, 7), [N, P], 6);
-  const dHN = place(be, rand(B * P, 1, 8), [B, P], 3);
-  const dCN = c0 ? place(be, rand(B * H, 1, 9), [B, H], 8) : null;
+  const dY = place(be, symRand(N * P, 1, 7), [N, P], 6);
+  const dHN = place(be, symRand(B * P, 1, 8), [B, P], 3);
+  const dCN = c0 ? place(be, symRand(B * H, 1, 9), [B, H], 8) : null;
   const bwdInputs = [wHh, wHr, yView, wsView, dY, dHN, dCN].filter((v): v is TensorView => v !== null);
   const beforeBwd = bwdInputs.map((v) => readSync(be, v.dataId, size(v)));
   const grads = f.recurrentSequenceBackward(wHh, wHr, yView, wsView, dY, dHN, dCN, { ...attrs, hasBias: true });
@@ -147,16 +138,16 @@ describe('recurrent kernels on resident storage', () => {
       for (const id of [y, hN, cN]) if (id) be.disposeData(id);
       return out;
     };
-    const w1 = rand(G * H * H, 0.3, 11);
-    const w2 = rand(G * H * H, 0.3, 12);
+    const w1 = symRand(G * H * H, 0.3, 11);
+    const w2 = symRand(G * H * H, 0.3, 12);
     const fresh = (values: Float32Array): Float32Array => {
       const be = createCpuBackend({ threads: 1, thresholds: zero });
       try {
         return run(
           be,
           place(be, values, [G * H, H], 0),
-          place(be, rand(N * G * H, 1, 1), [N, G * H], 0),
-          place(be, rand(B * H, 0.5, 2), [B, H], 0),
+          place(be, symRand(N * G * H, 1, 1), [N, G * H], 0),
+          place(be, symRand(B * H, 0.5, 2), [B, H], 0),
         );
       } finally {
         be.dispose();
@@ -164,8 +155,8 @@ describe('recurrent kernels on resident storage', () => {
     };
     const be = one;
     const w = place(be, w1, [G * H, H], 0);
-    const gi = place(be, rand(N * G * H, 1, 1), [N, G * H], 0);
-    const h0 = place(be, rand(B * H, 0.5, 2), [B, H], 0);
+    const gi = place(be, symRand(N * G * H, 1, 1), [N, G * H], 0);
+    const h0 = place(be, symRand(B * H, 0.5, 2), [B, H], 0);
     const want1 = fresh(w1);
     const held = be.info.packedBytes;
     // The third call finds the weight packed from the second.
@@ -196,12 +187,12 @@ describe('recurrentSequenceBidirectional', () => {
       const B = batchSizes[0];
       const attrs = { mode: s.mode, batchSizes, hiddenSize: H, train: s.train };
       const dir = (be: CpuBackend, seed: number) => ({
-        gi: place(be, rand(N * G * H, 1, seed), [N, G * H], 3),
-        h0: place(be, rand(B * P, 0.5, seed + 1), [B, P], 1),
-        c0: s.mode === 'LSTM' ? place(be, rand(B * H, 0.5, seed + 2), [B, H], 2) : null,
-        wHh: place(be, rand(G * H * P, 1 / Math.sqrt(H), seed + 3), [G * H, P], 0),
-        bHh: place(be, rand(G * H, 0.2, seed + 4), [G * H], 5),
-        wHr: P !== H ? place(be, rand(P * H, 1 / Math.sqrt(H), seed + 5), [P, H], 1) : null,
+        gi: place(be, symRand(N * G * H, 1, seed), [N, G * H], 3),
+        h0: place(be, symRand(B * P, 0.5, seed + 1), [B, P], 1),
+        c0: s.mode === 'LSTM' ? place(be, symRand(B * H, 0.5, seed + 2), [B, H], 2) : null,
+        wHh: place(be, symRand(G * H * P, 1 / Math.sqrt(H), seed + 3), [G * H, P], 0),
+        bHh: place(be, symRand(G * H, 0.2, seed + 4), [G * H], 5),
+        wHr: P !== H ? place(be, symRand(P * H, 1 / Math.sqrt(H), seed + 5), [P, H], 1) : null,
       });
       const sizes = [N * P, B * P, B * H, recurrentWorkspaceSize(s.mode, N, H, P)];
       const readAll = (be: CpuBackend, ids: (DataId | null)[]) =>

@@ -9,9 +9,10 @@
  * runs the group's remaining phases.
  */
 import os from 'node:os';
-import { type DataId, type RecurrentSequenceAttrs, type TensorView, contiguousStrides, recurrentWorkspaceSize } from '@ghostflow/core';
+import { type DataId, type RecurrentSequenceAttrs, type TensorView, recurrentWorkspaceSize } from '@ghostflow/core';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { type CpuBackend, createCpuBackend } from '../src/cpu-backend.js';
+import { expectClose, expectIdentical, read, recurrentOperands, symRand, view } from './recurrent-io.js';
 import { injectWorkerFaults } from './worker-injection.js';
 
 const faults = injectWorkerFaults();
@@ -23,27 +24,6 @@ const two = createCpuBackend({ threads: 2, thresholds: zero });
 afterAll(() => {
   for (const b of [js, one, two]) b.dispose();
 });
-
-function rand(n: number, scale: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = scale * (2 * (s / 2 ** 32) - 1);
-  }
-  return out;
-}
-
-function view(be: CpuBackend, values: Float32Array, shape: number[]): TensorView {
-  return { dataId: be.upload(values, 'float32'), dtype: 'float32', shape, strides: contiguousStrides(shape), offset: 0 };
-}
-
-function read(be: CpuBackend, id: DataId | null, size: number): Float32Array {
-  if (!id) return new Float32Array(0);
-  const out = (be.readSync as NonNullable<CpuBackend['readSync']>)(id, 'float32', size);
-  be.disposeData(id);
-  return out;
-}
 
 type Setup = {
   mode: RecurrentSequenceAttrs['mode'];
@@ -57,45 +37,23 @@ type Setup = {
 
 /** Forward (train) then backward on `be`: the backward's outputs, read back. */
 function backward(be: CpuBackend, s: Setup): Float32Array[] {
-  const G = s.mode === 'LSTM' ? 4 : s.mode === 'GRU' ? 3 : 1;
   const { H, P, batchSizes } = s;
-  const N = batchSizes.reduce((a, b) => a + b, 0);
-  const B = batchSizes[0];
-  const k = 1 / Math.sqrt(H);
-  const gi = view(be, rand(N * G * H, 1, 21), [N, G * H]);
-  const h0 = view(be, rand(B * P, 0.5, 22), [B, P]);
-  const c0 = s.mode === 'LSTM' ? view(be, rand(B * H, 0.5, 23), [B, H]) : null;
-  const wHh = view(be, rand(G * H * P, k, 24), [G * H, P]);
-  const bHh = view(be, rand(G * H, k, 25), [G * H]);
-  const wHr = P !== H ? view(be, rand(P * H, k, 26), [P, H]) : null;
+  const { gi, h0, c0, wHh, bHh, wHr, G, N, B } = recurrentOperands(be, s, 21);
   const attrs: RecurrentSequenceAttrs = { mode: s.mode, batchSizes, hiddenSize: H, reverse: s.reverse, train: true };
   const f = be.fused as Required<CpuBackend['fused']>;
   const [y, hN, cN, ws] = f.recurrentSequence(gi, h0, c0, wHh, bHh, wHr, attrs);
   const yView: TensorView = { dataId: y, dtype: 'float32', shape: [N, P], strides: [P, 1], offset: 0 };
   const wsSize = recurrentWorkspaceSize(s.mode, N, H, P);
   const wsView: TensorView = { dataId: ws as DataId, dtype: 'float32', shape: [wsSize], strides: [1], offset: 0 };
-  const dY = view(be, rand(N * P, 1, 27), [N, P]);
-  const dHN = view(be, rand(B * P, 1, 28), [B, P]);
-  const dCN = c0 && s.dcN ? view(be, rand(B * H, 1, 29), [B, H]) : null;
+  const dY = view(be, symRand(N * P, 1, 27), [N, P]);
+  const dHN = view(be, symRand(B * P, 1, 28), [B, P]);
+  const dCN = c0 && s.dcN ? view(be, symRand(B * H, 1, 29), [B, H]) : null;
   const grads = f.recurrentSequenceBackward(wHh, wHr, yView, wsView, dY, dHN, dCN, { ...attrs, hasBias: true });
   const sizes = [N * G * H, B * P, B * H, G * H * P, G * H, P * H];
   const out = grads.map((g, i) => read(be, g, sizes[i]));
   for (const id of [y, hN, cN, ws]) if (id) be.disposeData(id);
   for (const v of [gi, h0, c0, wHh, bHh, wHr, dY, dHN, dCN]) if (v) be.disposeData(v.dataId);
   return out;
-}
-
-function expectClose(got: Float32Array, want: Float32Array, tol: number, what: string): void {
-  expect(got.length, what).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= tol * (1 + Math.abs(want[i])))) expect.fail(`${what}[${i}]: got ${got[i]}, expected ${want[i]}`);
-  }
-}
-
-function expectIdentical(got: Float32Array, want: Float32Array, what: string): void {
-  expect(got.length, what).toBe(want.length);
-  for (let i = 0; i < want.length; i++)
-    if (!Object.is(got[i], want[i])) expect.fail(`${what}[${i}]: got ${got[i]}, one thread gave ${want[i]}`);
 }
 
 const NAMES = ['dGi', 'dH0', 'dC0', 'dWhh', 'dBhh', 'dWhr'];

@@ -7,60 +7,25 @@
  * grows), a projection and saturating gate inputs. A worker that dies or hangs while it
  * owns a row group never blocks the call: the caller runs the group's remaining steps.
  *
- * Faults are injected as in threads.test.ts: node:worker_threads' Worker is replaced by a
- * subclass that rewrites the worker's program text before the pool starts it.
+ * Faults are injected with test/worker-injection.ts (the pool's Worker class rewrites the
+ * worker's program text before the pool starts it).
  */
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import type { Worker as NodeWorker } from 'node:worker_threads';
-import { type DataId, type RecurrentSequenceAttrs, type TensorView, contiguousStrides, recurrentWorkspaceSize } from '@ghostflow/core';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { type RecurrentSequenceAttrs, recurrentWorkspaceSize } from '@ghostflow/core';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { type CpuBackend, createCpuBackend } from '../src/cpu-backend.js';
+import { expectClose, expectIdentical, read, recurrentOperands } from './recurrent-io.js';
+import { injectWorkerFaults } from './worker-injection.js';
 
-const wt = createRequire(import.meta.url)('node:worker_threads') as { Worker: typeof NodeWorker };
-const OriginalWorker = wt.Worker;
-/** Rewrites the program of the next workers (fault injection), or null. */
-let inject: ((code: string) => string) | null = null;
-wt.Worker = class InjectingWorker extends OriginalWorker {
-  constructor(code: string | URL, options?: ConstructorParameters<typeof NodeWorker>[1]) {
-    super(typeof code === 'string' && inject ? inject(code) : code, options);
-  }
-} as typeof NodeWorker;
-
+const faults = injectWorkerFaults();
 const zero = { minElements: 0, minMacs: 0, threadMinMacs: 0 };
 const js = createCpuBackend({ wasm: false });
 const one = createCpuBackend({ threads: 1, thresholds: zero });
 const two = createCpuBackend({ threads: 2, thresholds: zero });
 
 afterAll(() => {
-  wt.Worker = OriginalWorker;
   for (const b of [js, one, two]) b.dispose();
 });
-afterEach(() => {
-  inject = null;
-  vi.restoreAllMocks();
-});
-
-function rand(n: number, scale: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = scale * (2 * (s / 2 ** 32) - 1);
-  }
-  return out;
-}
-
-function view(be: CpuBackend, values: Float32Array, shape: number[]): TensorView {
-  return { dataId: be.upload(values, 'float32'), dtype: 'float32', shape, strides: contiguousStrides(shape), offset: 0 };
-}
-
-function read(be: CpuBackend, id: DataId | null, size: number): Float32Array {
-  if (!id) return new Float32Array(0);
-  const out = (be.readSync as NonNullable<CpuBackend['readSync']>)(id, 'float32', size);
-  be.disposeData(id);
-  return out;
-}
 
 type Setup = {
   mode: RecurrentSequenceAttrs['mode'];
@@ -75,20 +40,9 @@ type Setup = {
 
 /** One forward call on `be`: y, hN, cN and (train) the workspace. */
 function forward(be: CpuBackend, s: Setup): Float32Array[] {
-  const G = s.mode === 'LSTM' ? 4 : s.mode === 'GRU' ? 3 : 1;
   const { H, P, batchSizes } = s;
-  const N = batchSizes.reduce((a, b) => a + b, 0);
-  const B = batchSizes[0];
-  const k = 1 / Math.sqrt(H);
-  const inputs = [
-    view(be, rand(N * G * H, s.giScale, 11), [N, G * H]),
-    view(be, rand(B * P, 0.5, 12), [B, P]),
-    s.mode === 'LSTM' ? view(be, rand(B * H, 0.5, 13), [B, H]) : null,
-    view(be, rand(G * H * P, k, 14), [G * H, P]),
-    view(be, rand(G * H, k, 15), [G * H]),
-    P !== H ? view(be, rand(P * H, k, 16), [P, H]) : null,
-  ] as const;
-  const [gi, h0, c0, wHh, bHh, wHr] = inputs;
+  const { gi, h0, c0, wHh, bHh, wHr, N, B } = recurrentOperands(be, s, 11, s.giScale);
+  const inputs = [gi, h0, c0, wHh, bHh, wHr];
   const attrs: RecurrentSequenceAttrs = { mode: s.mode, batchSizes, hiddenSize: H, reverse: s.reverse, train: s.train };
   const f = be.fused as Required<CpuBackend['fused']>;
   const [y, hN, cN, ws] = f.recurrentSequence(gi, h0, c0, wHh, bHh, wHr, attrs);
@@ -96,19 +50,6 @@ function forward(be: CpuBackend, s: Setup): Float32Array[] {
   const out = [read(be, y, N * P), read(be, hN, B * P), read(be, cN, B * H), read(be, ws, s.train ? wsSize : 0)];
   for (const v of inputs) if (v) be.disposeData(v.dataId);
   return out;
-}
-
-function expectClose(got: Float32Array, want: Float32Array, tol: number, what: string): void {
-  expect(got.length, what).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= tol * (1 + Math.abs(want[i])))) expect.fail(`${what}[${i}]: got ${got[i]}, expected ${want[i]}`);
-  }
-}
-
-function expectIdentical(got: Float32Array, want: Float32Array, what: string): void {
-  expect(got.length, what).toBe(want.length);
-  for (let i = 0; i < want.length; i++)
-    if (!Object.is(got[i], want[i])) expect.fail(`${what}[${i}]: got ${got[i]}, one thread gave ${want[i]}`);
 }
 
 const NAMES = ['y', 'hN', 'cN', 'workspace'];
@@ -149,7 +90,7 @@ describe('forward time loop by row groups: the JavaScript reference, and the one
 
 /** Kills this process (failing the file) unless `fn` finishes within `ms`: a blocked thread cannot time out a test. */
 async function withWatchdog<T>(ms: number, fn: () => T | Promise<T>): Promise<T> {
-  const dog = new OriginalWorker(
+  const dog = new faults.OriginalWorker(
     `setTimeout(() => { console.error('watchdog: a row group blocked the calling thread'); process.kill(${process.pid}, 'SIGKILL'); }, ${ms});`,
     { eval: true },
   );
@@ -166,7 +107,7 @@ const FAULT: Setup = { mode: 'LSTM', H: 40, P: 40, batchSizes: [10, 10, 8, 8, 5,
 async function rowsWithFault(injected: (code: string) => string): Promise<void> {
   vi.spyOn(console, 'warn').mockImplementation(() => {});
   const want = forward(one, FAULT);
-  inject = injected;
+  faults.inject = injected;
   const be = createCpuBackend({ threads: 2, thresholds: zero });
   await be.whenThreadsReady();
   expect(be.info).toMatchObject({ threads: 2, readyWorkers: 1 });

@@ -8,7 +8,6 @@ import {
   type DataId,
   type RecurrentSequenceAttrs,
   type TensorView,
-  contiguousStrides,
   getBackend,
   gradients,
   noGrad,
@@ -22,6 +21,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import '../src/index.js';
 import { type CpuBackend, createCpuBackend } from '../src/cpu-backend.js';
+import { expectClose, read, recurrentOperands, symRand, view } from './recurrent-io.js';
 
 const zero = { minElements: 0, minMacs: 0, threadMinMacs: 0 };
 const js = createCpuBackend({ wasm: false });
@@ -33,58 +33,21 @@ afterAll(() => {
   for (const b of [js, one, two]) b.dispose();
 });
 
-function rand(n: number, scale: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = scale * (2 * (s / 2 ** 32) - 1);
-  }
-  return out;
-}
-
-function view(be: CpuBackend, values: Float32Array, shape: number[]): TensorView {
-  return { dataId: be.upload(values, 'float32'), dtype: 'float32', shape, strides: contiguousStrides(shape), offset: 0 };
-}
-
-function read(be: CpuBackend, id: DataId | null, size: number): Float32Array {
-  if (!id) return new Float32Array(0);
-  const out = (be.readSync as NonNullable<CpuBackend['readSync']>)(id, 'float32', size);
-  be.disposeData(id);
-  return out;
-}
-
-function expectClose(got: Float32Array, want: Float32Array, tol: number, what: string): void {
-  expect(got.length, what).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= tol * (1 + Math.abs(want[i])))) expect.fail(`${what}[${i}]: got ${got[i]}, expected ${want[i]}`);
-  }
-}
-
 type Setup = { mode: RecurrentSequenceAttrs['mode']; H: number; P: number; batchSizes: number[]; reverse: boolean };
 
 /** Forward (train) then backward on `be`; every output read back. */
 function runKernels(be: CpuBackend, s: Setup): Float32Array[] {
-  const G = s.mode === 'LSTM' ? 4 : s.mode === 'GRU' ? 3 : 1;
   const { H, P, batchSizes } = s;
-  const N = batchSizes.reduce((a, b) => a + b, 0);
-  const B = batchSizes[0];
-  const k = 1 / Math.sqrt(H);
-  const gi = view(be, rand(N * G * H, 1, 1), [N, G * H]);
-  const h0 = view(be, rand(B * P, 0.5, 2), [B, P]);
-  const c0 = s.mode === 'LSTM' ? view(be, rand(B * H, 0.5, 3), [B, H]) : null;
-  const wHh = view(be, rand(G * H * P, k, 4), [G * H, P]);
-  const bHh = view(be, rand(G * H, k, 5), [G * H]);
-  const wHr = P !== H ? view(be, rand(P * H, k, 6), [P, H]) : null;
+  const { gi, h0, c0, wHh, bHh, wHr, G, N, B } = recurrentOperands(be, s, 1);
   const attrs: RecurrentSequenceAttrs = { mode: s.mode, batchSizes, hiddenSize: H, reverse: s.reverse, train: true };
   const f = be.fused as Required<CpuBackend['fused']>;
   const [y, hN, cN, ws] = f.recurrentSequence(gi, h0, c0, wHh, bHh, wHr, attrs);
   const yView: TensorView = { dataId: y, dtype: 'float32', shape: [N, P], strides: [P, 1], offset: 0 };
   const wsSize = recurrentWorkspaceSize(s.mode, N, H, P);
   const wsView: TensorView = { dataId: ws as DataId, dtype: 'float32', shape: [wsSize], strides: [1], offset: 0 };
-  const dY = view(be, rand(N * P, 1, 7), [N, P]);
-  const dHN = view(be, rand(B * P, 1, 8), [B, P]);
-  const dCN = c0 ? view(be, rand(B * H, 1, 9), [B, H]) : null;
+  const dY = view(be, symRand(N * P, 1, 7), [N, P]);
+  const dHN = view(be, symRand(B * P, 1, 8), [B, P]);
+  const dCN = c0 ? view(be, symRand(B * H, 1, 9), [B, H]) : null;
   const grads = f.recurrentSequenceBackward(wHh, wHr, yView, wsView, dY, dHN, dCN, { ...attrs, hasBias: true });
   const sizes = [N * G * H, B * P, B * H, G * H * P, G * H, P * H];
   const out = [read(be, y, N * P), read(be, hN, B * P), read(be, cN, B * H), ...grads.map((g, i) => read(be, g, sizes[i]))];
@@ -130,8 +93,8 @@ describe('core runs the cpu backend’s fused sequence kernels', () => {
     const cell = vi.spyOn(fused, 'lstmCell');
     try {
       tidy(() => {
-        const gi = tensor(rand(6 * 16, 1, 1), { shape: [6, 16], requiresGrad: true });
-        const wHh = tensor(rand(16 * 4, 0.5, 2), { shape: [16, 4], requiresGrad: true });
+        const gi = tensor(symRand(6 * 16, 1, 1), { shape: [6, 16], requiresGrad: true });
+        const wHh = tensor(symRand(16 * 4, 0.5, 2), { shape: [16, 4], requiresGrad: true });
         const run = () => recurrentSequence(gi, {}, { wHh }, { mode: 'LSTM', batchSizes: [3, 2, 1] });
         const r = run();
         gradients(sum(r.output).add(sum(r.h)), [gi, wHh]);
