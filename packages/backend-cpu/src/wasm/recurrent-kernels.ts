@@ -145,6 +145,42 @@ export function wasmRecurrentKernels(
   }
 
   /**
+   * The row groups of a call split by rows: group g owns rows [floor(B g / groups),
+   * floor(B (g + 1) / groups)); the first uses `first`'s blocks, every other group gets its
+   * own operand block, batch sizes, row offsets and progress word, and two scratch blocks of
+   * `scratch(rows)` floats (forward: gh and the unprojected h; backward: g and dhr).
+   */
+  function rowBlocks(
+    B: number,
+    T: number,
+    groups: number,
+    first: Omit<RowBlock, 'r0' | 'r1'>,
+    scratch: (rows: number) => [number, number],
+  ): RowBlock[] {
+    const blocks: RowBlock[] = [];
+    for (let g = 0; g < groups; g++) {
+      const r0 = Math.floor((B * g) / groups);
+      const r1 = Math.floor((B * (g + 1)) / groups);
+      if (g === 0) {
+        blocks.push({ r0, r1, ...first });
+        continue;
+      }
+      const [gh, hraw] = scratch(r1 - r0);
+      blocks.push({
+        r0,
+        r1,
+        pArgs: call.alloc(F_UNITS + 2),
+        pSizes: call.alloc(T),
+        pOffs: call.alloc(T),
+        pProgress: call.alloc(1),
+        pGh: call.alloc(gh),
+        pHraw: call.alloc(hraw),
+      });
+    }
+    return blocks;
+  }
+
+  /**
    * The packed weights of a forward call from the cache (call before `call.begin()`: a new
    * cache region moves the scratch floor up).
    */
@@ -201,28 +237,11 @@ export function wasmRecurrentKernels(
     const pWs = train ? call.out(wsSize) : 0;
     const pGh = call.alloc(B * GHp + PANEL);
     const pHraw = call.alloc(B * H + PANEL);
-    // Group g owns rows [floor(B g / groups), floor(B (g + 1) / groups)); the first uses the
-    // blocks above (whose scratch is sized for the whole batch), the others their own.
-    const blocks: RowBlock[] = [];
-    for (let g = 0; g < groups; g++) {
-      const r0 = Math.floor((B * g) / groups);
-      const r1 = Math.floor((B * (g + 1)) / groups);
-      if (g === 0) blocks.push({ r0, r1, pArgs, pSizes, pOffs, pProgress, pGh, pHraw });
-      else {
-        const rows = r1 - r0;
-        const [a, sz, of, pr] = [call.alloc(F_UNITS + 2), call.alloc(T), call.alloc(T), call.alloc(1)];
-        blocks.push({
-          r0,
-          r1,
-          pArgs: a,
-          pSizes: sz,
-          pOffs: of,
-          pProgress: pr,
-          pGh: call.alloc(rows * GHp + PANEL),
-          pHraw: call.alloc(rows * H + PANEL),
-        });
-      }
-    }
+    // The first group uses the blocks above (whose scratch is sized for the whole batch).
+    const blocks = rowBlocks(B, T, groups, { pArgs, pSizes, pOffs, pProgress, pGh, pHraw }, (rows) => [
+      rows * GHp + PANEL,
+      rows * H + PANEL,
+    ]);
     return {
       ...{ attrs, G, H, Hp, P, B, T, N, offsets, threads, wsSize, w, wr, pArgs, pSizes, pOffs, pProgress, pGi, pWSrc, pW },
       ...{ pBias, pWrSrc, pWr, pH0, pC0Src, pH, pC0, pC1, pY, pWs, pGh, pHraw, blocks },
@@ -641,30 +660,13 @@ export function wasmRecurrentKernels(
     const pDHs = proj ? call.alloc(N * P) : 0;
     const pG = call.alloc(B * P + PANEL);
     const pDhr = call.alloc(B * H + PANEL);
-    // Group g owns rows [floor(B g / groups), floor(B (g + 1) / groups)): the first uses the
-    // blocks above, the others their own block, batch sizes, row offsets, progress word and
-    // scratch (g, dhr). The state buffers are shared, each group from its first row on (the
-    // GEMM stores only a row's own columns, so neighbouring groups never overwrite each other).
-    const blocks: RowBlock[] = [];
-    for (let g = 0; g < groups; g++) {
-      const r0 = Math.floor((B * g) / groups);
-      const r1 = Math.floor((B * (g + 1)) / groups);
-      if (g === 0) blocks.push({ r0, r1, pArgs, pSizes, pOffs, pProgress, pGh: pG, pHraw: pDhr });
-      else {
-        const rows = r1 - r0;
-        const [a, sz, of, pr] = [call.alloc(F_UNITS + 2), call.alloc(T), call.alloc(T), call.alloc(1)];
-        blocks.push({
-          r0,
-          r1,
-          pArgs: a,
-          pSizes: sz,
-          pOffs: of,
-          pProgress: pr,
-          pGh: call.alloc(rows * P + PANEL),
-          pHraw: call.alloc(rows * H + PANEL),
-        });
-      }
-    }
+    // The first group uses the blocks above. The state buffers are shared, each group from its
+    // first row on (the GEMM stores only a row's own columns, so neighbouring groups never
+    // overwrite each other); its scratch is the gradient reaching h (g) and its unprojected part (dhr).
+    const blocks = rowBlocks(B, T, groups, { pArgs, pSizes, pOffs, pProgress, pGh: pG, pHraw: pDhr }, (rows) => [
+      rows * P + PANEL,
+      rows * H + PANEL,
+    ]);
     // The weight-gradient GEMMs: dGh^T (and dHs^T) row-major, hPrev (and hRaw) packed.
     const pAT = call.alloc(GH * N);
     const pB = call.alloc(packed(N, P));
