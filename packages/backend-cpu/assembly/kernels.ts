@@ -180,20 +180,37 @@ export class V {
    */
   @inline static vexpNeg(x: v128): v128 {
     // biome-ignore lint/suspicious/noApproximativeNumericConstant: AssemblyScript will not narrow Math.LOG2E (f64) to f32 implicitly
-    const t = f32x4.pmax(f32x4.mul(x, f32x4.splat(1.4426950408889634)), f32x4.splat(-127.0));
-    // 1.5 * 2^23 + 127: adding it rounds t to an integer in the low mantissa bits, already
-    // biased for the exponent field.
-    const magic = f32x4.splat(12583039.0);
-    const tm = f32x4.add(t, magic);
-    const f = f32x4.sub(t, f32x4.sub(tm, magic));
+    return V.exp2(f32x4.pmax(f32x4.mul(x, f32x4.splat(1.4426950408889634)), f32x4.splat(-127.0)));
+  }
+  /**
+   * t + 1.5 * 2^23 + 127: adding it rounds t (|t| <= 127) to an integer n in the low mantissa
+   * bits, already biased for the exponent field, so `i32x4.shl(tm, 23)` is 2^n and
+   * `t - (tm - magic)` the fraction f, |f| <= 1/2.
+   */
+  @inline static exp2Round(t: v128): v128 {
+    return f32x4.add(t, f32x4.splat(12583039.0));
+  }
+  /** The fraction f = t - n of {@link V.exp2Round}'s `tm`. */
+  @inline static exp2Frac(t: v128, tm: v128): v128 {
+    return f32x4.sub(t, f32x4.sub(tm, f32x4.splat(12583039.0)));
+  }
+  /**
+   * The degree-5 minimax polynomial for 2^f on |f| <= 1/2 but its last step: 2^f = y f + 1
+   * (y f alone is 2^f - 1, accurate relative to itself near 0, which tanh needs).
+   */
+  @inline static exp2Poly(f: v128): v128 {
     let y = f32x4.splat(0.0013264711);
     y = V.madd(y, f, f32x4.splat(0.0096715074));
     y = V.madd(y, f, f32x4.splat(0.055507336));
     y = V.madd(y, f, f32x4.splat(0.24022242));
     // biome-ignore lint/suspicious/noApproximativeNumericConstant: a minimax coefficient (ln 2 rounded to float32 is 0.6931472)
-    y = V.madd(y, f, f32x4.splat(0.693147));
-    y = V.madd(y, f, f32x4.splat(1.0));
-    return f32x4.mul(y, i32x4.shl(tm, 23));
+    return V.madd(y, f, f32x4.splat(0.693147));
+  }
+  /** 2^t for t already clamped to [-127, 127] (exactly 0 at -127; NaN passes). */
+  @inline static exp2(t: v128): v128 {
+    const tm = V.exp2Round(t);
+    const f = V.exp2Frac(t, tm);
+    return f32x4.mul(V.madd(V.exp2Poly(f), f, f32x4.splat(1.0)), i32x4.shl(tm, 23));
   }
   /** {@link V.vexpNeg} of one float (row tails). */
   @inline static sexpNeg(x: f32): f32 {

@@ -63,18 +63,7 @@ class R {
   @inline static sigmoid(x: v128): v128 {
     // biome-ignore lint/suspicious/noApproximativeNumericConstant: AssemblyScript will not narrow Math.LOG2E (f64) to f32 implicitly
     const t0 = f32x4.mul(x, f32x4.splat(-1.4426950408889634));
-    const t = f32x4.pmax(f32x4.pmin(t0, f32x4.splat(127.0)), f32x4.splat(-127.0));
-    const magic = f32x4.splat(12583039.0);
-    const tm = f32x4.add(t, magic);
-    const f = f32x4.sub(t, f32x4.sub(tm, magic));
-    let y = f32x4.splat(0.0013264711);
-    y = V.madd(y, f, f32x4.splat(0.0096715074));
-    y = V.madd(y, f, f32x4.splat(0.055507336));
-    y = V.madd(y, f, f32x4.splat(0.24022242));
-    // biome-ignore lint/suspicious/noApproximativeNumericConstant: a minimax coefficient (ln 2 rounded to float32 is 0.6931472)
-    y = V.madd(y, f, f32x4.splat(0.693147));
-    y = V.madd(y, f, f32x4.splat(1.0));
-    const e = f32x4.mul(y, i32x4.shl(tm, 23));
+    const e = V.exp2(f32x4.pmax(f32x4.pmin(t0, f32x4.splat(127.0)), f32x4.splat(-127.0)));
     return f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.splat(1.0), e));
   }
 
@@ -91,16 +80,9 @@ class R {
   @inline static tanh(x: v128): v128 {
     // -2 log2 e.
     const t = f32x4.pmax(f32x4.mul(f32x4.abs(x), f32x4.splat(-2.8853900817779268)), f32x4.splat(-127.0));
-    const magic = f32x4.splat(12583039.0);
-    const tm = f32x4.add(t, magic);
-    const f = f32x4.sub(t, f32x4.sub(tm, magic));
-    let q = f32x4.splat(0.0013264711);
-    q = V.madd(q, f, f32x4.splat(0.0096715074));
-    q = V.madd(q, f, f32x4.splat(0.055507336));
-    q = V.madd(q, f, f32x4.splat(0.24022242));
-    // biome-ignore lint/suspicious/noApproximativeNumericConstant: a minimax coefficient (ln 2 rounded to float32 is 0.6931472)
-    q = V.madd(q, f, f32x4.splat(0.693147));
-    q = f32x4.mul(q, f);
+    const tm = V.exp2Round(t);
+    const f = V.exp2Frac(t, tm);
+    const q = f32x4.mul(V.exp2Poly(f), f);
     const s = i32x4.shl(tm, 23);
     const em = V.madd(s, q, f32x4.sub(s, f32x4.splat(1.0)));
     const r = f32x4.div(f32x4.neg(em), f32x4.add(em, f32x4.splat(2.0)));
