@@ -1531,7 +1531,10 @@ function checkTargets(results, peak) {
     const g = get('wordlm-train', 'ghostflow');
     at('wordlm-train median/min spread < 1.5', g?.medianMs && g?.minMs ? g.medianMs / g.minMs : null, (v) => v < 1.5);
   }
-  for (const row of results.filter((r) => r.mode === 'train' && !r.sweep)) {
+  // The issue asks this of the three training rows only, against the main of its filing (d814938);
+  // against any other baseline the row still shows how far a change moved them.
+  const twiceFaster = new Set(['lstm-train', 'gru-train', 'transformer-train']);
+  for (const row of results.filter((r) => twiceFaster.has(r.id) && !r.sweep)) {
     const base = Object.keys(row.engines).find((n) => n.startsWith('ghostflow@'));
     if (base)
       at(
