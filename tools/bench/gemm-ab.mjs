@@ -7,7 +7,7 @@
  *   # once, before changing anything (a copy of the built backend is the baseline):
  *   mkdir -p tools/bench/.cache/gemm-baseline && cp packages/backend-cpu/dist/index.js tools/bench/.cache/gemm-baseline/
  *   # after building the current sources (pnpm exec turbo run build --filter=@ghostflow/backend-cpu):
- *   node tools/bench/gemm-ab.mjs [--only mm1024,qkv] [--threads 1,2] [--reps 15] [--baseline path/to/index.js]
+ *   node tools/bench/gemm-ab.mjs [--only mm1024,qkv] [--threads 1,2] [--reps 15] [--fresh] [--baseline path/to/index.js]
  *
  * Shapes are those the models use: square matmul (B a persistent tensor, so from the second
  * call it comes from the packed cache, as in the bench), the LSTM input projection, the
@@ -25,6 +25,8 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     threads: { type: 'string', default: '1,2' },
     reps: { type: 'string', default: '15' },
+    // B changed before every call for every shape (as an activation or a trained weight is).
+    fresh: { type: 'boolean', default: false },
     baseline: { type: 'string', default: join(HERE, '.cache', 'gemm-baseline', 'index.js') },
   },
 });
@@ -91,7 +93,7 @@ function view(be, values, shape, strides = contiguousStrides(shape)) {
 /** A closure that runs one product on `be` and frees its output; inputs are uploaded once. */
 function prepare(be, s, data) {
   const run = prepareOp(be, s, data);
-  if (!s.fresh) return run;
+  if (!s.fresh && !opts.fresh) return run;
   // An in-place write of one element bumps B's buffer version: its packed copy goes stale.
   const one = view(be, new Float32Array([0.25]), [1]);
   return () => {

@@ -468,8 +468,17 @@ function gemmInWasm(
   if (!cached) for (let t = 0; t < bSlices; t++) bStages.push(stage(call, bResident, p.bSrc, p.bOff[t], k, n, p.bRs, p.bCs));
   // A B that is not to be cached (used once: a weight changed since its last product, an
   // activation) is packed by the GEMM's tasks slice by slice, on every thread, instead of
-  // whole before the GEMM on one. Row-major A only (a column-major A's tasks pack A).
-  const sourceB = !cached && !fill && tasksReady && !colMajor && evenlySpaced(bStages) && allSame(bStages.map((st) => st.cs));
+  // whole before the GEMM on one. Row-major A only (a column-major A's tasks pack A), and
+  // not for a B shared by batch entries that did not fold into one GEMM (each entry's tasks
+  // would pack it again for their few rows: measured 6-10% slower on a permuted QKV input).
+  const sourceB =
+    !cached &&
+    !fill &&
+    tasksReady &&
+    !colMajor &&
+    (batch === 1 || bSlices > 1) &&
+    evenlySpaced(bStages) &&
+    allSame(bStages.map((st) => st.cs));
   const bPackParts = sourceB ? rt.threads : 0;
   const bPack = sourceB ? call.alloc(bPackParts * ex.gemmBBlockFloats()) : 0;
   const bPanels = sourceB ? bStages[0].ptr : cached || fill || call.alloc(panelFloats * bSlices);
