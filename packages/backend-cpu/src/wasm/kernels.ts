@@ -128,12 +128,7 @@ function evenlySpaced(stages: readonly { ptr: number; rs: number }[]): boolean {
   return true;
 }
 
-function allSame(xs: readonly number[]): boolean {
-  for (let i = 1; i < xs.length; i++) if (xs[i] !== xs[0]) return false;
-  return true;
-}
-
-function allEqual(xs: Int32Array): boolean {
+function allEqual(xs: ArrayLike<number>): boolean {
   for (let i = 1; i < xs.length; i++) if (xs[i] !== xs[0]) return false;
   return true;
 }
@@ -478,7 +473,7 @@ function gemmInWasm(
     !colMajor &&
     (batch === 1 || bSlices > 1) &&
     evenlySpaced(bStages) &&
-    allSame(bStages.map((st) => st.cs));
+    allEqual(bStages.map((st) => st.cs));
   const bPackParts = sourceB ? rt.threads : 0;
   const bPack = sourceB ? call.alloc(bPackParts * ex.gemmBBlockFloats()) : 0;
   const bPanels = sourceB ? bStages[0].ptr : cached || fill || call.alloc(panelFloats * bSlices);
