@@ -186,8 +186,12 @@ const MIN_BLOCK_ROWS = 64;
  * the task's panels.
  */
 const SOURCE_B_ROWS = 256;
-/** Fewest rows per row block when the tasks pack B themselves (each packed slice serves them all). */
-const MIN_SOURCE_B_ROWS = 16;
+/**
+ * Fewest rows per row block when the tasks pack B themselves: each packed slice serves them
+ * all, and packing costs more than reading A again (a deep `[128, 10000] @ [10000, 64]` on
+ * two threads: 32-row blocks of 2 panels were 5% slower than 64-row blocks of one panel).
+ */
+const MIN_SOURCE_B_ROWS = 64;
 /** Depth of one GEMM cache block (`KC` in assembly/kernels.ts). */
 const GEMM_KC = 256;
 /**
