@@ -7,7 +7,7 @@
  *   # once, before changing anything (a copy of the built backend is the baseline):
  *   mkdir -p tools/bench/.cache/gemm-baseline && cp packages/backend-cpu/dist/index.js tools/bench/.cache/gemm-baseline/
  *   # after building the current sources (pnpm exec turbo run build --filter=@ghostflow/backend-cpu):
- *   node tools/bench/gemm-ab.mjs [--only mm1024,qkv] [--threads 1,2] [--reps 15] [--baseline path/to/index.js]
+ *   node tools/bench/gemm-ab.mjs [--only mm1024,qkv] [--threads 1,2] [--reps 15] [--fresh] [--baseline path/to/index.js]
  *
  * Shapes are those the models use: square matmul (B a persistent tensor, so from the second
  * call it comes from the packed cache, as in the bench), the LSTM input projection, the
@@ -25,6 +25,8 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     threads: { type: 'string', default: '1,2' },
     reps: { type: 'string', default: '15' },
+    // B changed before every call for every shape (as an activation or a trained weight is).
+    fresh: { type: 'boolean', default: false },
     baseline: { type: 'string', default: join(HERE, '.cache', 'gemm-baseline', 'index.js') },
   },
 });
@@ -63,6 +65,20 @@ const SHAPES = [
     aStrides: [4096, 1, 64],
     bStrides: [32, 8192, 1],
   },
+  // The word language model's decoder (bench 'wordlm': 128 rows, nhid 64, 10000 words), with
+  // B changed before every call (`fresh`) as in training, where the weight and the saved
+  // activations are new at every step, so the packed cache never hits: the forward
+  // x @ Wᵀ, dW = dYᵀ @ h (A a transposed view), dX = dY @ W as the batched call the model
+  // makes ([16, 8, 10000] @ [10000, 64], W broadcast over the batch) and folded.
+  { id: 'wl-dec', kind: 'linear', fresh: true, m: 128, k: 64, n: 10000 },
+  { id: 'wl-dW', kind: 'matmul', fresh: true, aT: true, m: 10000, k: 128, n: 64 },
+  { id: 'wl-dX', kind: 'matmul', fresh: true, batch: 16, bBroadcast: true, m: 8, k: 10000, n: 64 },
+  { id: 'wl-dX-2d', kind: 'matmul', fresh: true, m: 128, k: 10000, n: 64 },
+  // Its LSTM layers' input projections over the whole sequence (emsize 32 / nhid 64 in,
+  // 4 x 64 gates out) and their gradients.
+  { id: 'wl-ih', kind: 'linear', fresh: true, m: 128, k: 32, n: 256 },
+  { id: 'wl-ih-dX', kind: 'matmul', fresh: true, m: 128, k: 256, n: 64 },
+  { id: 'wl-ih-dW', kind: 'matmul', fresh: true, aT: true, m: 256, k: 128, n: 64 },
 ];
 const only = opts.only ? new Set(opts.only.split(',')) : null;
 const threadCounts = opts.threads.split(',').map(Number);
@@ -76,12 +92,23 @@ function view(be, values, shape, strides = contiguousStrides(shape)) {
 
 /** A closure that runs one product on `be` and frees its output; inputs are uploaded once. */
 function prepare(be, s, data) {
+  const run = prepareOp(be, s, data);
+  if (!s.fresh && !opts.fresh) return run;
+  // An in-place write of one element bumps B's buffer version: its packed copy goes stale.
+  const one = view(be, new Float32Array([0.25]), [1]);
+  return () => {
+    be.kernels.write({ ...run.b, shape: [1], strides: [1] }, one);
+    run();
+  };
+}
+
+function prepareOp(be, s, data) {
   if (s.kind === 'linear') {
     const { L, B } = s.permuted ?? {};
     const x = s.permuted ? view(be, data.a, [L, B, s.k], [s.k, L * s.k, 1]) : view(be, data.a, [s.m, s.k]);
     const w = view(be, data.b, [s.n, s.k]);
     const bias = view(be, data.bias, [s.n]);
-    return () => be.disposeData(be.fused.linear(x, w, bias));
+    return Object.assign(() => be.disposeData(be.fused.linear(x, w, bias)), { b: w });
   }
   const batch = s.batch ?? 1;
   const pre = s.batch ? [batch] : [];
@@ -99,7 +126,7 @@ function prepare(be, s, data) {
         : s.bBroadcast
           ? view(be, data.b.subarray(0, s.k * s.n), [...pre, s.k, s.n], [0, s.n, 1])
           : view(be, data.b, [...pre, s.k, s.n]);
-  return () => be.disposeData(be.kernels.matmul(a, b));
+  return Object.assign(() => be.disposeData(be.kernels.matmul(a, b)), { b });
 }
 
 const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];

@@ -478,6 +478,20 @@ const CTL_GROUP_PANELS = 7;
  * each A block is packed row-major there right before the tiles use it.
  */
 const CTL_A_PACK = 8;
+/**
+ * 0: B is packed ({@link packB}). Otherwise B is the strided `[k, n]` source itself (element
+ * strides in {@link CTL_B_RS}, {@link CTL_B_CS}; `bBatch` bytes between batch entries) and
+ * this word is the byte address of the threads' B buffers, {@link gemmBBlockFloats} floats
+ * per part: each task packs the KC x 16 slice of a panel there right before its tiles use
+ * it. For a B used once (a weight that changed since its last product, an activation) this
+ * replaces a whole packB pass before the GEMM, which ran on one thread and wrote the panels
+ * through memory only for the tiles to read them back.
+ */
+const CTL_B_PACK = 9;
+/** Element stride between B's rows (k) when {@link CTL_B_PACK} is set. */
+const CTL_B_RS = 10;
+/** Element stride between B's columns (n) when {@link CTL_B_PACK} is set. */
+const CTL_B_CS = 11;
 /** First unit state: 0 unclaimed, part + 1 while that part runs it, -1 done. */
 const CTL_STATE = 16;
 
@@ -517,8 +531,12 @@ export function gemmTasks(
   const rowBlocks = load<i32>(ctl + (CTL_ROW_BLOCKS << 2));
   const groupPanels = load<i32>(ctl + (CTL_GROUP_PANELS << 2));
   const aPack = <usize>load<i32>(ctl + (CTL_A_PACK << 2));
-  // This part's packing buffer (0: A is read in place).
+  const bPack = <usize>load<i32>(ctl + (CTL_B_PACK << 2));
+  // This part's packing buffers (0: A is read in place; B is packed already).
   const ap = aPack === 0 ? 0 : aPack + ((<usize>part * <usize>gemmABlockFloats()) << 2);
+  const bp = bPack === 0 ? 0 : bPack + ((<usize>part * <usize>gemmBBlockFloats()) << 2);
+  const brs = load<i32>(ctl + (CTL_B_RS << 2));
+  const bcs = load<i32>(ctl + (CTL_B_CS << 2));
   const state = ctl + (CTL_STATE << 2);
   const mine = part + 1;
   for (;;) {
@@ -534,6 +552,9 @@ export function gemmTasks(
       ap,
       b,
       bBatch,
+      bp,
+      brs,
+      bcs,
       c,
       cBatch,
       bias,
@@ -558,6 +579,9 @@ export function gemmTasks(
       ap,
       b,
       bBatch,
+      bp,
+      brs,
+      bcs,
       c,
       cBatch,
       bias,
@@ -585,6 +609,9 @@ function gemmTaskRange(
   ap: usize,
   b: usize,
   bBatch: usize,
+  bp: usize,
+  brs: i32,
+  bcs: i32,
   c: usize,
   cBatch: usize,
   bias: usize,
@@ -614,10 +641,16 @@ function gemmTaskRange(
     const cb = c + <usize>bi * cBatch + <usize>r0 * ((<usize>n) << 2);
     const qa = ga * groupPanels;
     const qb = min(panels, gb * groupPanels);
-    if (ap === 0) gemmBlocked(ab, lda, b + <usize>bi * bBatch, cb, bias, r1 - r0, n, k, qa, qb);
+    if (bp !== 0) gemmSourceB(ab, lda, b + <usize>bi * bBatch, brs, bcs, bp, cb, bias, r1 - r0, n, k, qa, qb);
+    else if (ap === 0) gemmBlocked(ab, lda, b + <usize>bi * bBatch, cb, bias, r1 - r0, n, k, qa, qb);
     else gemmPackedA(ab, lda, ap, b + <usize>bi * bBatch, cb, bias, r1 - r0, n, k, qa, qb);
     t += gb - ga;
   }
+}
+
+/** Floats of one thread's B packing buffer in a {@link gemmTasks} job (one KC x 16 panel slice). */
+export function gemmBBlockFloats(): i32 {
+  return KC * PANEL;
 }
 
 /** Floats of one thread's A packing buffer in a {@link gemmTasks} job (one MC x KC block). */
@@ -690,6 +723,47 @@ function gemmBlocked(a: usize, lda: i32, b: usize, c: usize, bias: usize, m: i32
         }
         if (i < i1) V.tile1(a + <usize>i * aRow + ((<usize>p0) << 2), 4, B, C + <usize>i * cRow, kc, cols, seed);
       }
+    }
+  }
+}
+
+/**
+ * {@link gemmBlocked} with B read from its strided source (`B[p][j]` at element
+ * `p * brs + j * bcs` of `b`): for each KC-deep slice and each panel, the slice is packed
+ * into `bp` (16 KiB: it stays in L1) and every row of A (row-major, `lda` apart) runs over
+ * it. The caller keeps `m` to a few hundred rows, so the A slice the panels share stays in
+ * L2 (this loop has no MC blocking: the B slice is packed once per task and slice).
+ */
+function gemmSourceB(
+  a: usize,
+  lda: i32,
+  b: usize,
+  brs: i32,
+  bcs: i32,
+  bp: usize,
+  c: usize,
+  bias: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+  qa: i32,
+  qb: i32,
+): void {
+  const aRow = (<usize>lda) << 2;
+  const cRow = (<usize>n) << 2;
+  for (let p0 = 0; p0 < k; p0 += KC) {
+    const kc = min(KC, k - p0);
+    const first = p0 === 0;
+    for (let q = qa; q < qb; q++) {
+      const j0 = q * PANEL;
+      const cols = min(PANEL, n - j0);
+      packB(b + ((<usize>p0 * <usize>brs + <usize>j0 * <usize>bcs) << 2), brs, bcs, kc, cols, bp);
+      const C = c + ((<usize>j0) << 2);
+      const seed = first ? (bias !== 0 ? bias + ((<usize>j0) << 2) : 0) : 1;
+      const A = a + ((<usize>p0) << 2);
+      let i = 0;
+      for (; i + 2 <= m; i += 2) V.tile2(A + <usize>i * aRow, aRow, 4, bp, C + <usize>i * cRow, cRow, kc, cols, seed);
+      if (i < m) V.tile1(A + <usize>i * aRow, 4, bp, C + <usize>i * cRow, kc, cols, seed);
     }
   }
 }

@@ -129,6 +129,51 @@ const MATMUL_CASES: MatmulCase[] = [
     out: 2 * 70 * 33,
   },
   { name: 'k = 0 (all zeros)', a: [[3, 0]], b: [[0, 4]], size: 1, out: 12 },
+  // Past one 256-deep GEMM block, B is packed slice by slice inside the tasks (the first
+  // time a B is seen): edge panels, odd rows, column-major and per-batch B.
+  { name: 'deep b (k 600, 70 columns: an edge panel) and 37 rows', a: [[37, 600]], b: [[600, 70]], size: 600 * 70, out: 37 * 70 },
+  {
+    name: 'deep transposed b (k 600, 45 columns)',
+    a: [[21, 600]],
+    b: [
+      [600, 45],
+      [1, 600],
+    ],
+    size: 600 * 45,
+    out: 21 * 45,
+  },
+  {
+    name: 'batched deep b per batch [3, 21, 300] @ [3, 300, 40]',
+    a: [[3, 21, 300]],
+    b: [[3, 300, 40]],
+    size: 3 * 300 * 40,
+    out: 3 * 21 * 40,
+  },
+  // B broadcast over the batch and A's batch entries stacked on its rows: one GEMM of
+  // batch x rows (a decoder's dY @ W); a padded batch stride cannot be folded.
+  {
+    name: 'broadcast b folded into rows: [16, 7, 300] @ [300, 64]',
+    a: [[16, 7, 300]],
+    b: [
+      [16, 300, 64],
+      [0, 64, 1],
+    ],
+    size: 16 * 7 * 300,
+    out: 16 * 7 * 64,
+  },
+  {
+    name: 'broadcast b, a batch stride past its rows (not folded): [4, 6, 20] strides [200, 20, 1]',
+    a: [
+      [4, 6, 20],
+      [200, 20, 1],
+    ],
+    b: [
+      [4, 20, 33],
+      [0, 33, 1],
+    ],
+    size: 4 * 200,
+    out: 4 * 6 * 33,
+  },
   {
     name: 'batched q @ kᵀ (b a transposed view per batch)',
     a: [[4, 20, 12]],
@@ -193,10 +238,13 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
       const results = [js, one, two, plain].map((be) => {
         const a = view(be, A, c.a[0], c.a[1], c.a[2]);
         const b = view(be, B, c.b[0], c.b[1], c.b[2]);
-        const out = read(be, be.kernels.matmul(a, b), c.out);
+        // Three calls on an unchanged B: packed by the tasks, packed whole into the packed
+        // cache, read from the cache. The same sums in the same order: identical bits.
+        const runs = [0, 1, 2].map(() => read(be, be.kernels.matmul(a, b), c.out));
+        for (const r of runs.slice(1)) expect(Array.from(r)).toEqual(Array.from(runs[0]));
         be.disposeData(a.dataId);
         be.disposeData(b.dataId);
-        return out;
+        return runs[0];
       });
       for (const r of results.slice(1)) expectClose(r, results[0], 2e-6 * k, 1e-5);
       // Threads split whole output tiles, never one element's sum: identical bits.
@@ -224,6 +272,21 @@ describe.skipIf(info.path === 'js')(`wasm kernels (${info.path}) vs JS`, () => {
       return read(be, out, rows * n);
     });
     expectClose(results[1], results[0], 2e-6 * k, 1e-5);
+    expect(Array.from(results[2])).toEqual(Array.from(results[1]));
+  });
+
+  it('linear with a weight deeper than one GEMM block (k 300) and an edge panel: bias seeds only the first depth slice', () => {
+    const [rows, k, n] = [33, 300, 70];
+    const X = rand(rows * k, -1, 1, 41);
+    const W = rand(n * k, -1, 1, 43);
+    const bias = rand(n, -1, 1, 47);
+    const results = [js, one, two, plain].map((be) => {
+      const [x, w, b] = [view(be, X, [rows, k]), view(be, W, [n, k]), view(be, bias, [n])];
+      const runs = [0, 1, 2].map(() => read(be, be.fused.linear?.(x, w, b) as DataId, rows * n));
+      for (const r of runs.slice(1)) expect(Array.from(r)).toEqual(Array.from(runs[0]));
+      return runs[0];
+    });
+    for (const r of results.slice(1)) expectClose(r, results[0], 2e-6 * k, 1e-5);
     expect(Array.from(results[2])).toEqual(Array.from(results[1]));
   });
 

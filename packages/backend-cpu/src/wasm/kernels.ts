@@ -128,7 +128,7 @@ function evenlySpaced(stages: readonly { ptr: number; rs: number }[]): boolean {
   return true;
 }
 
-function allEqual(xs: Int32Array): boolean {
+function allEqual(xs: ArrayLike<number>): boolean {
   for (let i = 1; i < xs.length; i++) if (xs[i] !== xs[0]) return false;
   return true;
 }
@@ -154,6 +154,18 @@ export interface GemmJob {
   aPack?: number;
   /** Packing buffers at `aPack`: the most threads the job may use. */
   aPackParts?: number;
+  /**
+   * 0: `b` is packed (`packB` panels, `bBatch` bytes apart). Otherwise `b` is the strided
+   * `[k, n]` source (element strides `bRs`, `bCs`; batch entries `bBatch` bytes apart) and
+   * this is the byte address of `bPackParts` buffers of `gemmBBlockFloats()` floats, one per
+   * thread: each task packs the B slices it uses itself (see assembly/kernels.ts, `CTL_B_PACK`).
+   */
+  bPack?: number;
+  /** Packing buffers at `bPack`: the most threads the job may use. */
+  bPackParts?: number;
+  /** B's element strides when `bPack` is set. */
+  bRs?: number;
+  bCs?: number;
 }
 
 /** Most units a shared GEMM is cut into (one state word each in its control block). */
@@ -168,6 +180,20 @@ const CTL_HEADER = 16;
 const TASKS_PER_PART = 32;
 /** Fewest rows per row block (one cache block of A, `MC` in assembly/kernels.ts). */
 const MIN_BLOCK_ROWS = 64;
+/**
+ * Most rows per row block when the tasks pack B themselves: their rows share each packed
+ * B slice, and the A slice under them (rows x 256 floats: 256 KiB) stays in L2 for all of
+ * the task's panels.
+ */
+const SOURCE_B_ROWS = 256;
+/**
+ * Fewest rows per row block when the tasks pack B themselves: each packed slice serves them
+ * all, and packing costs more than reading A again (a deep `[128, 10000] @ [10000, 64]` on
+ * two threads: 32-row blocks of 2 panels were 5% slower than 64-row blocks of one panel).
+ */
+const MIN_SOURCE_B_ROWS = 64;
+/** Depth of one GEMM cache block (`KC` in assembly/kernels.ts). */
+const GEMM_KC = 256;
 /**
  * Tasks per thread for a column-major A: fewer, since every task packs its A blocks and
  * reads its B panels itself (see runGemm).
@@ -221,19 +247,39 @@ const gemmArgList = (...args: GemmArgs): GemmArgs => args;
 export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob): void {
   const { m, n, k, batch } = job;
   const aPack = job.aPack ?? 0;
+  const bPack = job.bPack ?? 0;
   const panels = Math.ceil(n / PANEL);
   const pool = rt.workers;
   let threads = pool && batch * m * n * k >= th.threadMinMacs ? pool.available() + 1 : 1;
   if (aPack !== 0) threads = Math.min(threads, job.aPackParts ?? 1);
-  const share = threads > 1 || aPack !== 0 ? gemmShare(rt) : null;
+  if (bPack !== 0) threads = Math.min(threads, job.bPackParts ?? 1);
+  // Callers set aPack / bPack only after gemmShare(rt) succeeded (it is made once and kept).
+  const share = threads > 1 || aPack !== 0 || bPack !== 0 ? gemmShare(rt) : null;
   // Tasks: (batch entry, row block, group of panels). Row-major A: single panels, and row
   // blocks (each a whole cache block of A) only when batch x panels gives too few tasks.
   // Column-major A: each task packs its A blocks once for all of its panels, so tasks are
   // row blocks of whole panel groups, panels cut only as far as the threads need.
   let rows: number;
   let groupPanels = 1;
-  if (aPack === 0) {
-    const rowBlocks = Math.max(1, Math.min(Math.ceil((TASKS_PER_PART * threads) / (batch * panels)), Math.floor(m / MIN_BLOCK_ROWS)));
+  if (aPack === 0 && bPack !== 0 && k > GEMM_KC) {
+    // Tasks pack their B slices and stream their rows' A slices: over the job B is packed
+    // once per row block and A read once per panel group (from L2 for the group's other
+    // panels), so the split that gives the threads enough tasks for the least traffic is
+    // the one of a column-major A below, with rows under SOURCE_B_ROWS. Deep products of
+    // few columns (`dY @ W` of a wide decoder: k 10000, n 64) read A once instead of once
+    // per panel.
+    const want = threads === 1 ? 1 : Math.ceil((PACKED_TASKS_PER_PART * threads) / batch);
+    const ideal = Math.round(Math.sqrt((want * m) / (panels * PANEL)));
+    const rowBlocks = Math.max(1, Math.ceil(m / SOURCE_B_ROWS), Math.min(Math.ceil(m / MIN_SOURCE_B_ROWS), ideal));
+    rows = 2 * Math.ceil(m / rowBlocks / 2);
+    const groups = Math.max(1, Math.min(panels, Math.ceil(want / Math.ceil(m / rows))));
+    groupPanels = Math.ceil(panels / groups);
+  } else if (aPack === 0) {
+    // When the tasks pack B, every row block packs all of it again: cut rows only as far as
+    // a few tasks per thread need (a [128, 32] @ [32, 256] in two 64-row blocks ran 5% slower).
+    const perPart = bPack !== 0 ? PACKED_TASKS_PER_PART : TASKS_PER_PART;
+    let rowBlocks = Math.max(1, Math.min(Math.ceil((perPart * threads) / (batch * panels)), Math.floor(m / MIN_BLOCK_ROWS)));
+    if (bPack !== 0) rowBlocks = Math.max(rowBlocks, Math.ceil(m / SOURCE_B_ROWS));
     rows = 2 * Math.ceil(m / rowBlocks / 2);
   } else {
     // A task reads its row block's B panels once per depth slice and transposes its A
@@ -251,7 +297,7 @@ export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob): void
   const blocks = Math.ceil(m / rows);
   const tasks = batch * blocks * Math.ceil(panels / groupPanels);
   if (!share || !pool || tasks < 2) {
-    if (aPack === 0 || !share) {
+    if ((aPack === 0 && bPack === 0) || !share) {
       withGemmArgs(rt.exports.gemm, job, 0, batch * panels);
       return;
     }
@@ -269,6 +315,9 @@ export function runGemm(rt: WasmRuntime, th: WasmThresholds, job: GemmJob): void
   w[6] = blocks;
   w[7] = groupPanels;
   w[8] = aPack;
+  w[9] = bPack;
+  w[10] = job.bRs ?? 0;
+  w[11] = job.bCs ?? 0;
   w.fill(0, CTL_HEADER, CTL_HEADER + units);
   const list: PartArgs[] = [];
   for (let p = 0; p < threads; p++) list.push(withGemmArgs(gemmArgList, job, share.ctl, p));
@@ -381,8 +430,9 @@ function gemmInWasm(
   call: KernelCall,
   cache: PackedCache | null,
   localPack: (p: PartArgs) => void,
-  p: GemmOperands,
+  p0: GemmOperands,
 ): number {
+  const p = foldBatch(p0);
   const { m, n, k, batch } = p;
   const ex: KernelExports = rt.exports;
   const panels = Math.ceil(n / PANEL);
@@ -418,7 +468,22 @@ function gemmInWasm(
   const aPack = colMajor ? call.alloc(aPackParts * ex.gemmABlockFloats()) : 0;
   const bStages: { ptr: number; rs: number; cs: number }[] = [];
   if (!cached) for (let t = 0; t < bSlices; t++) bStages.push(stage(call, bResident, p.bSrc, p.bOff[t], k, n, p.bRs, p.bCs));
-  const bPanels = cached || fill || call.alloc(panelFloats * bSlices);
+  // A B that is not to be cached (used once: a weight changed since its last product, an
+  // activation) is packed by the GEMM's tasks slice by slice, on every thread, instead of
+  // whole before the GEMM on one. Row-major A only (a column-major A's tasks pack A), and
+  // not for a B shared by batch entries that did not fold into one GEMM (each entry's tasks
+  // would pack it again for their few rows: measured 6-10% slower on a permuted QKV input).
+  const sourceB =
+    !cached &&
+    !fill &&
+    tasksReady &&
+    !colMajor &&
+    (batch === 1 || bSlices > 1) &&
+    evenlySpaced(bStages) &&
+    allEqual(bStages.map((st) => st.cs));
+  const bPackParts = sourceB ? rt.threads : 0;
+  const bPack = sourceB ? call.alloc(bPackParts * ex.gemmBBlockFloats()) : 0;
+  const bPanels = sourceB ? bStages[0].ptr : cached || fill || call.alloc(panelFloats * bSlices);
   // +16: tiles reload partial sums a whole 16-float panel row wide, past the last column.
   const c = call.out(batch * m * n, PANEL);
   let bias = 0;
@@ -437,8 +502,9 @@ function gemmInWasm(
       runPackA(rt, th, op, split, localPack);
     }
   }
-  if (!cached)
+  if (!cached && !sourceB)
     for (let t = 0; t < bSlices; t++) ex.packB(bStages[t].ptr, bStages[t].rs, bStages[t].cs, k, n, bPanels + t * panelFloats * 4);
+  const bBatch = bSlices === 1 ? 0 : sourceB ? bStages[1].ptr - bStages[0].ptr : panelFloats * 4;
   // Unpacked A slices were staged one after another in equal regions (same layout each).
   const aBatch = aSlices === 1 ? 0 : packA ? m * k * 4 : aStages[1].ptr - aStages[0].ptr;
   runGemm(rt, th, {
@@ -446,7 +512,7 @@ function gemmInWasm(
     aBatch,
     lda: packA ? k : colMajor ? aStages[0].cs : aStages[0].rs,
     b: bPanels,
-    bBatch: bSlices === 1 ? 0 : panelFloats * 4,
+    bBatch,
     c,
     bias,
     m,
@@ -455,8 +521,28 @@ function gemmInWasm(
     batch,
     aPack,
     aPackParts,
+    bPack,
+    bPackParts,
+    bRs: sourceB ? bStages[0].rs : 0,
+    bCs: sourceB ? bStages[0].cs : 0,
   });
   return c;
+}
+
+/**
+ * One GEMM with `batch * m` rows when the batch is only A's: B is the same slice for every
+ * entry and A's entries are `m` rows apart (`[batch, m, k]` stacked on its rows, any column
+ * stride), so the output `[batch, m, n]` is the `[batch * m, n]` product. `dY @ W` of a
+ * linear layer's 3-D input comes this way (`[T, B, n] @ [n, k]` with W broadcast): as one
+ * GEMM the row blocks are whole cache blocks and B is packed once, instead of `batch`
+ * products of a few rows that each stream all of B.
+ */
+function foldBatch(p: GemmOperands): GemmOperands {
+  const { batch, m } = p;
+  if (batch < 2 || !allEqual(p.bOff)) return p;
+  const step = m * p.aRs;
+  for (let t = 1; t < batch; t++) if (p.aOff[t] !== p.aOff[0] + t * step) return p;
+  return { ...p, aOff: p.aOff.subarray(0, 1), bOff: p.bOff.subarray(0, 1), m: batch * m, batch: 1 };
 }
 
 /** Builds the wasm entries for a runtime; `js` are the kernels they fall back to. */

@@ -53,6 +53,7 @@ export interface KernelExports {
   /** One thread's part of a shared GEMM: claims tasks from the control block at `x`; `y` is the part ({@link GemmArgs}). */
   gemmTasks(...args: GemmArgs): void;
   gemmABlockFloats(): number;
+  gemmBBlockFloats(): number;
   unary(op: number, x: number, y: number, count: number): void;
   binary(op: number, a: number, b: number, y: number, count: number): void;
   sumRows(x: number, y: number, rows: number, n: number): void;
