@@ -218,7 +218,14 @@ const F_KIND = 23; // 0 = forward (one phase per step), 1 = backward (two)
 const F_BSTRIDE = 24;
 const F_GISTRIDE = 25;
 const F_YSTRIDE = 26;
-const F_UNITS = 28; // i32 pairs [u0, u1) per thread
+// The input projection gi = x W_ih^T + b_ih (forward, one thread owning every unit): run at
+// step 0 by the thread that runs the loop, so that the two directions of a layer project
+// on their own threads (0 = gi is given).
+const F_X = 27; // [N, I] x, row-major (rows in gi's order)
+const F_WIH = 28; // W_ih^T [I, G*H] packed
+const F_BIH = 29; // b_ih, readable to a multiple of 16 floats (0 = none)
+const F_IN = 30; // I
+const F_UNITS = 32; // i32 pairs [u0, u1) per thread
 
 // The backward's operand block: the words above that both share (mode, y, ws, sizes, offs,
 // T, H, P, reverse, N, progress, threads, abort, kind, units) and these.
@@ -282,6 +289,11 @@ export function recurrentForwardStep(args: usize, k: i32, u0: i32, u1: i32): voi
   const cIn = R.argp(args, (k & 1) === 0 ? F_C0 : F_C1);
   const cOut = R.argp(args, (k & 1) === 0 ? F_C1 : F_C0);
   const whole = u0 === 0 && u1 === H;
+  const xp = R.argp(args, F_X);
+  if (k === 0 && xp !== 0) {
+    const I = R.arg(args, F_IN);
+    gemm(xp, 0, I, R.argp(args, F_WIH), 0, gi, 0, R.argp(args, F_BIH), N, GH, I, 0, (GH + 15) >> 4);
+  }
   const rowP = (<usize>P) << 2;
   // gh[:, gate columns of the units] = h W_hh^T + b_hh: one GEMM per gate and row source.
   const wPack = R.argp(args, F_W);

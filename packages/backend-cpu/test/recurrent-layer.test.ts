@@ -179,7 +179,9 @@ describe('recurrentLayer: the fused inference kernel equals the composition bit 
     describe(device, () => {
       for (const c of CASES) {
         it(c.name, async () => {
-          await setBackend(device);
+          const be = await setBackend(device);
+          // Workers running: two directions take the paired path (each projects on its own thread).
+          await (be as { whenThreadsReady?: () => Promise<void> }).whenThreadsReady?.();
           expect(getBackend().name).toBe(device);
           const kernel = vi.spyOn(getBackend().fused as { recurrentLayer: () => unknown }, 'recurrentLayer');
           const want = run(c, false);

@@ -33,7 +33,7 @@ import type { WasmRuntime } from './runtime.js';
 
 const PANEL = 16;
 /** Words of the forward operand block before the per-thread unit ranges (assembly/recurrent.ts F_*). */
-const F_UNITS = 28;
+const F_UNITS = 32;
 const F_ABORT = 22;
 const F_KIND = 23;
 /** Fewest batch rows a row group of a forward sequence gets (see rowGroups). */
@@ -135,10 +135,12 @@ export function wasmRecurrentKernels(
     layout: { bStride: number; giStride: number; yStride: number };
     /** y, hN, cN are regions of a fused layer's outputs (taken by the layer, not here). */
     slot: boolean;
+    /** gi is computed by the loop's thread. */
+    proj: Projection | null;
   }
 
   /** The operands of one forward sequence: `recurrentSequence`'s, with h0 optional (null: zeros). */
-  type ForwardInputs = Omit<RecurrentSequenceInputs, 'h0'> & { h0: TensorView | null };
+  type ForwardInputs = Omit<RecurrentSequenceInputs, 'h0' | 'gi'> & { h0: TensorView | null; gi: TensorView | null };
 
   /**
    * Where one direction of a fused layer writes: its columns of the layer's output y (row
@@ -150,6 +152,21 @@ export function wasmRecurrentKernels(
     pH: number;
     pC: number;
     batchFirst: boolean;
+    /** The loop's thread computes gi itself (assembly/recurrent.ts F_X): gi is then null. */
+    proj: Projection | null;
+  }
+
+  /** A direction's input projection run by its own loop thread: x, W_ih^T packed (from the cache), b_ih. */
+  interface Projection {
+    x: TensorView;
+    wIh: TensorView;
+    bIh: TensorView | null;
+    pack: CachedPack;
+    /** Planned by planForward. */
+    pX?: number;
+    pWSrc?: number;
+    pW?: number;
+    pBias?: number;
   }
 
   /**
@@ -253,9 +270,23 @@ export function wasmRecurrentKernels(
     const pProgress = call.alloc(threads);
     // Inputs the loop only reads: where they are when resident and contiguous (gi also when
     // its rows are the columns of a wider tensor: read with their row stride).
-    const rowStrided = d.gi.strides[1] === 1 && d.gi.strides[0] >= G * H && N > 1;
-    const giStride = rowStrided ? d.gi.strides[0] : G * H;
-    const pGi = rowStrided ? call.copy(store.data(d.gi.dataId), d.gi.offset, (N - 1) * giStride + G * H) : call.view(store, d.gi);
+    const gi = d.gi;
+    const rowStrided = gi !== null && gi.strides[1] === 1 && gi.strides[0] >= G * H && N > 1;
+    const giStride = rowStrided ? gi.strides[0] : G * H;
+    let pGi: number;
+    const proj = slot?.proj ?? null;
+    if (gi === null) {
+      if (!proj) throw new Error('internal: a forward sequence without gi nor its projection');
+      // gi computed by the loop's thread (the GEMM reads its output 16 floats past the end).
+      const I = proj.x.shape[1];
+      proj.pX = call.view(store, proj.x);
+      proj.pWSrc = proj.pack.hit ? 0 : call.view(store, proj.wIh);
+      proj.pW = proj.pack.hit || proj.pack.fill || call.alloc(packed(I, G * H));
+      proj.pBias = proj.bIh ? ((G * H) % PANEL === 0 ? call.view(store, proj.bIh) : call.alloc(Math.ceil((G * H) / PANEL) * PANEL)) : 0;
+      pGi = call.alloc(N * G * H + PANEL);
+    } else {
+      pGi = rowStrided ? call.copy(store.data(gi.dataId), gi.offset, (N - 1) * giStride + G * H) : call.view(store, gi);
+    }
     const pWSrc = w.hit ? 0 : call.view(store, d.wHh);
     const pW = w.hit || w.fill || call.alloc(packed(P, GHp));
     // b_hh padded like W's columns (as it is when H is a multiple of 16).
@@ -281,12 +312,13 @@ export function wasmRecurrentKernels(
     const layout = { bStride: slot?.batchFirst ? T : 1, giStride, yStride: slot ? slot.yStride : P };
     return {
       ...{ attrs, G, H, Hp, P, B, T, N, offsets, threads, wsSize, w, wr, pArgs, pSizes, pOffs, pProgress, pGi, pWSrc, pW },
-      ...{ pBias, pWrSrc, pWr, pH0, pC0Src, pH, pC0, pC1, pY, pWs, pGh, pHraw, blocks, layout, slot: slot !== null },
+      ...{ pBias, pWrSrc, pWr, pH0, pC0Src, pH, pC0, pC1, pY, pWs, pGh, pHraw, blocks, layout, slot: slot !== null, proj },
     };
   }
 
   /** Gives back the cache regions a plan reserved (its call fell back before filling them). */
   function abandonForward(store: CpuStore, d: ForwardInputs, p: ForwardPlan): void {
+    if (p.proj?.pack.fill) cache?.abandon(store.buffer(p.proj.wIh.dataId), p.proj.pack.key);
     if (p.w.fill) cache?.abandon(store.buffer(d.wHh.dataId), p.w.key);
     if (p.wr?.fill) cache?.abandon(store.buffer((d.wHr as TensorView).dataId), p.wr.key);
   }
@@ -306,6 +338,18 @@ export function wasmRecurrentKernels(
       for (let g = 0; g < G; g++) heap.set(b.subarray(g * H, (g + 1) * H), p.pBias / 4 + g * Hp);
     }
     if (p.wr && !p.wr.hit) ex.packB(p.pWrSrc, 1, H, H, P, p.pWr);
+    const proj = p.proj;
+    if (proj) {
+      // W_ih^T [I, G*H] packed; b_ih padded to whole panels when G*H is not.
+      const I = proj.x.shape[1];
+      const GH = G * H;
+      if (!proj.pack.hit) ex.packB(proj.pWSrc as number, 1, I, I, GH, proj.pW as number);
+      if (proj.bIh && GH % PANEL !== 0) {
+        const b = rowMajorValues(store.data(proj.bIh.dataId), proj.bIh, 'float32') as Float32Array;
+        heap.set(b, (proj.pBias as number) / 4);
+        heap.fill(0, (proj.pBias as number) / 4 + GH, (proj.pBias as number) / 4 + Math.ceil(GH / PANEL) * PANEL);
+      }
+    }
     if (d.h0) heap.copyWithin(p.pH / 4, p.pH0 / 4, p.pH0 / 4 + B * P);
     else heap.fill(0, p.pH / 4, p.pH / 4 + B * P);
     if (d.c0) heap.copyWithin(p.pC0 / 4, p.pC0Src / 4, p.pC0Src / 4 + B * H);
@@ -347,9 +391,11 @@ export function wasmRecurrentKernels(
       b.pOffs,
     ];
     i32.set(block, b.pArgs / 4);
-    // Kind 0: forward; then the row layout.
+    // Kind 0: forward; then the row layout and the projection (the whole batch's, on its one thread).
+    const proj = p.proj && whole && threads === 1 ? p.proj : null;
+    const projWords = proj ? [proj.pX as number, proj.pW as number, proj.pBias as number, proj.x.shape[1]] : [0, 0, 0, 0];
     i32.set(
-      [T, H, Hp, P, p.attrs.reverse ? 1 : 0, N, b.pProgress, threads, 0, 0, bStride, giStride, yStride, 0],
+      [T, H, Hp, P, p.attrs.reverse ? 1 : 0, N, b.pProgress, threads, 0, 0, bStride, giStride, yStride, ...projWords, 0],
       b.pArgs / 4 + block.length,
     );
     // A row group's one thread owns every unit (the first block's ranges: splitUnits).
@@ -435,10 +481,20 @@ export function wasmRecurrentKernels(
     const B = batchSizes[0];
     const T = batchSizes.length;
     const N = stepOffsets(batchSizes).rows;
-    const gis = dirs.map((d) => linear(store, x, d.wIh, d.bIh));
+    const GH = G * H;
+    const I = x.shape[1];
+    const pool = rt.workers;
+    const macs = B * GH * P * T;
+    // Two directions at once: each thread also projects its own direction's input (no GEMM
+    // split of its own). Otherwise the projections are the backend's linear, threaded alone.
+    const pair = D === 2 && pool !== null && macs >= th.threadMinMacs && pool.available() >= 1;
+    const gis = pair ? [] : dirs.map((d) => linear(store, x, d.wIh, d.bIh));
     try {
+      const projs: (Projection | null)[] = dirs.map((d) =>
+        pair ? { x, wIh: d.wIh, bIh: d.bIh, pack: cached(store, d.wIh, `rnnWih,${GH}`, packed(I, GH) * 4) } : null,
+      );
       const inputs: ForwardInputs[] = dirs.map((d, i) => ({
-        gi: { dataId: gis[i], dtype: 'float32', shape: [N, G * H], strides: [G * H, 1], offset: 0 },
+        gi: pair ? null : { dataId: gis[i], dtype: 'float32', shape: [N, GH], strides: [GH, 1], offset: 0 },
         h0: d.h0,
         c0: d.c0,
         wHh: d.wHh,
@@ -446,9 +502,6 @@ export function wasmRecurrentKernels(
         wHr: d.wHr,
       }));
       const seqAttrs = dirs.map((_, i): RecurrentSequenceAttrs => ({ mode, batchSizes, hiddenSize: H, reverse: i === 1, train: false }));
-      const pool = rt.workers;
-      const macs = B * G * H * P * T;
-      const pair = D === 2 && pool !== null && macs >= th.threadMinMacs && pool.available() >= 1;
       const splits = inputs.map((d, i) => (pair ? { groups: 1, threads: 1 } : forwardSplit(seqAttrs[i], d.wHh, d.wHr !== null)));
       const weights = inputs.map((d) => cachedWeights(store, d, G, H));
       call.begin();
@@ -462,6 +515,7 @@ export function wasmRecurrentKernels(
           pH: pH + i * B * P * 4,
           pC: pC ? pC + i * B * H * 4 : 0,
           batchFirst,
+          proj: projs[i],
         }),
       );
       if (!call.commit()) {
