@@ -6,9 +6,13 @@
  * default thresholds) the fused layer must give the composition's values bit for bit:
  * batch-first and time-major and packed rows, one and two directions, LSTM with and without
  * a projection, GRU and both RNNs, odd sizes (vector tails), given and zero initial states,
- * no biases.
+ * no biases. With both directions paired on two threads (each projecting its own input), a
+ * worker that dies or hangs while it owns the reverse direction never blocks the call: the
+ * caller projects and runs it, and the values stay the one-thread ones bit for bit.
  */
+import os from 'node:os';
 import {
+  type RecurrentLayerDirection,
   type RecurrentLayerWeights,
   type RecurrentMode,
   type Tensor,
@@ -22,8 +26,11 @@ import {
   tidy,
 } from '@ghostflow/core';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { createCpuBackend } from '../src/cpu-backend.js';
-import { symRand } from './recurrent-io.js';
+import { type CpuBackend, createCpuBackend } from '../src/cpu-backend.js';
+import { expectIdentical, read, symRand, view } from './recurrent-io.js';
+import { injectWorkerFaults } from './worker-injection.js';
+
+const faults = injectWorkerFaults();
 
 const zero = { minElements: 0, minMacs: 0, threadMinMacs: 0 };
 const DEVICES = ['layer-js', 'layer-one', 'layer-two', 'layer-default'] as const;
@@ -201,4 +208,68 @@ describe('recurrentLayer: the fused inference kernel equals the composition bit 
       }
     });
   }
+});
+
+/**
+ * The fused layer's two directions on two threads, straight through the kernel: each
+ * direction's input projection and time loop on its own thread. Operands: a batch-first
+ * bidirectional LSTM (H 72: a padded tail block; G*H 288 with a bias: panel-padded b_ih).
+ */
+function pairedLayer(be: CpuBackend): Float32Array[] {
+  const [B, T, I, H] = [5, 6, 9, 72];
+  const G = 4 * H;
+  const up = (n: number, shape: number[], seed: number, scale = 0.3) => view(be, symRand(n, scale, seed), shape);
+  const dir = (s: number): RecurrentLayerDirection => ({
+    wIh: up(G * I, [G, I], s),
+    bIh: up(G, [G], s + 1),
+    wHh: up(G * H, [G, H], s + 2, 0.1),
+    bHh: up(G, [G], s + 3),
+    wHr: null,
+    h0: up(B * H, [B, H], s + 4),
+    c0: null,
+  });
+  const x = up(B * T * I, [B * T, I], 3, 1);
+  const dirs = [dir(10), dir(20)];
+  const [y, hN, cN] = (be.fused as Required<CpuBackend['fused']>).recurrentLayer(x, dirs, {
+    mode: 'LSTM',
+    batchSizes: new Array<number>(T).fill(B),
+    hiddenSize: H,
+    batchFirst: true,
+  });
+  const out = [read(be, y, B * T * 2 * H), read(be, hN, 2 * B * H), read(be, cN, 2 * B * H)];
+  for (const v of [x, ...dirs.flatMap((d) => [d.wIh, d.bIh, d.wHh, d.bHh, d.h0])]) if (v) be.disposeData(v.dataId);
+  return out;
+}
+
+const same = (got: Float32Array[], want: Float32Array[]) => got.forEach((g, i) => expectIdentical(g, want[i], ['y', 'hN', 'cN'][i]));
+
+describe.skipIf(os.availableParallelism() < 2)('the paired layer with a dead worker', { timeout: 60_000 }, () => {
+  const healthy = createCpuBackend({ threads: 1, thresholds: zero });
+  const want = pairedLayer(healthy);
+  afterAll(() => healthy.dispose());
+
+  async function withFault(injected: (code: string) => string): Promise<void> {
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    faults.inject = injected;
+    const be = createCpuBackend({ threads: 2, thresholds: zero });
+    await be.whenThreadsReady();
+    // Under load the caller may take the reverse direction back before the worker claims it (exact too).
+    for (let k = 0; k < 5 && be.info.threads === 2; k++) same(pairedLayer(be), want);
+    expect(be.info.threads).toBe(1);
+    same(pairedLayer(be), want);
+    be.dispose();
+  }
+
+  it('a worker that exits as it claims the reverse direction: the caller projects and runs it', () =>
+    withFault((code) => code.replace('const r = ex.recurrentWorker(a, slot, k);', 'process.exit(1);')));
+
+  it('a worker that never returns: stopped after a stall, the reverse direction (projection included) redone', () =>
+    withFault((code) => code.replace('const r = ex.recurrentWorker(a, slot, k);', 'for (;;) {}')));
+
+  it('with a live worker: the one-thread values bit for bit', async () => {
+    const be = createCpuBackend({ threads: 2, thresholds: zero });
+    await be.whenThreadsReady();
+    for (let k = 0; k < 3; k++) same(pairedLayer(be), want);
+    be.dispose();
+  });
 });
