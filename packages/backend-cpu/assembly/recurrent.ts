@@ -19,6 +19,9 @@
  * alternate between two buffers), so a phase can be run again with the same result: the
  * calling thread redoes the share of a worker that died mid-phase.
  * Workspace (train): the layout described in src/kernels/fused/recurrent-sequence.ts.
+ * A fused layer (inference) generalises the row layout of gi and y (F_BSTRIDE, F_GISTRIDE,
+ * F_YSTRIDE: batch-first rows, a direction's columns of a wider output) and may project its
+ * own input at step 0 (F_X).
  */
 import { V, gemm } from './kernels';
 

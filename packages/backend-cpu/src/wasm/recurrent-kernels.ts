@@ -10,7 +10,11 @@
  * read each other, so the threads meet only at the end); otherwise a step is split by hidden units when it is
  * large enough (the threads synchronise once per step through progress words in wasm memory). The
  * backward's weight gradients are one GEMM each over the stacked rows (`dW_hh = dGh^T hPrev`,
- * `dW_hr = dH^T hRaw`), split over the worker threads like any large GEMM.
+ * `dW_hr = dH^T hRaw`), split over the worker threads like any large GEMM. The fused layer
+ * (`recurrentLayer`, inference) plans its directions as forward sequences that write into
+ * their columns of the layer's output, with batch-first rows read and written in place (row
+ * strides in the operand block); paired on two threads, each thread also projects its
+ * direction's input at step 0.
  */
 import {
   type DataId,
@@ -133,8 +137,6 @@ export function wasmRecurrentKernels(
     blocks: RowBlock[];
     /** Row layout of gi and y (assembly/recurrent.ts F_BSTRIDE, F_GISTRIDE, F_YSTRIDE). */
     layout: { bStride: number; giStride: number; yStride: number };
-    /** y, hN, cN are regions of a fused layer's outputs (taken by the layer, not here). */
-    slot: boolean;
     /** gi is computed by the loop's thread. */
     proj: Projection | null;
   }
@@ -268,11 +270,8 @@ export function wasmRecurrentKernels(
     const pSizes = call.alloc(T);
     const pOffs = call.alloc(T);
     const pProgress = call.alloc(threads);
-    // Inputs the loop only reads: where they are when resident and contiguous (gi also when
-    // its rows are the columns of a wider tensor: read with their row stride).
+    // Inputs the loop only reads: where they are when resident and contiguous.
     const gi = d.gi;
-    const rowStrided = gi !== null && gi.strides[1] === 1 && gi.strides[0] >= G * H && N > 1;
-    const giStride = rowStrided ? gi.strides[0] : G * H;
     let pGi: number;
     const proj = slot?.proj ?? null;
     if (gi === null) {
@@ -285,7 +284,7 @@ export function wasmRecurrentKernels(
       proj.pBias = proj.bIh ? ((G * H) % PANEL === 0 ? call.view(store, proj.bIh) : call.alloc(Math.ceil((G * H) / PANEL) * PANEL)) : 0;
       pGi = call.alloc(N * G * H + PANEL);
     } else {
-      pGi = rowStrided ? call.copy(store.data(gi.dataId), gi.offset, (N - 1) * giStride + G * H) : call.view(store, gi);
+      pGi = call.view(store, gi);
     }
     const pWSrc = w.hit ? 0 : call.view(store, d.wHh);
     const pW = w.hit || w.fill || call.alloc(packed(P, GHp));
@@ -309,10 +308,10 @@ export function wasmRecurrentKernels(
       rows * GHp + PANEL,
       rows * H + PANEL,
     ]);
-    const layout = { bStride: slot?.batchFirst ? T : 1, giStride, yStride: slot ? slot.yStride : P };
+    const layout = { bStride: slot?.batchFirst ? T : 1, giStride: G * H, yStride: slot ? slot.yStride : P };
     return {
       ...{ attrs, G, H, Hp, P, B, T, N, offsets, threads, wsSize, w, wr, pArgs, pSizes, pOffs, pProgress, pGi, pWSrc, pW },
-      ...{ pBias, pWrSrc, pWr, pH0, pC0Src, pH, pC0, pC1, pY, pWs, pGh, pHraw, blocks, layout, slot: slot !== null, proj },
+      ...{ pBias, pWrSrc, pWr, pH0, pC0Src, pH, pC0, pC1, pY, pWs, pGh, pHraw, blocks, layout, proj },
     };
   }
 
