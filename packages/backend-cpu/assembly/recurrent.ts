@@ -19,6 +19,9 @@
  * alternate between two buffers), so a phase can be run again with the same result: the
  * calling thread redoes the share of a worker that died mid-phase.
  * Workspace (train): the layout described in src/kernels/fused/recurrent-sequence.ts.
+ * A fused layer (inference) generalises the row layout of gi and y (F_BSTRIDE, F_GISTRIDE,
+ * F_YSTRIDE: batch-first rows, a direction's columns of a wider output) and may project its
+ * own input at step 0 (F_X).
  */
 import { V, gemm } from './kernels';
 
@@ -210,7 +213,22 @@ const F_PROGRESS = 20; // i32 per thread: steps it has finished
 const F_THREADS = 21;
 const F_ABORT = 22; // i32 set to 1 by the caller to release the workers
 const F_KIND = 23; // 0 = forward (one phase per step), 1 = backward (two)
-const F_UNITS = 26; // i32 pairs [u0, u1) per thread
+// Row layout of gi and y (forward only): the row of batch entry b at step t is
+// offs[t] + b * F_BSTRIDE (1 for time-major rows; T for batch-first ones, offs[t] = t), gi
+// rows F_GISTRIDE floats apart, y rows F_YSTRIDE (> P when y is the columns of a wider
+// output: a bidirectional layer's directions side by side). The workspace keeps P-float
+// rows; training calls use the packed time-major layout (1, G*H, P).
+const F_BSTRIDE = 24;
+const F_GISTRIDE = 25;
+const F_YSTRIDE = 26;
+// The input projection gi = x W_ih^T + b_ih (forward, one thread owning every unit): run at
+// step 0 by the thread that runs the loop, so that the two directions of a layer project
+// on their own threads (0 = gi is given).
+const F_X = 27; // [N, I] x, row-major (rows in gi's order)
+const F_WIH = 28; // W_ih^T [I, G*H] packed
+const F_BIH = 29; // b_ih, readable to a multiple of 16 floats (0 = none)
+const F_IN = 30; // I
+const F_UNITS = 32; // i32 pairs [u0, u1) per thread
 
 // The backward's operand block: the words above that both share (mode, y, ws, sizes, offs,
 // T, H, P, reverse, N, progress, threads, abort, kind, units) and these.
@@ -254,6 +272,9 @@ export function recurrentForwardStep(args: usize, k: i32, u0: i32, u1: i32): voi
   const G = mode === LSTM ? 4 : mode === GRU ? 3 : 1;
   const GH = G * H;
   const GHp = G * Hp;
+  const bS = <usize>R.arg(args, F_BSTRIDE);
+  const giS = <usize>R.arg(args, F_GISTRIDE);
+  const yS = <usize>R.arg(args, F_YSTRIDE);
   const t = reverse ? T - 1 - k : k;
   const n = load<i32>(sizes + ((<usize>t) << 2));
   const off = load<i32>(offs + ((<usize>t) << 2));
@@ -264,11 +285,18 @@ export function recurrentForwardStep(args: usize, k: i32, u0: i32, u1: i32): voi
   if (k > 0) {
     const tp = reverse ? t + 1 : t - 1;
     m1 = min(n, load<i32>(sizes + ((<usize>tp) << 2)));
-    yPrev = y + ((<usize>load<i32>(offs + ((<usize>tp) << 2)) * <usize>P) << 2);
+    yPrev = y + ((<usize>load<i32>(offs + ((<usize>tp) << 2)) * yS) << 2);
   }
+  // Bytes between the y rows of consecutive batch entries of a step.
+  const yB = (bS * yS) << 2;
   const cIn = R.argp(args, (k & 1) === 0 ? F_C0 : F_C1);
   const cOut = R.argp(args, (k & 1) === 0 ? F_C1 : F_C0);
   const whole = u0 === 0 && u1 === H;
+  const xp = R.argp(args, F_X);
+  if (k === 0 && xp !== 0) {
+    const I = R.arg(args, F_IN);
+    gemm(xp, 0, I, R.argp(args, F_WIH), 0, gi, 0, R.argp(args, F_BIH), N, GH, I, 0, (GH + 15) >> 4);
+  }
   const rowP = (<usize>P) << 2;
   // gh[:, gate columns of the units] = h W_hh^T + b_hh: one GEMM per gate and row source.
   const wPack = R.argp(args, F_W);
@@ -279,7 +307,7 @@ export function recurrentForwardStep(args: usize, k: i32, u0: i32, u1: i32): voi
   for (let g = 0; g < gates; g++) {
     const qa = whole ? 0 : (g * Hp + u0) >> 4;
     const qb = whole ? GHp >> 4 : (g * Hp + ((u1 + 15) & ~15)) >> 4;
-    if (m1 > 0) gemm(yPrev, 0, P, wPack, 0, gh, 0, bias, m1, GHp, P, qa, qb);
+    if (m1 > 0) gemm(yPrev, 0, <i32>(bS * yS), wPack, 0, gh, 0, bias, m1, GHp, P, qa, qb);
     if (n > m1) gemm(h0Tail, 0, P, wPack, 0, ghTail, 0, bias, n - m1, GHp, P, qa, qb);
   }
   const acts = ws + R.block(mode, N, H, P, 0);
@@ -292,16 +320,16 @@ export function recurrentForwardStep(args: usize, k: i32, u0: i32, u1: i32): voi
   const hb = (<usize>H) << 2;
   const hpb = (<usize>Hp) << 2;
   for (let b = 0; b < n; b++) {
-    const row = <usize>(off + b);
-    const hOld = b < m1 ? yPrev + <usize>b * rowP : h0 + <usize>b * rowP;
+    const row = <usize>off + <usize>b * bS;
+    const hOld = b < m1 ? yPrev + <usize>b * yB : h0 + <usize>b * rowP;
     // The workspace's previous h: this thread's columns (all P of them when whole).
     if (ws !== 0) {
       if (whole) R.copy(hPrevWs + row * rowP, hOld, P);
       else R.copy(hPrevWs + row * rowP + c0, hOld + c0, u1 - u0);
     }
-    const x = gi + ((row * <usize>GH) << 2);
+    const x = gi + ((row * giS) << 2);
     const g = gh + ((<usize>b * <usize>GHp) << 2);
-    const yRow = y + row * rowP;
+    const yRow = y + ((row * yS) << 2);
     const a = acts + ((row * <usize>GH) << 2);
     if (mode === LSTM) {
       const sb = <usize>b * hb;
@@ -326,8 +354,14 @@ export function recurrentForwardStep(args: usize, k: i32, u0: i32, u1: i32): voi
       }
     }
   }
-  // The projection: y rows = h_raw W_hr^T (whole range only).
-  if (wrPack !== 0) gemm(hraw, 0, H, wrPack, 0, y + <usize>off * rowP, 0, 0, n, P, H, 0, (P + 15) >> 4);
+  // The projection: y rows = h_raw W_hr^T (whole range only). The GEMM writes rows P floats
+  // apart: straight into y when its rows are, else into gh (free by now) and copied.
+  if (wrPack !== 0) {
+    const packedRows = bS === 1 && yS === <usize>P;
+    const dst = packedRows ? y + ((<usize>off * yS) << 2) : gh;
+    gemm(hraw, 0, H, wrPack, 0, dst, 0, 0, n, P, H, 0, (P + 15) >> 4);
+    if (!packedRows) for (let b = 0; b < n; b++) R.copy(y + (((<usize>off + <usize>b * bS) * yS) << 2), gh + <usize>b * rowP, P);
+  }
 }
 
 /**
@@ -344,13 +378,16 @@ export function recurrentForwardFinish(args: usize): void {
   const y = R.argp(args, F_Y);
   const h0 = R.argp(args, F_H0);
   const isLSTM = R.arg(args, F_MODE) === LSTM;
+  const bS = <usize>R.arg(args, F_BSTRIDE);
+  const yS = <usize>R.arg(args, F_YSTRIDE);
   for (let k = 0; k < T; k++) {
     const t = reverse ? T - 1 - k : k;
     const n = load<i32>(sizes + ((<usize>t) << 2));
     const nNext = k + 1 < T ? load<i32>(sizes + ((<usize>(reverse ? t - 1 : t + 1)) << 2)) : 0;
     if (nNext >= n) continue;
-    const off = load<i32>(offs + ((<usize>t) << 2));
-    R.copy(h0 + ((<usize>nNext * <usize>P) << 2), y + ((<usize>(off + nNext) * <usize>P) << 2), (n - nNext) * P);
+    const off = <usize>load<i32>(offs + ((<usize>t) << 2));
+    if (bS === 1 && yS === <usize>P) R.copy(h0 + ((<usize>nNext * <usize>P) << 2), y + (((off + <usize>nNext) * yS) << 2), (n - nNext) * P);
+    else for (let b = nNext; b < n; b++) R.copy(h0 + ((<usize>b * <usize>P) << 2), y + (((off + <usize>b * bS) * yS) << 2), P);
     const cOut = R.argp(args, (k & 1) === 0 ? F_C1 : F_C0);
     const cFinal = R.argp(args, F_C0);
     if (isLSTM && cOut !== cFinal) {

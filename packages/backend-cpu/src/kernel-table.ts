@@ -20,6 +20,7 @@ import { gruCell, gruCellBackward } from './kernels/fused/gru-cell.js';
 import { layerNorm } from './kernels/fused/layer-norm.js';
 import { linear } from './kernels/fused/linear.js';
 import { lstmCell, lstmCellBackward } from './kernels/fused/lstm-cell.js';
+import { recurrentLayer } from './kernels/fused/recurrent-layer.js';
 import { recurrentSequence, recurrentSequenceBackward, recurrentSequenceBidirectional } from './kernels/fused/recurrent-sequence.js';
 import { logSoftmax, softmax } from './kernels/fused/softmax.js';
 import { matmul } from './kernels/matmul.js';
@@ -70,6 +71,7 @@ export const CPU_FUSED_KERNELS: Readonly<CpuFusedTable> = Object.freeze({
   recurrentSequenceBackward,
   adamUpdate,
   recurrentSequenceBidirectional,
+  recurrentLayer,
 });
 
 /**
@@ -111,5 +113,6 @@ export function bindFusedKernels(store: CpuStore, f: Readonly<CpuFusedTable>): F
       f.recurrentSequenceBackward(store, wHh, wHr, y, ws, dY, dHN, dCN, attrs),
     adamUpdate: (param, grad, m, v, vmax, attrs) => f.adamUpdate(store, param, grad, m, v, vmax, attrs),
     recurrentSequenceBidirectional: (fwd, rev, attrs) => f.recurrentSequenceBidirectional(store, fwd, rev, attrs),
+    recurrentLayer: (x, directions, attrs) => f.recurrentLayer(store, x, directions, attrs),
   };
 }

@@ -43,7 +43,7 @@ function rand(n: number, seed: number): Float32Array {
 }
 
 describe.skipIf(webgpuUnavailable !== null)('webgpu backend', () => {
-  it('implements every kernel of the contract on the GPU (no CPU fallback) except the whole-sequence recurrent ones (bidirectional pair included) and adamUpdate, which core composes', () => {
+  it('implements every kernel of the contract on the GPU (no CPU fallback) except the whole-sequence recurrent ones (bidirectional pair and fused layer included) and adamUpdate, which core composes', () => {
     const missingPrimitive = PRIMITIVE_KERNELS.filter((k) => typeof be.kernels[k] !== 'function');
     const missingFused = FUSED_KERNELS.filter((k) => typeof be.fused[k] !== 'function');
     // Not written in WGSL yet: core runs the per-step path (per-step linear + the fused cell kernels)
@@ -53,6 +53,7 @@ describe.skipIf(webgpuUnavailable !== null)('webgpu backend', () => {
       'recurrentSequenceBackward',
       'adamUpdate',
       'recurrentSequenceBidirectional',
+      'recurrentLayer',
     ]);
     expect((be as Backend).readSync).toBeUndefined();
   });

@@ -44,6 +44,8 @@ export type {
   RecurrentMode,
   RecurrentSequenceAttrs,
   RecurrentSequenceInputs,
+  RecurrentLayerAttrs,
+  RecurrentLayerDirection,
   AdamUpdateAttrs,
 } from './backend/kernels.js';
 export {
@@ -100,6 +102,7 @@ export * from './ops/einsum.js';
 export * from './ops/normalization.js';
 export * from './ops/recurrent-cells.js';
 export * from './ops/recurrent-sequence.js';
+export * from './ops/recurrent-layer.js';
 export * from './ops/attention.js';
 export * from './ops/join.js';
 export * from './ops/indexing.js';

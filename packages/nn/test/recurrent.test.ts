@@ -4,7 +4,7 @@
  */
 import '@ghostflow/backend-cpu';
 import { loadFixture } from '@ghostflow/backend-conformance';
-import { DTypeError, GhostFlowError, type Tensor, manualSeed, memory, randn, setBackend, tensor, tidy } from '@ghostflow/core';
+import { DTypeError, GhostFlowError, type Tensor, manualSeed, memory, noGrad, randn, setBackend, tensor, tidy } from '@ghostflow/core';
 import {
   GRU,
   GRUCell,
@@ -222,6 +222,67 @@ describe('RNN / LSTM / GRU: unbatched input', () => {
     for (let t = 0; t < 4; t++) expectClose(o.select(0, t), outs[t], `step ${t}`);
     expectClose(hN.select(0, 0), outs[3], 'hN');
   });
+});
+
+describe('RNN / LSTM / GRU: inference (one fused call per layer on cpu) equals the autograd path', () => {
+  // With no gradient needed, each layer is core's recurrentLayer as one kernel call on cpu; with
+  // gradients it is the composition. Same values bit for bit, whatever the input's form.
+  const both = (run: () => Tensor[]): [number[][], number[][]] => {
+    const grad = tidy(() => run().map(values));
+    const inference = noGrad(() => tidy(() => run().map(values)));
+    return [inference, grad];
+  };
+  const cases: [string, () => Tensor[]][] = [];
+  manualSeed(3);
+  const lstm = new LSTM(5, 7, { numLayers: 3, bidirectional: true, projSize: 3, batchFirst: true });
+  const xb = randn([4, 6, 5]);
+  const h0 = randn([6, 4, 3]);
+  const c0 = randn([6, 4, 7]);
+  cases.push([
+    'LSTM 3 layers, bidirectional, projSize, batch-first, given states',
+    () => {
+      const [out, [h, c]] = lstm.forward(xb, [h0, c0]);
+      return [out, h, c];
+    },
+  ]);
+  const gru = new GRU(5, 9, { numLayers: 2, bidirectional: true });
+  const xu = randn([6, 5]);
+  cases.push([
+    'GRU 2 layers, bidirectional, unbatched',
+    () => {
+      const [out, h] = gru.forward(xu);
+      return [out, h];
+    },
+  ]);
+  const rnn = new RNN(5, 6, { numLayers: 2, nonlinearity: 'relu', batchFirst: true });
+  cases.push([
+    'RNN relu 2 layers, batch-first',
+    () => {
+      const [out, h] = rnn.forward(xb);
+      return [out, h];
+    },
+  ]);
+  const packedLstm = new LSTM(5, 4, { numLayers: 2, bidirectional: true });
+  const seqs = [randn([2, 5]), randn([5, 5]), randn([3, 5])];
+  cases.push([
+    'LSTM 2 layers, bidirectional, packed (unsorted lengths)',
+    () => {
+      const [out, [h, c]] = packedLstm.forward(packSequence(seqs, { enforceSorted: false }));
+      return [out.data, h, c];
+    },
+  ]);
+  for (const [name, run] of cases) {
+    it(name, () => {
+      const [inference, grad] = both(run);
+      expect(inference.length).toBe(grad.length);
+      inference.forEach((v, i) => {
+        expect(v.length).toBe(grad[i].length);
+        v.forEach((x, j) => {
+          if (!Object.is(x, grad[i][j])) expect.fail(`${name}: result ${i}[${j}]: inference ${x}, autograd path ${grad[i][j]}`);
+        });
+      });
+    });
+  }
 });
 
 describe('packing utilities', () => {

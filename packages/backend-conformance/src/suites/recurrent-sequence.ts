@@ -5,13 +5,17 @@
  * tanh/relu, padded and packed batch sizes, both directions, given and absent initial states,
  * a single step, and sizes with vector tails, more than 256 gate columns and more outputs per
  * step than one block of threads; and `recurrentSequenceBidirectional` (the fused pair kernel,
- * when the backend has it) against two `recurrentSequence` calls. Part of the `ops-norm` suite.
+ * when the backend has it) against two `recurrentSequence` calls; and `recurrentLayer` (the fused
+ * inference layer, when the backend has it: input projection, one or both directions,
+ * batch-first / time-major / packed rows) against its composition. Part of the `ops-norm` suite.
  */
 import {
   type RecurrentMode,
   type Tensor,
   gradients,
   loadBackend,
+  noGrad,
+  recurrentLayer,
   recurrentSequence,
   recurrentSequenceBidirectional,
   tensor,
@@ -117,6 +121,112 @@ const CASES: SeqCase[] = [
   },
 ];
 
+/** One configuration of `recurrentLayer`. */
+interface LayerCase {
+  name: string;
+  mode: RecurrentMode;
+  input: number;
+  hidden: number;
+  proj?: number;
+  directions: 1 | 2;
+  /** Batch-first `[B, T, I]`, time-major `[T, B, I]`, or packed rows with these batch sizes. */
+  layout: 'batchFirst' | 'timeMajor' | number[];
+  batch: number;
+  steps: number;
+  states?: boolean;
+  bias?: boolean;
+}
+
+const LAYER_CASES: LayerCase[] = [
+  { name: 'bidirectional LSTM, batch-first', mode: 'LSTM', input: 5, hidden: 6, directions: 2, layout: 'batchFirst', batch: 3, steps: 4 },
+  {
+    name: 'LSTM with projSize, batch-first, states',
+    mode: 'LSTM',
+    input: 4,
+    hidden: 7,
+    proj: 3,
+    directions: 1,
+    layout: 'batchFirst',
+    batch: 2,
+    steps: 3,
+    states: true,
+  },
+  {
+    name: 'bidirectional GRU, packed, states',
+    mode: 'GRU',
+    input: 3,
+    hidden: 5,
+    directions: 2,
+    layout: [3, 2, 2, 1],
+    batch: 3,
+    steps: 4,
+    states: true,
+  },
+  {
+    name: 'RNN tanh, time-major, no bias',
+    mode: 'RNN_TANH',
+    input: 4,
+    hidden: 6,
+    directions: 2,
+    layout: 'timeMajor',
+    batch: 2,
+    steps: 3,
+    bias: false,
+  },
+  // 4H = 268 gate columns: panel edges and vector tails.
+  {
+    name: 'LSTM, large with tails, batch-first',
+    mode: 'LSTM',
+    input: 9,
+    hidden: 67,
+    directions: 2,
+    layout: 'batchFirst',
+    batch: 5,
+    steps: 3,
+    states: true,
+  },
+];
+
+/** Host inputs of a layer case: x, then per direction wIh, [bIh], wHh, [bHh], [wHr], then [h0, [c0]]. */
+function layerInputsOf(c: LayerCase, seed: number): { data: number[]; shape: number[] }[] {
+  const G = GATES[c.mode] * c.hidden;
+  const P = c.proj || c.hidden;
+  const N = Array.isArray(c.layout) ? c.layout.reduce((a, b) => a + b, 0) : c.batch * c.steps;
+  const shapes: number[][] = [
+    Array.isArray(c.layout) ? [N, c.input] : c.layout === 'batchFirst' ? [c.batch, c.steps, c.input] : [c.steps, c.batch, c.input],
+  ];
+  for (let d = 0; d < c.directions; d++) {
+    shapes.push([G, c.input]);
+    if (c.bias !== false) shapes.push([G]);
+    shapes.push([G, P]);
+    if (c.bias !== false) shapes.push([G]);
+    if (c.proj) shapes.push([P, c.hidden]);
+  }
+  if (c.states) {
+    shapes.push([c.directions, c.batch, P]);
+    if (c.mode === 'LSTM') shapes.push([c.directions, c.batch, c.hidden]);
+  }
+  return seededHostInputs(shapes, seed, 1).map((x, i) => (i === 0 ? x : { ...x, data: x.data.map((v) => v / Math.sqrt(c.hidden)) }));
+}
+
+/** Runs `recurrentLayer` of case `c` on tensors laid out as {@link layerInputsOf}. */
+function runLayer(c: LayerCase, xs: Tensor[]): Tensor[] {
+  let k = 0;
+  const x = xs[k++];
+  const dirs = Array.from({ length: c.directions }, () => ({
+    wIh: xs[k++],
+    bIh: c.bias !== false ? xs[k++] : null,
+    wHh: xs[k++],
+    bHh: c.bias !== false ? xs[k++] : null,
+    wHr: c.proj ? xs[k++] : null,
+  }));
+  const h0 = c.states ? xs[k++] : null;
+  const c0 = c.states && c.mode === 'LSTM' ? xs[k++] : null;
+  const packed = Array.isArray(c.layout) ? c.layout : undefined;
+  const r = recurrentLayer(x, dirs, { h0, c0 }, { mode: c.mode, batchSizes: packed, batchFirst: c.layout === 'batchFirst' });
+  return r.c ? [r.output, r.h, r.c] : [r.output, r.h];
+}
+
 /** Runs both directions of case `c` (its `reverse` ignored) on two input sets laid out as {@link inputsOf}. */
 function runBidirectional(c: SeqCase, xs: Tensor[]): Tensor[] {
   const half = xs.length / 2;
@@ -174,6 +284,16 @@ export function recurrentSequenceTests(ctx: SuiteContext): void {
       ));
   });
 
+  describe('recurrentLayer: the fused inference layer equals its composition', () => {
+    const composedLayer = useBackendWithout(ctx, ['recurrentLayer']);
+    LAYER_CASES.forEach((c, i) => {
+      it(`${c.name}: values (inference)`, () =>
+        expectFusedMatchesComposedNoGrad(ctx, composedLayer, layerInputsOf(c, 101 + i), (...xs) => runLayer(c, xs), 1e-6));
+    });
+    it('with gradients: the composition (values and gradients)', () =>
+      expectFusedMatchesComposed(ctx, composedLayer, layerInputsOf(LAYER_CASES[2], 7), (...xs) => runLayer(LAYER_CASES[2], xs), 1e-6));
+  });
+
   describe('recurrentSequence kernels', () => {
     const counting = useCountingBackend(ctx);
     const run = (createGraph: boolean) =>
@@ -216,6 +336,25 @@ export function recurrentSequenceTests(ctx: SuiteContext): void {
       expect(counting.calls.get('recurrentSequenceBackward') ?? 0).toBe(
         has('recurrentSequence') && has('recurrentSequenceBackward') ? 2 : 0,
       );
+    });
+    it('a layer in inference is one recurrentLayer call when the backend has it (and none under autograd)', async () => {
+      const base = await loadBackend(ctx.device);
+      const has = typeof (base.fused as Record<string, unknown>).recurrentLayer === 'function';
+      const c = LAYER_CASES[0];
+      const inputs = layerInputsOf(c, 5);
+      const run = (requiresGrad: boolean) =>
+        tidy(() => {
+          const xs = inputs.map((x) => tensor(Float32Array.from(x.data), { shape: x.shape, device: counting.name, requiresGrad }));
+          return requiresGrad ? runLayer(c, xs) : noGrad(() => runLayer(c, xs));
+        });
+      counting.calls.clear();
+      for (const t of run(false)) t.dispose();
+      expect(counting.calls.get('recurrentLayer') ?? 0).toBe(has ? 1 : 0);
+      // The fused layer projects the input itself: no linear call of its own.
+      if (has) expect(counting.calls.get('linear') ?? 0).toBe(0);
+      counting.calls.clear();
+      for (const t of run(true)) t.dispose();
+      expect(counting.calls.get('recurrentLayer') ?? 0).toBe(0);
     });
   });
 }

@@ -1068,7 +1068,7 @@ export function wasmKernelTables(
       gruCellBackward,
       attention,
       adamUpdate,
-      ...wasmRecurrentKernels(rt, th, js.fused, cache),
+      ...wasmRecurrentKernels(rt, th, js.fused, cache, linear),
     },
     release: (buf: CpuData) => cache.drop(buf),
     cache,

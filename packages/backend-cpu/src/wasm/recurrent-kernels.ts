@@ -10,10 +10,16 @@
  * read each other, so the threads meet only at the end); otherwise a step is split by hidden units when it is
  * large enough (the threads synchronise once per step through progress words in wasm memory). The
  * backward's weight gradients are one GEMM each over the stacked rows (`dW_hh = dGh^T hPrev`,
- * `dW_hr = dH^T hRaw`), split over the worker threads like any large GEMM.
+ * `dW_hr = dH^T hRaw`), split over the worker threads like any large GEMM. The fused layer
+ * (`recurrentLayer`, inference) plans its directions as forward sequences that write into
+ * their columns of the layer's output, with batch-first rows read and written in place (row
+ * strides in the operand block); paired on two threads, each thread also projects its
+ * direction's input at step 0.
  */
 import {
   type DataId,
+  type RecurrentLayerAttrs,
+  type RecurrentLayerDirection,
   type RecurrentSequenceAttrs,
   type RecurrentSequenceInputs,
   type TensorView,
@@ -31,7 +37,7 @@ import type { WasmRuntime } from './runtime.js';
 
 const PANEL = 16;
 /** Words of the forward operand block before the per-thread unit ranges (assembly/recurrent.ts F_*). */
-const F_UNITS = 26;
+const F_UNITS = 32;
 const F_ABORT = 22;
 const F_KIND = 23;
 /** Fewest batch rows a row group of a forward sequence gets (see rowGroups). */
@@ -42,6 +48,9 @@ const ROW_GROUP_MIN = 4;
  */
 const ROW_GROUP_MAX_WEIGHT = 2 * 1024 * 1024;
 const MODE_CODES: Record<RecurrentSequenceAttrs['mode'], number> = { LSTM: 0, GRU: 1, RNN_TANH: 2, RNN_RELU: 3 };
+
+/** The kernels this file implements. */
+type RecurrentEntry = 'recurrentSequence' | 'recurrentSequenceBackward' | 'recurrentSequenceBidirectional' | 'recurrentLayer';
 
 /** A weight's packed region from the cache: `hit` (packed already), `fill` (pack into it) or neither (0, 0). */
 interface CachedPack {
@@ -54,15 +63,17 @@ interface CachedPack {
 const packed = (k: number, n: number): number => k * Math.ceil(n / PANEL) * PANEL;
 
 /**
- * The two recurrent entries for a runtime; `js` are the kernels they fall back to, `cache`
- * the backend's packed-operand cache (null: the weights are packed at every call).
+ * The recurrent entries for a runtime; `js` are the kernels they fall back to, `cache` the
+ * backend's packed-operand cache (null: the weights are packed at every call), `linear` the
+ * kernel a fused layer's input projections run through (the wasm one; default js's).
  */
 export function wasmRecurrentKernels(
   rt: WasmRuntime,
   th: WasmThresholds,
-  js: Readonly<Pick<CpuFusedTable, 'recurrentSequence' | 'recurrentSequenceBackward' | 'recurrentSequenceBidirectional'>>,
+  js: Readonly<Pick<CpuFusedTable, RecurrentEntry | 'linear'>>,
   cache: PackedCache | null = null,
-): Pick<CpuFusedTable, 'recurrentSequence' | 'recurrentSequenceBackward' | 'recurrentSequenceBidirectional'> {
+  linear: CpuFusedTable['linear'] = js.linear,
+): Pick<CpuFusedTable, RecurrentEntry> {
   const ex = rt.exports;
   // Its own call object: the GEMMs this file runs are planned into the same call, never
   // through the other kernels' one.
@@ -124,6 +135,40 @@ export function wasmRecurrentKernels(
     pHraw: number;
     /** The row groups' operand blocks (one: the whole batch, possibly split by units). */
     blocks: RowBlock[];
+    /** Row layout of gi and y (assembly/recurrent.ts F_BSTRIDE, F_GISTRIDE, F_YSTRIDE). */
+    layout: { bStride: number; giStride: number; yStride: number };
+    /** gi is computed by the loop's thread. */
+    proj: Projection | null;
+  }
+
+  /** The operands of one forward sequence: `recurrentSequence`'s, with h0 optional (null: zeros). */
+  type ForwardInputs = Omit<RecurrentSequenceInputs, 'h0' | 'gi'> & { h0: TensorView | null; gi: TensorView | null };
+
+  /**
+   * Where one direction of a fused layer writes: its columns of the layer's output y (row
+   * stride `yStride` floats) and its `[B, P]` / `[B, H]` parts of the stacked hN and cN.
+   */
+  interface LayerSlot {
+    pY: number;
+    yStride: number;
+    pH: number;
+    pC: number;
+    batchFirst: boolean;
+    /** The loop's thread computes gi itself (assembly/recurrent.ts F_X): gi is then null. */
+    proj: Projection | null;
+  }
+
+  /** A direction's input projection run by its own loop thread: x, W_ih^T packed (from the cache), b_ih. */
+  interface Projection {
+    x: TensorView;
+    wIh: TensorView;
+    bIh: TensorView | null;
+    pack: CachedPack;
+    /** Planned by planForward. */
+    pX?: number;
+    pWSrc?: number;
+    pW?: number;
+    pBias?: number;
   }
 
   /**
@@ -184,7 +229,7 @@ export function wasmRecurrentKernels(
    * The packed weights of a forward call from the cache (call before `call.begin()`: a new
    * cache region moves the scratch floor up).
    */
-  function cachedWeights(store: CpuStore, d: RecurrentSequenceInputs, G: number, H: number): [CachedPack, CachedPack | null] {
+  function cachedWeights(store: CpuStore, d: ForwardInputs, G: number, H: number): [CachedPack, CachedPack | null] {
     const Hp = Math.ceil(H / PANEL) * PANEL;
     const P = d.wHh.shape[1];
     // W_hh^T [P, G*Hp] packed (each gate's columns padded), and W_hr^T [H, P].
@@ -193,14 +238,19 @@ export function wasmRecurrentKernels(
     return [w, wr];
   }
 
-  /** Plans a forward call's operands, outputs and scratch into `call` (after `call.begin()`). */
+  /**
+   * Plans a forward call's operands, outputs and scratch into `call` (after `call.begin()`).
+   * With `slot` (a direction of a fused layer) y, hN and cN are regions of the layer's
+   * outputs and the rows may be batch-first; otherwise they are outputs of their own.
+   */
   function planForward(
     store: CpuStore,
-    d: RecurrentSequenceInputs,
+    d: ForwardInputs,
     attrs: RecurrentSequenceAttrs,
     threads: number,
     [w, wr]: [CachedPack, CachedPack | null],
     groups = 1,
+    slot: LayerSlot | null = null,
   ): ForwardPlan {
     const { mode, batchSizes, hiddenSize: H, train } = attrs;
     const G = gateCount(mode);
@@ -211,7 +261,9 @@ export function wasmRecurrentKernels(
     const P = d.wHh.shape[1];
     const B = batchSizes[0];
     const T = batchSizes.length;
-    const { rows: N, offsets } = stepOffsets(batchSizes);
+    const { rows: N, offsets: packedOffsets } = stepOffsets(batchSizes);
+    // Batch-first rows: step t's entry b is row b*T + t.
+    const offsets = slot?.batchFirst ? batchSizes.map((_, t) => t) : packedOffsets;
     const isLSTM = mode === 'LSTM';
     const wsSize = recurrentWorkspaceSize(mode, N, H, P);
     const pArgs = call.alloc(F_UNITS + 2 * threads);
@@ -219,7 +271,21 @@ export function wasmRecurrentKernels(
     const pOffs = call.alloc(T);
     const pProgress = call.alloc(threads);
     // Inputs the loop only reads: where they are when resident and contiguous.
-    const pGi = call.view(store, d.gi);
+    const gi = d.gi;
+    let pGi: number;
+    const proj = slot?.proj ?? null;
+    if (gi === null) {
+      if (!proj) throw new Error('internal: a forward sequence without gi nor its projection');
+      // gi computed by the loop's thread (the GEMM reads its output 16 floats past the end).
+      const I = proj.x.shape[1];
+      proj.pX = call.view(store, proj.x);
+      proj.pWSrc = proj.pack.hit ? 0 : call.view(store, proj.wIh);
+      proj.pW = proj.pack.hit || proj.pack.fill || call.alloc(packed(I, G * H));
+      proj.pBias = proj.bIh ? ((G * H) % PANEL === 0 ? call.view(store, proj.bIh) : call.alloc(Math.ceil((G * H) / PANEL) * PANEL)) : 0;
+      pGi = call.alloc(N * G * H + PANEL);
+    } else {
+      pGi = call.view(store, gi);
+    }
     const pWSrc = w.hit ? 0 : call.view(store, d.wHh);
     const pW = w.hit || w.fill || call.alloc(packed(P, GHp));
     // b_hh padded like W's columns (as it is when H is a multiple of 16).
@@ -227,13 +293,13 @@ export function wasmRecurrentKernels(
     const pWrSrc = d.wHr && wr && !wr.hit ? call.view(store, d.wHr) : 0;
     const pWr = wr ? wr.hit || wr.fill || call.alloc(packed(H, P)) : 0;
     // The states are updated in place (hN, cN end up there): outputs that start as copies of h0, c0.
-    const pH0 = call.view(store, d.h0);
+    const pH0 = d.h0 ? call.view(store, d.h0) : 0;
     const pC0Src = d.c0 ? call.view(store, d.c0) : 0;
-    const pH = call.out(B * P);
-    const pC0 = isLSTM ? call.out(B * H) : call.alloc(B * H);
+    const pH = slot ? slot.pH : call.out(B * P);
+    const pC0 = slot && isLSTM ? slot.pC : isLSTM ? call.out(B * H) : call.alloc(B * H);
     const pC1 = call.alloc(B * H);
     // +PANEL: the GEMM reloads whole 16-float panel rows of its output.
-    const pY = call.out(N * P, PANEL);
+    const pY = slot ? slot.pY : call.out(N * P, PANEL);
     const pWs = train ? call.out(wsSize) : 0;
     const pGh = call.alloc(B * GHp + PANEL);
     const pHraw = call.alloc(B * H + PANEL);
@@ -242,14 +308,16 @@ export function wasmRecurrentKernels(
       rows * GHp + PANEL,
       rows * H + PANEL,
     ]);
+    const layout = { bStride: slot?.batchFirst ? T : 1, giStride: G * H, yStride: slot ? slot.yStride : P };
     return {
       ...{ attrs, G, H, Hp, P, B, T, N, offsets, threads, wsSize, w, wr, pArgs, pSizes, pOffs, pProgress, pGi, pWSrc, pW },
-      ...{ pBias, pWrSrc, pWr, pH0, pC0Src, pH, pC0, pC1, pY, pWs, pGh, pHraw, blocks },
+      ...{ pBias, pWrSrc, pWr, pH0, pC0Src, pH, pC0, pC1, pY, pWs, pGh, pHraw, blocks, layout, proj },
     };
   }
 
   /** Gives back the cache regions a plan reserved (its call fell back before filling them). */
-  function abandonForward(store: CpuStore, d: RecurrentSequenceInputs, p: ForwardPlan): void {
+  function abandonForward(store: CpuStore, d: ForwardInputs, p: ForwardPlan): void {
+    if (p.proj?.pack.fill) cache?.abandon(store.buffer(p.proj.wIh.dataId), p.proj.pack.key);
     if (p.w.fill) cache?.abandon(store.buffer(d.wHh.dataId), p.w.key);
     if (p.wr?.fill) cache?.abandon(store.buffer((d.wHr as TensorView).dataId), p.wr.key);
   }
@@ -258,7 +326,7 @@ export function wasmRecurrentKernels(
    * After `call.commit()`: writes the operand blocks (one per row group), packs the weights,
    * starts the states; the unit ranges of the first block's threads.
    */
-  function setupForward(store: CpuStore, d: RecurrentSequenceInputs, p: ForwardPlan): [number, number][] {
+  function setupForward(store: CpuStore, d: ForwardInputs, p: ForwardPlan): [number, number][] {
     const { G, H, Hp, P, B } = p;
     const heap = call.heap;
     // One gate at a time: packB zero-pads each gate's last panel.
@@ -269,7 +337,20 @@ export function wasmRecurrentKernels(
       for (let g = 0; g < G; g++) heap.set(b.subarray(g * H, (g + 1) * H), p.pBias / 4 + g * Hp);
     }
     if (p.wr && !p.wr.hit) ex.packB(p.pWrSrc, 1, H, H, P, p.pWr);
-    heap.copyWithin(p.pH / 4, p.pH0 / 4, p.pH0 / 4 + B * P);
+    const proj = p.proj;
+    if (proj) {
+      // W_ih^T [I, G*H] packed; b_ih padded to whole panels when G*H is not.
+      const I = proj.x.shape[1];
+      const GH = G * H;
+      if (!proj.pack.hit) ex.packB(proj.pWSrc as number, 1, I, I, GH, proj.pW as number);
+      if (proj.bIh && GH % PANEL !== 0) {
+        const b = rowMajorValues(store.data(proj.bIh.dataId), proj.bIh, 'float32') as Float32Array;
+        heap.set(b, (proj.pBias as number) / 4);
+        heap.fill(0, (proj.pBias as number) / 4 + GH, (proj.pBias as number) / 4 + Math.ceil(GH / PANEL) * PANEL);
+      }
+    }
+    if (d.h0) heap.copyWithin(p.pH / 4, p.pH0 / 4, p.pH0 / 4 + B * P);
+    else heap.fill(0, p.pH / 4, p.pH / 4 + B * P);
     if (d.c0) heap.copyWithin(p.pC0 / 4, p.pC0Src / 4, p.pC0Src / 4 + B * H);
     else heap.fill(0, p.pC0 / 4, p.pC0 / 4 + B * H);
     // Rows that join late (the reverse direction) read their c0 from either buffer.
@@ -289,7 +370,8 @@ export function wasmRecurrentKernels(
     const whole = b.r0 === 0 && b.r1 === p.B;
     const sizes = whole ? p.attrs.batchSizes : p.attrs.batchSizes.map((n) => Math.max(0, Math.min(n, b.r1) - b.r0));
     i32.set(sizes, b.pSizes / 4);
-    i32.set(whole ? p.offsets : p.offsets.map((o) => o + b.r0), b.pOffs / 4);
+    const { bStride, giStride, yStride } = p.layout;
+    i32.set(whole ? p.offsets : p.offsets.map((o) => o + b.r0 * bStride), b.pOffs / 4);
     i32.fill(0, b.pProgress / 4, b.pProgress / 4 + threads);
     const block = [
       MODE_CODES[p.attrs.mode],
@@ -308,7 +390,13 @@ export function wasmRecurrentKernels(
       b.pOffs,
     ];
     i32.set(block, b.pArgs / 4);
-    i32.set([T, H, Hp, P, p.attrs.reverse ? 1 : 0, N, b.pProgress, threads, 0, 0], b.pArgs / 4 + block.length); // kind 0: forward
+    // Kind 0: forward; then the row layout and the projection (the whole batch's, on its one thread).
+    const proj = p.proj && whole && threads === 1 ? p.proj : null;
+    const projWords = proj ? [proj.pX as number, proj.pW as number, proj.pBias as number, proj.x.shape[1]] : [0, 0, 0, 0];
+    i32.set(
+      [T, H, Hp, P, p.attrs.reverse ? 1 : 0, N, b.pProgress, threads, 0, 0, bStride, giStride, yStride, ...projWords, 0],
+      b.pArgs / 4 + block.length,
+    );
     // A row group's one thread owns every unit (the first block's ranges: splitUnits).
     if (threads === 1) i32.set([0, H], b.pArgs / 4 + F_UNITS);
   }
@@ -323,6 +411,30 @@ export function wasmRecurrentKernels(
     ];
   }
 
+  /**
+   * How a forward sequence is split over threads: row groups (each group's whole loop on
+   * one thread), else threads sharing each step by units (see rowGroups, loopThreads).
+   */
+  function forwardSplit(attrs: RecurrentSequenceAttrs, wHh: TensorView, projection: boolean): { groups: number; threads: number } {
+    const G = gateCount(attrs.mode);
+    const H = attrs.hiddenSize;
+    const stepMacs = attrs.batchSizes[0] * G * H * wHh.shape[1];
+    const wBytes = packed(wHh.shape[1], G * Math.ceil(H / PANEL) * PANEL) * 4;
+    const groups = rowGroups(attrs.batchSizes[0], stepMacs * attrs.batchSizes.length, wBytes);
+    return { groups, threads: groups > 1 ? 1 : loopThreads(stepMacs, H, projection) };
+  }
+
+  /** Runs a planned, set-up forward sequence as `forwardSplit` said, then its finish. */
+  function runForward(p: ForwardPlan, groups: number, threads: number, units: [number, number][]): void {
+    const oneThread = (pArgs: number) => () => {
+      for (let k = 0; k < p.T; k++) ex.recurrentPhase(pArgs, k, 0, p.H);
+    };
+    if (groups > 1) alongside(rt.workers as WorkerPool, p.blocks.slice(1), p.T, p.H, oneThread(p.pArgs));
+    else if (threads < 2) oneThread(p.pArgs)();
+    else runThreaded(rt.workers as WorkerPool, words(), p.pArgs, p.pProgress, units, p.T);
+    for (const b of p.blocks) ex.recurrentForwardFinish(b.pArgs);
+  }
+
   function recurrentSequence(
     store: CpuStore,
     gi: TensorView,
@@ -335,27 +447,94 @@ export function wasmRecurrentKernels(
   ): [DataId, DataId, DataId | null, DataId | null] {
     const d: RecurrentSequenceInputs = { gi, h0, c0, wHh, bHh, wHr };
     const G = gateCount(attrs.mode);
-    const H = attrs.hiddenSize;
-    const stepMacs = attrs.batchSizes[0] * G * H * wHh.shape[1];
-    const wBytes = packed(wHh.shape[1], G * Math.ceil(H / PANEL) * PANEL) * 4;
-    const groups = rowGroups(attrs.batchSizes[0], stepMacs * attrs.batchSizes.length, wBytes);
-    const threads = groups > 1 ? 1 : loopThreads(stepMacs, H, wHr !== null);
-    const weights = cachedWeights(store, d, G, H);
+    const { groups, threads } = forwardSplit(attrs, wHh, wHr !== null);
+    const weights = cachedWeights(store, d, G, attrs.hiddenSize);
     call.begin();
     const p = planForward(store, d, attrs, threads, weights, groups);
     if (!call.commit()) {
       abandonForward(store, d, p);
       return js.recurrentSequence(store, gi, h0, c0, wHh, bHh, wHr, attrs);
     }
-    const units = setupForward(store, d, p);
-    const oneThread = (pArgs: number) => () => {
-      for (let k = 0; k < p.T; k++) ex.recurrentPhase(pArgs, k, 0, H);
-    };
-    if (groups > 1) alongside(rt.workers as WorkerPool, p.blocks.slice(1), p.T, H, oneThread(p.pArgs));
-    else if (threads < 2) oneThread(p.pArgs)();
-    else runThreaded(rt.workers as WorkerPool, words(), p.pArgs, p.pProgress, units, p.T);
-    for (const b of p.blocks) ex.recurrentForwardFinish(b.pArgs);
+    runForward(p, groups, threads, setupForward(store, d, p));
     return takeForward(store, p);
+  }
+
+  /**
+   * A whole layer in inference: each direction's input projection through the backend's
+   * `linear` (its GEMM, threads and packed-weight cache; gi rows in x's order), then the time
+   * loops writing straight into the layer's outputs: y `[N, D*P]` with each direction in its
+   * columns, in x's row order (batch-first rows read and written with their strides), hN and
+   * cN stacked. Two directions run at once (the reverse on a worker) when one is ready, as in
+   * {@link recurrentSequenceBidirectional}; otherwise each is split as a sequence of its own.
+   */
+  function recurrentLayer(
+    store: CpuStore,
+    x: TensorView,
+    dirs: readonly RecurrentLayerDirection[],
+    attrs: RecurrentLayerAttrs,
+  ): [DataId, DataId, DataId | null] {
+    const { mode, batchSizes, hiddenSize: H, batchFirst } = attrs;
+    const G = gateCount(mode);
+    const D = dirs.length;
+    const P = dirs[0].wHh.shape[1];
+    const B = batchSizes[0];
+    const T = batchSizes.length;
+    const N = stepOffsets(batchSizes).rows;
+    const GH = G * H;
+    const I = x.shape[1];
+    const pool = rt.workers;
+    const macs = B * GH * P * T;
+    // Two directions at once: each thread also projects its own direction's input (no GEMM
+    // split of its own). Otherwise the projections are the backend's linear, threaded alone.
+    const pair = D === 2 && pool !== null && macs >= th.threadMinMacs && pool.available() >= 1;
+    const gis = pair ? [] : dirs.map((d) => linear(store, x, d.wIh, d.bIh));
+    try {
+      const projs: (Projection | null)[] = dirs.map((d) =>
+        pair ? { x, wIh: d.wIh, bIh: d.bIh, pack: cached(store, d.wIh, `rnnWih,${GH}`, packed(I, GH) * 4) } : null,
+      );
+      const inputs: ForwardInputs[] = dirs.map((d, i) => ({
+        gi: pair ? null : { dataId: gis[i], dtype: 'float32', shape: [N, GH], strides: [GH, 1], offset: 0 },
+        h0: d.h0,
+        c0: d.c0,
+        wHh: d.wHh,
+        bHh: d.bHh,
+        wHr: d.wHr,
+      }));
+      const seqAttrs = dirs.map((_, i): RecurrentSequenceAttrs => ({ mode, batchSizes, hiddenSize: H, reverse: i === 1, train: false }));
+      const splits = inputs.map((d, i) => (pair ? { groups: 1, threads: 1 } : forwardSplit(seqAttrs[i], d.wHh, d.wHr !== null)));
+      const weights = inputs.map((d) => cachedWeights(store, d, G, H));
+      call.begin();
+      const pY = call.out(N * D * P, PANEL);
+      const pH = call.out(D * B * P);
+      const pC = mode === 'LSTM' ? call.out(D * B * H) : 0;
+      const plans = inputs.map((d, i) =>
+        planForward(store, d, seqAttrs[i], splits[i].threads, weights[i], splits[i].groups, {
+          pY: pY + i * P * 4,
+          yStride: D * P,
+          pH: pH + i * B * P * 4,
+          pC: pC ? pC + i * B * H * 4 : 0,
+          batchFirst,
+          proj: projs[i],
+        }),
+      );
+      if (!call.commit()) {
+        plans.forEach((p, i) => abandonForward(store, inputs[i], p));
+        return js.recurrentLayer(store, x, dirs, attrs);
+      }
+      const units = plans.map((p, i) => setupForward(store, inputs[i], p));
+      if (pair) {
+        const [pf, pr] = plans;
+        alongside(pool as WorkerPool, [pr], T, H, () => {
+          for (let k = 0; k < T; k++) ex.recurrentPhase(pf.pArgs, k, 0, H);
+        });
+        for (const p of plans) ex.recurrentForwardFinish(p.pArgs);
+      } else {
+        plans.forEach((p, i) => runForward(p, splits[i].groups, splits[i].threads, units[i]));
+      }
+      return [call.take(store, pY, N * D * P), call.take(store, pH, D * B * P), pC ? call.take(store, pC, D * B * H) : null];
+    } finally {
+      for (const id of gis) store.dispose(id);
+    }
   }
 
   /**
@@ -732,5 +911,5 @@ export function wasmRecurrentKernels(
     ];
   }
 
-  return { recurrentSequence, recurrentSequenceBackward, recurrentSequenceBidirectional };
+  return { recurrentSequence, recurrentSequenceBackward, recurrentSequenceBidirectional, recurrentLayer };
 }

@@ -301,6 +301,44 @@ export interface RecurrentSequenceInputs {
 }
 
 /**
+ * One direction of a {@link FusedKernels.recurrentLayer} call: its input projection, recurrent
+ * weights and initial states.
+ */
+export interface RecurrentLayerDirection {
+  /** `[G*H, I]` input weight (PyTorch's `weight_ih_l*`). */
+  readonly wIh: TensorView;
+  /** `[G*H]` input bias, or null. */
+  readonly bIh: TensorView | null;
+  /** `[G*H, P]` recurrent weight. */
+  readonly wHh: TensorView;
+  /** `[G*H]` recurrent bias, or null. */
+  readonly bHh: TensorView | null;
+  /** `[P, H]` projection (LSTM with projSize), else null. */
+  readonly wHr: TensorView | null;
+  /** `[B, P]` initial hidden state, or null for zeros. */
+  readonly h0: TensorView | null;
+  /** `[B, H]` initial cell state (LSTM), or null for zeros. */
+  readonly c0: TensorView | null;
+}
+
+/**
+ * Layout of a {@link FusedKernels.recurrentLayer} call: the rows of `x` and of the output are
+ * time-major and packed as in {@link RecurrentSequenceAttrs}, or with `batchFirst` (every
+ * batch size equal, B = batchSizes[0], T = batchSizes.length) batch-major: row `b*T + t` is
+ * batch entry b at step t (a contiguous `[B, T, *]` tensor flattened).
+ */
+export interface RecurrentLayerAttrs {
+  /** The recurrence. */
+  readonly mode: RecurrentMode;
+  /** Rows per time step, non-increasing, all > 0 (all equal with `batchFirst`). */
+  readonly batchSizes: readonly number[];
+  /** Hidden size H. */
+  readonly hiddenSize: number;
+  /** Rows are batch-major (`b*T + t`) instead of time-major. */
+  readonly batchFirst: boolean;
+}
+
+/**
  * Elements of the float32 workspace a {@link FusedKernels.recurrentSequence} call with `train`
  * returns, for N rows, hidden size H and output size P (P = H without projection): what a
  * backward pass needs per row: LSTM the four gate activations, the previous cell and hidden
@@ -415,6 +453,22 @@ export interface FusedKernels {
     attrs: Omit<RecurrentSequenceAttrs, 'reverse'>,
   ): [[DataId, DataId, DataId | null, DataId | null], [DataId, DataId, DataId | null, DataId | null]];
   /**
+   * A whole recurrent layer in inference (optional; core calls it only when no gradient is
+   * needed, and composes `linear`, {@link FusedKernels.recurrentSequence} per direction and a
+   * concatenation otherwise, which is what this must equal): `x` `[N, I]` in the row order of
+   * `attrs` ({@link RecurrentLayerAttrs}); per direction d (1 or 2; the second runs from the
+   * last step to the first) `gi = x W_ih^T + b_ih` and the time loop of `recurrentSequence`
+   * with `reverse = d === 1`. Returns `[y, hN, cN]`: y `[N, D*P]` in x's row order, direction
+   * d in columns `[d*P, (d+1)*P)` (the layer's output with no concatenation left to do), hN
+   * `[D, B, P]` and cN `[D, B, H]` (LSTM, else null) the directions' final states, stacked.
+   * Null states are zeros. Core calls it only with contiguous inputs (states may be offset).
+   */
+  recurrentLayer(
+    x: TensorView,
+    directions: readonly RecurrentLayerDirection[],
+    attrs: RecurrentLayerAttrs,
+  ): [DataId, DataId, DataId | null];
+  /**
    * Backward of {@link FusedKernels.recurrentSequence} (called with the same `wHh`, `wHr` and
    * attrs, the forward's `y` and `workspace`, and the gradients `dY` `[N, P]`, `dHN` `[B, P]`,
    * `dCN` `[B, H]` (LSTM, else null)). Returns `[dGi [N, G*H], dH0 [B, P], dC0 [B, H] | null,
@@ -514,6 +568,7 @@ export const FUSED_KERNELS = [
   'recurrentSequenceBackward',
   'adamUpdate',
   'recurrentSequenceBidirectional',
+  'recurrentLayer',
 ] as const satisfies readonly (keyof FusedKernels)[];
 
 /** Any kernel name of the contract. */

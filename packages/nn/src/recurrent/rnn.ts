@@ -4,26 +4,16 @@
  * exact parameter names (`weight_ih_l0`, `bias_hh_l1_reverse`, `weight_hr_l0`, ...), state
  * shapes and layer/direction order, unbatched input and {@link PackedSequence} input.
  *
- * Execution: per layer and direction the input projection of the whole sequence is ONE
- * `linear` over `[N, inputSize]` (N = T*B, or the packed row count), then core's
- * `recurrentSequence` runs the time loop: one fused kernel on backends that have it (cpu), else
- * per step `h @ W_hh^T` plus the pointwise cell. Packed input stays packed: each step computes
- * only the sequences still running (PyTorch's shrinking batch), no padding and no masks.
+ * Execution: each layer is one core `recurrentLayer` op (both directions): the input
+ * projection of the whole sequence is ONE `linear` per direction over all rows, then the time
+ * loop runs in one fused kernel on backends that have it (cpu), else per step `h @ W_hh^T`
+ * plus the pointwise cell. In inference a backend with the fused `recurrentLayer` kernel runs
+ * the whole layer in one call, writing the output straight into its final layout
+ * (batch-first when the input is, both directions side by side). Packed input stays packed:
+ * each step computes only the sequences still running (PyTorch's shrinking batch), no
+ * padding and no masks.
  */
-import {
-  type Tensor,
-  GhostFlowError,
-  ShapeError,
-  bernoulli,
-  cat,
-  formatShape,
-  indexSelect,
-  linear,
-  recurrentSequence,
-  recurrentSequenceBidirectional,
-  stack,
-  tidy,
-} from '@ghostflow/core';
+import { type Tensor, GhostFlowError, ShapeError, bernoulli, cat, formatShape, indexSelect, recurrentLayer, tidy } from '@ghostflow/core';
 import { uniform } from '../init.js';
 import { Module } from '../module.js';
 import { checkSize } from './cells.js';
@@ -253,12 +243,13 @@ export abstract class RNNBase extends Module {
     const Hout = this.outputHiddenSize;
     const packed = input instanceof PackedSequence ? input : null;
 
-    // Rows in time-major order, [N, inputSize], with the batch size of every step.
+    // The sequence as recurrentLayer takes it: packed rows [N, inputSize] with their batch
+    // sizes, or a padded [T, B, inputSize] (batch-first [B, T, inputSize]) tensor.
     let x: Tensor;
     let unbatched = false;
-    let batchSizes: readonly number[];
-    let T: number;
+    let batchSizes: readonly number[] | undefined;
     let B: number;
+    let batchFirst = false;
     if (packed) {
       const data = packed.data;
       if (data.rank !== 2)
@@ -269,7 +260,6 @@ export abstract class RNNBase extends Module {
         );
       x = data;
       batchSizes = packed.batchSizesArray;
-      T = batchSizes.length;
       B = batchSizes[0];
     } else {
       const seq = input as Tensor;
@@ -284,15 +274,14 @@ export abstract class RNNBase extends Module {
         );
       }
       unbatched = seq.rank === 2;
-      const tm = unbatched ? seq.unsqueeze(1) : this.batchFirst ? seq.transpose(0, 1) : seq;
-      T = tm.shape[0];
-      B = tm.shape[1];
+      batchFirst = !unbatched && this.batchFirst;
+      x = unbatched ? seq.unsqueeze(1) : seq;
+      const T = x.shape[batchFirst ? 1 : 0];
+      B = x.shape[batchFirst ? 0 : 1];
       if (T === 0)
         throw new ShapeError(
-          `${name}: expected a sequence of at least one time step, got input of shape ${formatShape(tm.shape)} (time-major)`,
+          `${name}: expected a sequence of at least one time step, got input of shape ${formatShape(batchFirst ? [T, B, this.inputSize] : x.shape)} (time-major)`,
         );
-      x = tm.reshape([T * B, this.inputSize]);
-      batchSizes = new Array<number>(T).fill(B);
     }
 
     // Initial states: [L*D, B, size] each, validated, permuted into sorted order for packed input.
@@ -310,36 +299,22 @@ export abstract class RNNBase extends Module {
       if (packed?.sortedIndices) s = indexSelect(s, 1, packed.sortedIndices);
       return s;
     });
-    const initial = (k: number, idx: number): Tensor | null => init[k]?.select(0, idx) ?? null;
 
     const finals: Tensor[][] = sizes.map(() => []);
     let layerInput = x;
     for (let layer = 0; layer < L; layer++) {
-      // Each direction: its input projections over all rows, its initial states and weights.
-      const dirs = Array.from({ length: D }, (_, dir) => {
-        const idx = layer * D + dir;
-        const w = this.weightsOf(layer, dir);
-        return {
-          gi: linear(layerInput, w.wIh, w.bIh),
-          state: { h0: initial(0, idx), c0: isLSTM ? initial(1, idx) : null },
-          weights: { wHh: w.wHh, bHh: w.bHh, wHr: w.wHr },
-        };
-      });
-      // Both directions in one call: a backend may run the two time loops at once.
-      const results =
-        D === 1
-          ? [recurrentSequence(dirs[0].gi, dirs[0].state, dirs[0].weights, { mode: this.mode, batchSizes })]
-          : recurrentSequenceBidirectional(dirs[0], dirs[1], { mode: this.mode, batchSizes });
-      const outs: Tensor[] = [];
-      for (let dir = 0; dir < D; dir++) {
-        const r = results[dir];
-        drop(dirs[dir].gi);
-        outs.push(r.output);
-        finals[0].push(r.h);
-        if (r.c) finals[1].push(r.c);
-      }
-      let layerOutput = D === 1 ? outs[0] : cat(outs, 1);
-      if (D > 1) drop(...outs);
+      // The whole layer, both directions, in one op: in inference a backend may run it as one
+      // kernel writing the output in place (batch-first, both directions side by side).
+      const weights = Array.from({ length: D }, (_, dir) => this.weightsOf(layer, dir));
+      const r = recurrentLayer(
+        layerInput,
+        weights,
+        { h0: init[0]?.narrow(0, layer * D, D) ?? null, c0: isLSTM ? (init[1]?.narrow(0, layer * D, D) ?? null) : null },
+        { mode: this.mode, batchSizes, batchFirst },
+      );
+      finals[0].push(r.h);
+      if (r.c) finals[1].push(r.c);
+      let layerOutput = r.output;
       if (this.training && this.dropout > 0 && layer < L - 1) {
         const dropped = dropoutBetweenLayers(layerOutput, this.dropout);
         drop(layerOutput);
@@ -349,8 +324,11 @@ export abstract class RNNBase extends Module {
       layerInput = layerOutput;
     }
 
-    let finalStates = finals.map((list) => stack(list, 0));
-    finals.forEach((list) => drop(...list));
+    // [D, B, *] per layer: one layer's states are the result; more are joined along dim 0.
+    let finalStates = finals.map((list) => (list.length === 1 ? list[0] : cat(list, 0)));
+    finals.forEach((list) => {
+      if (list.length > 1) drop(...list);
+    });
     let output: Tensor | PackedSequence;
     if (packed) {
       output = packed.withData(layerInput);
@@ -358,14 +336,11 @@ export abstract class RNNBase extends Module {
         const unsortedIdx = packed.unsortedIndices;
         finalStates = finalStates.map((s) => indexSelect(s, 1, unsortedIdx));
       }
+    } else if (unbatched) {
+      output = layerInput.squeeze(1);
+      finalStates = finalStates.map((s) => s.squeeze(1));
     } else {
-      const seq = layerInput.reshape([T, B, D * Hout]);
-      if (unbatched) {
-        output = seq.squeeze(1);
-        finalStates = finalStates.map((s) => s.squeeze(1));
-      } else {
-        output = this.batchFirst ? seq.transpose(0, 1) : seq;
-      }
+      output = layerInput;
     }
     return { output, finals: finalStates };
   }
