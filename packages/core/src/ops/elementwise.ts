@@ -135,7 +135,7 @@ export function runElementwise(
   const b = backend;
   // Scalars and dtype conversions are kernel outputs used once, for this call: plain buffers
   // freed right after it, not tensors (no storage, scope or safety-net bookkeeping per op).
-  let temps: DataId[] | null = null;
+  const temps: DataId[] = [];
   try {
     const inputs: TensorView[] = new Array(n);
     for (let i = 0; i < n; i++) {
@@ -144,13 +144,13 @@ export function runElementwise(
       let view: TensorView;
       if (!isTensor(v)) {
         const id = allocating('fill', [], want, () => b.kernels.fill({ shape: [], dtype: want, value: scalarValue(v, want) }));
-        (temps ??= []).push(id);
+        temps.push(id);
         view = { dataId: id, dtype: want, shape: [], strides: [], offset: 0 };
       } else if (v.dtype === want) {
         view = v.kernelInput();
       } else {
         const id = b.kernels.cast(v.kernelInput(), { dtype: want });
-        (temps ??= []).push(id);
+        temps.push(id);
         view = { dataId: id, dtype: want, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
       }
       inputs[i] = view;
@@ -160,7 +160,7 @@ export function runElementwise(
     for (let i = 0; i < n; i++) inputs[i] = expandView(inputs[i], shape);
     return fromDataId(b, kernel(b, inputs, shape), shape, outDtype);
   } finally {
-    if (temps) for (const id of temps) b.disposeData(id);
+    for (let i = 0; i < temps.length; i++) b.disposeData(temps[i]);
   }
 }
 
