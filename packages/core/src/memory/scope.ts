@@ -152,8 +152,9 @@ export function tidy<T>(fn: () => T): T {
       'tidy() got an async function; tidy scopes must be synchronous. Across awaits, use `using t = ...` or an explicit `new Scope()`',
     );
   }
+  // A result that is not an object (a number, undefined) holds no tensor: no search needed.
   const survivors = new Set<ScopedResource>();
-  collect(result, survivors, new Set());
+  if (result !== null && typeof result === 'object') collect(result, survivors, new Set());
   const parent = stack[stack.length - 1];
   for (const r of scope) {
     if (!survivors.has(r)) r.dispose();
