@@ -72,7 +72,7 @@ export class Tensor {
   /** @internal the base's `historyGeneration` when this view's history was last set. */
   private _baseGeneration = 0;
   /** @internal hooks run after backward accumulated into `.grad` (leaves only). */
-  private _postAccumulateGradHooks: ((tensor: Tensor) => void)[] = [];
+  private _postAccumulateGradHooks: ((tensor: Tensor) => void)[] | null = null; // made on first use: most tensors never get one
 
   /**
    * Not for users: makes a tensor over `storage`, taking over one reference to it.
@@ -291,17 +291,20 @@ export class Tensor {
         `registerPostAccumulateGradHook needs a leaf tensor that requires grad, got ${this.isLeaf ? 'a leaf with requiresGrad=false' : `a non-leaf (gradFn ${this.gradFn})`}`,
       );
     }
+    if (this._postAccumulateGradHooks === null) this._postAccumulateGradHooks = [];
     this._postAccumulateGradHooks.push(hook);
     return {
       remove: () => {
-        this._postAccumulateGradHooks = this._postAccumulateGradHooks.filter((h) => h !== hook);
+        this._postAccumulateGradHooks = (this._postAccumulateGradHooks ?? []).filter((h) => h !== hook);
       },
     };
   }
 
   /** @internal called by the backward engine right after it stored this leaf's `.grad`. */
   runPostAccumulateGradHooks(): void {
-    for (const hook of [...this._postAccumulateGradHooks]) hook(this);
+    const hooks = this._postAccumulateGradHooks;
+    if (hooks === null || hooks.length === 0) return;
+    for (const hook of [...hooks]) hook(this);
   }
 
   /** Keeps `.grad` for this non-leaf tensor after backward (leaves always keep it). */
