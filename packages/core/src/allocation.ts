@@ -7,7 +7,7 @@
  */
 import { type DType, bytesPerElement } from './dtype.js';
 import { GhostFlowError, ShapeError } from './errors.js';
-import { type Shape, checkSizes, formatShape } from './shape.js';
+import { type Shape, checkSizes, formatShape, sizeOf } from './shape.js';
 
 /**
  * Most elements one tensor may hold: 2^32. JavaScript engines cap a typed array's length
@@ -24,8 +24,7 @@ export const MAX_TENSOR_ELEMENTS = 2 ** 32;
 export function checkAllocation(op: string, shape: Shape, dtype: DType): number {
   if (!Array.isArray(shape)) throw new ShapeError(`${op}: shape must be an array of sizes, got ${typeof shape}`);
   checkSizes(op, shape);
-  let numel = 1;
-  for (const d of shape) numel *= d;
+  const numel = sizeOf(shape);
   if (numel > MAX_TENSOR_ELEMENTS)
     throw tooLarge(op, shape, dtype, numel, `more than the ${MAX_TENSOR_ELEMENTS} elements a tensor may hold`);
   return numel;

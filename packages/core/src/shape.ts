@@ -9,8 +9,10 @@ export type Shape = readonly number[];
 
 /** Number of elements of a shape (1 for a scalar, 0 when any size is 0). */
 export function sizeOf(shape: Shape): number {
+  // An index loop: `for...of` allocates an iterator wherever V8 does not inline this (it runs
+  // several times per op, and was the largest allocation site of a small-op workload).
   let n = 1;
-  for (const d of shape) n *= d;
+  for (let i = 0; i < shape.length; i++) n *= shape[i];
   return n;
 }
 

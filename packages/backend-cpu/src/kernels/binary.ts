@@ -68,17 +68,18 @@ export function binary(store: CpuStore, a: TensorView, b: TensorView, attrs: { o
   // A scalar operand (every stride 0: `x.add(2.5)`) is read once, not spread into an array.
   const aOne = size > 0 && allStrideZero(a);
   const bOne = size > 0 && allStrideZero(b);
+  const float = a.dtype === 'float32' && outDType === 'float32';
   if (aOne !== bOne) {
     const out = store.alloc(outDType, size);
     const dst = out.data as TypedArray;
     if (bOne) {
       const av = rowMajorValues(store.data(a.dataId), a);
       const s = store.data(b.dataId)[b.offset];
-      for (let i = 0; i < size; i++) dst[i] = f(av[i], s);
+      if (!(float && floatArithmetic(op, dst, av, 0, null, s, size))) for (let i = 0; i < size; i++) dst[i] = f(av[i], s);
     } else {
       const bv = rowMajorValues(store.data(b.dataId), b);
       const s = store.data(a.dataId)[a.offset];
-      for (let i = 0; i < size; i++) dst[i] = f(s, bv[i]);
+      if (!(float && floatArithmetic(op, dst, null, s, bv, 0, size))) for (let i = 0; i < size; i++) dst[i] = f(s, bv[i]);
     }
     return out;
   }
@@ -86,8 +87,41 @@ export function binary(store: CpuStore, a: TensorView, b: TensorView, attrs: { o
   const bv = rowMajorValues(store.data(b.dataId), b);
   const out = store.alloc(outDType, size);
   const dst = out.data as TypedArray;
-  for (let i = 0; i < size; i++) dst[i] = f(av[i], bv[i]);
+  if (!(float && floatArithmetic(op, dst, av, 0, bv, 0, size))) for (let i = 0; i < size; i++) dst[i] = f(av[i], bv[i]);
   return out;
+}
+
+/**
+ * float32 add/sub/mul/div written out per op, an operand being an array or (null) the scalar
+ * beside it; false for any other op. The same float64 arithmetic and one rounding on store
+ * as the FLOAT_OPS table, but through the table each result comes back from a call the
+ * engine does not inline as a boxed double: the largest garbage source of small-op training.
+ */
+function floatArithmetic(
+  op: BinaryOp,
+  dst: TypedArray,
+  av: TypedArray | null,
+  sa: number,
+  bv: TypedArray | null,
+  sb: number,
+  size: number,
+): boolean {
+  switch (op) {
+    case 'add':
+      for (let i = 0; i < size; i++) dst[i] = (av === null ? sa : av[i]) + (bv === null ? sb : bv[i]);
+      return true;
+    case 'sub':
+      for (let i = 0; i < size; i++) dst[i] = (av === null ? sa : av[i]) - (bv === null ? sb : bv[i]);
+      return true;
+    case 'mul':
+      for (let i = 0; i < size; i++) dst[i] = (av === null ? sa : av[i]) * (bv === null ? sb : bv[i]);
+      return true;
+    case 'div':
+      for (let i = 0; i < size; i++) dst[i] = (av === null ? sa : av[i]) / (bv === null ? sb : bv[i]);
+      return true;
+    default:
+      return false;
+  }
 }
 
 /** Whether every element of `v` is the one at its offset (all strides 0, or a single element). */

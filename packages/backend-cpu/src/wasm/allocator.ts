@@ -146,8 +146,9 @@ export class HeapAllocator {
 
   /** Moves every size-class block back to the pool (where it can merge with its neighbours). */
   flush(): void {
-    for (const [size, stack] of this.classes) {
-      for (const p of stack) this.release(p, size);
+    for (const size of this.classes.keys()) {
+      const stack = this.classes.get(size) as number[];
+      for (let i = 0; i < stack.length; i++) this.release(stack[i], size);
       stack.length = 0;
     }
     this.cached = 0;
@@ -181,7 +182,9 @@ export class HeapAllocator {
   private bestFit(size: number): number {
     let best = 0;
     let bestSize = Number.POSITIVE_INFINITY;
-    for (const [start, bytes] of this.freeAt) {
+    // Keys, then a lookup: iterating the map's entries makes a [key, value] array per block.
+    for (const start of this.freeAt.keys()) {
+      const bytes = this.freeAt.get(start) as number;
       if (bytes >= size && bytes < bestSize) {
         best = start;
         bestSize = bytes;

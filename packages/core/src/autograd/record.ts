@@ -112,12 +112,22 @@ function makeNode(name: string, next: (GradEdge | null)[], outputs: OutputMeta[]
 
 /** Records an op in the graph when grad mode is on and some input requires grad. */
 export function recordOp(op: OpRecord): void {
-  if (!needsGrad(op.inputs) || !op.outputs.some((o) => o.dtype === 'float32')) return;
-  const next = op.inputs.map(edgeOf);
-  const saved = (op.save ?? []).map((t) => saveView(t, op.outputs, op.name));
-  const meta = op.outputs.map((o) => ({ shape: o.shape, dtype: o.dtype }));
+  // Plain loops: this runs for every op, and most calls (noGrad, inference) return here.
+  if (!isGradEnabled()) return;
+  const { inputs, outputs } = op;
+  let grad = false;
+  for (let i = 0; i < inputs.length && !grad; i++) grad = inputs[i].requiresGrad;
+  if (!grad) return;
+  let floating = false;
+  for (let i = 0; i < outputs.length && !floating; i++) floating = outputs[i].dtype === 'float32';
+  if (!floating) return;
+  const next: (GradEdge | null)[] = new Array(inputs.length);
+  for (let i = 0; i < inputs.length; i++) next[i] = edgeOf(inputs[i]);
+  const toSave = op.save ?? [];
+  const saved: SavedView[] = new Array(toSave.length);
+  for (let i = 0; i < toSave.length; i++) saved[i] = saveView(toSave[i], outputs, op.name);
+  const meta: OutputMeta[] = new Array(outputs.length);
+  for (let i = 0; i < outputs.length; i++) meta[i] = { shape: outputs[i].shape, dtype: outputs[i].dtype };
   const node = makeNode(op.name, next, meta, saved, op.backward);
-  op.outputs.forEach((o, i) => {
-    if (o.dtype === 'float32') o.setGradFn(node, i);
-  });
+  for (let i = 0; i < outputs.length; i++) if (outputs[i].dtype === 'float32') outputs[i].setGradFn(node, i);
 }

@@ -18,10 +18,36 @@ export interface ScopedResource {
 // the scope the other copy opened.
 const { stack, kept } = sharedSlot('scopes', () => ({ stack: [] as Set<ScopedResource>[], kept: new WeakSet<ScopedResource>() }));
 
-/** Called by core for every tensor it creates: the innermost open `tidy` scope owns it. */
-export function trackInScope(resource: ScopedResource): void {
+/**
+ * The method a resource may have that tidy calls when the resource leaves the last open tidy
+ * scope (returned from the outermost one, or `keep`): the tensor then joins the garbage
+ * collector's safety net (tensor/lifetime.ts), which a tensor inside a scope does not need,
+ * since the scope holds it and disposes it. A registered symbol, so that a tensor of one copy
+ * of core (CJS or ESM) is told by the other copy's tidy.
+ */
+export const leftScopes: unique symbol = Symbol.for('ghostflow.leftScopes') as never;
+
+/** A resource with a {@link leftScopes} method. */
+interface LeavesScopes {
+  [leftScopes](): void;
+}
+
+/** Tells `resource` it is owned by no tidy scope now (when it has a {@link leftScopes} method). */
+function leave(resource: ScopedResource): void {
+  const r = resource as Partial<LeavesScopes>;
+  if (typeof r[leftScopes] === 'function') r[leftScopes]();
+}
+
+/**
+ * Called by core for every tensor it creates: the innermost open `tidy` scope owns it. True
+ * when a scope took it (it will be disposed or handed on by that scope), false when no tidy
+ * scope is open.
+ */
+export function trackInScope(resource: ScopedResource): boolean {
   const top = stack[stack.length - 1];
-  if (top) top.add(resource);
+  if (!top) return false;
+  top.add(resource);
+  return true;
 }
 
 /**
@@ -42,6 +68,7 @@ export function trackInScope(resource: ScopedResource): void {
 export function keep<T extends ScopedResource>(resource: T): T {
   kept.add(resource);
   for (const s of stack) s.delete(resource);
+  leave(resource);
   return resource;
 }
 
@@ -125,12 +152,14 @@ export function tidy<T>(fn: () => T): T {
       'tidy() got an async function; tidy scopes must be synchronous. Across awaits, use `using t = ...` or an explicit `new Scope()`',
     );
   }
+  // A result that is not an object (a number, undefined) holds no tensor: no search needed.
   const survivors = new Set<ScopedResource>();
-  collect(result, survivors, new Set());
+  if (result !== null && typeof result === 'object') collect(result, survivors, new Set());
   const parent = stack[stack.length - 1];
   for (const r of scope) {
-    if (survivors.has(r)) parent?.add(r);
-    else r.dispose();
+    if (!survivors.has(r)) r.dispose();
+    else if (parent) parent.add(r);
+    else leave(r);
   }
   return result;
 }

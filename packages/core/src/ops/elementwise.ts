@@ -9,7 +9,7 @@ import type { Backend } from '../backend/backend.js';
 import type { DataId, TensorView } from '../backend/kernels.js';
 import { needsGrad, recordOp } from '../autograd/record.js';
 import { type DType, promoteTypes } from '../dtype.js';
-import { type Shape, broadcastShapes, contiguousStrides } from '../shape.js';
+import { type Shape, broadcastShapes, contiguousStrides, shapesEqual } from '../shape.js';
 import { backendOf, fromDataId, makeView } from '../tensor/make.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sumToShape } from './view.js';
@@ -115,37 +115,52 @@ export function runElementwise(
   outDtype: DType,
   kernel: (backend: Backend, views: TensorView[], shape: Shape) => DataId,
 ): Tensor {
-  const backend = operandBackend(operands);
+  const n = operands.length;
+  // The shared backend without the array copies of backendOf(...filter()): this runs for
+  // every elementwise op, so it checks the operands in place (same errors, same order).
+  let backend: Backend | undefined;
+  let first: Tensor | undefined;
+  for (let i = 0; i < n; i++) {
+    const v = operands[i];
+    if (!isTensor(v)) continue;
+    if (first === undefined) {
+      first = v;
+      backend = backendOf(v);
+      continue;
+    }
+    v.assertAlive();
+    if (v.backend !== backend) backendOf(first, v); // throws naming both backends
+  }
+  if (backend === undefined) backend = operandBackend(operands);
+  const b = backend;
   // Scalars and dtype conversions are kernel outputs used once, for this call: plain buffers
   // freed right after it, not tensors (no storage, scope or safety-net bookkeeping per op).
   const temps: DataId[] = [];
   try {
-    const n = operands.length;
     const inputs: TensorView[] = new Array(n);
-    const shapes: Shape[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const v = operands[i];
       const want = typeof dtype === 'string' ? dtype : dtype[i];
       let view: TensorView;
       if (!isTensor(v)) {
-        const id = allocating('fill', [], want, () => backend.kernels.fill({ shape: [], dtype: want, value: scalarValue(v, want) }));
+        const id = allocating('fill', [], want, () => b.kernels.fill({ shape: [], dtype: want, value: scalarValue(v, want) }));
         temps.push(id);
         view = { dataId: id, dtype: want, shape: [], strides: [], offset: 0 };
       } else if (v.dtype === want) {
         view = v.kernelInput();
       } else {
-        const id = backend.kernels.cast(v.kernelInput(), { dtype: want });
+        const id = b.kernels.cast(v.kernelInput(), { dtype: want });
         temps.push(id);
         view = { dataId: id, dtype: want, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
       }
       inputs[i] = view;
-      shapes[i] = view.shape;
     }
-    const shape = broadcastShapes(...shapes);
-    const views = inputs.map((v) => expandView(v, shape));
-    return fromDataId(backend, kernel(backend, views, shape), shape, outDtype);
+    const shape =
+      n === 2 && shapesEqual(inputs[0].shape, inputs[1].shape) ? inputs[0].shape : broadcastShapes(...inputs.map((v) => v.shape));
+    for (let i = 0; i < n; i++) inputs[i] = expandView(inputs[i], shape);
+    return fromDataId(b, kernel(b, inputs, shape), shape, outDtype);
   } finally {
-    for (const id of temps) backend.disposeData(id);
+    for (let i = 0; i < temps.length; i++) b.disposeData(temps[i]);
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import { GhostFlowError } from '../errors.js';
 import { sharedSlot } from '../global-state.js';
-import { philox4x32 } from './philox.js';
+import { philoxFill } from './philox.js';
 
 const TWO_POW_32 = 4294967296;
 /** The seed a fresh generator starts from, so runs are reproducible without `manualSeed`. */
@@ -65,12 +65,8 @@ export class Generator {
    */
   nextUint32(n: number): Uint32Array {
     const out = new Uint32Array(n);
-    const blocks = Math.ceil(n / 4);
-    for (let b = 0; b < blocks; b++) {
-      const counter = this.offset + b;
-      philox4x32(counter % TWO_POW_32, Math.floor(counter / TWO_POW_32), 0, 0, this.key0, this.key1, out, b * 4);
-    }
-    this.offset += blocks;
+    philoxFill(out, n, this.offset, this.key0, this.key1);
+    this.offset += Math.ceil(n / 4);
     return out;
   }
 

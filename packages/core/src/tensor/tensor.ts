@@ -16,7 +16,7 @@ import type { SortOptions, SortResult, TopkOptions } from '../ops/sort.js';
 import type { NanToNumOptions } from '../ops/nonfinite.js';
 import type { NormOrder } from '../ops/norm.js';
 import { type Shape, contiguousStrides, isContiguous, sizeOf } from '../shape.js';
-import { trackInScope } from '../memory/scope.js';
+import { leftScopes, trackInScope } from '../memory/scope.js';
 import { type TensorHeld, unwatch, watch } from './lifetime.js';
 import { Storage } from './storage.js';
 import { formatTensor } from './format.js';
@@ -56,6 +56,8 @@ export class Tensor {
   /** @internal which output of `held.node` this is. */
   private outputIndex = 0;
   private disposed = false;
+  /** @internal whether the garbage collector's safety net watches this tensor (see `leftScopes`). */
+  private watched = false;
   private _requiresGrad = false;
   private _retainsGrad = false;
   /** @internal the accumulated gradient. */
@@ -70,7 +72,7 @@ export class Tensor {
   /** @internal the base's `historyGeneration` when this view's history was last set. */
   private _baseGeneration = 0;
   /** @internal hooks run after backward accumulated into `.grad` (leaves only). */
-  private _postAccumulateGradHooks: ((tensor: Tensor) => void)[] = [];
+  private _postAccumulateGradHooks: ((tensor: Tensor) => void)[] | null = null; // made on first use: most tensors never get one
 
   /**
    * Not for users: makes a tensor over `storage`, taking over one reference to it.
@@ -79,12 +81,23 @@ export class Tensor {
    */
   constructor(storage: Storage, shape: Shape, strides?: readonly number[], offset = 0) {
     this.dtype = storage.dtype;
-    this.shape = Object.freeze([...shape]);
-    this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
+    // A frozen array (another tensor's shape or strides) cannot change: shared, not copied.
+    this.shape = Object.isFrozen(shape) ? shape : Object.freeze(shape.slice());
+    this.strides =
+      strides === undefined ? Object.freeze(contiguousStrides(shape)) : Object.isFrozen(strides) ? strides : Object.freeze(strides.slice());
     this.offset = offset;
     this.held = { storage, node: null };
+    // A tensor made inside tidy is held and disposed by the scope; only one that leaves every
+    // scope (or is made outside them) needs the FinalizationRegistry, whose register and
+    // unregister cost more than the rest of a small op's bookkeeping.
+    if (!trackInScope(this)) this[leftScopes]();
+  }
+
+  /** @internal called when no tidy scope owns this tensor any more: it joins the GC safety net. */
+  [leftScopes](): void {
+    if (this.watched || this.disposed) return;
+    this.watched = true;
     watch(this, this.held);
-    trackInScope(this);
   }
 
   /** @internal the storage (throws when disposed). */
@@ -278,17 +291,20 @@ export class Tensor {
         `registerPostAccumulateGradHook needs a leaf tensor that requires grad, got ${this.isLeaf ? 'a leaf with requiresGrad=false' : `a non-leaf (gradFn ${this.gradFn})`}`,
       );
     }
+    if (this._postAccumulateGradHooks === null) this._postAccumulateGradHooks = [];
     this._postAccumulateGradHooks.push(hook);
     return {
       remove: () => {
-        this._postAccumulateGradHooks = this._postAccumulateGradHooks.filter((h) => h !== hook);
+        this._postAccumulateGradHooks = (this._postAccumulateGradHooks ?? []).filter((h) => h !== hook);
       },
     };
   }
 
   /** @internal called by the backward engine right after it stored this leaf's `.grad`. */
   runPostAccumulateGradHooks(): void {
-    for (const hook of [...this._postAccumulateGradHooks]) hook(this);
+    const hooks = this._postAccumulateGradHooks;
+    if (hooks === null || hooks.length === 0) return;
+    for (const hook of [...hooks]) hook(this);
   }
 
   /** Keeps `.grad` for this non-leaf tensor after backward (leaves always keep it). */
@@ -325,7 +341,7 @@ export class Tensor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    unwatch(this);
+    if (this.watched) unwatch(this);
     this._grad?.dispose();
     this._grad = null;
     this.held.node?.release();
