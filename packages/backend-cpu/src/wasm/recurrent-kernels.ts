@@ -207,7 +207,8 @@ export function wasmRecurrentKernels(
       const r0 = Math.floor((B * g) / groups);
       const r1 = Math.floor((B * (g + 1)) / groups);
       if (g === 0) {
-        blocks.push({ r0, r1, ...first });
+        const { pArgs, pSizes, pOffs, pProgress, pGh, pHraw } = first;
+        blocks.push({ r0, r1, pArgs, pSizes, pOffs, pProgress, pGh, pHraw });
         continue;
       }
       const [gh, hraw] = scratch(r1 - r0);
@@ -309,10 +310,11 @@ export function wasmRecurrentKernels(
       rows * H + PANEL,
     ]);
     const layout = { bStride: slot?.batchFirst ? T : 1, giStride: G * H, yStride: slot ? slot.yStride : P };
-    return {
-      ...{ attrs, G, H, Hp, P, B, T, N, offsets, threads, wsSize, w, wr, pArgs, pSizes, pOffs, pProgress, pGi, pWSrc, pW },
-      ...{ pBias, pWrSrc, pWr, pH0, pC0Src, pH, pC0, pC1, pY, pWs, pGh, pHraw, blocks, layout, proj },
-    };
+    // One literal: spreading object literals built a dictionary-mode object on every call
+    // (13.5% of a batch-1 GRU decode step's CPU time in a V8 profile).
+    // biome-ignore format: one line per group of fields reads better than one per field
+    return { attrs, G, H, Hp, P, B, T, N, offsets, threads, wsSize, w, wr, pArgs, pSizes, pOffs, pProgress, pGi, pWSrc, pW,
+      pBias, pWrSrc, pWr, pH0, pC0Src, pH, pC0, pC1, pY, pWs, pGh, pHraw, blocks, layout, proj };
   }
 
   /** Gives back the cache regions a plan reserved (its call fell back before filling them). */
