@@ -910,52 +910,108 @@ function ln(x: f64): f64 {
 }
 
 /**
- * Softmax (`log` = 0) or log-softmax (`log` = 1) of each row, max-subtracted. The sum is
- * float64; log-softmax subtracts the max, then the float64 log of the sum, in float64 lanes,
- * so a large logit does not lose the small difference to rounding. The exponent is never
- * positive after the max is subtracted, so the exp is {@link V.vexpNeg} (half the work of
- * {@link V.vexp}; a row of -inf but its max gives exact zeros, NaN passes).
+ * Max of a row with four independent accumulators (one `max` chain would wait on the
+ * previous one's latency at every vector); NaN if any element is NaN (f32x4.max propagates it).
+ */
+function rowMax4(x: usize, n: i32): f32 {
+  const ninf = f32x4.splat(<f32>Number.NEGATIVE_INFINITY);
+  let m0 = ninf;
+  let m1 = ninf;
+  let m2 = ninf;
+  let m3 = ninf;
+  const vec16 = (<usize>(n & ~15)) << 2;
+  const vecEnd = (<usize>(n & ~3)) << 2;
+  const end = (<usize>n) << 2;
+  let o: usize = 0;
+  for (; o < vec16; o += 64) {
+    m0 = f32x4.max(m0, v128.load(x + o));
+    m1 = f32x4.max(m1, v128.load(x + o, 16));
+    m2 = f32x4.max(m2, v128.load(x + o, 32));
+    m3 = f32x4.max(m3, v128.load(x + o, 48));
+  }
+  for (; o < vecEnd; o += 16) m0 = f32x4.max(m0, v128.load(x + o));
+  const m = f32x4.max(f32x4.max(m0, m1), f32x4.max(m2, m3));
+  let s = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+  for (; o < end; o += 4) s = max(s, load<f32>(x + o));
+  return s;
+}
+
+/**
+ * `exp(x[j] - m)` for the `n` floats at `x`, stored at `y` when `keep`, returning their sum:
+ * float32 lanes over {@link SUM_CHUNK} floats, then float64 (as the attention's `expRow`),
+ * two vectors per iteration so that the two exps overlap.
+ */
+function expSumRow(x: usize, y: usize, n: i32, m: f32, keep: bool): f64 {
+  const vm = f32x4.splat(m);
+  const vec8 = (<usize>(n & ~7)) << 2;
+  const vecEnd = (<usize>(n & ~3)) << 2;
+  const end = (<usize>n) << 2;
+  let sum: f64 = 0;
+  let o: usize = 0;
+  while (o < vec8) {
+    const chunkEnd = min(vec8, o + (SUM_CHUNK << 2));
+    let acc0 = f32x4.splat(0);
+    let acc1 = f32x4.splat(0);
+    for (; o < chunkEnd; o += 32) {
+      const e0 = V.vexpNeg(f32x4.sub(v128.load(x + o), vm));
+      const e1 = V.vexpNeg(f32x4.sub(v128.load(x + o, 16), vm));
+      if (keep) {
+        v128.store(y + o, e0);
+        v128.store(y + o, e1, 16);
+      }
+      acc0 = f32x4.add(acc0, e0);
+      acc1 = f32x4.add(acc1, e1);
+    }
+    sum += R.lanesSum(f32x4.add(acc0, acc1));
+  }
+  if (o < vecEnd) {
+    const e = V.vexpNeg(f32x4.sub(v128.load(x + o), vm));
+    if (keep) v128.store(y + o, e);
+    sum += R.lanesSum(e);
+    o += 16;
+  }
+  for (; o < end; o += 4) {
+    const e = V.sexpNeg(load<f32>(x + o) - m);
+    if (keep) store<f32>(y + o, e);
+    sum += <f64>e;
+  }
+  return sum;
+}
+
+/**
+ * Softmax (`log` = 0) or log-softmax (`log` = 1) of each row, max-subtracted, in three passes
+ * over a row (it stays in cache between them): the max, the exps and their sum, then the
+ * scaling. The exponent is never positive after the max is subtracted, so the exp is
+ * {@link V.vexpNeg} (a row of -inf but its max gives exact zeros, NaN passes). Log-softmax is
+ * PyTorch's float32 formula `(x - max) - log(sum)`, in that order: `max + log(sum)` would
+ * round the log away once |max| is large; the log itself is taken in float64.
  */
 export function softmaxRows(x: usize, y: usize, rows: i32, n: i32, log: i32): void {
-  const vecEnd = (<usize>(n & ~3)) << 2;
+  const vec8 = (<usize>(n & ~7)) << 2;
   const end = (<usize>n) << 2;
   for (let r = 0; r < rows; r++) {
     const px = x + ((<usize>r * <usize>n) << 2);
     const py = y + ((<usize>r * <usize>n) << 2);
-    const m = V.rowMax(px, n);
-    const vm = f32x4.splat(m);
-    let s0 = f64x2.splat(0);
-    let s1 = f64x2.splat(0);
+    const m = rowMax4(px, n);
+    const s = expSumRow(px, py, n, m, !log);
     let o: usize = 0;
-    for (; o < vecEnd; o += 16) {
-      const e = V.vexpNeg(f32x4.sub(v128.load(px + o), vm));
-      if (!log) v128.store(py + o, e);
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
-      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)));
-    }
-    let s = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1) + f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
-    for (; o < end; o += 4) {
-      const e = V.sexpNeg(load<f32>(px + o) - m);
-      if (!log) store<f32>(py + o, e);
-      s += <f64>e;
-    }
     if (!log) {
-      const inv = f32x4.splat(<f32>(1.0 / s));
-      for (o = 0; o < vecEnd; o += 16) v128.store(py + o, f32x4.mul(v128.load(py + o), inv));
-      for (; o < end; o += 4) store<f32>(py + o, load<f32>(py + o) * <f32>(1.0 / s));
-    } else {
-      // (x - max) - log(sum), in that order as PyTorch: max + log(sum) would round the log
-      // away once |max| is large (float64 spacing 0.125 at 1e15, 1e14 at 1e30).
-      const ls = ln(s);
-      const vm64 = f64x2.splat(<f64>m);
-      const vl = f64x2.splat(ls);
-      for (o = 0; o < vecEnd; o += 16) {
-        const v = v128.load(px + o);
-        const lo = f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(v), vm64), vl);
-        const hi = f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)), vm64), vl);
-        v128.store(py + o, i32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+      const inv = <f32>(1.0 / s);
+      const vi = f32x4.splat(inv);
+      for (; o < vec8; o += 32) {
+        v128.store(py + o, f32x4.mul(v128.load(py + o), vi));
+        v128.store(py + o, f32x4.mul(v128.load(py + o, 16), vi), 16);
       }
-      for (; o < end; o += 4) store<f32>(py + o, <f32>(<f64>load<f32>(px + o) - <f64>m - ls));
+      for (; o < end; o += 4) store<f32>(py + o, load<f32>(py + o) * inv);
+    } else {
+      const ls = <f32>ln(s);
+      const vm = f32x4.splat(m);
+      const vl = f32x4.splat(ls);
+      for (; o < vec8; o += 32) {
+        v128.store(py + o, f32x4.sub(f32x4.sub(v128.load(px + o), vm), vl));
+        v128.store(py + o, f32x4.sub(f32x4.sub(v128.load(px + o, 16), vm), vl), 16);
+      }
+      for (; o < end; o += 4) store<f32>(py + o, load<f32>(px + o) - m - ls);
     }
   }
 }
