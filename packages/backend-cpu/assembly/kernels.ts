@@ -860,26 +860,62 @@ export function sumRows(x: usize, y: usize, rows: i32, n: i32): void {
 
 /**
  * `y[c] = sum(x[:, c])` for columns [c0, c1) of a row-major `[rows, n]` block (a sum over
- * leading axes: a bias gradient, layerNorm's weight gradient). Rows are added in order into
- * float64 accumulators at `acc` (2 * (c1 - c0) floats of scratch, 8-byte aligned), reading x
- * row by row (cache friendly), then rounded once, like the JS kernel.
+ * leading axes: a bias gradient, layerNorm's weight gradient). Strips of 16 columns keep
+ * their sums in eight float64x2 registers while the rows are added in order (each row gives
+ * the strip one cache line), then round once, like the JS kernel; narrower strips of 4, then
+ * single columns, finish the range.
  */
-export function sumCols(x: usize, y: usize, acc: usize, rows: i32, n: i32, c0: i32, c1: i32): void {
-  const width = c1 - c0;
-  const pairEnd = (<usize>(width & ~1)) << 3;
-  const end = (<usize>width) << 3;
-  memory.fill(acc, 0, end);
-  const base = x + ((<usize>c0) << 2);
-  for (let r = 0; r < rows; r++) {
-    const row = base + ((<usize>r * <usize>n) << 2);
-    let o: usize = 0;
-    let i: usize = 0;
-    for (; o < pairEnd; o += 16, i += 8)
-      v128.store(acc + o, f64x2.add(v128.load(acc + o), f64x2.promote_low_f32x4(v128.load64_zero(row + i))));
-    for (; o < end; o += 8, i += 4) store<f64>(acc + o, load<f64>(acc + o) + <f64>load<f32>(row + i));
+export function sumCols(x: usize, y: usize, rows: i32, n: i32, c0: i32, c1: i32): void {
+  const rowBytes = (<usize>n) << 2;
+  const rowsEnd = <usize>rows * rowBytes;
+  let c = c0;
+  for (; c + 16 <= c1; c += 16) {
+    const col = x + ((<usize>c) << 2);
+    let a0 = f64x2.splat(0);
+    let a1 = f64x2.splat(0);
+    let a2 = f64x2.splat(0);
+    let a3 = f64x2.splat(0);
+    let a4 = f64x2.splat(0);
+    let a5 = f64x2.splat(0);
+    let a6 = f64x2.splat(0);
+    let a7 = f64x2.splat(0);
+    for (let o: usize = 0; o < rowsEnd; o += rowBytes) {
+      const v0 = v128.load(col + o);
+      const v1 = v128.load(col + o, 16);
+      const v2 = v128.load(col + o, 32);
+      const v3 = v128.load(col + o, 48);
+      a0 = f64x2.add(a0, f64x2.promote_low_f32x4(v0));
+      a1 = f64x2.add(a1, f64x2.promote_low_f32x4(i32x4.shuffle(v0, v0, 2, 3, 0, 1)));
+      a2 = f64x2.add(a2, f64x2.promote_low_f32x4(v1));
+      a3 = f64x2.add(a3, f64x2.promote_low_f32x4(i32x4.shuffle(v1, v1, 2, 3, 0, 1)));
+      a4 = f64x2.add(a4, f64x2.promote_low_f32x4(v2));
+      a5 = f64x2.add(a5, f64x2.promote_low_f32x4(i32x4.shuffle(v2, v2, 2, 3, 0, 1)));
+      a6 = f64x2.add(a6, f64x2.promote_low_f32x4(v3));
+      a7 = f64x2.add(a7, f64x2.promote_low_f32x4(i32x4.shuffle(v3, v3, 2, 3, 0, 1)));
+    }
+    const out = y + ((<usize>c) << 2);
+    v128.store(out, i32x4.shuffle(f32x4.demote_f64x2_zero(a0), f32x4.demote_f64x2_zero(a1), 0, 1, 4, 5));
+    v128.store(out, i32x4.shuffle(f32x4.demote_f64x2_zero(a2), f32x4.demote_f64x2_zero(a3), 0, 1, 4, 5), 16);
+    v128.store(out, i32x4.shuffle(f32x4.demote_f64x2_zero(a4), f32x4.demote_f64x2_zero(a5), 0, 1, 4, 5), 32);
+    v128.store(out, i32x4.shuffle(f32x4.demote_f64x2_zero(a6), f32x4.demote_f64x2_zero(a7), 0, 1, 4, 5), 48);
   }
-  const out = y + ((<usize>c0) << 2);
-  for (let c = 0; c < width; c++) store<f32>(out + ((<usize>c) << 2), <f32>load<f64>(acc + ((<usize>c) << 3)));
+  for (; c + 4 <= c1; c += 4) {
+    const col = x + ((<usize>c) << 2);
+    let a0 = f64x2.splat(0);
+    let a1 = f64x2.splat(0);
+    for (let o: usize = 0; o < rowsEnd; o += rowBytes) {
+      const v = v128.load(col + o);
+      a0 = f64x2.add(a0, f64x2.promote_low_f32x4(v));
+      a1 = f64x2.add(a1, f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)));
+    }
+    v128.store(y + ((<usize>c) << 2), i32x4.shuffle(f32x4.demote_f64x2_zero(a0), f32x4.demote_f64x2_zero(a1), 0, 1, 4, 5));
+  }
+  for (; c < c1; c++) {
+    const col = x + ((<usize>c) << 2);
+    let a: f64 = 0;
+    for (let o: usize = 0; o < rowsEnd; o += rowBytes) a += <f64>load<f32>(col + o);
+    store<f32>(y + ((<usize>c) << 2), <f32>a);
+  }
 }
 
 /**
