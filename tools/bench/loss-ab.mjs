@@ -128,6 +128,12 @@ const WORKLOADS = {
   softmax: () => kernel([128, 10000], (be, x) => be.fused.softmax(x, { axis: 1 })),
   logSoftmax: () => kernel([128, 10000], (be, x) => be.fused.logSoftmax(x, { axis: 1 })),
   sum0: () => kernel([128, 10000], (be, x) => be.kernels.reduce(x, { op: 'sum', axes: [0] })),
+  // clipGradNorm's square of the decoder weight's gradient; the sub of an update.
+  square: () => kernel([10000, 64], (be, x) => be.kernels.binary(x, x, { op: 'mul' })),
+  // A gradient times a scalar (stride 0), as clipGradNorm's coefficient and sub_'s alpha.
+  scale: () => kernel([10000, 64], (be, x) => be.kernels.binary(x, { ...x, shape: x.shape, strides: [0, 0] }, { op: 'mul' })),
+  // The loss gradient's softmax times -g per row ([128, 1] broadcast along the classes).
+  rowScale: () => kernel([128, 10000], (be, x) => be.kernels.binary(x, { ...x, strides: [10000, 0] }, { op: 'mul' })),
   ce: (nn) => ce(nn),
   update: (nn) => update(nn),
   wordlm: (nn) => wordlm(nn),

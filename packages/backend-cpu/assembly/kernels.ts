@@ -809,43 +809,12 @@ const B_DIV = 3;
 const B_MAX = 4;
 const B_MIN = 5;
 
-/** `y[i] = a[i] op b[i]` for `count` floats. f32x4.max/min propagate NaN like PyTorch. */
+/**
+ * `y[i] = a[i] op b[i]` for `count` floats. f32x4.max/min propagate NaN like PyTorch. The
+ * op is chosen once per call, outside the loop ({@link E.run}).
+ */
 export function binary(op: i32, a: usize, b: usize, y: usize, count: i32): void {
-  const vecEnd = (<usize>(count & ~3)) << 2;
-  const end = (<usize>count) << 2;
-  for (let o: usize = 0; o < end; o += 16) {
-    const tail = o >= vecEnd;
-    const va = tail ? f32x4.splat(load<f32>(a + o)) : v128.load(a + o);
-    const vb = tail ? f32x4.splat(load<f32>(b + o)) : v128.load(b + o);
-    let r: v128;
-    switch (op) {
-      case B_ADD:
-        r = f32x4.add(va, vb);
-        break;
-      case B_SUB:
-        r = f32x4.sub(va, vb);
-        break;
-      case B_MUL:
-        r = f32x4.mul(va, vb);
-        break;
-      case B_DIV:
-        r = f32x4.div(va, vb);
-        break;
-      case B_MAX:
-        r = f32x4.max(va, vb);
-        break;
-      case B_MIN:
-        r = f32x4.min(va, vb);
-        break;
-      default:
-        r = va;
-    }
-    if (!tail) v128.store(y + o, r);
-    else {
-      store<f32>(y + o, f32x4.extract_lane(r, 0));
-      o -= 12;
-    }
-  }
+  E.dispatch(op, a, 1, b, 1, y, count);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1274,32 +1243,81 @@ class E {
         return va;
     }
   }
-  /** One row of `n` outputs: a at stride `sa`, b at stride `sb` (elements; 0 = broadcast). */
-  @inline static row(op: i32, a: usize, sa: i32, b: usize, sb: i32, y: usize, n: i32): void {
-    if (sa === 1 && sb === 1) {
-      binary(op, a, b, y, n);
-      return;
-    }
+  /**
+   * `y = a op b` for `n` floats, a and b each contiguous (`ma`/`mb` = 1) or one float
+   * broadcast (0), with `op`, `ma` and `mb` constants once inlined ({@link E.dispatch}), so
+   * the loop has no branch but its own; two vectors per iteration. The scalar tail goes
+   * through the same vector op on a splat, so it gives the same values.
+   */
+  @inline static run(op: i32, ma: bool, mb: bool, a: usize, b: usize, y: usize, n: i32): void {
+    const vec8 = (<usize>(n & ~7)) << 2;
     const vecEnd = (<usize>(n & ~3)) << 2;
     const end = (<usize>n) << 2;
+    const fa = ma ? f32x4.splat(0) : f32x4.splat(load<f32>(a));
+    const fb = mb ? f32x4.splat(0) : f32x4.splat(load<f32>(b));
     let o: usize = 0;
-    if (sa === 1 && sb === 0) {
-      const vb = f32x4.splat(load<f32>(b));
-      for (; o < vecEnd; o += 16) v128.store(y + o, E.bop(op, v128.load(a + o), vb));
-      for (; o < end; o += 4) store<f32>(y + o, f32x4.extract_lane(E.bop(op, f32x4.splat(load<f32>(a + o)), vb), 0));
+    for (; o < vec8; o += 32) {
+      if (ma && mb) {
+        v128.store(y + o, E.bop(op, v128.load(a + o), v128.load(b + o)));
+        v128.store(y + o, E.bop(op, v128.load(a + o, 16), v128.load(b + o, 16)), 16);
+      } else if (ma) {
+        v128.store(y + o, E.bop(op, v128.load(a + o), fb));
+        v128.store(y + o, E.bop(op, v128.load(a + o, 16), fb), 16);
+      } else {
+        v128.store(y + o, E.bop(op, fa, v128.load(b + o)));
+        v128.store(y + o, E.bop(op, fa, v128.load(b + o, 16)), 16);
+      }
+    }
+    for (; o < end; o += 4) {
+      const va = ma ? f32x4.splat(load<f32>(a + o)) : fa;
+      const vb = mb ? f32x4.splat(load<f32>(b + o)) : fb;
+      store<f32>(y + o, f32x4.extract_lane(E.bop(op, va, vb), 0));
+    }
+  }
+  /** {@link E.run} for one op (a constant once inlined) and the operands' layouts. */
+  @inline static layouts(op: i32, sa: i32, a: usize, sb: i32, b: usize, y: usize, n: i32): void {
+    if (sa === 1 && sb === 1) E.run(op, true, true, a, b, y, n);
+    else if (sa === 1) E.run(op, true, false, a, b, y, n);
+    else E.run(op, false, true, a, b, y, n);
+  }
+  /**
+   * `y = a op b` for `n` floats, each operand contiguous (stride 1) or one float broadcast
+   * (stride 0), not both broadcast: one loop specialised per op and layout.
+   */
+  @inline static dispatch(op: i32, a: usize, sa: i32, b: usize, sb: i32, y: usize, n: i32): void {
+    switch (op) {
+      case B_ADD:
+        E.layouts(B_ADD, sa, a, sb, b, y, n);
+        break;
+      case B_SUB:
+        E.layouts(B_SUB, sa, a, sb, b, y, n);
+        break;
+      case B_MUL:
+        E.layouts(B_MUL, sa, a, sb, b, y, n);
+        break;
+      case B_DIV:
+        E.layouts(B_DIV, sa, a, sb, b, y, n);
+        break;
+      case B_MAX:
+        E.layouts(B_MAX, sa, a, sb, b, y, n);
+        break;
+      case B_MIN:
+        E.layouts(B_MIN, sa, a, sb, b, y, n);
+        break;
+    }
+  }
+  /** One row of `n` outputs: a at stride `sa`, b at stride `sb` (elements; 0 = broadcast). */
+  @inline static row(op: i32, a: usize, sa: i32, b: usize, sb: i32, y: usize, n: i32): void {
+    if ((sa === 1 && (sb === 1 || sb === 0)) || (sa === 0 && sb === 1)) {
+      E.dispatch(op, a, sa, b, sb, y, n);
       return;
     }
-    if (sa === 0 && sb === 1) {
-      const va = f32x4.splat(load<f32>(a));
-      for (; o < vecEnd; o += 16) v128.store(y + o, E.bop(op, va, v128.load(b + o)));
-      for (; o < end; o += 4) store<f32>(y + o, f32x4.extract_lane(E.bop(op, va, f32x4.splat(load<f32>(b + o))), 0));
-      return;
-    }
+    const end = (<usize>n) << 2;
     const ba = (<usize>sa) << 2;
     const bb = (<usize>sb) << 2;
     let pa = a;
     let pb = b;
-    for (; o < end; o += 4) {
+    for (let o: usize = 0; o < end; o += 4) {
       store<f32>(y + o, f32x4.extract_lane(E.bop(op, f32x4.splat(load<f32>(pa)), f32x4.splat(load<f32>(pb))), 0));
       pa += ba;
       pb += bb;
