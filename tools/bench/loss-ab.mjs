@@ -128,6 +128,8 @@ const WORKLOADS = {
   softmax: () => kernel([128, 10000], (be, x) => be.fused.softmax(x, { axis: 1 })),
   logSoftmax: () => kernel([128, 10000], (be, x) => be.fused.logSoftmax(x, { axis: 1 })),
   sum0: () => kernel([128, 10000], (be, x) => be.kernels.reduce(x, { op: 'sum', axes: [0] })),
+  // clipGradNorm's sum of the squares of the decoder weight's gradient (one row of 640000).
+  sumAll: () => kernel([10000, 64], (be, x) => be.kernels.reduce(x, { op: 'sum', axes: [0, 1] })),
   // clipGradNorm's square of the decoder weight's gradient; the sub of an update.
   square: () => kernel([10000, 64], (be, x) => be.kernels.binary(x, x, { op: 'mul' })),
   // A gradient times a scalar (stride 0), as clipGradNorm's coefficient and sub_'s alpha.
