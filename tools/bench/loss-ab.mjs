@@ -9,7 +9,10 @@
  *   mkdir -p tools/bench/.cache/loss-base/cpu && cp packages/backend-cpu/dist/index.js tools/bench/.cache/loss-base/cpu/
  *   cp -r packages/nn/dist tools/bench/.cache/loss-base/nn
  *   # after building the current sources:
- *   node tools/bench/loss-ab.mjs [--only softmax,logSoftmax,sum0,ce,update,wordlm] [--reps 15] [--base tools/bench/.cache/loss-base]
+ *   node tools/bench/loss-ab.mjs [--only softmax,logSoftmax,sum0,sumAll,square,scale,rowScale,ce,update,wordlm] [--reps 15] [--base tools/bench/.cache/loss-base]
+ *
+ * Checks of the harness itself: LOSS_AB_SAME=1 runs the current backend module on both sides
+ * (the ratios should be ~1), LOSS_AB_SWAP=1 registers the backends in the other order.
  */
 import { parseArgs } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
