@@ -245,18 +245,35 @@ export class V {
   @inline static sexp(x: f32): f32 {
     return f32x4.extract_lane(V.vexp(f32x4.splat(x)), 0);
   }
-  /** Sum of `n` floats at `x`, accumulated in float64 (two f64x2 lanes pairs) like the JS kernel. */
+  /**
+   * Sum of `n` floats at `x`, accumulated in float64 like the JS kernel: four f64x2 chains
+   * over two vectors per iteration, so the adds overlap instead of waiting on each other.
+   */
   @inline static rowSum64(x: usize, n: i32): f64 {
     let s0 = f64x2.splat(0);
     let s1 = f64x2.splat(0);
+    let s2 = f64x2.splat(0);
+    let s3 = f64x2.splat(0);
+    const vec8 = (<usize>(n & ~7)) << 2;
     const vecEnd = (<usize>(n & ~3)) << 2;
     let o: usize = 0;
-    for (; o < vecEnd; o += 16) {
+    for (; o < vec8; o += 32) {
+      const v = v128.load(x + o);
+      const w = v128.load(x + o, 16);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)));
+      s2 = f64x2.add(s2, f64x2.promote_low_f32x4(w));
+      s3 = f64x2.add(s3, f64x2.promote_low_f32x4(i32x4.shuffle(w, w, 2, 3, 0, 1)));
+    }
+    if (o < vecEnd) {
       const v = v128.load(x + o);
       s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
       s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)));
+      o += 16;
     }
-    let s = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1) + f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
+    const t0 = f64x2.add(s0, s2);
+    const t1 = f64x2.add(s1, s3);
+    let s = f64x2.extract_lane(t0, 0) + f64x2.extract_lane(t0, 1) + f64x2.extract_lane(t1, 0) + f64x2.extract_lane(t1, 1);
     const end = (<usize>n) << 2;
     for (; o < end; o += 4) s += <f64>load<f32>(x + o);
     return s;
@@ -883,43 +900,12 @@ const B_DIV = 3;
 const B_MAX = 4;
 const B_MIN = 5;
 
-/** `y[i] = a[i] op b[i]` for `count` floats. f32x4.max/min propagate NaN like PyTorch. */
+/**
+ * `y[i] = a[i] op b[i]` for `count` floats. f32x4.max/min propagate NaN like PyTorch. The
+ * op is chosen once per call, outside the loop ({@link E.run}).
+ */
 export function binary(op: i32, a: usize, b: usize, y: usize, count: i32): void {
-  const vecEnd = (<usize>(count & ~3)) << 2;
-  const end = (<usize>count) << 2;
-  for (let o: usize = 0; o < end; o += 16) {
-    const tail = o >= vecEnd;
-    const va = tail ? f32x4.splat(load<f32>(a + o)) : v128.load(a + o);
-    const vb = tail ? f32x4.splat(load<f32>(b + o)) : v128.load(b + o);
-    let r: v128;
-    switch (op) {
-      case B_ADD:
-        r = f32x4.add(va, vb);
-        break;
-      case B_SUB:
-        r = f32x4.sub(va, vb);
-        break;
-      case B_MUL:
-        r = f32x4.mul(va, vb);
-        break;
-      case B_DIV:
-        r = f32x4.div(va, vb);
-        break;
-      case B_MAX:
-        r = f32x4.max(va, vb);
-        break;
-      case B_MIN:
-        r = f32x4.min(va, vb);
-        break;
-      default:
-        r = va;
-    }
-    if (!tail) v128.store(y + o, r);
-    else {
-      store<f32>(y + o, f32x4.extract_lane(r, 0));
-      o -= 12;
-    }
-  }
+  E.dispatch(op, a, 1, b, 1, y, count);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -934,26 +920,62 @@ export function sumRows(x: usize, y: usize, rows: i32, n: i32): void {
 
 /**
  * `y[c] = sum(x[:, c])` for columns [c0, c1) of a row-major `[rows, n]` block (a sum over
- * leading axes: a bias gradient, layerNorm's weight gradient). Rows are added in order into
- * float64 accumulators at `acc` (2 * (c1 - c0) floats of scratch, 8-byte aligned), reading x
- * row by row (cache friendly), then rounded once, like the JS kernel.
+ * leading axes: a bias gradient, layerNorm's weight gradient). Strips of 16 columns keep
+ * their sums in eight float64x2 registers while the rows are added in order (each row gives
+ * the strip one cache line), then round once, like the JS kernel; narrower strips of 4, then
+ * single columns, finish the range.
  */
-export function sumCols(x: usize, y: usize, acc: usize, rows: i32, n: i32, c0: i32, c1: i32): void {
-  const width = c1 - c0;
-  const pairEnd = (<usize>(width & ~1)) << 3;
-  const end = (<usize>width) << 3;
-  memory.fill(acc, 0, end);
-  const base = x + ((<usize>c0) << 2);
-  for (let r = 0; r < rows; r++) {
-    const row = base + ((<usize>r * <usize>n) << 2);
-    let o: usize = 0;
-    let i: usize = 0;
-    for (; o < pairEnd; o += 16, i += 8)
-      v128.store(acc + o, f64x2.add(v128.load(acc + o), f64x2.promote_low_f32x4(v128.load64_zero(row + i))));
-    for (; o < end; o += 8, i += 4) store<f64>(acc + o, load<f64>(acc + o) + <f64>load<f32>(row + i));
+export function sumCols(x: usize, y: usize, rows: i32, n: i32, c0: i32, c1: i32): void {
+  const rowBytes = (<usize>n) << 2;
+  const rowsEnd = <usize>rows * rowBytes;
+  let c = c0;
+  for (; c + 16 <= c1; c += 16) {
+    const col = x + ((<usize>c) << 2);
+    let a0 = f64x2.splat(0);
+    let a1 = f64x2.splat(0);
+    let a2 = f64x2.splat(0);
+    let a3 = f64x2.splat(0);
+    let a4 = f64x2.splat(0);
+    let a5 = f64x2.splat(0);
+    let a6 = f64x2.splat(0);
+    let a7 = f64x2.splat(0);
+    for (let o: usize = 0; o < rowsEnd; o += rowBytes) {
+      const v0 = v128.load(col + o);
+      const v1 = v128.load(col + o, 16);
+      const v2 = v128.load(col + o, 32);
+      const v3 = v128.load(col + o, 48);
+      a0 = f64x2.add(a0, f64x2.promote_low_f32x4(v0));
+      a1 = f64x2.add(a1, f64x2.promote_low_f32x4(i32x4.shuffle(v0, v0, 2, 3, 0, 1)));
+      a2 = f64x2.add(a2, f64x2.promote_low_f32x4(v1));
+      a3 = f64x2.add(a3, f64x2.promote_low_f32x4(i32x4.shuffle(v1, v1, 2, 3, 0, 1)));
+      a4 = f64x2.add(a4, f64x2.promote_low_f32x4(v2));
+      a5 = f64x2.add(a5, f64x2.promote_low_f32x4(i32x4.shuffle(v2, v2, 2, 3, 0, 1)));
+      a6 = f64x2.add(a6, f64x2.promote_low_f32x4(v3));
+      a7 = f64x2.add(a7, f64x2.promote_low_f32x4(i32x4.shuffle(v3, v3, 2, 3, 0, 1)));
+    }
+    const out = y + ((<usize>c) << 2);
+    v128.store(out, i32x4.shuffle(f32x4.demote_f64x2_zero(a0), f32x4.demote_f64x2_zero(a1), 0, 1, 4, 5));
+    v128.store(out, i32x4.shuffle(f32x4.demote_f64x2_zero(a2), f32x4.demote_f64x2_zero(a3), 0, 1, 4, 5), 16);
+    v128.store(out, i32x4.shuffle(f32x4.demote_f64x2_zero(a4), f32x4.demote_f64x2_zero(a5), 0, 1, 4, 5), 32);
+    v128.store(out, i32x4.shuffle(f32x4.demote_f64x2_zero(a6), f32x4.demote_f64x2_zero(a7), 0, 1, 4, 5), 48);
   }
-  const out = y + ((<usize>c0) << 2);
-  for (let c = 0; c < width; c++) store<f32>(out + ((<usize>c) << 2), <f32>load<f64>(acc + ((<usize>c) << 3)));
+  for (; c + 4 <= c1; c += 4) {
+    const col = x + ((<usize>c) << 2);
+    let a0 = f64x2.splat(0);
+    let a1 = f64x2.splat(0);
+    for (let o: usize = 0; o < rowsEnd; o += rowBytes) {
+      const v = v128.load(col + o);
+      a0 = f64x2.add(a0, f64x2.promote_low_f32x4(v));
+      a1 = f64x2.add(a1, f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)));
+    }
+    v128.store(y + ((<usize>c) << 2), i32x4.shuffle(f32x4.demote_f64x2_zero(a0), f32x4.demote_f64x2_zero(a1), 0, 1, 4, 5));
+  }
+  for (; c < c1; c++) {
+    const col = x + ((<usize>c) << 2);
+    let a: f64 = 0;
+    for (let o: usize = 0; o < rowsEnd; o += rowBytes) a += <f64>load<f32>(col + o);
+    store<f32>(y + ((<usize>c) << 2), <f32>a);
+  }
 }
 
 /**
@@ -984,52 +1006,108 @@ function ln(x: f64): f64 {
 }
 
 /**
- * Softmax (`log` = 0) or log-softmax (`log` = 1) of each row, max-subtracted. The sum is
- * float64; log-softmax subtracts the max, then the float64 log of the sum, in float64 lanes,
- * so a large logit does not lose the small difference to rounding. The exponent is never
- * positive after the max is subtracted, so the exp is {@link V.vexpNeg} (half the work of
- * {@link V.vexp}; a row of -inf but its max gives exact zeros, NaN passes).
+ * Max of a row with four independent accumulators (one `max` chain would wait on the
+ * previous one's latency at every vector); NaN if any element is NaN (f32x4.max propagates it).
+ */
+function rowMax4(x: usize, n: i32): f32 {
+  const ninf = f32x4.splat(<f32>Number.NEGATIVE_INFINITY);
+  let m0 = ninf;
+  let m1 = ninf;
+  let m2 = ninf;
+  let m3 = ninf;
+  const vec16 = (<usize>(n & ~15)) << 2;
+  const vecEnd = (<usize>(n & ~3)) << 2;
+  const end = (<usize>n) << 2;
+  let o: usize = 0;
+  for (; o < vec16; o += 64) {
+    m0 = f32x4.max(m0, v128.load(x + o));
+    m1 = f32x4.max(m1, v128.load(x + o, 16));
+    m2 = f32x4.max(m2, v128.load(x + o, 32));
+    m3 = f32x4.max(m3, v128.load(x + o, 48));
+  }
+  for (; o < vecEnd; o += 16) m0 = f32x4.max(m0, v128.load(x + o));
+  const m = f32x4.max(f32x4.max(m0, m1), f32x4.max(m2, m3));
+  let s = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+  for (; o < end; o += 4) s = max(s, load<f32>(x + o));
+  return s;
+}
+
+/**
+ * `exp(x[j] - m)` for the `n` floats at `x`, stored at `y` when `keep`, returning their sum:
+ * float32 lanes over {@link SUM_CHUNK} floats, then float64 (as the attention's `expRow`),
+ * two vectors per iteration so that the two exps overlap.
+ */
+function expSumRow(x: usize, y: usize, n: i32, m: f32, keep: bool): f64 {
+  const vm = f32x4.splat(m);
+  const vec8 = (<usize>(n & ~7)) << 2;
+  const vecEnd = (<usize>(n & ~3)) << 2;
+  const end = (<usize>n) << 2;
+  let sum: f64 = 0;
+  let o: usize = 0;
+  while (o < vec8) {
+    const chunkEnd = min(vec8, o + (SUM_CHUNK << 2));
+    let acc0 = f32x4.splat(0);
+    let acc1 = f32x4.splat(0);
+    for (; o < chunkEnd; o += 32) {
+      const e0 = V.vexpNeg(f32x4.sub(v128.load(x + o), vm));
+      const e1 = V.vexpNeg(f32x4.sub(v128.load(x + o, 16), vm));
+      if (keep) {
+        v128.store(y + o, e0);
+        v128.store(y + o, e1, 16);
+      }
+      acc0 = f32x4.add(acc0, e0);
+      acc1 = f32x4.add(acc1, e1);
+    }
+    sum += R.lanesSum(f32x4.add(acc0, acc1));
+  }
+  if (o < vecEnd) {
+    const e = V.vexpNeg(f32x4.sub(v128.load(x + o), vm));
+    if (keep) v128.store(y + o, e);
+    sum += R.lanesSum(e);
+    o += 16;
+  }
+  for (; o < end; o += 4) {
+    const e = V.sexpNeg(load<f32>(x + o) - m);
+    if (keep) store<f32>(y + o, e);
+    sum += <f64>e;
+  }
+  return sum;
+}
+
+/**
+ * Softmax (`log` = 0) or log-softmax (`log` = 1) of each row, max-subtracted, in three passes
+ * over a row (it stays in cache between them): the max, the exps and their sum, then the
+ * scaling. The exponent is never positive after the max is subtracted, so the exp is
+ * {@link V.vexpNeg} (a row of -inf but its max gives exact zeros, NaN passes). Log-softmax is
+ * PyTorch's float32 formula `(x - max) - log(sum)`, in that order: `max + log(sum)` would
+ * round the log away once |max| is large; the log itself is taken in float64.
  */
 export function softmaxRows(x: usize, y: usize, rows: i32, n: i32, log: i32): void {
-  const vecEnd = (<usize>(n & ~3)) << 2;
+  const vec8 = (<usize>(n & ~7)) << 2;
   const end = (<usize>n) << 2;
   for (let r = 0; r < rows; r++) {
     const px = x + ((<usize>r * <usize>n) << 2);
     const py = y + ((<usize>r * <usize>n) << 2);
-    const m = V.rowMax(px, n);
-    const vm = f32x4.splat(m);
-    let s0 = f64x2.splat(0);
-    let s1 = f64x2.splat(0);
+    const m = rowMax4(px, n);
+    const s = expSumRow(px, py, n, m, !log);
     let o: usize = 0;
-    for (; o < vecEnd; o += 16) {
-      const e = V.vexpNeg(f32x4.sub(v128.load(px + o), vm));
-      if (!log) v128.store(py + o, e);
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
-      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)));
-    }
-    let s = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1) + f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
-    for (; o < end; o += 4) {
-      const e = V.sexpNeg(load<f32>(px + o) - m);
-      if (!log) store<f32>(py + o, e);
-      s += <f64>e;
-    }
     if (!log) {
-      const inv = f32x4.splat(<f32>(1.0 / s));
-      for (o = 0; o < vecEnd; o += 16) v128.store(py + o, f32x4.mul(v128.load(py + o), inv));
-      for (; o < end; o += 4) store<f32>(py + o, load<f32>(py + o) * <f32>(1.0 / s));
-    } else {
-      // (x - max) - log(sum), in that order as PyTorch: max + log(sum) would round the log
-      // away once |max| is large (float64 spacing 0.125 at 1e15, 1e14 at 1e30).
-      const ls = ln(s);
-      const vm64 = f64x2.splat(<f64>m);
-      const vl = f64x2.splat(ls);
-      for (o = 0; o < vecEnd; o += 16) {
-        const v = v128.load(px + o);
-        const lo = f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(v), vm64), vl);
-        const hi = f64x2.sub(f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)), vm64), vl);
-        v128.store(py + o, i32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+      const inv = <f32>(1.0 / s);
+      const vi = f32x4.splat(inv);
+      for (; o < vec8; o += 32) {
+        v128.store(py + o, f32x4.mul(v128.load(py + o), vi));
+        v128.store(py + o, f32x4.mul(v128.load(py + o, 16), vi), 16);
       }
-      for (; o < end; o += 4) store<f32>(py + o, <f32>(<f64>load<f32>(px + o) - <f64>m - ls));
+      for (; o < end; o += 4) store<f32>(py + o, load<f32>(py + o) * inv);
+    } else {
+      const ls = <f32>ln(s);
+      const vm = f32x4.splat(m);
+      const vl = f32x4.splat(ls);
+      for (; o < vec8; o += 32) {
+        v128.store(py + o, f32x4.sub(f32x4.sub(v128.load(px + o), vm), vl));
+        v128.store(py + o, f32x4.sub(f32x4.sub(v128.load(px + o, 16), vm), vl), 16);
+      }
+      for (; o < end; o += 4) store<f32>(py + o, load<f32>(px + o) - m - ls);
     }
   }
 }
@@ -1256,32 +1334,81 @@ class E {
         return va;
     }
   }
-  /** One row of `n` outputs: a at stride `sa`, b at stride `sb` (elements; 0 = broadcast). */
-  @inline static row(op: i32, a: usize, sa: i32, b: usize, sb: i32, y: usize, n: i32): void {
-    if (sa === 1 && sb === 1) {
-      binary(op, a, b, y, n);
-      return;
-    }
+  /**
+   * `y = a op b` for `n` floats, a and b each contiguous (`ma`/`mb` = 1) or one float
+   * broadcast (0), with `op`, `ma` and `mb` constants once inlined ({@link E.dispatch}), so
+   * the loop has no branch but its own; two vectors per iteration. The scalar tail goes
+   * through the same vector op on a splat, so it gives the same values.
+   */
+  @inline static run(op: i32, ma: bool, mb: bool, a: usize, b: usize, y: usize, n: i32): void {
+    const vec8 = (<usize>(n & ~7)) << 2;
     const vecEnd = (<usize>(n & ~3)) << 2;
     const end = (<usize>n) << 2;
+    const fa = ma ? f32x4.splat(0) : f32x4.splat(load<f32>(a));
+    const fb = mb ? f32x4.splat(0) : f32x4.splat(load<f32>(b));
     let o: usize = 0;
-    if (sa === 1 && sb === 0) {
-      const vb = f32x4.splat(load<f32>(b));
-      for (; o < vecEnd; o += 16) v128.store(y + o, E.bop(op, v128.load(a + o), vb));
-      for (; o < end; o += 4) store<f32>(y + o, f32x4.extract_lane(E.bop(op, f32x4.splat(load<f32>(a + o)), vb), 0));
+    for (; o < vec8; o += 32) {
+      if (ma && mb) {
+        v128.store(y + o, E.bop(op, v128.load(a + o), v128.load(b + o)));
+        v128.store(y + o, E.bop(op, v128.load(a + o, 16), v128.load(b + o, 16)), 16);
+      } else if (ma) {
+        v128.store(y + o, E.bop(op, v128.load(a + o), fb));
+        v128.store(y + o, E.bop(op, v128.load(a + o, 16), fb), 16);
+      } else {
+        v128.store(y + o, E.bop(op, fa, v128.load(b + o)));
+        v128.store(y + o, E.bop(op, fa, v128.load(b + o, 16)), 16);
+      }
+    }
+    for (; o < end; o += 4) {
+      const va = ma ? f32x4.splat(load<f32>(a + o)) : fa;
+      const vb = mb ? f32x4.splat(load<f32>(b + o)) : fb;
+      store<f32>(y + o, f32x4.extract_lane(E.bop(op, va, vb), 0));
+    }
+  }
+  /** {@link E.run} for one op (a constant once inlined) and the operands' layouts. */
+  @inline static layouts(op: i32, sa: i32, a: usize, sb: i32, b: usize, y: usize, n: i32): void {
+    if (sa === 1 && sb === 1) E.run(op, true, true, a, b, y, n);
+    else if (sa === 1) E.run(op, true, false, a, b, y, n);
+    else E.run(op, false, true, a, b, y, n);
+  }
+  /**
+   * `y = a op b` for `n` floats, each operand contiguous (stride 1) or one float broadcast
+   * (stride 0), not both broadcast: one loop specialised per op and layout.
+   */
+  @inline static dispatch(op: i32, a: usize, sa: i32, b: usize, sb: i32, y: usize, n: i32): void {
+    switch (op) {
+      case B_ADD:
+        E.layouts(B_ADD, sa, a, sb, b, y, n);
+        break;
+      case B_SUB:
+        E.layouts(B_SUB, sa, a, sb, b, y, n);
+        break;
+      case B_MUL:
+        E.layouts(B_MUL, sa, a, sb, b, y, n);
+        break;
+      case B_DIV:
+        E.layouts(B_DIV, sa, a, sb, b, y, n);
+        break;
+      case B_MAX:
+        E.layouts(B_MAX, sa, a, sb, b, y, n);
+        break;
+      case B_MIN:
+        E.layouts(B_MIN, sa, a, sb, b, y, n);
+        break;
+    }
+  }
+  /** One row of `n` outputs: a at stride `sa`, b at stride `sb` (elements; 0 = broadcast). */
+  @inline static row(op: i32, a: usize, sa: i32, b: usize, sb: i32, y: usize, n: i32): void {
+    if ((sa === 1 && (sb === 1 || sb === 0)) || (sa === 0 && sb === 1)) {
+      E.dispatch(op, a, sa, b, sb, y, n);
       return;
     }
-    if (sa === 0 && sb === 1) {
-      const va = f32x4.splat(load<f32>(a));
-      for (; o < vecEnd; o += 16) v128.store(y + o, E.bop(op, va, v128.load(b + o)));
-      for (; o < end; o += 4) store<f32>(y + o, f32x4.extract_lane(E.bop(op, va, f32x4.splat(load<f32>(b + o))), 0));
-      return;
-    }
+    const end = (<usize>n) << 2;
     const ba = (<usize>sa) << 2;
     const bb = (<usize>sb) << 2;
     let pa = a;
     let pb = b;
-    for (; o < end; o += 4) {
+    for (let o: usize = 0; o < end; o += 4) {
       store<f32>(y + o, f32x4.extract_lane(E.bop(op, f32x4.splat(load<f32>(pa)), f32x4.splat(load<f32>(pb))), 0));
       pa += ba;
       pb += bb;

@@ -50,6 +50,9 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, atol: numb
 type Layout = [string, number[], [number[], number, number], [number[], number, number]];
 const LAYOUTS: Layout[] = [
   ['contiguous + scalar', [3001], [[1], 0, 3001], [[0], 0, 1]],
+  // 1007 = 125 * 8 + 7: the two-vector loop, then a seven-float tail.
+  ['contiguous + contiguous', [1007], [[1], 3, 1010], [[1], 0, 1007]],
+  ['contiguous + scalar, seven-float tail', [1007], [[1], 0, 1007], [[0], 0, 1]],
   ['scalar + contiguous', [3001], [[0], 5, 9], [[1], 0, 3001]],
   ['matrix + row (bias)', [37, 65], [[65, 1], 0, 37 * 65], [[0, 1], 3, 70]],
   ['matrix + column', [37, 65], [[65, 1], 0, 37 * 65], [[1, 0], 0, 37]],

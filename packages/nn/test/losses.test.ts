@@ -172,6 +172,45 @@ describe('crossEntropy / nllLoss', () => {
     expect(r.ok, JSON.stringify(r.mismatches)).toBe(true);
   });
 
+  it('no weight and no ignored target: the same values and gradients, to the bit, as the weighted path with unit weights', async () => {
+    // Unit weights take the general path (mask, weights and their sum); without them every
+    // target counts once and only the picked log-probabilities are reduced.
+    const x = randn([6, 7, 3]);
+    const t = int([
+      [0, 6, 3],
+      [1, 1, 2],
+      [5, 4, 0],
+      [2, 3, 6],
+      [6, 0, 1],
+      [3, 5, 4],
+    ]);
+    const ones = tensor([1, 1, 1, 1, 1, 1, 1]);
+    for (const reduction of ['mean', 'sum', 'none'] as const) {
+      const [fast, fastGrad] = [F.crossEntropy(x, t, { reduction }), grad((a: Tensor) => F.crossEntropy(a, t, { reduction }).sum())(x)[0]];
+      const slow = F.crossEntropy(x, t, { reduction, weight: ones });
+      const [slowGrad] = grad((a: Tensor) => F.crossEntropy(a, t, { reduction, weight: ones }).sum())(x);
+      expect(fast.shape).toEqual(slow.shape);
+      expect(vals(fast)).toEqual(vals(slow));
+      expect(vals(fastGrad)).toEqual(vals(slowGrad));
+    }
+    // Unbatched, reduction none: a 0-d loss.
+    const one = F.crossEntropy(tensor(LOGITS[1]), tensor(2, { dtype: 'int32' }), { reduction: 'none' });
+    expect(one.shape).toEqual([]);
+    close(vals(one), refCrossEntropy([LOGITS[1]], [2], { reduction: 'none' }) as number[]);
+    // Twice differentiable on this path too.
+    const v = randn([6, 7, 3]);
+    const r = await gradcheck(
+      (a: Tensor) =>
+        enableGrad(() => {
+          const l = a.requiresGrad ? a : a.detach().requiresGrad_(true);
+          const [g] = gradients(F.crossEntropy(l, t), [l], null, { createGraph: true });
+          return (g as Tensor).mul(v).sum();
+        }),
+      [x],
+    );
+    expect(r.ok, JSON.stringify(r.mismatches)).toBe(true);
+  });
+
   it('unbatched input [C] with a 0-d target', () => {
     close(vals(F.crossEntropy(tensor(LOGITS[0]), tensor(3, { dtype: 'int32' }))), refCrossEntropy([LOGITS[0]], [3], {}) as number);
   });

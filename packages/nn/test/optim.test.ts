@@ -3,7 +3,7 @@
  * in-place updates seen by modules, parameter groups, clipping, schedulers and flat memory.
  */
 import '@ghostflow/backend-cpu';
-import { type Tensor, memory, setBackend, tensor } from '@ghostflow/core';
+import { type Tensor, memory, randn, setBackend, tensor } from '@ghostflow/core';
 import {
   Adam,
   AdamW,
@@ -255,6 +255,35 @@ describe('gradient clipping', () => {
     const t2 = clipGradNorm([a, b], 10);
     close(vals(t2), [1], 1e-5);
     close(vals(b.grad), [4 * coef]);
+  });
+
+  it("clipGradNorm over large and small gradients (small ones reduced together): PyTorch's norm of norms for p = 2, 1, 3, Infinity", () => {
+    // 70000 elements: reduced on its own; the others below 2^16 are concatenated first.
+    const shapes = [[70000], [3, 4], [5], [300, 250], []];
+    for (const normType of [2, 1, 3, Number.POSITIVE_INFINITY]) {
+      const params = shapes.map((s) => randn(s).requiresGrad_());
+      const grads = shapes.map((s, i) => randn(s).mul(i + 0.5));
+      params.forEach((p, i) => {
+        p.grad = grads[i].clone();
+      });
+      // float64 reference: torch.norm(torch.stack([torch.norm(g, p) for g in grads]), p).
+      const norms = grads.map((g) => {
+        const v = vals(g).map(Math.abs);
+        if (normType === Number.POSITIVE_INFINITY) return Math.max(...v);
+        return v.reduce((a, x) => a + x ** normType, 0) ** (1 / normType);
+      });
+      const want =
+        normType === Number.POSITIVE_INFINITY ? Math.max(...norms) : norms.reduce((a, x) => a + x ** normType, 0) ** (1 / normType);
+      const total = clipGradNorm(params, 0.5, normType);
+      close(vals(total), [want]);
+      const coef = Math.min(0.5 / (want + 1e-6), 1);
+      // One assertion per gradient (the 70000-element one would make as many expects).
+      params.forEach((p, i) => {
+        const got = vals(p.grad);
+        const bad = vals(grads[i]).findIndex((x, j) => !(Math.abs(got[j] - x * coef) <= 1e-5 + 1e-5 * Math.abs(x * coef)));
+        expect(bad, `gradient ${i} (p = ${normType}), element ${bad}`).toBe(-1);
+      });
+    }
   });
 
   it('supports p = 1 and Infinity norms, and clipGradValue', () => {

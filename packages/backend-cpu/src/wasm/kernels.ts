@@ -565,7 +565,7 @@ export function wasmKernelTables(
   const localUnary = (q: PartArgs): void => ex.unary(q[0], q[1], q[2], q[3]);
   const localBinary = (q: PartArgs): void => ex.binaryND(q[0], q[1], q[2], q[3], q[4], q[5]);
   const localSum = (q: PartArgs): void => ex.sumRows(q[0], q[1], q[2], q[3]);
-  const localSumCols = (q: PartArgs): void => ex.sumCols(q[0], q[1], q[2], q[3], q[4], q[5], q[6]);
+  const localSumCols = (q: PartArgs): void => ex.sumCols(q[0], q[1], q[2], q[3], q[4], q[5]);
 
   /** float32 matmul, any strides and batch broadcast: packed-panel GEMM. */
   function matmul(store: CpuStore, a: TensorView, b: TensorView): DataId {
@@ -742,26 +742,24 @@ export function wasmKernelTables(
 
   /**
    * float32 sum over leading axes (any input layout): the `[rows, cols]` block's columns
-   * summed row by row into float64 accumulators, the columns split over the threads.
+   * summed row by row in float64 registers, the columns split over the threads.
    */
   function reduceLeading(store: CpuStore, x: TensorView, lead: number): DataId | null {
     const size = sizeOf(x.shape);
     const cols = sizeOf(x.shape.slice(lead));
     const rows = size / cols;
-    // Groups of 16 columns per split unit keep each thread's accumulators on their own lines.
+    // Units of 16 columns: the kernel's register strip, and each thread's output on its own lines.
     const units = Math.ceil(cols / 16);
     const parts = threadParts(rt, th, units, size);
     call.begin();
     const plan = planContiguous(store, x);
     const py = call.out(cols);
-    const acc: number[] = [];
-    for (let p = 0; p < parts; p++) acc.push(call.alloc(2 * cols));
     if (!plan || !call.commit()) return null;
     finishContiguous(plan);
     const list: PartArgs[] = [];
     for (let p = 0; p < parts; p++) {
       const [c0, c1] = partBounds(units, parts, p, 16, cols);
-      list.push([plan.ptr, py, acc[p], rows, cols, c0, c1]);
+      list.push([plan.ptr, py, rows, cols, c0, c1]);
     }
     runParts(rt, POOL_OP.sumCols, list, localSumCols);
     return call.take(store, py, cols);

@@ -57,7 +57,7 @@ export interface KernelExports {
   unary(op: number, x: number, y: number, count: number): void;
   binary(op: number, a: number, b: number, y: number, count: number): void;
   sumRows(x: number, y: number, rows: number, n: number): void;
-  sumCols(x: number, y: number, acc: number, rows: number, n: number, c0: number, c1: number): void;
+  sumCols(x: number, y: number, rows: number, n: number, c0: number, c1: number): void;
   softmaxRows(x: number, y: number, rows: number, n: number, log: number): void;
   layerNormRows(x: number, w: number, b: number, y: number, mean: number, rstd: number, rows: number, n: number, eps: number): void;
   lstmCell(gi: number, gh: number, c: number, h: number, cOut: number, batch: number, hidden: number): void;

@@ -91,8 +91,20 @@ function gatherUnchecked(x: Tensor, d: number, index: Tensor, caller = 'gather')
     inputs: [x],
     outputs: [out],
     save: [index],
-    backward: ([g], [idx]) => [scatterAdd(zeros(x.shape, { device: g.device }), d, idx, g)],
+    backward: ([g], [idx]) => [scatterAdd(broadcastZeros(x.shape, g), d, idx, g)],
   });
+  return out;
+}
+
+/**
+ * Zeros of `shape` as one zero broadcast (stride 0): the base a gather's gradient is
+ * scatter-added into. The scatter kernel writes its output once from it, where a full zeros
+ * tensor would be filled first and then copied (an embedding table's size, twice per step).
+ */
+function broadcastZeros(shape: readonly number[], like: Tensor): Tensor {
+  const zero = zeros([], { dtype: like.dtype, device: like.device });
+  const out = expand(zero, shape);
+  zero.dispose();
   return out;
 }
 

@@ -262,20 +262,25 @@ export function nllLoss(input: Tensor, target: Tensor, options: NLLLossOptions =
 /**
  * PyTorch's "Target 7 is out of bounds." for a class index outside [0, classes) that is not
  * `ignoreIndex`, instead of the message of the gather it would reach. Only where the backend
- * reads synchronously: elsewhere a read would stall the device queue.
+ * reads synchronously: elsewhere a read would stall the device queue. Returns whether some
+ * target equals `ignoreIndex`, or null when the targets were not read.
  */
-function checkTargets(target: Tensor, classes: number, ignoreIndex: number, fn: string): void {
+function checkTargets(target: Tensor, classes: number, ignoreIndex: number, fn: string): boolean | null {
   target.assertAlive();
-  if (!target.backend.readSync || target.size === 0) return;
+  if (!target.backend.readSync) return null;
+  if (target.size === 0) return false;
   const values = target.dataSync();
+  let ignored = false;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (v !== ignoreIndex && (v < 0 || v >= classes)) {
+    if (v === ignoreIndex) ignored = true;
+    else if (v < 0 || v >= classes) {
       throw new IndexError(
         `${fn}: Target ${v} is out of bounds (expected a class index in [0, ${classes}) or ignoreIndex ${ignoreIndex}, at flat index ${i})`,
       );
     }
   }
+  return ignored;
 }
 
 function checkClassWeight(weight: Tensor | null | undefined, classes: number, fn: string): void {
@@ -331,8 +336,19 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   const { input: x, target: t, unbatched } = classShapes(input, target, 'crossEntropy');
   const classes = x.shape[1];
   checkClassWeight(options.weight, classes, 'crossEntropy');
-  checkTargets(t, classes, options.ignoreIndex ?? -100, 'crossEntropy');
+  const ignored = checkTargets(t, classes, options.ignoreIndex ?? -100, 'crossEntropy');
   return tidy(() => {
+    if (eps === 0 && !options.weight && ignored === false) {
+      // Every target counts with weight 1: the general path's mask, weights and their sum
+      // are constants (ones, N), so only the picked log-probabilities are reduced. Same
+      // values to the bit: negating before or after the sum rounds alike, and times 1 is exact.
+      const picked = logSoftmaxPicked(x, t.unsqueeze(1)).squeeze(1);
+      const r = options.reduction ?? 'mean';
+      if (r === 'none') return unbatched ? picked.squeeze(0).neg() : picked.neg();
+      if (r === 'sum') return picked.sum().neg();
+      if (r === 'mean') return picked.sum().neg().div(picked.size);
+      throw new GhostFlowError(`reduction must be 'none', 'mean' or 'sum', got '${String(options.reduction)}'`);
+    }
     if (eps === 0) {
       // Only the picked log-probabilities flow on: one node for log-softmax and the pick.
       const { losses, weights } = nllParts(x, t, options.weight, options.ignoreIndex ?? -100, logSoftmaxPicked);

@@ -1,5 +1,5 @@
 /** Gradient clipping (torch.nn.utils.clip_grad_norm_ / clip_grad_value_). */
-import { type Tensor, GhostFlowError, keep, noGrad, scalar, stack, tidy } from '@ghostflow/core';
+import { type Tensor, GhostFlowError, cat, div, keep, noGrad, scalar, stack, tidy } from '@ghostflow/core';
 
 function gradsOf(params: Iterable<Tensor> | Tensor): Tensor[] {
   const list = isTensorLike(params) ? [params] : [...params];
@@ -10,15 +10,39 @@ function isTensorLike(v: Iterable<Tensor> | Tensor): v is Tensor {
   return typeof (v as Tensor).dispose === 'function' && 'shape' in (v as object) && !(Symbol.iterator in (v as object));
 }
 
-function norm(x: Tensor, normType: number): Tensor {
+/**
+ * Gradients below this many elements are concatenated (flattened) and reduced together: one
+ * kernel for all of them instead of one per parameter (an RNN has many small ones), while a
+ * large gradient is reduced where it is (concatenating it would copy it).
+ */
+const JOINT_NORM_MAX = 1 << 16;
+
+/**
+ * `sum |x|^p` over all of `x` (`max |x|` for p = Infinity): the part of the p-norm that adds
+ * up over any split of the elements, so the gradients' joint norm is one `root` of the sum
+ * of these pieces.
+ */
+function normPiece(x: Tensor, normType: number): Tensor {
   if (normType === Number.POSITIVE_INFINITY) return x.abs().amax();
-  if (normType === 2) return x.square().sum().sqrt();
+  if (normType === 2) return x.square().sum();
   if (normType === 1) return x.abs().sum();
-  return x
-    .abs()
-    .pow(normType)
-    .sum()
-    .pow(1 / normType);
+  return x.abs().pow(normType).sum();
+}
+
+/**
+ * `||(g_1, ..., g_k)||_p` for the gradients `grads`, which is PyTorch's norm of the
+ * per-gradient norms (`(sum_i ||g_i||_p^p)^(1/p)`, the max for p = Infinity) computed from
+ * the pieces of {@link normPiece} without taking and re-raising a root per gradient.
+ */
+function totalNorm(grads: readonly Tensor[], normType: number): Tensor {
+  const small = grads.filter((g) => g.size < JOINT_NORM_MAX);
+  const pieces = grads.filter((g) => g.size >= JOINT_NORM_MAX).map((g) => normPiece(g, normType));
+  if (small.length > 0) pieces.push(normPiece(small.length === 1 ? small[0] : cat(small.map((g) => g.reshape([-1]))), normType));
+  if (normType === Number.POSITIVE_INFINITY) return pieces.length === 1 ? pieces[0] : stack(pieces).amax();
+  const sum = pieces.length === 1 ? pieces[0] : stack(pieces).sum();
+  if (normType === 2) return sum.sqrt();
+  if (normType === 1) return sum;
+  return sum.pow(1 / normType);
 }
 
 /**
@@ -34,9 +58,15 @@ export function clipGradNorm(params: Iterable<Tensor> | Tensor, maxNorm: number,
   const withGrad = gradsOf(params);
   if (withGrad.length === 0) return scalar(0);
   return noGrad(() => {
-    const total = tidy(() => norm(stack(withGrad.map((p) => norm(p.grad as Tensor, normType))), normType));
-    // One coefficient for every gradient (computed once, not once per parameter).
-    const coef = tidy(() => total.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1));
+    const total = tidy(() =>
+      totalNorm(
+        withGrad.map((p) => p.grad as Tensor),
+        normType,
+      ),
+    );
+    // One coefficient for every gradient (computed once, not once per parameter), rounded
+    // as PyTorch's `max_norm / (total_norm + 1e-6)`.
+    const coef = tidy(() => div(maxNorm, total.add(1e-6)).clamp(null, 1));
     try {
       for (const p of withGrad) p.grad = keep(tidy(() => (p.grad as Tensor).mul(coef)));
     } finally {

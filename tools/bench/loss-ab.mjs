@@ -1,0 +1,192 @@
+/**
+ * In-process A/B of the word-language-model step's loss and update part: a baseline build of
+ * backend-cpu (and of nn, for the loss and clipping code) against the current one, both
+ * backends registered in this process ('cpu-old', 'cpu-new'), the same inputs on each, runs
+ * interleaved round by round (order alternated). Reports per-round medians and the median
+ * of the per-round ratios new/old. Not a test.
+ *
+ *   # once, before changing anything (copies of the built packages are the baseline):
+ *   mkdir -p tools/bench/.cache/loss-base/cpu && cp packages/backend-cpu/dist/index.js tools/bench/.cache/loss-base/cpu/
+ *   cp -r packages/nn/dist tools/bench/.cache/loss-base/nn
+ *   # after building the current sources:
+ *   node tools/bench/loss-ab.mjs [--only softmax,logSoftmax,sum0,sumAll,square,scale,rowScale,ce,update,wordlm] [--reps 15] [--base tools/bench/.cache/loss-base]
+ *
+ * Checks of the harness itself: LOSS_AB_SAME=1 runs the current backend module on both sides
+ * (the ratios should be ~1), LOSS_AB_SWAP=1 registers the backends in the other order.
+ */
+import { parseArgs } from 'node:util';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { contiguousStrides, getBackend, manualSeed, noGrad, randint, randn, registerBackend, setBackend, tidy } from '@ghostflow/core';
+import * as nnNew from '@ghostflow/nn';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const { values: opts } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    reps: { type: 'string', default: '15' },
+    base: { type: 'string', default: join(HERE, '.cache', 'loss-base') },
+  },
+});
+const cpuNew = await import('@ghostflow/backend-cpu');
+const cpuOld = process.env.LOSS_AB_SAME ? cpuNew : await import(pathToFileURL(resolve(opts.base, 'cpu', 'index.js')).href);
+const nnOld = await import(pathToFileURL(resolve(opts.base, 'nn', 'index.js')).href);
+const engines = [
+  ['cpu-old', cpuOld, nnOld],
+  ['cpu-new', cpuNew, nnNew],
+];
+for (const [name, mod] of process.env.LOSS_AB_SWAP ? [...engines].reverse() : engines) {
+  registerBackend(name, () => mod.createCpuBackend({ threads: 2, name }), { priority: 0 });
+  const be = await setBackend(name);
+  await be.whenThreadsReady?.();
+}
+
+/** A kernel alone on the active backend: `fn(be, view)` returns a DataId, read (one float) and disposed. */
+function kernel(shape, fn) {
+  const be = getBackend();
+  const n = shape.reduce((a, b) => a * b, 1);
+  let seed = 1;
+  const values = Float32Array.from({ length: n }, () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return (seed / 2 ** 32 - 0.5) * 8;
+  });
+  const x = { dataId: be.upload(values, 'float32'), dtype: 'float32', shape, strides: contiguousStrides(shape), offset: 0 };
+  return () => {
+    const id = fn(be, x);
+    const v = be.readSync(id, 'float32', 1)[0];
+    be.disposeData(id);
+    return v;
+  };
+}
+
+/** crossEntropy forward + backward on the word LM's logits. */
+function ce(nn) {
+  const x = randn([128, 10000]).requiresGrad_();
+  const t = randint(0, 10000, [128], { dtype: 'int32' });
+  return (full) =>
+    tidy(() => {
+      x.grad = null;
+      const l = nn.crossEntropy(x, t);
+      l.backward();
+      return full ? Float32Array.from([l.itemSync(), ...x.grad.dataSync()]) : x.grad.dataSync()[0];
+    });
+}
+
+/** clipGradNorm + `p.sub_(p.grad, { alpha })` on the word LM's parameter shapes. */
+function update(nn) {
+  const shapes = [[10000, 32], [256, 32], [256, 64], [256], [256], [256, 64], [256, 64], [256], [256], [10000, 64], [10000]];
+  const params = shapes.map((s) => randn(s).requiresGrad_());
+  const grads = shapes.map((s) => randn(s).mul(1e-3));
+  return (full) =>
+    tidy(() => {
+      params.forEach((p, i) => {
+        p.grad = grads[i].clone();
+      });
+      nn.clipGradNorm(params, 0.25);
+      noGrad(() => {
+        for (const p of params) p.sub_(p.grad, { alpha: 20 });
+      });
+      return full ? params[0].dataSync().slice() : params[0].dataSync()[0];
+    });
+}
+
+/** The bench's wordlm-train step (dropout 0.2: same seed on both, so same masks). */
+function wordlm(nn) {
+  const [ntoken, emsize, nhid, bptt, batch] = [10000, 32, 64, 16, 8];
+  const encoder = new nn.Embedding(ntoken, emsize);
+  const rnn = new nn.LSTM(emsize, nhid, { numLayers: 2, dropout: 0.2 });
+  const decoder = new nn.Linear(nhid, ntoken);
+  const drop = new nn.Dropout(0.2);
+  const params = [encoder, rnn, decoder].flatMap((m) => m.parameters());
+  const data = randint(0, ntoken, [8 * bptt + 1, batch], { dtype: 'int32' });
+  let hidden = null;
+  let position = 0;
+  return (full) => {
+    const start = position;
+    position = (position + bptt) % (8 * bptt);
+    const [loss, ...carried] = tidy(() => {
+      const input = data.narrow(0, start, bptt);
+      const targets = data.narrow(0, start + 1, bptt).reshape(-1);
+      for (const p of params) p.grad = null;
+      const emb = drop.forward(encoder.forward(input));
+      const [output, next] = rnn.forward(emb, hidden);
+      const decoded = decoder.forward(drop.forward(output)).reshape(-1, ntoken);
+      const l = nn.crossEntropy(decoded, targets);
+      l.backward();
+      nn.clipGradNorm(params, 0.25);
+      noGrad(() => {
+        for (const p of params) p.sub_(p.grad, { alpha: 20 });
+      });
+      return [l.detach(), ...next.map((h) => h.detach())];
+    });
+    if (hidden) for (const h of hidden) h.dispose();
+    hidden = carried;
+    const v = loss.dataSync()[0];
+    loss.dispose();
+    return full ? Float32Array.from([v, ...params[params.length - 2].dataSync()]) : v;
+  };
+}
+
+const WORKLOADS = {
+  softmax: () => kernel([128, 10000], (be, x) => be.fused.softmax(x, { axis: 1 })),
+  logSoftmax: () => kernel([128, 10000], (be, x) => be.fused.logSoftmax(x, { axis: 1 })),
+  sum0: () => kernel([128, 10000], (be, x) => be.kernels.reduce(x, { op: 'sum', axes: [0] })),
+  // clipGradNorm's sum of the squares of the decoder weight's gradient (one row of 640000).
+  sumAll: () => kernel([10000, 64], (be, x) => be.kernels.reduce(x, { op: 'sum', axes: [0, 1] })),
+  // clipGradNorm's square of the decoder weight's gradient; the sub of an update.
+  square: () => kernel([10000, 64], (be, x) => be.kernels.binary(x, x, { op: 'mul' })),
+  // A gradient times a scalar (stride 0), as clipGradNorm's coefficient and sub_'s alpha.
+  scale: () => kernel([10000, 64], (be, x) => be.kernels.binary(x, { ...x, shape: x.shape, strides: [0, 0] }, { op: 'mul' })),
+  // The loss gradient's softmax times -g per row ([128, 1] broadcast along the classes).
+  rowScale: () => kernel([128, 10000], (be, x) => be.kernels.binary(x, { ...x, strides: [10000, 0] }, { op: 'mul' })),
+  ce: (nn) => ce(nn),
+  update: (nn) => update(nn),
+  wordlm: (nn) => wordlm(nn),
+};
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const quartiles = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return `${s[Math.floor((s.length - 1) / 4)].toFixed(3)}..${s[Math.ceil((3 * (s.length - 1)) / 4)].toFixed(3)}`;
+};
+const only = opts.only ? new Set(opts.only.split(',')) : null;
+const reps = Number(opts.reps);
+const rows = [];
+for (const [id, make] of Object.entries(WORKLOADS)) {
+  if (only && !only.has(id)) continue;
+  const steps = [];
+  for (const [name, , nn] of engines) {
+    await setBackend(name);
+    manualSeed(0);
+    steps.push(make(nn));
+  }
+  let t0 = performance.now();
+  for (let w = 0; w < 3; w++) for (let e = 0; e < 2; e++) steps[e]();
+  const inner = Math.max(1, Math.round(60 / ((performance.now() - t0) / 6)));
+  const times = [[], []];
+  const cpu = [[], []];
+  for (let r = 0; r < reps; r++) {
+    for (const e of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      await setBackend(engines[e][0]);
+      const c0 = process.cpuUsage();
+      t0 = performance.now();
+      for (let i = 0; i < inner; i++) steps[e]();
+      times[e].push((performance.now() - t0) / inner);
+      const c = process.cpuUsage(c0);
+      cpu[e].push((c.user + c.system) / 1000 / inner);
+    }
+  }
+  const row = {
+    workload: id,
+    'old ms': +median(times[0]).toFixed(3),
+    'new ms': +median(times[1]).toFixed(3),
+    'new/old': +median(times[0].map((t, i) => times[1][i] / t)).toFixed(3),
+    'q1..q3': quartiles(times[0].map((t, i) => times[1][i] / t)),
+    // CPU time of the process (every thread): the least noisy measure on a shared machine.
+    'new/old cpu': +median(cpu[0].map((t, i) => cpu[1][i] / t)).toFixed(3),
+  };
+  rows.push(row);
+  console.log(JSON.stringify(row));
+}
+console.table(rows);
+process.exit(0);
