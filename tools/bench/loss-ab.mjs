@@ -19,6 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { contiguousStrides, getBackend, manualSeed, noGrad, randint, randn, registerBackend, setBackend, tidy } from '@ghostflow/core';
 import * as nnNew from '@ghostflow/nn';
+import { abRounds } from './ab-rounds.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: opts } = parseArgs({
@@ -144,11 +145,6 @@ const WORKLOADS = {
   wordlm: (nn) => wordlm(nn),
 };
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const quartiles = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return `${s[Math.floor((s.length - 1) / 4)].toFixed(3)}..${s[Math.ceil((3 * (s.length - 1)) / 4)].toFixed(3)}`;
-};
 const only = opts.only ? new Set(opts.only.split(',')) : null;
 const reps = Number(opts.reps);
 const rows = [];
@@ -160,31 +156,12 @@ for (const [id, make] of Object.entries(WORKLOADS)) {
     manualSeed(0);
     steps.push(make(nn));
   }
-  let t0 = performance.now();
-  for (let w = 0; w < 3; w++) for (let e = 0; e < 2; e++) steps[e]();
-  const inner = Math.max(1, Math.round(60 / ((performance.now() - t0) / 6)));
-  const times = [[], []];
-  const cpu = [[], []];
-  for (let r = 0; r < reps; r++) {
-    for (const e of r % 2 === 0 ? [0, 1] : [1, 0]) {
-      await setBackend(engines[e][0]);
-      const c0 = process.cpuUsage();
-      t0 = performance.now();
-      for (let i = 0; i < inner; i++) steps[e]();
-      times[e].push((performance.now() - t0) / inner);
-      const c = process.cpuUsage(c0);
-      cpu[e].push((c.user + c.system) / 1000 / inner);
-    }
-  }
-  const row = {
-    workload: id,
-    'old ms': +median(times[0]).toFixed(3),
-    'new ms': +median(times[1]).toFixed(3),
-    'new/old': +median(times[0].map((t, i) => times[1][i] / t)).toFixed(3),
-    'q1..q3': quartiles(times[0].map((t, i) => times[1][i] / t)),
-    // CPU time of the process (every thread): the least noisy measure on a shared machine.
-    'new/old cpu': +median(cpu[0].map((t, i) => cpu[1][i] / t)).toFixed(3),
-  };
+  const row = await abRounds(
+    id,
+    engines.map(([name]) => name),
+    steps,
+    reps,
+  );
   rows.push(row);
   console.log(JSON.stringify(row));
 }

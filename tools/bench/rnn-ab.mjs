@@ -26,6 +26,7 @@ import {
   tidy,
 } from '@ghostflow/core';
 import { Adam, GRU, LSTM, Linear, crossEntropy } from '@ghostflow/nn';
+import { abRounds } from './ab-rounds.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: opts } = parseArgs({
@@ -150,11 +151,6 @@ const WORKLOADS = {
   'gru-train': () => rnnTrain(GRU),
 };
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const quartiles = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return `${s[Math.floor((s.length - 1) / 4)].toFixed(3)}..${s[Math.ceil((3 * (s.length - 1)) / 4)].toFixed(3)}`;
-};
 const only = opts.only ? new Set(opts.only.split(',')) : null;
 const reps = Number(opts.reps);
 const rows = [];
@@ -169,33 +165,14 @@ for (const [id, make] of Object.entries(WORKLOADS)) {
     firsts.push(step(true));
     steps.push(step);
   }
-  // Aim for ~60 ms per timed sample.
-  let t0 = performance.now();
-  for (let w = 0; w < 3; w++) for (let e = 0; e < 2; e++) steps[e]();
-  const inner = Math.max(1, Math.round(60 / ((performance.now() - t0) / 6)));
-  const times = [[], []];
-  const cpu = [[], []];
-  for (let r = 0; r < reps; r++) {
-    for (const e of r % 2 === 0 ? [0, 1] : [1, 0]) {
-      await setBackend(engines[e][0]);
-      const c0 = process.cpuUsage();
-      t0 = performance.now();
-      for (let i = 0; i < inner; i++) steps[e]();
-      times[e].push((performance.now() - t0) / inner);
-      const c = process.cpuUsage(c0);
-      cpu[e].push((c.user + c.system) / 1000 / inner);
-    }
-  }
   const row = {
-    workload: id,
-    'old ms': +median(times[0]).toFixed(2),
-    'new ms': +median(times[1]).toFixed(2),
-    'new/old': +median(times[0].map((t, i) => times[1][i] / t)).toFixed(3),
-    // The spread of the per-round ratios: their first and third quartiles.
-    'q1..q3': quartiles(times[0].map((t, i) => times[1][i] / t)),
-    // CPU time of the whole process (every thread): on a loaded machine the least noisy measure
-    // of the work done (with threads it also counts the spinning of the split).
-    'new/old cpu': +median(cpu[0].map((t, i) => cpu[1][i] / t)).toFixed(3),
+    ...(await abRounds(
+      id,
+      engines.map(([name]) => name),
+      steps,
+      reps,
+      2,
+    )),
     // Bit-identical first step (forward: the whole output; train: the loss and one updated weight).
     identical: firsts[0].length === firsts[1].length && firsts[0].every((v, i) => Object.is(v, firsts[1][i])),
   };
