@@ -23,6 +23,7 @@ import {
   recurrentSequence,
   recurrentSequenceBidirectional,
 } from './recurrent-sequence.js';
+import { gateCount, nonIncreasingBatchSizes } from './recurrent-checks.js';
 
 /** One direction's parameters of {@link recurrentLayer} (PyTorch's `weight_ih_l*`, ...). */
 export interface RecurrentLayerWeights extends RecurrentWeights {
@@ -55,8 +56,6 @@ export interface RecurrentLayerResult {
   c: Tensor | null;
 }
 
-const GATES: Record<RecurrentMode, number> = { LSTM: 4, GRU: 3, RNN_TANH: 1, RNN_RELU: 1 };
-
 /**
  * Runs one layer of a recurrent network over a whole sequence, one direction or both (the
  * second runs from the last step to the first), input projection included:
@@ -85,7 +84,7 @@ export function recurrentLayer(
 ): RecurrentLayerResult {
   const name = 'recurrentLayer';
   const { mode } = options;
-  if (!(mode in GATES)) throw new GhostFlowError(`${name}: unknown mode '${String(mode)}', expected LSTM, GRU, RNN_TANH or RNN_RELU`);
+  const G = gateCount(mode, name);
   const D = directions.length;
   if (D !== 1 && D !== 2) throw new GhostFlowError(`${name}: expected one or two directions, got ${D}`);
   const packed = options.batchSizes !== undefined;
@@ -98,7 +97,6 @@ export function recurrentLayer(
   const T = packed ? (options.batchSizes as readonly number[]).length : x.shape[batchFirst ? 1 : 0];
   const B = packed ? ((options.batchSizes as readonly number[])[0] ?? 0) : x.shape[batchFirst ? 0 : 1];
   const batchSizes = packed ? [...(options.batchSizes as readonly number[])] : new Array<number>(T).fill(B);
-  const G = GATES[mode];
   for (const w of directions) {
     if (w.wIh.rank !== 2 || w.wIh.shape[1] !== I || w.wIh.shape[0] !== w.wHh.shape[0] || w.wIh.shape[0] % G !== 0)
       throw new ShapeError(
@@ -124,7 +122,16 @@ export function recurrentLayer(
   const N = batchSizes.reduce((a, n) => a + n, 0);
   // The fused layer is inference only (its gradient is the composition's) and wants what
   // the composition would check: let the composition validate anything unusual and throw.
-  if (!fused || needsGrad(all) || !sameShapes || N === 0 || B === 0 || all.some((t) => t.dtype !== 'float32') || !validSizes(batchSizes))
+  if (
+    !fused ||
+    needsGrad(all) ||
+    !sameShapes ||
+    N === 0 ||
+    B === 0 ||
+    all.some((t) => t.dtype !== 'float32') ||
+    batchSizes.length === 0 ||
+    !nonIncreasingBatchSizes(batchSizes)
+  )
     return composedLayer(x, directions, state, mode, batchSizes, packed, batchFirst);
   // Every input contiguous (the states' per-direction views may be offset).
   const temps: Tensor[] = [];
@@ -166,11 +173,6 @@ export function recurrentLayer(
     h: fromDataId(x.backend, hId, [D, B, P], 'float32'),
     c: cId ? fromDataId(x.backend, cId, [D, B, H], 'float32') : null,
   };
-}
-
-/** Positive, non-increasing batch sizes (the composition reports anything else). */
-function validSizes(batchSizes: readonly number[]): boolean {
-  return batchSizes.length > 0 && batchSizes.every((n, t) => Number.isInteger(n) && n > 0 && (t === 0 || n <= batchSizes[t - 1]));
 }
 
 /** The layer as ops: per direction `linear` and the sequence op, then `cat` / `stack` (records its graph). */

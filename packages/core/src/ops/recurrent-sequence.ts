@@ -25,6 +25,7 @@ import { linear } from './matmul.js';
 import { gruCellStep, lstmCellStep } from './recurrent-cells.js';
 import { relu, tanh } from './unary.js';
 import { detach, narrow } from './view.js';
+import { gateCount, nonIncreasingBatchSizes } from './recurrent-checks.js';
 
 /** Weights of one layer-direction (PyTorch's `weight_hh_l*`, `bias_hh_l*`, `weight_hr_l*`). */
 export interface RecurrentWeights {
@@ -59,8 +60,6 @@ export interface RecurrentSequenceResult {
   c: Tensor | null;
 }
 
-const GATES: Record<RecurrentMode, number> = { LSTM: 4, GRU: 3, RNN_TANH: 1, RNN_RELU: 1 };
-
 interface Plan {
   mode: RecurrentMode;
   batchSizes: number[];
@@ -79,8 +78,7 @@ function check(
 ): Plan & { rows: number } {
   const name = 'recurrentSequence';
   const { mode } = options;
-  if (!(mode in GATES)) throw new GhostFlowError(`${name}: unknown mode '${String(mode)}', expected LSTM, GRU, RNN_TANH or RNN_RELU`);
-  const G = GATES[mode];
+  const G = gateCount(mode, name);
   const all: [string, Tensor | null | undefined][] = [
     ['gi', gi],
     ['h0', h0],
@@ -114,13 +112,9 @@ function check(
   if (options.batchSizes) {
     batchSizes = [...options.batchSizes];
     B = batchSizes[0] ?? 0;
-    let total = 0;
-    for (let t = 0; t < batchSizes.length; t++) {
-      const n = batchSizes[t];
-      if (!Number.isInteger(n) || n < 1 || (t > 0 && n > batchSizes[t - 1]))
-        throw new ShapeError(`${name}: batchSizes must be positive and non-increasing, got [${batchSizes.join(', ')}]`);
-      total += n;
-    }
+    if (!nonIncreasingBatchSizes(batchSizes))
+      throw new ShapeError(`${name}: batchSizes must be positive and non-increasing, got [${batchSizes.join(', ')}]`);
+    const total = batchSizes.reduce((a, n) => a + n, 0);
     if (total !== N) throw new ShapeError(`${name}: batchSizes sum to ${total} but gi has ${N} rows`);
   } else {
     if (!h0) throw new GhostFlowError(`${name}: without batchSizes, h0 is needed to know the batch size`);
