@@ -2,7 +2,7 @@
  * GhostFlow of another commit as a bench engine (for `main.mjs --baseline <ref>`): a child process
  * that loads the BUILT packages of the repository at ROOT (a temporary git worktree of that commit)
  * and runs the same workloads as main.mjs (ghostflow-workloads.mjs), driven over JSON lines like
- * torch_bench.py: {"op":"setup","spec":{...},"warmup":n} -> {"ok":true}, {"op":"run"} -> {"ms":t},
+ * torch_bench.py: {"op":"setup","spec":{...},"warmup":n,"warmupMs":ms,"warmupMaxRuns":n} -> {"ok":true}, {"op":"run"} -> {"ms":t},
  * {"op":"teardown"}, {"op":"quit"}. A separate process keeps the two copies of @ghostflow/core apart
  * (one process shares one backend registry between copies).
  *
@@ -49,7 +49,10 @@ try {
           runner = null;
           continue;
         }
-        for (let i = 0; i < (msg.warmup ?? 1); i++) await runner.run();
+        // At least `warmup` runs and `warmupMs` of them (main.mjs's warm-up rule).
+        const w0 = performance.now();
+        for (let i = 0; i < (msg.warmup ?? 1) || (performance.now() - w0 < (msg.warmupMs ?? 0) && i < (msg.warmupMaxRuns ?? 200)); i++)
+          await runner.run();
         send({ ok: true, rssDeltaBytes: process.memoryUsage().rss - rssBefore });
       } else if (msg.op === 'run') {
         const start = performance.now();

@@ -185,8 +185,14 @@ def serve(threads):
                 fn = None
                 before = rss_bytes()
                 fn = build(torch, msg['spec'])
-                for _ in range(int(msg.get('warmup', 1))):
+                # At least `warmup` runs and `warmupMs` of them (main.mjs's warm-up rule).
+                runs, w0 = 0, time.perf_counter()
+                while runs < int(msg.get('warmup', 1)) or (
+                    (time.perf_counter() - w0) * 1000.0 < float(msg.get('warmupMs', 0))
+                    and runs < int(msg.get('warmupMaxRuns', 200))
+                ):
                     fn()
+                    runs += 1
                 reply = {'ok': True, 'rssDeltaBytes': rss_bytes() - before}
             elif op == 'run':
                 t0 = time.perf_counter()
