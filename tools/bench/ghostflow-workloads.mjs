@@ -1,8 +1,10 @@
 /**
  * The GhostFlow side of every bench workload, given a loaded @ghostflow/core and @ghostflow/nn. It
- * imports nothing itself, so the same code drives the workspace's packages (main.mjs) and the
+ * imports nothing but its sibling wordlm-step.mjs (which imports nothing either), so the same code drives the workspace's packages (main.mjs) and the
  * packages of another commit in a child process (ghostflow-serve.mjs, for `--baseline <ref>`).
  */
+import { wordLmStep } from './wordlm-step.mjs';
+
 /**
  * The GhostFlow workloads on one backend (`device`: 'cpu' or 'webgpu'). Tensors and modules are made
  * with `device`, and `before` (awaited outside the timed region) makes it the active backend, since
@@ -11,7 +13,7 @@
  */
 export function ghostflowMaker(core, nn, { device, backend, asyncRead }) {
   const { tidy, noGrad, randn, randint, manualSeed } = core;
-  const { LSTM, GRU, TransformerEncoderLayer, Adam, mseLoss, Embedding, Linear, Dropout, clipGradNorm, crossEntropy } = nn;
+  const { LSTM, GRU, TransformerEncoderLayer, Adam, mseLoss } = nn;
   /**
    * Time of the last synchronous read-back (ms): the bench reports it beside each run, since the
    * read copies the result into a fresh JS array whose first-touch page faults can cost as much as
@@ -136,46 +138,9 @@ export function ghostflowMaker(core, nn, { device, backend, asyncRead }) {
           );
       }
     } else if (spec.kind === 'wordlm') {
-      // pytorch/examples word_language_model, ported line by line: RNNModel (Embedding, dropout, LSTM,
-      // dropout, Linear), main.py's train(): hidden carried across batches and detached
-      // (repackage_hidden), model.zero_grad(), clip_grad_norm_(0.25), p.data.add_(p.grad, alpha=-lr).
-      const { ntoken, emsize, nhid, layers, bptt, batch, dropout, clip, lr } = spec;
-      const encoder = new Embedding(ntoken, emsize, { device });
-      const rnn = new LSTM(emsize, nhid, { numLayers: layers, dropout, device });
-      const decoder = new Linear(nhid, ntoken, { device });
-      const drop = new Dropout(dropout);
-      const modules = [encoder, rnn, decoder, drop];
-      const params = modules.flatMap((m) => m.parameters());
-      // A fixed stream of token ids cut into bptt-long segments, as batchify() + get_batch() give.
-      const segments = 8;
-      const data = randint(0, ntoken, [segments * bptt + 1, batch], { ...on, dtype: 'int32' });
-      owned.push(...modules, data);
-      let hidden = null;
-      let position = 0;
-      run = () => {
-        const start = position;
-        position = (position + bptt) % (segments * bptt);
-        const [loss, ...carried] = tidy(() => {
-          const input = data.narrow(0, start, bptt);
-          const targets = data.narrow(0, start + 1, bptt).reshape(-1);
-          for (const p of params) p.grad = null;
-          const emb = drop.forward(encoder.forward(input));
-          const [output, next] = rnn.forward(emb, hidden);
-          const decoded = decoder.forward(drop.forward(output)).reshape(-1, ntoken);
-          const l = crossEntropy(decoded, targets);
-          l.backward();
-          clipGradNorm(params, clip);
-          noGrad(() => {
-            for (const p of params) p.sub_(p.grad, { alpha: lr });
-          });
-          // repackage_hidden: the state is kept across steps (returned from tidy), detached from this graph.
-          return [l.detach(), ...next.map((h) => h.detach())];
-        });
-        if (hidden) for (const h of hidden) h.dispose();
-        hidden = carried;
-        return finish(loss);
-      };
-      owned.push({ dispose: () => hidden?.forEach((h) => h.dispose()) });
+      const lm = wordLmStep(core, nn, spec, on);
+      owned.push(lm);
+      run = () => finish(lm.step());
     } else if (spec.kind === 'adam') {
       // One optimizer step on a 2-layer LSTM's parameters with fixed gradients (the update alone).
       const m = new LSTM(spec.input, spec.hidden, { numLayers: spec.layers, device });

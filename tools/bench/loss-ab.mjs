@@ -17,9 +17,12 @@
 import { parseArgs } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { contiguousStrides, getBackend, manualSeed, noGrad, randint, randn, registerBackend, setBackend, tidy } from '@ghostflow/core';
+import * as core from '@ghostflow/core';
 import * as nnNew from '@ghostflow/nn';
 import { abRounds } from './ab-rounds.mjs';
+import { WORDLM_SPEC, wordLmStep } from './wordlm-step.mjs';
+
+const { contiguousStrides, getBackend, manualSeed, noGrad, randint, randn, registerBackend, setBackend, tidy } = core;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: opts } = parseArgs({
@@ -93,35 +96,9 @@ function update(nn) {
 
 /** The bench's wordlm-train step (dropout 0.2: same seed on both, so same masks). */
 function wordlm(nn) {
-  const [ntoken, emsize, nhid, bptt, batch] = [10000, 32, 64, 16, 8];
-  const encoder = new nn.Embedding(ntoken, emsize);
-  const rnn = new nn.LSTM(emsize, nhid, { numLayers: 2, dropout: 0.2 });
-  const decoder = new nn.Linear(nhid, ntoken);
-  const drop = new nn.Dropout(0.2);
-  const params = [encoder, rnn, decoder].flatMap((m) => m.parameters());
-  const data = randint(0, ntoken, [8 * bptt + 1, batch], { dtype: 'int32' });
-  let hidden = null;
-  let position = 0;
+  const { step, params } = wordLmStep(core, nn, WORDLM_SPEC);
   return (full) => {
-    const start = position;
-    position = (position + bptt) % (8 * bptt);
-    const [loss, ...carried] = tidy(() => {
-      const input = data.narrow(0, start, bptt);
-      const targets = data.narrow(0, start + 1, bptt).reshape(-1);
-      for (const p of params) p.grad = null;
-      const emb = drop.forward(encoder.forward(input));
-      const [output, next] = rnn.forward(emb, hidden);
-      const decoded = decoder.forward(drop.forward(output)).reshape(-1, ntoken);
-      const l = nn.crossEntropy(decoded, targets);
-      l.backward();
-      nn.clipGradNorm(params, 0.25);
-      noGrad(() => {
-        for (const p of params) p.sub_(p.grad, { alpha: 20 });
-      });
-      return [l.detach(), ...next.map((h) => h.detach())];
-    });
-    if (hidden) for (const h of hidden) h.dispose();
-    hidden = carried;
+    const loss = step();
     const v = loss.dataSync()[0];
     loss.dispose();
     return full ? Float32Array.from([v, ...params[params.length - 2].dataSync()]) : v;

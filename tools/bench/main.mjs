@@ -33,6 +33,7 @@ import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { ghostflowMaker } from './ghostflow-workloads.mjs';
+import { WORDLM_SPEC } from './wordlm-step.mjs';
 import { simdPeak } from './simd-peak.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -155,16 +156,12 @@ function workloads() {
   list.push({ id: 'transformer-train', kind: 'transformer', mode: 'train', ...tr, title: `${trTitle} train step` });
   // pytorch/examples word_language_model at its tiny sizes (emsize 32, nhid 64, bptt 16, batch 8, SGD
   // lr 20, clip 0.25, dropout 0.2) on a 10k-word vocabulary (Penn Treebank's size).
-  const lm = q ? { ntoken: 500, emsize: 16, nhid: 32, bptt: 8, batch: 4 } : { ntoken: 10000, emsize: 32, nhid: 64, bptt: 16, batch: 8 };
+  const lm = q ? { ...WORDLM_SPEC, ntoken: 500, emsize: 16, nhid: 32, bptt: 8, batch: 4 } : WORDLM_SPEC;
   list.push({
     id: 'wordlm-train',
     kind: 'wordlm',
     mode: 'train',
     ...lm,
-    layers: 2,
-    dropout: 0.2,
-    clip: 0.25,
-    lr: 20,
     title: `word_language_model LSTM train step: ntoken ${lm.ntoken}, emsize ${lm.emsize}, nhid ${lm.nhid} x2, bptt ${lm.bptt}, batch ${lm.batch}, SGD + clip`,
   });
   const dec = q ? { input: 32, hidden: 32, layers: 1, steps: 8 } : { input: 256, hidden: 256, layers: 1, steps: 32 };

@@ -10,8 +10,12 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import '@ghostflow/backend-cpu';
-import { manualSeed, noGrad, profile, randint, randn, ready, tidy } from '@ghostflow/core';
-import { Adam, Dropout, Embedding, GRU, LSTM, Linear, TransformerEncoderLayer, clipGradNorm, crossEntropy, mseLoss } from '@ghostflow/nn';
+import * as core from '@ghostflow/core';
+import * as nn from '@ghostflow/nn';
+import { WORDLM_SPEC, wordLmStep } from './wordlm-step.mjs';
+
+const { manualSeed, noGrad, profile, randint, randn, ready, tidy } = core;
+const { Adam, GRU, LSTM, Linear, TransformerEncoderLayer, crossEntropy, mseLoss } = nn;
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
@@ -65,36 +69,12 @@ const WORKLOADS = {
   'gru-forward': () => rnnForward(GRU, { batch: 32, seq: 50, input: 128, hidden: 256, layers: 2, bidirectional: false }),
   'bilstm-forward': () => rnnForward(LSTM, { batch: 3, seq: 25, input: 100, hidden: 256, layers: 1, bidirectional: true }),
   'wordlm-train': () => {
-    // The bench's wordlm-train (pytorch/examples word_language_model): 2-layer LSTM LM, SGD + clipping.
-    const [ntoken, emsize, nhid, bptt, batch, segments] = [10000, 32, 64, 16, 8, 8];
-    const encoder = new Embedding(ntoken, emsize);
-    const rnn = new LSTM(emsize, nhid, { numLayers: 2, dropout: 0.2 });
-    const decoder = new Linear(nhid, ntoken);
-    const drop = new Dropout(0.2);
-    const params = [encoder, rnn, decoder].flatMap((m) => m.parameters());
-    const data = randint(0, ntoken, [segments * bptt + 1, batch], { dtype: 'int32' });
-    let hidden = null;
-    let position = 0;
+    const lm = wordLmStep(core, nn, WORDLM_SPEC);
+    const { ntoken, emsize, nhid, bptt, batch } = WORDLM_SPEC;
     return {
       what: `word_language_model train step, ntoken ${ntoken}, emsize ${emsize}, nhid ${nhid} x2, bptt ${bptt}, batch ${batch}`,
       step: () => {
-        const start = position;
-        position = (position + bptt) % (segments * bptt);
-        const [loss, ...carried] = tidy(() => {
-          const input = data.narrow(0, start, bptt);
-          const targets = data.narrow(0, start + 1, bptt).reshape(-1);
-          for (const p of params) p.grad = null;
-          const [output, next] = rnn.forward(drop.forward(encoder.forward(input)), hidden);
-          const l = crossEntropy(decoder.forward(drop.forward(output)).reshape(-1, ntoken), targets);
-          l.backward();
-          clipGradNorm(params, 0.25);
-          noGrad(() => {
-            for (const p of params) p.sub_(p.grad, { alpha: 20 });
-          });
-          return [l.detach(), ...next.map((h) => h.detach())];
-        });
-        if (hidden) for (const h of hidden) h.dispose();
-        hidden = carried;
+        const loss = lm.step();
         const v = loss.dataSync()[0];
         loss.dispose();
         return v;
