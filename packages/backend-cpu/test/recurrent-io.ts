@@ -104,9 +104,10 @@ export function recurrentOperands(be: CpuBackend, s: RecurrentShape, seed: numbe
 
 /**
  * A training forward then its backward on `be`, for operands from `seed` (gradients from
- * `seed + 6` to `seed + 8`): y, hN, cN, then dGi, dH0, dC0, dW_hh, db_hh, dW_hr, read back.
+ * `seed + 6` to `seed + 8`; an LSTM's dCN unless `dcN` is false): y, hN, cN, then dGi,
+ * dH0, dC0, dW_hh, db_hh, dW_hr, read back.
  */
-export function forwardBackward(be: CpuBackend, s: RecurrentShape & { reverse: boolean }, seed: number): Float32Array[] {
+export function forwardBackward(be: CpuBackend, s: RecurrentShape & { reverse: boolean; dcN?: boolean }, seed: number): Float32Array[] {
   const { H, P, batchSizes } = s;
   const { gi, h0, c0, wHh, bHh, wHr, G, N, B } = recurrentOperands(be, s, seed);
   const attrs: RecurrentSequenceAttrs = { mode: s.mode, batchSizes, hiddenSize: H, reverse: s.reverse, train: true };
@@ -117,7 +118,7 @@ export function forwardBackward(be: CpuBackend, s: RecurrentShape & { reverse: b
   const wsView: TensorView = { dataId: ws as DataId, dtype: 'float32', shape: [wsSize], strides: [1], offset: 0 };
   const dY = view(be, symRand(N * P, 1, seed + 6), [N, P]);
   const dHN = view(be, symRand(B * P, 1, seed + 7), [B, P]);
-  const dCN = c0 ? view(be, symRand(B * H, 1, seed + 8), [B, H]) : null;
+  const dCN = c0 && s.dcN !== false ? view(be, symRand(B * H, 1, seed + 8), [B, H]) : null;
   const grads = f.recurrentSequenceBackward(wHh, wHr, yView, wsView, dY, dHN, dCN, { ...attrs, hasBias: true });
   const sizes = [N * G * H, B * P, B * H, G * H * P, G * H, P * H];
   const out = [read(be, y, N * P), read(be, hN, B * P), read(be, cN, B * H), ...grads.map((g, i) => read(be, g, sizes[i]))];
