@@ -34,7 +34,7 @@ afterAll(() => {
 
 describe('recurrentSplitPays: thresholds in multiples of the GEMM thread threshold', () => {
   const cases: [RecurrentSplit, RecurrentLoop, number][] = [
-    ['rows', 'forward', 8],
+    ['rows', 'forward', 4],
     ['rows', 'backward', 16],
     ['units', 'forward', 2],
     ['units', 'backward', 16],
@@ -80,8 +80,9 @@ const SEQUENCES: SequenceCase[] = [
   // Row groups (8 rows and more): the word LM's layer (2Mi) on one thread both ways.
   { mode: 'LSTM', H: 64, P: 64, batchSizes: new Array(16).fill(8), reverse: false, split: 'rows', forward: false, backward: false },
   { mode: 'GRU', H: 45, P: 45, batchSizes: [12, 12, 9, 4, 1], reverse: true, split: 'rows', forward: false, backward: false },
-  // 8Mi: the forward splits (at its threshold), the backward does not.
-  { mode: 'LSTM', H: 128, P: 128, batchSizes: new Array(8).fill(16), reverse: false, split: 'rows', forward: true, backward: false },
+  // Just below the forward's threshold (3.75Mi), then at it (4Mi): the backward stays on one thread.
+  { mode: 'LSTM', H: 64, P: 64, batchSizes: new Array(15).fill(16), reverse: true, split: 'rows', forward: false, backward: false },
+  { mode: 'LSTM', H: 128, P: 128, batchSizes: new Array(4).fill(16), reverse: false, split: 'rows', forward: true, backward: false },
   // 16Mi: both split.
   { mode: 'LSTM', H: 128, P: 128, batchSizes: new Array(16).fill(16), reverse: true, split: 'rows', forward: true, backward: true },
   // Units (fewer than 8 rows): small steps on one thread.
@@ -109,18 +110,24 @@ describe('sequences: the rule’s choice, the forced two-thread split and one th
   }
 });
 
-const LAYERS: LayerShape[] = [
-  // Below the rule's thresholds: one thread (one direction), no pairing (two).
-  { mode: 'LSTM', B: 8, T: 16, I: 32, H: 64, dirs: 1, batchFirst: false },
-  { mode: 'GRU', B: 3, T: 7, I: 9, H: 40, dirs: 2, batchFirst: true },
-  // 8Mi a direction: row groups (one direction), paired directions (two).
-  { mode: 'LSTM', B: 16, T: 8, I: 24, H: 128, dirs: 1, batchFirst: true },
-  { mode: 'LSTM', B: 16, T: 8, I: 24, H: 128, dirs: 2, batchFirst: false },
+/** A fused layer case and whether the rule splits it at the default threshold (checked below). */
+type LayerCase = LayerShape & { splits: boolean };
+
+const LAYERS: LayerCase[] = [
+  // Below the rule's threshold: one thread (one direction), no pairing (two).
+  { mode: 'LSTM', B: 8, T: 16, I: 32, H: 64, dirs: 1, batchFirst: false, splits: false },
+  { mode: 'GRU', B: 3, T: 7, I: 9, H: 40, dirs: 2, batchFirst: true, splits: false },
+  { mode: 'LSTM', B: 16, T: 15, I: 24, H: 64, dirs: 2, batchFirst: false, splits: false },
+  // 4Mi a direction: row groups (one direction), paired directions (two).
+  { mode: 'LSTM', B: 16, T: 4, I: 24, H: 128, dirs: 1, batchFirst: true, splits: true },
+  { mode: 'LSTM', B: 16, T: 4, I: 24, H: 128, dirs: 2, batchFirst: false, splits: true },
 ];
 
 describe('fused layers: the rule’s choice, the forced split and one thread agree bit for bit', () => {
   for (const c of LAYERS) {
-    it(`${c.mode} batch ${c.B} x ${c.T} steps H ${c.H}, ${c.dirs} direction(s)`, () => {
+    it(`${c.mode} batch ${c.B} x ${c.T} steps H ${c.H}, ${c.dirs} direction(s) (${c.splits ? 'split' : 'one thread'})`, () => {
+      const loop = c.B * G(c.mode) * c.H * c.H * c.T;
+      expect(recurrentSplitPays('rows', 'forward', loop, DEFAULT_THRESHOLDS.threadMinMacs), 'decision').toBe(c.splits);
       const want = fusedLayer(one, c);
       for (const be of [rule, forced]) fusedLayer(be, c).forEach((g, i) => expectIdentical(g, want[i], ['y', 'hN', 'cN'][i]));
     });
@@ -134,7 +141,7 @@ describe.skipIf(os.availableParallelism() < 2)('below the thresholds no recurren
   /** A worker that exits as it claims a recurrent part (a time loop or a paired direction). */
   const exitOnRecurrent = (code: string) => code.replace('const r = ex.recurrentWorker(a, slot, k);', 'process.exit(1);');
   const small = SEQUENCES.filter((c) => !c.forward && !c.backward);
-  const smallLayers = LAYERS.filter((c) => c.H < 128);
+  const smallLayers = LAYERS.filter((c) => !c.splits);
 
   it('at the default thread threshold: the worker stays alive, the values are one thread’s', async () => {
     faults.inject = exitOnRecurrent;

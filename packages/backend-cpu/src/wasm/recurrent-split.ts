@@ -14,27 +14,32 @@ export type RecurrentLoop = 'forward' | 'backward';
 
 /**
  * Thresholds, in multiples of the backend's GEMM thread threshold (`threadMinMacs`, 1Mi
- * multiply-adds by default, so a backend built with `threadMinMacs: 0`, as the tests do,
- * always splits). Measured on a 2-core VM (one thread vs two on the same build, kernel
- * alone, LSTM and GRU, batch 1-32, hidden 32-512, T 16-50, interleaved rounds), quiet
- * and with one competing busy process:
+ * multiply-adds by default; a backend built with `threadMinMacs: 0`, as the tests do, always
+ * splits). Measured on a 2-core VM, one thread against two on the same build in interleaved
+ * rounds (medians of the two-thread/one-thread ratios), quiet and with one competing busy
+ * process ("loaded"); the kernel alone (LSTM and GRU, batch 1-32, hidden 32-1024, T 16-50)
+ * and through nn (2-layer models, inference and training steps):
  *
- * - rows, forward (the loop's recurrent multiply-adds, B·G·H·P·T): below 4Mi two threads
- *   lost in every run, 1.1-1.9x the one-thread time quiet (the bench's word LM layer,
- *   LSTM B 8, H 64, T 16, 2Mi: 1.86x quiet, 1.2x loaded), up to 3x loaded; from 8Mi they
- *   paid quiet (0.56-0.95x) and were about even loaded (0.8-1.1x). 8x.
- * - rows, backward (same count): the loop is half of the call (its weight-gradient GEMMs
- *   are threaded on their own), the split saved less: about even quiet up to 16Mi, losing
- *   (1.1-1.6x) loaded below 8Mi, even to 0.7-0.9x from 16Mi. 16x.
- * - units, forward (one step's multiply-adds, B·G·H·P: threads meet every step): quiet
- *   it paid from about 0.75Mi a step (0.65-0.85x), loaded it lost at every size measured
- *   up to 8Mi a step (1.1-2.3x: a descheduled worker stalls every step). 2x, the rule it
- *   had, which an earlier A/B found 0.82x at 8Mi a step (the bench's LSTM forward).
- * - units, backward (same count; two meetings a step): never paid up to 8Mi a step
- *   (0.85-1.25x quiet, 1.15-1.3x loaded). 16x.
+ * - rows, forward (the loop's recurrent multiply-adds, B·G·H·P·T). Kernel alone, quiet:
+ *   1.26 below 2Mi, 1.07 at 2-4Mi, 0.84 at 4-8Mi, 0.66 from 16Mi; loaded: 1.27, 1.10,
+ *   1.07, 1.02. The word LM layer (LSTM batch 8, H 64, T 16: 2Mi) took 1.86x quiet. Through
+ *   nn at 2Mi: inference 1.12-1.33 quiet, 1.25-1.52 loaded; at 4-8Mi inference 0.76-0.90
+ *   quiet, 1.06-1.30 loaded, a training step 0.96-1.06 quiet, 0.95-1.21 loaded. 4x: the
+ *   quiet crossover (loaded, two threads pay nowhere below about 16Mi, but above 4Mi they
+ *   cost little).
+ * - rows, backward (same count; its weight-gradient GEMMs are threaded on their own, so the
+ *   loop is about half the call). Kernel alone, quiet: 1.07 at 2-4Mi, 1.05 at 4-8Mi, 1.00
+ *   at 8-16Mi; loaded 1.06, 1.07, 1.03. Through nn, a training step at 4-6Mi: 1.10-1.16
+ *   quiet, 1.05-1.16 loaded; at 16-24Mi: 0.91-0.96 quiet, 1.00-1.03 loaded. 16x.
+ * - units, forward (one step's multiply-adds, B·G·H·P; the threads meet every step). Quiet
+ *   it paid from about 0.75Mi a step (0.65-0.85 at H 256-512); loaded it lost at every size
+ *   measured below 8Mi a step (1.13-1.76 at H 512; up to 30x for small steps: a descheduled
+ *   thread stalls every step). 2x, the rule it had (an earlier A/B: 0.82 at 8Mi a step).
+ * - units, backward (same count; two meetings a step): 0.85-1.25 quiet, 1.15-1.31 loaded
+ *   at 0.75-8Mi a step (H 512); about even at 16-64Mi (H 1024). 16x.
  */
 const MIN_MULTIPLE: Readonly<Record<RecurrentSplit, Readonly<Record<RecurrentLoop, number>>>> = {
-  rows: { forward: 8, backward: 16 },
+  rows: { forward: 4, backward: 16 },
   units: { forward: 2, backward: 16 },
 };
 
