@@ -12,7 +12,6 @@
  */
 import os from 'node:os';
 import {
-  type RecurrentLayerDirection,
   type RecurrentLayerWeights,
   type RecurrentMode,
   type Tensor,
@@ -27,7 +26,7 @@ import {
 } from '@ghostflow/core';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { type CpuBackend, createCpuBackend } from '../src/cpu-backend.js';
-import { expectIdentical, read, symRand, view } from './recurrent-io.js';
+import { expectIdentical, fusedLayer, symRand } from './recurrent-io.js';
 import { injectWorkerFaults } from './worker-injection.js';
 
 const faults = injectWorkerFaults();
@@ -216,29 +215,7 @@ describe('recurrentLayer: the fused inference kernel equals the composition bit 
  * bidirectional LSTM (H 72: a padded tail block; G*H 288 with a bias: panel-padded b_ih).
  */
 function pairedLayer(be: CpuBackend): Float32Array[] {
-  const [B, T, I, H] = [5, 6, 9, 72];
-  const G = 4 * H;
-  const up = (n: number, shape: number[], seed: number, scale = 0.3) => view(be, symRand(n, scale, seed), shape);
-  const dir = (s: number): RecurrentLayerDirection => ({
-    wIh: up(G * I, [G, I], s),
-    bIh: up(G, [G], s + 1),
-    wHh: up(G * H, [G, H], s + 2, 0.1),
-    bHh: up(G, [G], s + 3),
-    wHr: null,
-    h0: up(B * H, [B, H], s + 4),
-    c0: null,
-  });
-  const x = up(B * T * I, [B * T, I], 3, 1);
-  const dirs = [dir(10), dir(20)];
-  const [y, hN, cN] = (be.fused as Required<CpuBackend['fused']>).recurrentLayer(x, dirs, {
-    mode: 'LSTM',
-    batchSizes: new Array<number>(T).fill(B),
-    hiddenSize: H,
-    batchFirst: true,
-  });
-  const out = [read(be, y, B * T * 2 * H), read(be, hN, 2 * B * H), read(be, cN, 2 * B * H)];
-  for (const v of [x, ...dirs.flatMap((d) => [d.wIh, d.bIh, d.wHh, d.bHh, d.h0])]) if (v) be.disposeData(v.dataId);
-  return out;
+  return fusedLayer(be, { mode: 'LSTM', B: 5, T: 6, I: 9, H: 72, dirs: 2, batchFirst: true });
 }
 
 const same = (got: Float32Array[], want: Float32Array[]) => got.forEach((g, i) => expectIdentical(g, want[i], ['y', 'hN', 'cN'][i]));

@@ -9,10 +9,10 @@
  * runs the group's remaining phases.
  */
 import os from 'node:os';
-import { type DataId, type RecurrentSequenceAttrs, type TensorView, recurrentWorkspaceSize } from '@ghostflow/core';
+import type { RecurrentSequenceAttrs } from '@ghostflow/core';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { type CpuBackend, createCpuBackend } from '../src/cpu-backend.js';
-import { expectClose, expectIdentical, read, recurrentOperands, symRand, view } from './recurrent-io.js';
+import { expectClose, expectIdentical, forwardBackward } from './recurrent-io.js';
 import { injectWorkerFaults } from './worker-injection.js';
 
 const faults = injectWorkerFaults();
@@ -36,25 +36,7 @@ type Setup = {
 };
 
 /** Forward (train) then backward on `be`: the backward's outputs, read back. */
-function backward(be: CpuBackend, s: Setup): Float32Array[] {
-  const { H, P, batchSizes } = s;
-  const { gi, h0, c0, wHh, bHh, wHr, G, N, B } = recurrentOperands(be, s, 21);
-  const attrs: RecurrentSequenceAttrs = { mode: s.mode, batchSizes, hiddenSize: H, reverse: s.reverse, train: true };
-  const f = be.fused as Required<CpuBackend['fused']>;
-  const [y, hN, cN, ws] = f.recurrentSequence(gi, h0, c0, wHh, bHh, wHr, attrs);
-  const yView: TensorView = { dataId: y, dtype: 'float32', shape: [N, P], strides: [P, 1], offset: 0 };
-  const wsSize = recurrentWorkspaceSize(s.mode, N, H, P);
-  const wsView: TensorView = { dataId: ws as DataId, dtype: 'float32', shape: [wsSize], strides: [1], offset: 0 };
-  const dY = view(be, symRand(N * P, 1, 27), [N, P]);
-  const dHN = view(be, symRand(B * P, 1, 28), [B, P]);
-  const dCN = c0 && s.dcN ? view(be, symRand(B * H, 1, 29), [B, H]) : null;
-  const grads = f.recurrentSequenceBackward(wHh, wHr, yView, wsView, dY, dHN, dCN, { ...attrs, hasBias: true });
-  const sizes = [N * G * H, B * P, B * H, G * H * P, G * H, P * H];
-  const out = grads.map((g, i) => read(be, g, sizes[i]));
-  for (const id of [y, hN, cN, ws]) if (id) be.disposeData(id);
-  for (const v of [gi, h0, c0, wHh, bHh, wHr, dY, dHN, dCN]) if (v) be.disposeData(v.dataId);
-  return out;
-}
+const backward = (be: CpuBackend, s: Setup): Float32Array[] => forwardBackward(be, s, 21).slice(3);
 
 const NAMES = ['dGi', 'dH0', 'dC0', 'dWhh', 'dBhh', 'dWhr'];
 const SETUPS: Setup[] = [

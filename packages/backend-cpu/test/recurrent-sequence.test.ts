@@ -5,14 +5,11 @@
  * forward and backward, on packed sizes with vector tails.
  */
 import {
-  type DataId,
   type RecurrentSequenceAttrs,
-  type TensorView,
   getBackend,
   gradients,
   noGrad,
   recurrentSequence,
-  recurrentWorkspaceSize,
   setBackend,
   sum,
   tensor,
@@ -21,7 +18,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import '../src/index.js';
 import { type CpuBackend, createCpuBackend } from '../src/cpu-backend.js';
-import { expectClose, read, recurrentOperands, symRand, view } from './recurrent-io.js';
+import { expectClose, forwardBackward, symRand } from './recurrent-io.js';
 
 const zero = { minElements: 0, minMacs: 0, threadMinMacs: 0 };
 const js = createCpuBackend({ wasm: false });
@@ -36,25 +33,7 @@ afterAll(() => {
 type Setup = { mode: RecurrentSequenceAttrs['mode']; H: number; P: number; batchSizes: number[]; reverse: boolean };
 
 /** Forward (train) then backward on `be`; every output read back. */
-function runKernels(be: CpuBackend, s: Setup): Float32Array[] {
-  const { H, P, batchSizes } = s;
-  const { gi, h0, c0, wHh, bHh, wHr, G, N, B } = recurrentOperands(be, s, 1);
-  const attrs: RecurrentSequenceAttrs = { mode: s.mode, batchSizes, hiddenSize: H, reverse: s.reverse, train: true };
-  const f = be.fused as Required<CpuBackend['fused']>;
-  const [y, hN, cN, ws] = f.recurrentSequence(gi, h0, c0, wHh, bHh, wHr, attrs);
-  const yView: TensorView = { dataId: y, dtype: 'float32', shape: [N, P], strides: [P, 1], offset: 0 };
-  const wsSize = recurrentWorkspaceSize(s.mode, N, H, P);
-  const wsView: TensorView = { dataId: ws as DataId, dtype: 'float32', shape: [wsSize], strides: [1], offset: 0 };
-  const dY = view(be, symRand(N * P, 1, 7), [N, P]);
-  const dHN = view(be, symRand(B * P, 1, 8), [B, P]);
-  const dCN = c0 ? view(be, symRand(B * H, 1, 9), [B, H]) : null;
-  const grads = f.recurrentSequenceBackward(wHh, wHr, yView, wsView, dY, dHN, dCN, { ...attrs, hasBias: true });
-  const sizes = [N * G * H, B * P, B * H, G * H * P, G * H, P * H];
-  const out = [read(be, y, N * P), read(be, hN, B * P), read(be, cN, B * H), ...grads.map((g, i) => read(be, g, sizes[i]))];
-  be.disposeData(ws as DataId);
-  for (const v of [gi, h0, c0, wHh, bHh, wHr, dY, dHN, dCN]) if (v) be.disposeData(v.dataId);
-  return out;
-}
+const runKernels = (be: CpuBackend, s: Setup): Float32Array[] => forwardBackward(be, s, 1);
 
 const SETUPS: Setup[] = [
   { mode: 'LSTM', H: 67, P: 67, batchSizes: [9, 9, 7, 4, 4, 1], reverse: false },

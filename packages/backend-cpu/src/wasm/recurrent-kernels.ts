@@ -33,6 +33,7 @@ import { KernelCall } from './call.js';
 import { type WasmThresholds, runGemm } from './kernels.js';
 import type { PackedCache } from './packed-cache.js';
 import { POOL_OP, STALL_FACTOR, STALL_MIN_MS, type WorkerPool } from './pool.js';
+import { type RecurrentLoop, recurrentSplitPays } from './recurrent-split.js';
 import type { WasmRuntime } from './runtime.js';
 
 const PANEL = 16;
@@ -422,8 +423,8 @@ export function wasmRecurrentKernels(
     const H = attrs.hiddenSize;
     const stepMacs = attrs.batchSizes[0] * G * H * wHh.shape[1];
     const wBytes = packed(wHh.shape[1], G * Math.ceil(H / PANEL) * PANEL) * 4;
-    const groups = rowGroups(attrs.batchSizes[0], stepMacs * attrs.batchSizes.length, wBytes);
-    return { groups, threads: groups > 1 ? 1 : loopThreads(stepMacs, H, projection) };
+    const groups = rowGroups('forward', attrs.batchSizes[0], stepMacs * attrs.batchSizes.length, wBytes);
+    return { groups, threads: groups > 1 ? 1 : loopThreads('forward', stepMacs, H, projection) };
   }
 
   /** Runs a planned, set-up forward sequence as `forwardSplit` said, then its finish. */
@@ -488,7 +489,7 @@ export function wasmRecurrentKernels(
     const macs = B * GH * P * T;
     // Two directions at once: each thread also projects its own direction's input (no GEMM
     // split of its own). Otherwise the projections are the backend's linear, threaded alone.
-    const pair = D === 2 && pool !== null && macs >= th.threadMinMacs && pool.available() >= 1;
+    const pair = D === 2 && pool !== null && recurrentSplitPays('rows', 'forward', macs, th.threadMinMacs) && pool.available() >= 1;
     const gis = pair ? [] : dirs.map((d) => linear(store, x, d.wIh, d.bIh));
     try {
       const projs: (Projection | null)[] = dirs.map((d) =>
@@ -556,7 +557,7 @@ export function wasmRecurrentKernels(
     const G = gateCount(attrs.mode);
     const H = attrs.hiddenSize;
     const macs = attrs.batchSizes[0] * G * H * fwd.wHh.shape[1] * attrs.batchSizes.length;
-    if (!pool || macs < th.threadMinMacs || pool.available() < 1) {
+    if (!pool || !recurrentSplitPays('rows', 'forward', macs, th.threadMinMacs) || pool.available() < 1) {
       const one = (d: RecurrentSequenceInputs, a: RecurrentSequenceAttrs) =>
         recurrentSequence(store, d.gi, d.h0, d.c0, d.wHh, d.bHh, d.wHr, a);
       return [one(fwd, af), one(rev, ar)];
@@ -660,8 +661,8 @@ export function wasmRecurrentKernels(
   /**
    * Row groups for a forward (or backward) sequence of batch `B` whose recurrent GEMMs cost
    * `macs` in all, with a packed recurrent weight of `wBytes`: one per thread, at least
-   * {@link ROW_GROUP_MIN} rows each, when the loop is worth a worker at all (the GEMM's
-   * thread threshold: the groups meet only at the end) and the weight stays in a core's
+   * {@link ROW_GROUP_MIN} rows each, when the loop is worth a worker at all
+   * ({@link recurrentSplitPays}: the groups meet only at the end) and the weight stays in a core's
    * caches ({@link ROW_GROUP_MAX_WEIGHT}). Splitting rows rather than units costs no meeting
    * per step and no exchange of h between cores; each group's GEMM has fewer rows, which
    * measured (one thread, H 256, batch 32 down to 8) within 10% of the per-row rate of the
@@ -670,23 +671,22 @@ export function wasmRecurrentKernels(
    * whole weight each step: with a weight beyond the caches the unit split, which gives each
    * thread half of it, won (LSTM H 1024, batch 8: 0.45x the one-thread time against 0.64x).
    */
-  function rowGroups(B: number, macs: number, wBytes: number): number {
+  function rowGroups(loop: RecurrentLoop, B: number, macs: number, wBytes: number): number {
     const pool = rt.workers;
-    if (!pool || macs < th.threadMinMacs || B < 2 * ROW_GROUP_MIN || wBytes > ROW_GROUP_MAX_WEIGHT) return 1;
+    if (!pool || B < 2 * ROW_GROUP_MIN || wBytes > ROW_GROUP_MAX_WEIGHT) return 1;
+    if (!recurrentSplitPays('rows', loop, macs, th.threadMinMacs)) return 1;
     return Math.max(1, Math.min(pool.available() + 1, Math.floor(B / ROW_GROUP_MIN)));
   }
 
   /**
    * Threads for a time loop whose every step costs `stepMacs` in its recurrent GEMM:
-   * one unless the step is large enough to repay a synchronisation per step, and never more
-   * than there are 16-unit blocks to share (a projection keeps the loop on one thread: its
-   * second GEMM needs every unit of the step). Twice the GEMM threshold: measured (A/B,
-   * loaded 2-core machine) 0.82x the one-thread time for the bench's LSTM forward (8.4M
-   * multiply-adds a step) but 1.13x for its BiLSTM (0.8M a step).
+   * one unless the step is large enough to repay a synchronisation per step
+   * ({@link recurrentSplitPays}), and never more than there are 16-unit blocks to share (a
+   * projection keeps the loop on one thread: its second GEMM needs every unit of the step).
    */
-  function loopThreads(stepMacs: number, H: number, projection: boolean): number {
+  function loopThreads(loop: RecurrentLoop, stepMacs: number, H: number, projection: boolean): number {
     const pool = rt.workers;
-    if (!pool || projection || stepMacs < th.threadMinMacs * 2) return 1;
+    if (!pool || projection || !recurrentSplitPays('units', loop, stepMacs, th.threadMinMacs)) return 1;
     return Math.max(1, Math.min(pool.available() + 1, Math.ceil(H / PANEL)));
   }
 
@@ -813,8 +813,8 @@ export function wasmRecurrentKernels(
     const blk = workspaceBlocks(mode, N, H, P);
     // Rows as in the forward (each group's whole backward loop on one thread, no meeting
     // per step), judged on W_hh packed as the right operand of dh = dGh W_hh; else units.
-    const groups = rowGroups(B, B * GH * P * T, packed(GH, P) * 4);
-    const threads = groups > 1 ? 1 : loopThreads(B * GH * P, H, proj);
+    const groups = rowGroups('backward', B, B * GH * P * T, packed(GH, P) * 4);
+    const threads = groups > 1 ? 1 : loopThreads('backward', B * GH * P, H, proj);
     call.begin();
     const pArgs = call.alloc(F_UNITS + 2 * threads);
     const pSizes = call.alloc(T);
