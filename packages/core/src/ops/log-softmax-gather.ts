@@ -69,7 +69,7 @@ function checkRange(index: Tensor, classes: number): boolean {
  * const target = tensor([[0], [2]], { dtype: 'int32' });
  * const loss = logSoftmaxGather(logits, target).mean().neg(); // cross-entropy
  * loss.backward();
- * console.log(loss.itemSync(), logits.grad?.shape); // 0.2197..., [2, 3]
+ * console.log(loss.itemSync(), logits.grad?.shape); // 0.1681..., [2, 3]
  * ```
  */
 export function logSoftmaxGather(x: Tensor, index: Tensor): Tensor {
