@@ -1113,6 +1113,58 @@ export function softmaxRows(x: usize, y: usize, rows: i32, n: i32, log: i32): vo
 }
 
 /**
+ * Cross-entropy's picks: per row the log-softmax value at class `index[r]` (int32), computed
+ * as {@link softmaxRows} computes every value of the row (the same max, exp sum and log, then
+ * `(x - max) - log(sum)` in float32) without writing the row, and the row's stats (max,
+ * float32 `1 / sum`) at `stats` for {@link logSoftmaxGatherBackwardRows}. An index outside
+ * `[0, n)` (core checks them first) gives NaN.
+ */
+export function logSoftmaxGatherRows(x: usize, index: usize, picked: usize, stats: usize, rows: i32, n: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const px = x + ((<usize>r * <usize>n) << 2);
+    const m = rowMax4(px, n);
+    const s = expSumRow(px, 0, n, m, false);
+    const ls = <f32>ln(s);
+    const t = load<i32>(index + ((<usize>r) << 2));
+    store<f32>(picked + ((<usize>r) << 2), <u32>t < <u32>n ? load<f32>(px + ((<usize>t) << 2)) - m - ls : <f32>Number.NaN);
+    store<f32>(stats + ((<usize>r) << 3), m);
+    store<f32>(stats + ((<usize>r) << 3), <f32>(1.0 / s), 4);
+  }
+}
+
+/**
+ * Gradient of {@link logSoftmaxGatherRows} in one pass over each row: the softmax as
+ * {@link softmaxRows} has it (`exp(x - max)`, times the float32 `1 / sum`), times `-g[r]`, then
+ * `g[r]` added at the index: each value rounded as the softmax, mul and scatter-add kernels
+ * that it replaces round theirs.
+ */
+export function logSoftmaxGatherBackwardRows(x: usize, stats: usize, index: usize, g: usize, dx: usize, rows: i32, n: i32): void {
+  const vec8 = (<usize>(n & ~7)) << 2;
+  const end = (<usize>n) << 2;
+  for (let r = 0; r < rows; r++) {
+    const px = x + ((<usize>r * <usize>n) << 2);
+    const py = dx + ((<usize>r * <usize>n) << 2);
+    const m = load<f32>(stats + ((<usize>r) << 3));
+    const inv = load<f32>(stats + ((<usize>r) << 3), 4);
+    const gr = load<f32>(g + ((<usize>r) << 2));
+    const vm = f32x4.splat(m);
+    const vi = f32x4.splat(inv);
+    const vg = f32x4.splat(-gr);
+    let o: usize = 0;
+    for (; o < vec8; o += 32) {
+      v128.store(py + o, f32x4.mul(f32x4.mul(V.vexpNeg(f32x4.sub(v128.load(px + o), vm)), vi), vg));
+      v128.store(py + o, f32x4.mul(f32x4.mul(V.vexpNeg(f32x4.sub(v128.load(px + o, 16), vm)), vi), vg), 16);
+    }
+    for (; o < end; o += 4) store<f32>(py + o, V.sexpNeg(load<f32>(px + o) - m) * inv * -gr);
+    const t = load<i32>(index + ((<usize>r) << 2));
+    if (<u32>t < <u32>n) {
+      const pt = py + ((<usize>t) << 2);
+      store<f32>(pt, load<f32>(pt) + gr);
+    }
+  }
+}
+
+/**
  * Layer norm of each row of `n` floats: two-pass float64 mean and biased variance (no
  * E[x^2] - E[x]^2 cancellation), then `(x - mean) * rstd * w + b` in float64 lanes and one
  * rounding, as the JS kernel does. `w`/`b` = 0 means absent. Writes mean and rstd per row.

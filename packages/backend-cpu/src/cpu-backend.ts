@@ -246,7 +246,7 @@ function watchWorkerCsp(onBlocked: () => void): void {
  * Creates a CPU backend over typed arrays (float32 as Float32Array, int32 as Int32Array,
  * bool as Uint8Array), with `readSync` and every fused kernel of the contract. Where the
  * engine validates WebAssembly SIMD, the hot kernels (GEMM, large elementwise, sums,
- * softmax, layer norm, LSTM/GRU cells) run as wasm, GEMM over a worker pool; everything
+ * softmax, cross-entropy picks, layer norm, LSTM/GRU cells) run as wasm, GEMM over a worker pool; everything
  * else, and every case those kernels do not take, runs the reference JavaScript kernels.
  * Each call makes an independent instance with its own statistics and threads.
  */

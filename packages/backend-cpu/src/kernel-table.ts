@@ -22,6 +22,7 @@ import { linear } from './kernels/fused/linear.js';
 import { lstmCell, lstmCellBackward } from './kernels/fused/lstm-cell.js';
 import { recurrentLayer } from './kernels/fused/recurrent-layer.js';
 import { recurrentSequence, recurrentSequenceBackward, recurrentSequenceBidirectional } from './kernels/fused/recurrent-sequence.js';
+import { logSoftmaxGather, logSoftmaxGatherBackward } from './kernels/fused/log-softmax-gather.js';
 import { logSoftmax, softmax } from './kernels/fused/softmax.js';
 import { matmul } from './kernels/matmul.js';
 import { reduce } from './kernels/reduce.js';
@@ -72,6 +73,8 @@ export const CPU_FUSED_KERNELS: Readonly<CpuFusedTable> = Object.freeze({
   adamUpdate,
   recurrentSequenceBidirectional,
   recurrentLayer,
+  logSoftmaxGather,
+  logSoftmaxGatherBackward,
 });
 
 /**
@@ -114,5 +117,7 @@ export function bindFusedKernels(store: CpuStore, f: Readonly<CpuFusedTable>): F
     adamUpdate: (param, grad, m, v, vmax, attrs) => f.adamUpdate(store, param, grad, m, v, vmax, attrs),
     recurrentSequenceBidirectional: (fwd, rev, attrs) => f.recurrentSequenceBidirectional(store, fwd, rev, attrs),
     recurrentLayer: (x, directions, attrs) => f.recurrentLayer(store, x, directions, attrs),
+    logSoftmaxGather: (x, index) => f.logSoftmaxGather(store, x, index),
+    logSoftmaxGatherBackward: (x, stats, index, g) => f.logSoftmaxGatherBackward(store, x, stats, index, g),
   };
 }

@@ -97,6 +97,7 @@ export * from './ops/binary.js';
 export * from './ops/select.js';
 export * from './ops/reduce.js';
 export * from './ops/softmax.js';
+export * from './ops/log-softmax-gather.js';
 export * from './ops/matmul.js';
 export * from './ops/einsum.js';
 export * from './ops/normalization.js';

@@ -1604,6 +1604,42 @@ export function kernelsSuite(ctx: SuiteContext): void {
       }
     });
 
+    it('logSoftmaxGather and logSoftmaxGatherBackward', async (t) => {
+      const forward = backend.fused.logSoftmaxGather;
+      const backward = backend.fused.logSoftmaxGatherBackward;
+      if (!forward && !backward) t.skip();
+      // Contiguous [3, 4] with both end classes and a gradient per row; then 37 classes
+      // (vector tails) read column-major, with one gradient broadcast to every row (a mean's).
+      const wide = Array.from({ length: 3 * 37 }, (_, i) => X[i % X.length] * (1 + (i % 5)) - (i % 7));
+      const cases: [TensorView, number[], TensorView, string][] = [
+        [h.view(X, [3, 4]), [0, 3, 2], h.view([0.5, -1.5, 2], [3, 1]), '[3, 4]'],
+        [h.view(wide, [3, 37], 'float32', 'column-major'), [36, 0, 17], h.raw([0.75], [3, 1], [0, 0]), '[3, 37], column-major'],
+      ];
+      for (const [x, classes, g, what] of cases) {
+        const index = h.view(classes, [3, 1], 'int32');
+        const shifted = P.bin('sub', x, P.redB('max', x, 1));
+        const e = P.un('exp', shifted);
+        const s = P.redB('sum', e, 1);
+        const picked = h.out(backend.kernels.gather(P.bin('sub', shifted, P.un('log', s)), index, { axis: 1 }), [3, 1], 'float32');
+        const prod = P.bin('mul', P.bin('div', e, s), { ...P.un('neg', g), shape: x.shape, strides: [1, 0] });
+        const dx = h.out(backend.kernels.scatter(prod, index, g, { axis: 1, reduce: 'add' }), x.shape, 'float32');
+        // The stats the contract describes: per row the max and 1 / sum(exp(x - max)).
+        const column = (id: DataId): TensorView => h.out(id, [3, 1], 'float32');
+        const inv = P.un('reciprocal', column(backend.kernels.reduce(e, { op: 'sum', axes: [1] })));
+        const stats = h.out(
+          backend.kernels.concat([column(backend.kernels.reduce(x, { op: 'max', axes: [1] })), inv], { axis: 1 }),
+          [3, 2],
+          'float32',
+        );
+        if (forward) {
+          const [pid, sid] = forward.call(backend.fused, x, index);
+          await compare(pid, [3, 1], picked, `logSoftmaxGather picks, ${what}`);
+          await compare(sid, [3, 2], stats, `logSoftmaxGather stats (max, 1 / sum), ${what}`);
+        }
+        if (backward) await compare(backward.call(backend.fused, x, stats, index, g), x.shape, dx, `logSoftmaxGatherBackward, ${what}`);
+      }
+    });
+
     it('linear', async (t) => {
       if (!backend.fused.linear) t.skip();
       const x = h.view(X.slice(0, 6), [2, 3]);

@@ -1,11 +1,13 @@
 /**
- * Normalisation-style ops: softmax, logSoftmax, layerNorm, the pointwise LSTM / GRU cell
+ * Normalisation-style ops: softmax, logSoftmax, logSoftmaxGather, layerNorm, the pointwise LSTM / GRU cell
  * steps and scaled dot-product attention. Values and gradients against PyTorch
  * (cases/reduce_matmul.json), gradchecks, and equality of the fused-kernel path with the
  * composed path (values and gradients).
  */
 import {
   DTypeError,
+  DisposedTensorError,
+  IndexError,
   attention,
   ShapeError,
   type Tensor,
@@ -13,7 +15,9 @@ import {
   gruCellStep,
   layerNorm,
   loadBackend,
+  gather,
   logSoftmax,
+  logSoftmaxGather,
   lstmCellStep,
   memory,
   mul,
@@ -33,6 +37,7 @@ import {
   expectFusedMatchesComposedSecondOrder,
   expectGradcheck,
   seededHostInputs,
+  useBackendWithout,
   useCountingBackend,
   useUnfusedBackend,
 } from '../checks.js';
@@ -176,6 +181,104 @@ export function opsNormSuite(ctx: SuiteContext): void {
       expect(() => lstmCellStep(zeros([8]), zeros([8]), zeros([2]))).toThrow(ShapeError);
       for (const t of [g, c, h]) t.dispose();
     });
+  });
+
+  describe('logSoftmaxGather', () => {
+    const FUSED = ['logSoftmaxGather', 'logSoftmaxGatherBackward'];
+    const composedOnly = useBackendWithout(ctx, FUSED);
+    const counting = useCountingBackend(ctx);
+    /** Seeded class indices in [0, classes) for `shape` (its dim 1 is 1), the first row's 0 and the last row's C - 1. */
+    const indexOf = (shape: number[], classes: number, device?: string): Tensor => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const values = Array.from({ length: n }, (_, i) => (i === 0 ? 0 : i === n - 1 ? classes - 1 : (i * 7919) % classes));
+      return tensor(values, { shape, dtype: 'int32', device });
+    };
+    /** `logSoftmaxGather(x, index)` for a float host input, the index made on the input's device. */
+    const picks = (shape: number[]) => (x: Tensor) => logSoftmaxGather(x, indexOf(shape, x.shape[1], x.device));
+
+    it('equals logSoftmax then gather, [N, C] and [N, C, d]', async () => {
+      for (const [shape, ishape] of [
+        [
+          [4, 5],
+          [4, 1],
+        ],
+        [
+          [2, 3, 4],
+          [2, 1, 4],
+        ],
+      ]) {
+        const [host] = seededHostInputs([shape], 3, 4);
+        const x = tensor(host.data, { shape });
+        const index = indexOf(ishape, shape[1]);
+        const got = logSoftmaxGather(x, index);
+        const want = gather(logSoftmax(x, 1), 1, index);
+        expect(got.shape).toEqual(ishape);
+        await expectTensor(got, Array.from(await want.data()), { shape: ishape, atol: 1e-6, rtol: 1e-6 });
+        for (const t of [x, index, got, want]) t.dispose();
+      }
+    });
+    it('passes gradcheck, [N, C] and [N, C, d]', async () => {
+      await expectGradcheck(picks([3, 1]), [tensor(seededHostInputs([[3, 5]], 4)[0].data, { shape: [3, 5], requiresGrad: true })]);
+      await expectGradcheck(picks([2, 1, 3]), [tensor(seededHostInputs([[2, 4, 3]], 5)[0].data, { shape: [2, 4, 3], requiresGrad: true })]);
+    });
+    // With the fused kernels (where the backend has them) against the composition, values and
+    // gradients: small, then past the CPU backend's wasm threshold with odd class counts.
+    for (const [shape, seed, scale] of [
+      [[5, 7], 6, 3],
+      [[1, 1], 7, 3],
+      [[3, 1031], 8, 8],
+      [[130, 17], 9, 30],
+    ] as [number[], number, number][]) {
+      it(`fused and composed agree, [${shape.join(', ')}]`, () =>
+        expectFusedMatchesComposed(ctx, composedOnly, seededHostInputs([shape], seed, scale), picks([shape[0], 1])));
+    }
+    it('fused and composed agree at large logits (1e30)', () =>
+      expectFusedMatchesComposed(ctx, composedOnly, seededHostInputs([[4, 9]], 10, 1e30), picks([4, 1]), 1e-4));
+    it('twice differentiable under createGraph (the recorded rule, not a fused backward)', () =>
+      expectFusedMatchesComposedSecondOrder(ctx, composedOnly, seededHostInputs([[2, 3]], 11), picks([2, 1])));
+    it('one call of each fused kernel where the backend has them, none under createGraph', async () => {
+      const base = await loadBackend(ctx.device);
+      const has = FUSED.map((k) => typeof (base.fused as Record<string, unknown>)[k] === 'function');
+      counting.calls.clear();
+      tidy(() => {
+        const x = tensor(seededHostInputs([[4, 6]], 12)[0].data, { shape: [4, 6], device: counting.name, requiresGrad: true });
+        const loss = sum(picks([4, 1])(x));
+        gradients(loss, [x]);
+        expect(FUSED.map((k) => counting.calls.get(k) ?? 0)).toEqual(has.map((h) => (h ? 1 : 0)));
+        counting.calls.clear();
+        const [g] = gradients(sum(picks([4, 1])(x)), [x], null, { createGraph: true });
+        gradients(sum(mul(g as Tensor, g as Tensor)), [x]);
+        expect(counting.calls.get('logSoftmaxGatherBackward') ?? 0).toBe(0);
+      });
+    });
+    it('rejects bad dtypes, shapes, out-of-range classes and disposed tensors, naming them', () =>
+      tidy(() => {
+        const x = zeros([2, 3]);
+        const index = tensor([[0], [2]], { dtype: 'int32' });
+        expect(() => logSoftmaxGather(tensor([[1, 2]], { dtype: 'int32' }), index)).toThrow(/float32 logits, got int32/);
+        expect(() => logSoftmaxGather(x, tensor([[0], [1]]))).toThrow(/int32 index, got float32/);
+        expect(() => logSoftmaxGather(zeros([3]), index)).toThrow(ShapeError);
+        expect(() => logSoftmaxGather(x, tensor([0, 1], { dtype: 'int32' }))).toThrow(/index must be \[2, 1\].*got \[2\]/);
+        expect(() =>
+          logSoftmaxGather(
+            x,
+            tensor(
+              [
+                [0, 1],
+                [1, 0],
+              ],
+              { dtype: 'int32' },
+            ),
+          ),
+        ).toThrow(/index must be \[2, 1\]/);
+        if (x.backend.readSync) {
+          expect(() => logSoftmaxGather(x, tensor([[0], [3]], { dtype: 'int32' }))).toThrow(IndexError);
+          expect(() => logSoftmaxGather(x, tensor([[-1], [0]], { dtype: 'int32' }))).toThrow(/index -1 is out of bounds for 3 classes/);
+        }
+        const dead = zeros([2, 3]);
+        dead.dispose();
+        expect(() => logSoftmaxGather(dead, index)).toThrow(DisposedTensorError);
+      }));
   });
 
   describe('fused and composed paths agree', () => {

@@ -21,6 +21,7 @@ import { isContiguousView, rowMajorValues, stridedOffsets } from '../strided.js'
 import { FLAT_GRAIN, partBounds, runParts, stridedParts, threadParts } from './parts.js';
 import { POOL_OP, type PartArgs } from './pool.js';
 import { wasmRecurrentKernels } from './recurrent-kernels.js';
+import { wasmLogSoftmaxGatherKernels } from './log-softmax-gather.js';
 import { wasmSelectKernels } from './select-kernels.js';
 import { adamConstants } from '../kernels/fused/adam-update.js';
 import type { CpuData } from '../storage.js';
@@ -1066,6 +1067,7 @@ export function wasmKernelTables(
       gruCellBackward,
       attention,
       adamUpdate,
+      ...wasmLogSoftmaxGatherKernels(rt, th, call, js.fused),
       ...wasmRecurrentKernels(rt, th, js.fused, cache, linear),
     },
     release: (buf: CpuData) => cache.drop(buf),

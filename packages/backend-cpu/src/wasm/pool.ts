@@ -54,11 +54,13 @@ export const POOL_OP = {
   recurrent: 10,
   compareND: 11,
   whereND: 12,
+  logSoftmaxGather: 13,
+  logSoftmaxGatherBackward: 14,
 } as const;
 
 /** The kernel exports behind each {@link POOL_OP} code, in code order (0 = stop has none). */
 const WORKER_FNS =
-  'null, ex.gemmTasks, ex.packA, ex.attentionHeads, ex.softmaxRows, ex.layerNormPart, ex.unary, ex.binaryND, ex.sumRows, ex.sumCols, (a, slot) => ghostflowRecurrent(ex, init.memory, a, slot), ex.compareND, ex.whereND';
+  'null, ex.gemmTasks, ex.packA, ex.attentionHeads, ex.softmaxRows, ex.layerNormPart, ex.unary, ex.binaryND, ex.sumRows, ex.sumCols, (a, slot) => ghostflowRecurrent(ex, init.memory, a, slot), ex.compareND, ex.whereND, ex.logSoftmaxGatherRows, ex.logSoftmaxGatherBackwardRows';
 
 /**
  * The worker's whole program, plain JavaScript so that it runs from a string in both Node

@@ -59,6 +59,8 @@ export interface KernelExports {
   sumRows(x: number, y: number, rows: number, n: number): void;
   sumCols(x: number, y: number, rows: number, n: number, c0: number, c1: number): void;
   softmaxRows(x: number, y: number, rows: number, n: number, log: number): void;
+  logSoftmaxGatherRows(x: number, index: number, picked: number, stats: number, rows: number, n: number): void;
+  logSoftmaxGatherBackwardRows(x: number, stats: number, index: number, g: number, dx: number, rows: number, n: number): void;
   layerNormRows(x: number, w: number, b: number, y: number, mean: number, rstd: number, rows: number, n: number, eps: number): void;
   lstmCell(gi: number, gh: number, c: number, h: number, cOut: number, batch: number, hidden: number): void;
   gruCell(gi: number, gh: number, h: number, hOut: number, batch: number, hidden: number): void;

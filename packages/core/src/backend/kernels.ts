@@ -370,6 +370,26 @@ export interface FusedKernels {
   /** Log-softmax along `axis`. Output: `x.shape`. */
   logSoftmax(x: TensorView, attrs: { axis: number }): DataId;
   /**
+   * Log-softmax along dim 1 of `x` `[N, C]` picked at `index` `[N, 1]` (int32):
+   * `picked[r] = logSoftmax(x, 1)[r, index[r]]`, without writing the `[N, C]` log-probabilities
+   * (optional; core composes `logSoftmax` and `gather` without it, which is what this must
+   * equal within float32 rounding). Returns `[picked [N, 1], stats [N, 2]]`: per row the max
+   * `m` of the row and `inv = 1 / sum_c exp(x[r, c] - m)`, each rounded to float32, which
+   * core keeps for {@link FusedKernels.logSoftmaxGatherBackward} (softmax = `exp(x - m) * inv`).
+   * A NaN in a row makes its pick and stats NaN. Core calls it only on backends with
+   * `readSync`, after checking every index lies in `[0, C)`.
+   */
+  logSoftmaxGather(x: TensorView, index: TensorView): [DataId, DataId];
+  /**
+   * Backward of {@link FusedKernels.logSoftmaxGather} in one pass (optional; core composes
+   * `scatterAdd(softmax(x, 1) * -g, 1, index, g)` without it, which is what this must equal
+   * within float32 rounding): `x` `[N, C]`, the forward's `stats` `[N, 2]` and `index`
+   * `[N, 1]`, and `g` `[N, 1]` the gradient of the picks (any view, e.g. broadcast). Returns
+   * `dx` `[N, C]` = `g[r] * ([c = index[r]] - softmax(x)[r, c])`, as `p * -g`, plus `g` at the
+   * index. Core calls it only while not recording a graph (no `createGraph`).
+   */
+  logSoftmaxGatherBackward(x: TensorView, stats: TensorView, index: TensorView, g: TensorView): DataId;
+  /**
    * Layer norm over the last `normalizedSize` elements of each row.
    * Returns `[out, mean, rstd]`: out has `x.shape`; mean and rstd are `[rows]`
    * (rows = numel / normalizedSize), which core keeps for the backward pass.
@@ -569,6 +589,8 @@ export const FUSED_KERNELS = [
   'adamUpdate',
   'recurrentSequenceBidirectional',
   'recurrentLayer',
+  'logSoftmaxGather',
+  'logSoftmaxGatherBackward',
 ] as const satisfies readonly (keyof FusedKernels)[];
 
 /** Any kernel name of the contract. */

@@ -9,6 +9,7 @@ import {
   eq,
   GhostFlowError,
   IndexError,
+  logSoftmaxGather,
   ShapeError,
   formatShape,
   ne,
@@ -342,7 +343,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
       // Every target counts with weight 1: the general path's mask, weights and their sum
       // are constants (ones, N), so only the picked log-probabilities are reduced. Same
       // values to the bit: negating before or after the sum rounds alike, and times 1 is exact.
-      const picked = logSoftmaxPicked(x, t.unsqueeze(1)).squeeze(1);
+      const picked = logSoftmaxGather(x, t.unsqueeze(1)).squeeze(1);
       const r = options.reduction ?? 'mean';
       if (r === 'none') return unbatched ? picked.squeeze(0).neg() : picked.neg();
       if (r === 'sum') return picked.sum().neg();
@@ -351,7 +352,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
     }
     if (eps === 0) {
       // Only the picked log-probabilities flow on: one node for log-softmax and the pick.
-      const { losses, weights } = nllParts(x, t, options.weight, options.ignoreIndex ?? -100, logSoftmaxPicked);
+      const { losses, weights } = nllParts(x, t, options.weight, options.ignoreIndex ?? -100, logSoftmaxGather);
       return reduceNll(losses, weights, options.reduction, unbatched);
     }
     const logp = x.logSoftmax(1);
@@ -367,26 +368,6 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
     else smooth = smoothEl.sum().div(options.weight ? weights.sum() : keepMask.float().sum());
     return nll.mul(1 - eps).add(smooth.mul(eps / classes));
   });
-}
-
-/**
- * `logSoftmax(x, 1).gather(1, index)` recorded as one node. Its gradient,
- * `scatterAdd(-softmax(x) * g, 1, index, g)`, is log-softmax's rule `g' - exp(logp) * sum(g', 1)`
- * for the `g'` that gather's rule would build (`g` at `index`, zero elsewhere), written without
- * building `g'`: three passes over the `[N, C, ...]` logits instead of six (a zeros tensor
- * scattered into, then exp, sum, mul and sub). It saves `x`, not the log-probabilities, so
- * that under `createGraph` the softmax it recomputes is itself recorded (twice differentiable).
- */
-function logSoftmaxPicked(x: Tensor, index: Tensor): Tensor {
-  const picked = noGrad(() => tidy(() => x.logSoftmax(1).gather(1, index)));
-  recordOp({
-    name: 'logSoftmaxGather',
-    inputs: [x],
-    outputs: [picked],
-    save: [x, index],
-    backward: ([g], [xs, i]) => [xs.softmax(1).mul(g.neg()).scatterAdd(1, i, g)],
-  });
-  return picked;
 }
 
 function crossEntropyProbs(input: Tensor, target: Tensor, options: CrossEntropyOptions, eps: number): Tensor {
