@@ -8,22 +8,14 @@
 import type { DataId, TensorView } from '@ghostflow/core';
 import type { CpuStore } from '../../storage.js';
 import { rowMajorFloat64, rowMajorValues } from '../../strided.js';
+import { expShifted, lineMax } from './softmax.js';
 
-/**
- * Row `r` of `x` as float64 in `buf` and its max (NaN if any element is NaN, as the softmax
- * kernels' `lineMax`), reading any layout through the element strides.
- */
-function loadRow(src: ArrayLike<number>, x: TensorView, r: number, buf: Float64Array): number {
+/** Row `r` of `x` as float64 in `buf`, reading any layout through the element strides. */
+function loadRow(src: ArrayLike<number>, x: TensorView, r: number, buf: Float64Array): void {
   const n = x.shape[1];
   const base = x.offset + r * x.strides[0];
   const cs = x.strides[1];
-  let m = Number.NEGATIVE_INFINITY;
-  for (let j = 0; j < n; j++) {
-    const v = src[base + j * cs];
-    buf[j] = v;
-    if (v > m || Number.isNaN(v)) m = v;
-  }
-  return m;
+  for (let j = 0; j < n; j++) buf[j] = src[base + j * cs];
 }
 
 /**
@@ -41,7 +33,8 @@ export function logSoftmaxGather(store: CpuStore, x: TensorView, index: TensorVi
   const stats = statsOut.data as Float32Array;
   const buf = new Float64Array(n);
   for (let r = 0; r < rows; r++) {
-    const m = loadRow(src, x, r, buf);
+    loadRow(src, x, r, buf);
+    const m = lineMax(buf, n);
     let s = 0;
     for (let j = 0; j < n; j++) s += Math.exp(buf[j] - m);
     const t = idx[r];
@@ -70,12 +63,7 @@ export function logSoftmaxGatherBackward(store: CpuStore, x: TensorView, stats: 
   const buf = new Float64Array(n);
   for (let r = 0; r < rows; r++) {
     loadRow(src, x, r, buf);
-    const m = st[2 * r];
-    let s = 0;
-    for (let j = 0; j < n; j++) {
-      buf[j] = Math.exp(buf[j] - m);
-      s += buf[j];
-    }
+    const s = expShifted(buf, n, st[2 * r]);
     const gr = gv[r];
     const row = r * n;
     for (let j = 0; j < n; j++) dx[row + j] = Math.fround(buf[j] / s) * -gr;

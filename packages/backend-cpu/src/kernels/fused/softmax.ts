@@ -29,7 +29,7 @@ function alongAxis(store: CpuStore, x: TensorView, axis: number, line: (buf: Flo
 }
 
 /** Max of a line, NaN if any element is NaN (so NaN propagates like the composition). */
-function lineMax(buf: Float64Array, n: number): number {
+export function lineMax(buf: Float64Array, n: number): number {
   let m = Number.NEGATIVE_INFINITY;
   for (let j = 0; j < n; j++) {
     const v = buf[j];
@@ -38,15 +38,20 @@ function lineMax(buf: Float64Array, n: number): number {
   return m;
 }
 
+/** Replaces a line by `exp(x - m)` and returns their float64 sum (softmax's numerator and denominator). */
+export function expShifted(buf: Float64Array, n: number, m: number): number {
+  let s = 0;
+  for (let j = 0; j < n; j++) {
+    buf[j] = Math.exp(buf[j] - m);
+    s += buf[j];
+  }
+  return s;
+}
+
 /** `exp(x - max) / sum(exp(x - max))` along `axis`. Output: `x.shape`, float32. */
 export function softmax(store: CpuStore, x: TensorView, attrs: { axis: number }): DataId {
   return alongAxis(store, x, attrs.axis, (buf, n) => {
-    const m = lineMax(buf, n);
-    let s = 0;
-    for (let j = 0; j < n; j++) {
-      buf[j] = Math.exp(buf[j] - m);
-      s += buf[j];
-    }
+    const s = expShifted(buf, n, lineMax(buf, n));
     for (let j = 0; j < n; j++) buf[j] /= s;
   });
 }
